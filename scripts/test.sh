@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install what the tests need on a fresh Debian machine, then run them.
+# - a virtualenv in .venv with the package and its test extras
+# - redis-server from apt when it is missing (as root, or with sudo)
+# - a secret scan of the repository (detect-secrets), then pytest
+# Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+  echo "smsverify tests need Python >= 3.10 (found: $("$PYTHON" --version 2>&1))" >&2
+  exit 1
+fi
+
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing redis-server with apt-get" >&2
+    apt-get install -y redis-server >/dev/null || { apt-get update >/dev/null && apt-get install -y redis-server >/dev/null; }
+  elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    echo "installing redis-server with sudo apt-get" >&2
+    sudo apt-get install -y redis-server >/dev/null || { sudo apt-get update >/dev/null && sudo apt-get install -y redis-server >/dev/null; }
+  else
+    echo "redis-server is missing and cannot be installed here (needs root or sudo with apt-get)." >&2
+    echo "Install it (apt-get install -y redis-server) and run this again; real-Redis tests will be skipped, and fail under CI=true." >&2
+  fi
+fi
+# The distribution's service may have started on 6379; the tests start their own servers.
+
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+# Secret scan: fails on any finding not marked with "pragma: allowlist secret".
+git ls-files -z | xargs -0 .venv/bin/detect-secrets-hook --
+
+exec .venv/bin/python -m pytest "$@"

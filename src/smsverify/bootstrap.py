@@ -1,0 +1,45 @@
+"""Composition root: settings -> store, sender, captcha -> service, once per container."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from smsverify.config import Settings
+from smsverify.service.clock import Clock
+from smsverify.service.verification import VerificationService, limits_from
+from smsverify.store.connection import connect
+from smsverify.store.redis_store import RedisCodeStore
+
+
+def build_service(settings: Settings, *, clock: Clock = time.time, redis_client: Any = None) -> VerificationService:
+    """Wire the service for ``settings``; announce local fallbacks once on stderr.
+
+    ``redis_client`` overrides the client built from the settings (tests).
+    Connections open lazily: building does no network I/O.
+    """
+    for notice in settings.notices:
+        print(f"smsverify: {notice}", file=sys.stderr)
+    client = redis_client if redis_client is not None else connect(
+        settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=settings.redis_timeout_seconds
+    )
+    store = RedisCodeStore(client, limits_from(settings), cluster=settings.redis_cluster)
+    from smsverify.senders import build_sender
+
+    captcha = None
+    if settings.captcha_enabled:
+        from smsverify.captcha import TencentCaptcha
+
+        if settings.credentials is None:
+            from smsverify.errors import ConfigError
+
+            raise ConfigError("TENCENTCLOUD_SECRETID", "is required to check captcha tickets")
+        captcha = TencentCaptcha(
+            settings.credentials,
+            app_id=settings.captcha_app_id,
+            app_secret_key=settings.captcha_app_secret_key or "",
+            endpoint=settings.captcha_api_endpoint,
+            timeout_seconds=settings.sms_timeout_seconds,
+        )
+    return VerificationService(settings, store, build_sender(settings), captcha=captcha, clock=clock)

@@ -1,0 +1,332 @@
+"""Configuration: one frozen :class:`Settings` built once per container.
+
+:meth:`Settings.from_env` reads a mapping (normally ``os.environ``), validates
+every variable and raises :class:`~smsverify.errors.ConfigError` naming the
+first bad one. Tests pass plain dicts; nothing here mutates the environment.
+
+Variables (defaults in brackets; durations in seconds):
+
+Redis
+    ``REDIS_URL`` (``redis://``, ``rediss://`` for TLS) or ``REDIS_HOST``,
+    ``REDIS_PORT`` [6379], ``REDIS_PASSWORD``, ``REDIS_DB`` [0];
+    ``REDIS_CLUSTER`` [false]; ``REDIS_TIMEOUT_SECONDS`` [1.0] for connect
+    and read.
+SMS
+    ``SMS_PROVIDER`` (``tencent`` | ``console``), ``SMS_SDKAPPID``,
+    ``SMS_SIGN``, ``SMS_TEMPLATE_ID``, ``SMS_TEMPLATE_PARAMS`` [code,minutes],
+    ``SMS_REGION`` [ap-guangzhou], ``SMS_API_ENDPOINT``
+    [sms.tencentcloudapi.com], ``SMS_TIMEOUT_SECONDS`` [5]; role credentials
+    ``TENCENTCLOUD_SECRETID``, ``TENCENTCLOUD_SECRETKEY``,
+    ``TENCENTCLOUD_SESSIONTOKEN`` (as SCF injects them).
+Codes
+    ``CODE_SECRET`` (HMAC key, >= 16 characters), ``CODE_SECRET_PREVIOUS``
+    (accepted when verifying, for rotation), ``CODE_LENGTH`` [6],
+    ``CODE_TTL_SECONDS`` [300], ``MAX_VERIFY_ATTEMPTS`` [3].
+Limits
+    ``SEND_INTERVAL_SECONDS`` [60], ``HOURLY_SEND_LIMIT`` [5],
+    ``DAILY_SEND_LIMIT`` [10], ``DAILY_VERIFY_LIMIT`` [30], ``IP_SEND_LIMIT``
+    [20] per ``IP_SEND_WINDOW_SECONDS`` [3600], ``GLOBAL_SEND_LIMIT`` [1000]
+    per ``GLOBAL_SEND_WINDOW_SECONDS`` [3600].
+Phones
+    ``DEFAULT_REGION`` [CN], ``ALLOWED_COUNTRY_CODES`` [86] (comma list, or
+    ``*`` for any).
+Captcha (optional, both or neither)
+    ``CAPTCHA_APP_ID``, ``CAPTCHA_APP_SECRET_KEY``, ``CAPTCHA_API_ENDPOINT``
+    [captcha.tencentcloudapi.com].
+
+Inside SCF (``TENCENTCLOUD_RUNENV=SCF`` or ``SCF_FUNCTIONNAME`` set by the
+runtime) Redis, ``CODE_SECRET`` and the SMS settings are required. Outside
+SCF, their absence selects the embedded local defaults (in-process store,
+console SMS, random per-process key), each listed in :attr:`Settings.notices`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Mapping
+from urllib.parse import quote
+
+import phonenumbers
+
+from smsverify.errors import ConfigError
+
+TEMPLATE_PARAM_NAMES = ("code", "minutes")
+
+
+@dataclass(frozen=True)
+class TencentCredentials:
+    """A Tencent Cloud CAM key pair with an optional STS session token."""
+
+    secret_id: str
+    secret_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated configuration. All durations are seconds, all limits counts."""
+
+    in_scf: bool
+    # Redis; redis_url None selects the in-process store (local runs only).
+    redis_url: str | None = field(repr=False)
+    redis_cluster: bool
+    redis_timeout_seconds: float
+    # SMS
+    sms_provider: str
+    sms_sdk_app_id: str | None
+    sms_sign: str | None
+    sms_template_id: str | None
+    sms_template_params: tuple[str, ...]
+    sms_region: str
+    sms_api_endpoint: str
+    sms_timeout_seconds: float
+    credentials: TencentCredentials | None
+    # Codes
+    code_secret: bytes = field(repr=False)
+    code_secret_previous: bytes | None = field(repr=False)
+    code_length: int
+    code_ttl_seconds: int
+    max_verify_attempts: int
+    # Limits
+    send_interval_seconds: int
+    hourly_send_limit: int
+    daily_send_limit: int
+    daily_verify_limit: int
+    ip_send_limit: int
+    ip_send_window_seconds: int
+    global_send_limit: int
+    global_send_window_seconds: int
+    # Phones
+    default_region: str
+    allowed_country_codes: frozenset[int] | None  # None: any country
+    # Captcha
+    captcha_app_id: int | None
+    captcha_app_secret_key: str | None = field(repr=False)
+    captcha_api_endpoint: str
+    #: Local fallbacks in effect, one sentence each, announced once on stderr.
+    notices: tuple[str, ...] = ()
+
+    @property
+    def captcha_enabled(self) -> bool:
+        return self.captcha_app_id is not None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "Settings":
+        """Build and validate settings from an environment mapping.
+
+        Raises
+        ------
+        ConfigError
+            The first missing or malformed variable, by name.
+        """
+        return _Reader(env).settings()
+
+
+def is_scf(env: Mapping[str, str]) -> bool:
+    """True inside Tencent SCF, as told by the runtime's own variables."""
+    return env.get("TENCENTCLOUD_RUNENV", "").upper() == "SCF" or bool(env.get("SCF_FUNCTIONNAME"))
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.notices: list[str] = []
+
+    # -- primitive readers -------------------------------------------------
+    def text(self, name: str, default: str | None = None) -> str | None:
+        value = self.env.get(name)
+        if value is None or value.strip() == "":
+            return default
+        if value != value.strip():
+            raise ConfigError(name, "has leading or trailing spaces")
+        return value
+
+    def integer(self, name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(name, f"must be an integer, got {raw!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+            raise ConfigError(name, f"must be {bound}, got {value}")
+        return value
+
+    def number(self, name: str, default: float, minimum: float = 0.05, maximum: float = 60.0) -> float:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(name, f"must be a number of seconds, got {raw!r}") from None
+        if not minimum <= value <= maximum:
+            raise ConfigError(name, f"must be between {minimum} and {maximum} seconds, got {value}")
+        return value
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        lowered = raw.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(name, f"must be true or false, got {raw!r}")
+
+    # -- groups --------------------------------------------------------------
+    def settings(self) -> Settings:
+        in_scf = is_scf(self.env)
+        redis_url, redis_cluster = self.redis(in_scf)
+        provider = self.provider(in_scf)
+        sms = self.sms(provider)
+        code_secret, previous = self.code_secrets(in_scf)
+        code_length = self.integer("CODE_LENGTH", 6, minimum=4, maximum=10)
+        if provider == "tencent" and code_length > 6:
+            # Tencent template review: a verification-code variable holds 0-6 digits
+            # (cloud.tencent.com/document/product/382/39023).
+            raise ConfigError("CODE_LENGTH", "Tencent SMS templates accept at most 6 digits for a code")
+        captcha_app_id, captcha_key = self.captcha()
+        return Settings(
+            in_scf=in_scf,
+            redis_url=redis_url,
+            redis_cluster=redis_cluster,
+            redis_timeout_seconds=self.number("REDIS_TIMEOUT_SECONDS", 1.0),
+            sms_provider=provider,
+            **sms,
+            code_secret=code_secret,
+            code_secret_previous=previous,
+            code_length=code_length,
+            code_ttl_seconds=self.integer("CODE_TTL_SECONDS", 300, minimum=30, maximum=86400),
+            max_verify_attempts=self.integer("MAX_VERIFY_ATTEMPTS", 3, maximum=100),
+            send_interval_seconds=self.integer("SEND_INTERVAL_SECONDS", 60, minimum=0, maximum=86400),
+            hourly_send_limit=self.integer("HOURLY_SEND_LIMIT", 5),
+            daily_send_limit=self.integer("DAILY_SEND_LIMIT", 10),
+            daily_verify_limit=self.integer("DAILY_VERIFY_LIMIT", 30),
+            ip_send_limit=self.integer("IP_SEND_LIMIT", 20),
+            ip_send_window_seconds=self.integer("IP_SEND_WINDOW_SECONDS", 3600, maximum=86400 * 7),
+            global_send_limit=self.integer("GLOBAL_SEND_LIMIT", 1000),
+            global_send_window_seconds=self.integer("GLOBAL_SEND_WINDOW_SECONDS", 3600, maximum=86400 * 7),
+            default_region=self.region(),
+            allowed_country_codes=self.country_codes(),
+            captcha_app_id=captcha_app_id,
+            captcha_app_secret_key=captcha_key,
+            captcha_api_endpoint=self.text("CAPTCHA_API_ENDPOINT", "captcha.tencentcloudapi.com"),
+            notices=tuple(self.notices),
+        )
+
+    def redis(self, in_scf: bool) -> tuple[str | None, bool]:
+        url = self.text("REDIS_URL")
+        host = self.text("REDIS_HOST")
+        cluster = self.flag("REDIS_CLUSTER")
+        if url is not None:
+            if not url.startswith(("redis://", "rediss://", "redis+cluster://")):
+                raise ConfigError("REDIS_URL", "must start with redis://, rediss:// or redis+cluster://")
+            if url.startswith("redis+cluster://"):
+                cluster = True
+                url = "redis://" + url[len("redis+cluster://"):]
+            return url, cluster
+        if host is None:
+            if in_scf:
+                raise ConfigError("REDIS_HOST", "is required inside SCF (or set REDIS_URL)")
+            self.notices.append("no REDIS_HOST or REDIS_URL: using an in-process store (state is lost on exit)")
+            return None, False
+        port = self.integer("REDIS_PORT", 6379, maximum=65535)
+        db = self.integer("REDIS_DB", 0, minimum=0, maximum=1024)
+        password = self.text("REDIS_PASSWORD")
+        auth = f":{quote(password, safe='')}@" if password else ""
+        return f"redis://{auth}{host}:{port}/{db}", cluster
+
+    def provider(self, in_scf: bool) -> str:
+        provider = self.text("SMS_PROVIDER")
+        if provider is not None:
+            if provider not in ("tencent", "console"):
+                raise ConfigError("SMS_PROVIDER", f"must be 'tencent' or 'console', got {provider!r}")
+            if provider == "console" and in_scf:
+                raise ConfigError("SMS_PROVIDER", "'console' writes codes to the log and is for local runs only")
+            return provider
+        if in_scf or any(self.text(n) for n in ("SMS_SDKAPPID", "SMS_SIGN", "SMS_TEMPLATE_ID")):
+            return "tencent"
+        self.notices.append("no SMS settings: using the console SMS provider (messages go to stderr)")
+        return "console"
+
+    def sms(self, provider: str) -> dict:
+        template_params = tuple(p.strip() for p in (self.text("SMS_TEMPLATE_PARAMS", "code,minutes") or "").split(","))
+        if "code" not in template_params or any(p not in TEMPLATE_PARAM_NAMES for p in template_params):
+            raise ConfigError("SMS_TEMPLATE_PARAMS", "must be a comma list of 'code' and 'minutes' containing 'code'")
+        values = {
+            "sms_sdk_app_id": self.text("SMS_SDKAPPID"),
+            "sms_sign": self.text("SMS_SIGN"),
+            "sms_template_id": self.text("SMS_TEMPLATE_ID"),
+            "sms_template_params": template_params,
+            "sms_region": self.text("SMS_REGION", "ap-guangzhou"),
+            "sms_api_endpoint": self.text("SMS_API_ENDPOINT", "sms.tencentcloudapi.com"),
+            "sms_timeout_seconds": self.number("SMS_TIMEOUT_SECONDS", 5.0),
+            "credentials": None,
+        }
+        if provider != "tencent":
+            return values
+        for name, key in (("SMS_SDKAPPID", "sms_sdk_app_id"), ("SMS_TEMPLATE_ID", "sms_template_id"), ("SMS_SIGN", "sms_sign")):
+            if values[key] is None:
+                raise ConfigError(name, "is required for the tencent SMS provider")
+        if not values["sms_sdk_app_id"].isdigit():
+            raise ConfigError("SMS_SDKAPPID", "must be the numeric SdkAppId, e.g. 1400000000")
+        secret_id = self.text("TENCENTCLOUD_SECRETID")
+        secret_key = self.text("TENCENTCLOUD_SECRETKEY")
+        if secret_id is None:
+            raise ConfigError("TENCENTCLOUD_SECRETID", "is required (SCF sets it from the function's execution role)")
+        if secret_key is None:
+            raise ConfigError("TENCENTCLOUD_SECRETKEY", "is required (SCF sets it from the function's execution role)")
+        values["credentials"] = TencentCredentials(secret_id, secret_key, self.text("TENCENTCLOUD_SESSIONTOKEN"))
+        return values
+
+    def code_secrets(self, in_scf: bool) -> tuple[bytes, bytes | None]:
+        secret = self.text("CODE_SECRET")
+        if secret is None:
+            if in_scf:
+                raise ConfigError("CODE_SECRET", "is required inside SCF (a random string of at least 16 characters)")
+            self.notices.append("no CODE_SECRET: using a random per-process key (codes die with the process)")
+            current = secrets.token_bytes(32)
+        elif len(secret) < 16:
+            raise ConfigError("CODE_SECRET", "must be at least 16 characters")
+        else:
+            current = secret.encode()
+        previous = self.text("CODE_SECRET_PREVIOUS")
+        if previous is not None and len(previous) < 16:
+            raise ConfigError("CODE_SECRET_PREVIOUS", "must be at least 16 characters")
+        return current, previous.encode() if previous else None
+
+    def region(self) -> str:
+        region = (self.text("DEFAULT_REGION", "CN") or "CN").upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ConfigError("DEFAULT_REGION", f"must be an ISO 3166 region code such as CN, got {region!r}")
+        return region
+
+    def country_codes(self) -> frozenset[int] | None:
+        raw = self.text("ALLOWED_COUNTRY_CODES", "86") or "86"
+        if raw == "*":
+            return None
+        codes = set()
+        for part in raw.split(","):
+            part = part.strip().lstrip("+")
+            if not part.isdigit() or int(part) not in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+                raise ConfigError("ALLOWED_COUNTRY_CODES", f"{part!r} is not a country calling code (e.g. 86,852)")
+            codes.add(int(part))
+        return frozenset(codes)
+
+    def captcha(self) -> tuple[int | None, str | None]:
+        app_id = self.text("CAPTCHA_APP_ID")
+        key = self.text("CAPTCHA_APP_SECRET_KEY")
+        if app_id is None and key is None:
+            return None, None
+        if app_id is None:
+            raise ConfigError("CAPTCHA_APP_ID", "is required when CAPTCHA_APP_SECRET_KEY is set")
+        if key is None:
+            raise ConfigError("CAPTCHA_APP_SECRET_KEY", "is required when CAPTCHA_APP_ID is set")
+        if not app_id.isdigit():
+            raise ConfigError("CAPTCHA_APP_ID", f"must be the numeric CaptchaAppId, got {app_id!r}")
+        return int(app_id), key

@@ -1,0 +1,1 @@
+"""The HTTP edge: Tencent events, the WSGI app, integration responses."""

@@ -1,0 +1,133 @@
+"""The error model: one exception class per ``codeStr`` of the protocol.
+
+Every refusal the service can give a client is a :class:`VerificationError`
+subclass. Each class carries the stable ``codeStr`` (kept from Tencent's
+Node.js demo "SmsVerificationCode" where the demo had one) and a default
+``msg``, a short Chinese sentence as the demo used. Extra body fields (for
+example ``retryAfter`` in seconds) travel in :attr:`VerificationError.fields`.
+
+The HTTP status of each ``codeStr`` is the edge's business
+(:mod:`smsverify.edge.responses`); nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class ConfigError(Exception):
+    """A missing or malformed configuration variable, raised at start-up.
+
+    Parameters
+    ----------
+    variable:
+        The environment variable at fault, e.g. ``"REDIS_PORT"``.
+    problem:
+        What is wrong with it, in plain words.
+    """
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+class VerificationError(Exception):
+    """Root of every client-visible refusal.
+
+    Parameters
+    ----------
+    msg:
+        Overrides the class's default ``msg`` with a more specific sentence
+        (for example which parameter is missing).
+    **fields:
+        Extra JSON body fields, camelCase as they appear on the wire,
+        e.g. ``retryAfter=42`` (seconds) or ``attemptsLeft=2``.
+    """
+
+    code_str: ClassVar[str] = "InternalError"
+    default_msg: ClassVar[str] = "服务内部错误"
+
+    def __init__(self, msg: str | None = None, **fields: Any) -> None:
+        self.msg = msg or self.default_msg
+        self.fields = fields
+        super().__init__(f"{self.code_str}: {self.msg}")
+
+
+class InvalidParam(VerificationError):
+    code_str = "InValidParam"  # sic: the demo's spelling, kept for clients
+    default_msg = "缺少参数或参数无效"
+
+
+class MissingCode(VerificationError):
+    code_str = "MissingCode"
+    default_msg = "缺少验证码参数"
+
+
+class CaptchaFailed(VerificationError):
+    code_str = "CaptchaFailed"
+    default_msg = "人机验证未通过"
+
+
+class CodeHasExpired(VerificationError):
+    code_str = "CodeHasExpired"
+    default_msg = "验证码已过期"
+
+
+class CodeHasValid(VerificationError):
+    """The code was invalidated by too many wrong tries (demo wording kept)."""
+
+    code_str = "CodeHasValid"
+    default_msg = "验证码已失效"
+
+
+class CodeIsError(VerificationError):
+    code_str = "CodeIsError"
+    default_msg = "请检查手机号和验证码是否正确"
+
+
+class TooFrequent(VerificationError):
+    code_str = "TooFrequent"
+    default_msg = "发送过于频繁，请稍后再试"
+
+
+class HourlyLimitExceeded(VerificationError):
+    code_str = "HourlyLimitExceeded"
+    default_msg = "该手机号一小时内发送次数已达上限"
+
+
+class DailyLimitExceeded(VerificationError):
+    code_str = "DailyLimitExceeded"
+    default_msg = "该手机号今日发送次数已达上限"
+
+
+class IpLimitExceeded(VerificationError):
+    code_str = "IpLimitExceeded"
+    default_msg = "当前网络发送次数过多，请稍后再试"
+
+
+class VerifyLimitExceeded(VerificationError):
+    code_str = "VerifyLimitExceeded"
+    default_msg = "该手机号今日校验次数已达上限"
+
+
+class ServiceBusy(VerificationError):
+    """The global send budget (circuit breaker against SMS pumping) is spent."""
+
+    code_str = "ServiceBusy"
+    default_msg = "短信服务繁忙，请稍后再试"
+
+
+class SmsSendFailed(VerificationError):
+    code_str = "SmsSendFailed"
+    default_msg = "短信发送失败"
+
+
+class SmsSendTimeout(VerificationError):
+    code_str = "SmsSendTimeout"
+    default_msg = "短信发送超时，请稍候查收或稍后重试"
+
+
+class ServiceUnavailable(VerificationError):
+    code_str = "ServiceUnavailable"
+    default_msg = "服务暂不可用，请稍后再试"

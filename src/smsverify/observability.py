@@ -1,0 +1,52 @@
+"""Logs: one JSON object per line on stderr, one line per invocation.
+
+Fields of an invocation line: ``requestId``, ``method``, ``codeStr``,
+``phone`` (masked, ``+86138****8000``), ``ip``, ``durationMs``, and
+``providerCode`` / ``serialNo`` where the SMS provider gave one. Codes,
+secrets and credentials are never passed to the logger.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+LOGGER_NAME = "smsverify"
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one JSON line; ``extra={"fields": {...}}`` adds keys."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        line.update(getattr(record, "fields", {}) or {})
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: int = logging.INFO) -> logging.Logger:
+    """Attach the JSON handler to the ``smsverify`` logger once per process."""
+    logger = logging.getLogger(LOGGER_NAME)
+    if not any(getattr(h, "_smsverify", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        handler._smsverify = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = False
+    return logger
+
+
+def log_invocation(**fields: Any) -> None:
+    """Write the invocation line; ``None`` fields are left out."""
+    clean = {k: v for k, v in fields.items() if v is not None}
+    logging.getLogger(LOGGER_NAME).info("invocation", extra={"fields": clean})

@@ -1,0 +1,1 @@
+"""The verification protocol (no HTTP, no events)."""

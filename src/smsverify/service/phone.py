@@ -1,0 +1,64 @@
+"""Phone numbers: every accepted spelling of one number becomes one E.164 string."""
+
+from __future__ import annotations
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberType
+
+from smsverify.errors import InvalidParam
+
+#: Longer input is refused before parsing (E.164 has at most 15 digits).
+MAX_INPUT_LENGTH = 32
+
+_MOBILE_TYPES = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def _mobile(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    try:
+        number = phonenumbers.parse(text, region)
+    except NumberParseException:
+        return None
+    if phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in _MOBILE_TYPES:
+        return number
+    return None
+
+
+def normalise_phone(raw: str, default_region: str, allowed_country_codes: frozenset[int] | None) -> str:
+    """Return ``raw`` as an E.164 string (``+8613800138000``).
+
+    Accepted spellings: E.164 (``+8613800138000``); country code and number
+    without a plus, as Tencent's Node demo sends (``8613800138000``); a
+    national number of ``default_region`` (``13800138000`` for CN). Spaces and
+    dashes are allowed. The number must be a valid mobile number (phonenumbers,
+    Google libphonenumber metadata) of a country in ``allowed_country_codes``
+    (``None``: any country).
+
+    Raises
+    ------
+    InvalidParam
+        Not a valid mobile number, or of a country that is not allowed.
+    """
+    text = raw.strip()
+    if not text or len(text) > MAX_INPUT_LENGTH:
+        raise InvalidParam("手机号格式不正确")
+    if text.startswith("+"):
+        number = _mobile(text, None)
+    else:
+        number = _mobile(text, default_region) or _mobile("+" + text, None)
+    if number is None:
+        raise InvalidParam("手机号格式不正确，请使用手机号或 E.164 格式（如 +8613800138000）")
+    if allowed_country_codes is not None and number.country_code not in allowed_country_codes:
+        allowed = "、".join(f"+{c}" for c in sorted(allowed_country_codes))
+        raise InvalidParam(f"暂不支持该国家/地区的手机号（仅支持 {allowed}）")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask_phone(e164: str) -> str:
+    """Mask an E.164 number for logs: ``+8613800138000`` -> ``+86138****8000``."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return "****"
+    national = str(number.national_number)
+    head = national[:3] if len(national) > 7 else national[:1]
+    return f"+{number.country_code}{head}****{national[-4:]}"

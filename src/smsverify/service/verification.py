@@ -1,0 +1,244 @@
+"""The verification protocol: send a code (``getSms``) and check it (``login``).
+
+Nothing here knows about events or HTTP: the edge passes plain strings and
+turns the results or the :mod:`smsverify.errors` raised into responses.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+from smsverify import errors
+from smsverify.config import Settings
+from smsverify.senders.base import Refusal, SendNotDelivered, SendReceipt, SendRefused, SendTimeout, SmsMessage, SmsSender
+from smsverify.service.clock import Clock, moment_at
+from smsverify.service.codes import code_digest, new_code
+from smsverify.service.phone import mask_phone, normalise_phone
+from smsverify.store.redis_store import Moment, RedisCodeStore, SendLimits, StoreUnavailable
+
+log = logging.getLogger("smsverify")
+
+
+class CaptchaVerifier(Protocol):
+    def verify(self, ticket: str, randstr: str, user_ip: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class CodeSent:
+    """getSms succeeded: the code is stored and the provider accepted the SMS."""
+
+    phone: str  #: E.164
+    expires_in: int  #: seconds the code stays valid
+    resend_after: int  #: seconds until the next getSms for this phone can pass
+    receipt: SendReceipt
+
+
+@dataclass(frozen=True)
+class CodeVerified:
+    """login succeeded: the code was right and is now consumed."""
+
+    phone: str  #: E.164
+
+
+def limits_from(settings: Settings) -> SendLimits:
+    """The store's policy, in milliseconds, from the settings (seconds)."""
+    return SendLimits(
+        code_ttl_ms=settings.code_ttl_seconds * 1000,
+        cooldown_ms=settings.send_interval_seconds * 1000,
+        hourly_limit=settings.hourly_send_limit,
+        daily_limit=settings.daily_send_limit,
+        ip_limit=settings.ip_send_limit,
+        ip_window_ms=settings.ip_send_window_seconds * 1000,
+        global_limit=settings.global_send_limit,
+        global_window_ms=settings.global_send_window_seconds * 1000,
+        max_wrong_tries=settings.max_verify_attempts,
+        daily_verify_limit=settings.daily_verify_limit,
+    )
+
+
+def _seconds(ms: int) -> int:
+    return max(1, math.ceil(ms / 1000))
+
+
+class VerificationService:
+    """Sends and checks verification codes.
+
+    Parameters
+    ----------
+    settings:
+        Validated configuration.
+    store:
+        The code store (Redis).
+    sender:
+        The SMS provider.
+    captcha:
+        Captcha ticket verifier, or ``None`` when captcha is off.
+    clock:
+        Unix time in seconds; tests pass a controllable one.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: RedisCodeStore,
+        sender: SmsSender,
+        captcha: CaptchaVerifier | None = None,
+        clock: Clock = time.time,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.sender = sender
+        self.captcha = captcha
+        self.clock = clock
+        self._keys = [settings.code_secret] + ([settings.code_secret_previous] if settings.code_secret_previous else [])
+
+    def phone(self, raw: str) -> str:
+        """Normalise a client's phone to E.164; raises :class:`errors.InvalidParam`."""
+        return normalise_phone(raw, self.settings.default_region, self.settings.allowed_country_codes)
+
+    # -- getSms -------------------------------------------------------------------
+    def send_code(
+        self,
+        raw_phone: str,
+        *,
+        client_ip: str | None,
+        ticket: str | None = None,
+        randstr: str | None = None,
+    ) -> CodeSent:
+        """Send a new verification code to ``raw_phone``.
+
+        Order: validate the phone, check the captcha (when enabled), reserve
+        the send and store the code's HMAC in one atomic store step, then
+        send. When the provider refuses, the reservation is released, except
+        for the provider's own per-number frequency limits, which mean the
+        limit is real. A timeout keeps the code: the SMS may have gone out.
+
+        Parameters
+        ----------
+        raw_phone:
+            Any accepted spelling (see :func:`normalise_phone`).
+        client_ip:
+            The caller's IP as seen by the gateway, or ``None`` when unknown
+            (then no per-IP limit applies).
+        ticket, randstr:
+            Captcha answer from the front end (required when captcha is on).
+
+        Raises
+        ------
+        errors.InvalidParam, errors.CaptchaFailed, errors.TooFrequent,
+        errors.HourlyLimitExceeded, errors.DailyLimitExceeded,
+        errors.IpLimitExceeded, errors.ServiceBusy, errors.SmsSendFailed,
+        errors.SmsSendTimeout, errors.ServiceUnavailable
+        """
+        phone = self.phone(raw_phone)
+        if self.captcha is not None:
+            self._check_captcha(ticket, randstr, client_ip)
+        code = new_code(self.settings.code_length)
+        reservation = uuid.uuid4().hex
+        moment = moment_at(self.clock())
+        try:
+            refusal = self.store.reserve_send(phone, code_digest(self._keys[0], phone, code), reservation, client_ip, moment)
+        except StoreUnavailable as exc:
+            raise errors.ServiceUnavailable() from exc
+        if refusal is not None:
+            raise self._refused(refusal.reason, refusal.wait_ms, refusal.first_trip)
+        ttl = self.settings.code_ttl_seconds
+        message = SmsMessage(phone=phone, code=code, ttl_minutes=math.ceil(ttl / 60))
+        try:
+            receipt = self.sender.send(message)
+        except SendTimeout as exc:
+            log.warning("sms send outcome unknown (%s); code kept for %s", exc.provider_code, mask_phone(phone))
+            raise errors.SmsSendTimeout(providerCode=exc.provider_code) from None
+        except SendRefused as exc:
+            if exc.refusal not in (Refusal.PHONE_FREQUENCY, Refusal.PHONE_DAILY):
+                self._release(phone, reservation, client_ip, moment)
+            raise self._provider_refusal(exc) from None
+        except SendNotDelivered as exc:
+            self._release(phone, reservation, client_ip, moment)
+            raise errors.SmsSendFailed("短信服务连接失败", providerCode=exc.provider_code) from None
+        return CodeSent(
+            phone=phone, expires_in=ttl, resend_after=self.settings.send_interval_seconds, receipt=receipt
+        )
+
+    def _check_captcha(self, ticket: str | None, randstr: str | None, client_ip: str | None) -> None:
+        from smsverify.captcha import CaptchaRejected, CaptchaUnavailable
+
+        if not ticket or not randstr:
+            raise errors.CaptchaFailed("缺少人机验证参数 ticket 或 randstr")
+        try:
+            self.captcha.verify(ticket, randstr, client_ip or "0.0.0.0")
+        except CaptchaRejected as exc:
+            raise errors.CaptchaFailed(captchaCode=exc.captcha_code) from None
+        except CaptchaUnavailable as exc:
+            log.error("captcha check unavailable: %s", exc)
+            raise errors.ServiceUnavailable("人机验证服务暂不可用，请稍后再试") from None
+
+    def _refused(self, reason: str, wait_ms: int, first_trip: bool) -> errors.VerificationError:
+        retry_after = _seconds(wait_ms)
+        if reason == "COOLDOWN":
+            return errors.TooFrequent(retryAfter=retry_after)
+        if reason == "HOURLY":
+            return errors.HourlyLimitExceeded(retryAfter=retry_after)
+        if reason == "DAILY":
+            return errors.DailyLimitExceeded(retryAfter=retry_after)
+        if reason == "IP":
+            return errors.IpLimitExceeded(retryAfter=retry_after)
+        if first_trip:
+            log.error(
+                "global send limit reached: %d SMS per %d s; getSms refused until the window frees up",
+                self.settings.global_send_limit,
+                self.settings.global_send_window_seconds,
+            )
+        return errors.ServiceBusy(retryAfter=retry_after)
+
+    def _provider_refusal(self, exc: SendRefused) -> errors.VerificationError:
+        if exc.refusal is Refusal.PHONE_FREQUENCY:
+            return errors.TooFrequent(retryAfter=self.settings.send_interval_seconds, providerCode=exc.provider_code)
+        if exc.refusal is Refusal.PHONE_DAILY:
+            return errors.DailyLimitExceeded(providerCode=exc.provider_code)
+        if exc.refusal is Refusal.INVALID_NUMBER:
+            return errors.InvalidParam("短信服务商无法识别该手机号", providerCode=exc.provider_code)
+        log.error("sms provider refused: %s", exc.provider_code)
+        return errors.SmsSendFailed(providerCode=exc.provider_code)
+
+    def _release(self, phone: str, reservation: str, client_ip: str | None, moment: Moment) -> None:
+        try:
+            self.store.release_send(phone, reservation, client_ip, moment)
+        except StoreUnavailable:
+            log.error("could not release a refused send for %s; its cooldown and counts stay", mask_phone(phone))
+
+    # -- login --------------------------------------------------------------------
+    def check_code(self, raw_phone: str, code: str | None) -> CodeVerified:
+        """Check ``code`` for ``raw_phone`` and consume it when right.
+
+        Raises
+        ------
+        errors.InvalidParam, errors.MissingCode, errors.CodeHasExpired,
+        errors.CodeHasValid, errors.CodeIsError (``attemptsLeft``),
+        errors.VerifyLimitExceeded, errors.ServiceUnavailable
+        """
+        phone = self.phone(raw_phone)
+        if code is None or code.strip() == "":
+            raise errors.MissingCode()
+        code = code.strip()
+        if not code.isascii() or not code.isdigit() or len(code) > 16:
+            raise errors.InvalidParam("验证码格式不正确，应为数字")
+        digests = [code_digest(key, phone, code) for key in self._keys]
+        try:
+            result = self.store.check_code(phone, digests, moment_at(self.clock()))
+        except StoreUnavailable as exc:
+            raise errors.ServiceUnavailable() from exc
+        if result.status == "OK":
+            return CodeVerified(phone=phone)
+        if result.status == "WRONG":
+            raise errors.CodeIsError(attemptsLeft=result.tries_left)
+        if result.status == "INVALIDATED":
+            raise errors.CodeHasValid()
+        if result.status == "LOCKED":
+            raise errors.VerifyLimitExceeded(retryAfter=_seconds(result.wait_ms))
+        raise errors.CodeHasExpired()

@@ -1,0 +1,1 @@
+"""Codes and limits in Redis, changed only by the Lua scripts in ``lua/``."""

@@ -1,0 +1,51 @@
+"""Redis clients, created once per container and reused by warm invocations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from smsverify.errors import ConfigError
+
+#: Connection errors are retried (a warm container reconnects after a Redis
+#: restart or fail-over) with bounded backoff: 3 tries, waits 50 ms, 100 ms.
+#: Timeouts are not retried: the command may have run, and the whole call
+#: must stay within a bounded time (at most ~3 x REDIS_TIMEOUT_SECONDS).
+RETRIES = 2
+
+
+def _retry() -> Retry:
+    return Retry(ExponentialBackoff(cap=0.2, base=0.05), RETRIES, supported_errors=(redis.ConnectionError,))
+
+
+def connect(url: str | None, *, cluster: bool, timeout_seconds: float) -> Any:
+    """Return a Redis client for ``url``; ``None`` gives an in-process fakeredis.
+
+    Connections are opened lazily on first command. ``timeout_seconds`` bounds
+    both connect and read.
+
+    Raises
+    ------
+    ConfigError
+        The in-process store was selected but ``fakeredis`` is not installed.
+    """
+    if url is None:
+        try:
+            import fakeredis
+        except ImportError:  # pragma: no cover - depends on the install
+            raise ConfigError("REDIS_HOST", "is not set and fakeredis is missing (pip install 'smsverify[local]')") from None
+        return fakeredis.FakeRedis()
+    options = dict(
+        socket_connect_timeout=timeout_seconds,
+        socket_timeout=timeout_seconds,
+        retry=_retry(),
+        health_check_interval=30,
+    )
+    if cluster:
+        from redis.cluster import RedisCluster
+
+        return RedisCluster.from_url(url, **options)
+    return redis.Redis.from_url(url, **options)

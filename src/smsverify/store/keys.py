@@ -1,0 +1,45 @@
+"""Every Redis key the service uses, built in one place.
+
+Keys of one phone share the Redis Cluster hash tag ``{<E.164 phone>}``, so the
+send and check scripts touch a single slot whatever the deployment. The per-IP
+log (``{ip:<address>}``) and the global log (``{global}``) have tags of their
+own: in a single-node deployment the send script still updates them in the
+same step; in a cluster each is reserved by its own script on its own slot
+(see :mod:`smsverify.store.redis_store`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PREFIX = "smsverify"
+
+
+@dataclass(frozen=True)
+class PhoneKeys:
+    """Keys of one phone (E.164) for one Asia/Shanghai calendar day (``YYYYMMDD``)."""
+
+    code: str
+    cooldown: str
+    hourly: str
+    daily_sends: str
+    daily_verifies: str
+
+
+def phone_keys(phone: str, day: str) -> PhoneKeys:
+    tag = f"{PREFIX}:{{{phone}}}"
+    return PhoneKeys(
+        code=f"{tag}:code",
+        cooldown=f"{tag}:cooldown",
+        hourly=f"{tag}:hour",
+        daily_sends=f"{tag}:day:{day}",
+        daily_verifies=f"{tag}:verify:{day}",
+    )
+
+
+def ip_log_key(ip: str) -> str:
+    return f"{PREFIX}:{{ip:{ip}}}:sends"
+
+
+GLOBAL_LOG_KEY = f"{PREFIX}:{{global}}:sends"
+GLOBAL_TRIPPED_KEY = f"{PREFIX}:{{global}}:tripped"

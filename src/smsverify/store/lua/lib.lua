@@ -1,0 +1,30 @@
+-- Shared helpers, prepended to send.lua and window.lua when they are loaded
+-- (Redis scripts cannot import each other). Times are milliseconds.
+
+-- Sliding-window log on a sorted set: members are reservation ids, scores
+-- their send times. Drops entries older than the window and returns the
+-- number left and the milliseconds until the oldest leaves the window.
+local function window_state(key, now, window)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local count = redis.call('ZCARD', key)
+  local wait = 0
+  if count > 0 then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    wait = tonumber(oldest[2]) + window - now
+  end
+  return count, wait
+end
+
+local function window_add(key, now, window, member)
+  redis.call('ZADD', key, now, member)
+  redis.call('PEXPIRE', key, window)
+end
+
+-- The global circuit breaker: the first refusal of a window returns 1 so that
+-- the caller logs one ERROR line per window across all function instances.
+local function first_trip(marker, window)
+  if redis.call('SET', marker, '1', 'NX', 'PX', window) then
+    return 1
+  end
+  return 0
+end

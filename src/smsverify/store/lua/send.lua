@@ -1,0 +1,76 @@
+-- Reserve one getSms: check every limit, then count it and store the code,
+-- all or nothing.
+-- KEYS[1] code hash      {phone}:code     fields d (HMAC hex), n (wrong tries), x (expiry ms), m (reservation id)
+-- KEYS[2] cooldown       {phone}:cooldown value "<until ms>:<reservation id>"
+-- KEYS[3] hourly log     {phone}:hour     sorted set (sliding window)
+-- KEYS[4] daily counter  {phone}:day:<YYYYMMDD, Asia/Shanghai>
+-- KEYS[5] per-IP log     {ip:<addr>}:sends      only when ARGV[12] ~= '0'
+-- KEYS[6] global log     {global}:sends         only when ARGV[14] ~= '0'
+-- KEYS[7] breaker marker {global}:tripped       only when ARGV[14] ~= '0'
+-- ARGV[1]  now (ms)            ARGV[2]  reservation id     ARGV[3]  code HMAC (hex)
+-- ARGV[4]  code TTL (ms)       ARGV[5]  cooldown (ms)      ARGV[6]  hourly limit
+-- ARGV[7]  daily limit         ARGV[8]  daily key TTL (ms) ARGV[9]  ms until the day ends
+-- ARGV[10] hour window (ms)    ARGV[11] IP window (ms)     ARGV[12] IP limit (0: no IP step)
+-- ARGV[13] global window (ms)  ARGV[14] global limit (0: no global step)
+-- Returns {'OK'} or {reason, wait ms[, first trip]} with reason one of
+-- COOLDOWN, DAILY, HOURLY, IP, GLOBAL; nothing is written on a refusal.
+local now = tonumber(ARGV[1])
+local member = ARGV[2]
+local cooldown = redis.call('GET', KEYS[2])
+if cooldown then
+  local sep = string.find(cooldown, ':', 1, true)
+  local until_ms = tonumber(string.sub(cooldown, 1, sep - 1))
+  if string.sub(cooldown, sep + 1) == member then
+    return {'OK'}  -- a retried call of a reservation already made
+  end
+  if until_ms > now then
+    return {'COOLDOWN', until_ms - now}
+  end
+end
+local daily = tonumber(redis.call('GET', KEYS[4]) or '0')
+if daily >= tonumber(ARGV[7]) then
+  return {'DAILY', tonumber(ARGV[9])}
+end
+local hour_window = tonumber(ARGV[10])
+local hourly, hourly_wait = window_state(KEYS[3], now, hour_window)
+if hourly >= tonumber(ARGV[6]) then
+  return {'HOURLY', hourly_wait}
+end
+local ip_limit = tonumber(ARGV[12])
+local ip_window = tonumber(ARGV[11])
+if ip_limit > 0 then
+  local count, wait = window_state(KEYS[5], now, ip_window)
+  if count >= ip_limit then
+    return {'IP', wait}
+  end
+end
+local global_limit = tonumber(ARGV[14])
+local global_window = tonumber(ARGV[13])
+if global_limit > 0 then
+  local count, wait = window_state(KEYS[6], now, global_window)
+  if count >= global_limit then
+    return {'GLOBAL', wait, first_trip(KEYS[7], global_window)}
+  end
+end
+
+-- Every limit passed: count this send everywhere and store the code.
+local interval = tonumber(ARGV[5])
+if interval > 0 then
+  redis.call('SET', KEYS[2], tostring(now + interval) .. ':' .. member, 'PX', interval)
+else
+  redis.call('DEL', KEYS[2])
+end
+redis.call('INCR', KEYS[4])
+redis.call('PEXPIRE', KEYS[4], ARGV[8])
+window_add(KEYS[3], now, hour_window, member)
+if ip_limit > 0 then
+  window_add(KEYS[5], now, ip_window, member)
+end
+if global_limit > 0 then
+  window_add(KEYS[6], now, global_window, member)
+end
+local ttl = tonumber(ARGV[4])
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'd', ARGV[3], 'n', 0, 'x', now + ttl, 'm', member)
+redis.call('PEXPIRE', KEYS[1], ttl)
+return {'OK'}

@@ -1,0 +1,21 @@
+-- Reserve one slot of a single sliding window (Redis Cluster mode, where the
+-- per-IP and global logs live on other slots than the phone's keys).
+-- KEYS[1] window log (sorted set)   KEYS[2] breaker marker (global only; same hash tag)
+-- ARGV[1] now (ms)  ARGV[2] reservation id  ARGV[3] window (ms)  ARGV[4] limit
+-- ARGV[5] '1' to report the first refusal of a window (needs KEYS[2])
+-- Returns {'OK'} or {'FULL', wait ms, first trip (0|1)}.
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[3])
+local count, wait = window_state(KEYS[1], now, window)
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) then
+  return {'OK'}  -- a retried call of a reservation already made
+end
+if count >= tonumber(ARGV[4]) then
+  local tripped = 0
+  if ARGV[5] == '1' then
+    tripped = first_trip(KEYS[2], window)
+  end
+  return {'FULL', wait, tripped}
+end
+window_add(KEYS[1], now, window, ARGV[2])
+return {'OK'}

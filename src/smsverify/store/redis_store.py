@@ -1,0 +1,247 @@
+"""The code store: verification codes and send limits in Redis, changed only
+by the Lua scripts in ``lua/``.
+
+Each public method is one atomic step on the phone's slot, run with EVALSHA
+(redis-py's :class:`~redis.commands.core.Script` reloads a script once on
+NOSCRIPT, e.g. after SCRIPT FLUSH or a fail-over).
+
+Single node
+    ``reserve_send`` is one EVALSHA that checks the cooldown, the daily and
+    hourly caps of the phone, the per-IP window and the global window, and
+    only when all pass counts the send in each and writes the code.
+Redis Cluster
+    A script may only touch keys of one slot, and the per-IP and global logs
+    are on other slots than the phone. The step is split: the per-IP window,
+    then the global window (one script each, on their own slots), then the
+    phone script. A refusal at a later step removes the earlier reservations
+    (ZREM of this reservation's id), so a refused request keeps no quota.
+    Each counter is still checked-and-counted atomically, so no limit is ever
+    exceeded; for the few milliseconds before such a removal a concurrent
+    request may see a window one entry fuller than it will be (refused early,
+    never admitted late).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, NamedTuple, Sequence
+
+import redis
+
+from smsverify.store import keys
+
+
+class StoreUnavailable(Exception):
+    """Redis could not be reached or answered with an error; ``__cause__`` has the original."""
+
+
+@dataclass(frozen=True)
+class SendLimits:
+    """Send policy of one deployment, in milliseconds and counts."""
+
+    code_ttl_ms: int
+    cooldown_ms: int
+    hourly_limit: int
+    daily_limit: int
+    ip_limit: int
+    ip_window_ms: int
+    global_limit: int
+    global_window_ms: int
+    max_wrong_tries: int
+    daily_verify_limit: int
+
+
+@dataclass(frozen=True)
+class Moment:
+    """The service clock at one request.
+
+    ``now_ms`` is Unix time in ms; ``day`` the Asia/Shanghai calendar day as
+    ``YYYYMMDD``; ``ms_to_day_end`` the time left in that day.
+    """
+
+    now_ms: int
+    day: str
+    ms_to_day_end: int
+
+    @property
+    def day_key_ttl_ms(self) -> int:
+        # Daily counters outlive their day by an hour so a late request near
+        # midnight still finds them; their day is part of the key anyway.
+        return self.ms_to_day_end + 3_600_000
+
+
+class Refusal(NamedTuple):
+    """Why ``reserve_send`` refused, and for how long (ms) it will refuse."""
+
+    #: COOLDOWN, DAILY, HOURLY, IP or GLOBAL
+    reason: str
+    #: milliseconds until a retry can pass this limit
+    wait_ms: int
+    #: True for the first GLOBAL refusal of a window (log it once)
+    first_trip: bool = False
+
+
+class CheckResult(NamedTuple):
+    """Outcome of ``check_code``."""
+
+    #: OK, EXPIRED, INVALIDATED, WRONG or LOCKED
+    status: str
+    #: WRONG: tries left for this code
+    tries_left: int = 0
+    #: LOCKED: milliseconds until the daily verify limit resets
+    wait_ms: int = 0
+
+
+def _script_source(name: str) -> str:
+    folder = resources.files("smsverify.store") / "lua"
+    body = (folder / name).read_text(encoding="utf-8")
+    if name in ("send.lua", "window.lua"):
+        body = (folder / "lib.lua").read_text(encoding="utf-8") + "\n" + body
+    return body
+
+
+class RedisCodeStore:
+    """Verification codes and send limits kept in Redis.
+
+    Parameters
+    ----------
+    client:
+        A ``redis.Redis``, ``redis.cluster.RedisCluster`` or fakeredis client,
+        created once per container.
+    limits:
+        The deployment's policy.
+    cluster:
+        True for Redis Cluster: the send step is split by slot (module doc).
+
+    Every method raises :class:`StoreUnavailable` when Redis fails.
+    """
+
+    def __init__(self, client: Any, limits: SendLimits, *, cluster: bool = False) -> None:
+        self.client = client
+        self.limits = limits
+        self.cluster = cluster
+        self._send = client.register_script(_script_source("send.lua"))
+        self._window = client.register_script(_script_source("window.lua"))
+        self._release = client.register_script(_script_source("release.lua"))
+        self._check = client.register_script(_script_source("check.lua"))
+
+    def _run(self, script: Any, script_keys: Sequence[str], args: Sequence[Any]) -> Any:
+        try:
+            return script(keys=list(script_keys), args=list(args))
+        except redis.RedisError as exc:
+            raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
+
+    # -- getSms ----------------------------------------------------------------
+    def reserve_send(
+        self, phone: str, digest: str, reservation_id: str, client_ip: str | None, moment: Moment
+    ) -> Refusal | None:
+        """Reserve a send to ``phone`` (E.164) and store the code's HMAC.
+
+        Returns ``None`` when reserved, else the first limit that refused;
+        nothing is counted or written on a refusal.
+        """
+        lim = self.limits
+        pk = keys.phone_keys(phone, moment.day)
+        ip_limit = lim.ip_limit if client_ip else 0
+        script_keys = [pk.code, pk.cooldown, pk.hourly, pk.daily_sends]
+        if not self.cluster:
+            script_keys += [keys.ip_log_key(client_ip or "-"), keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY]
+            return self._reserve_phone(script_keys, digest, reservation_id, moment, ip_limit, lim.global_limit)
+
+        held: list[str] = []
+        if ip_limit:
+            refusal = self._reserve_window(keys.ip_log_key(client_ip), None, reservation_id, moment, lim.ip_window_ms, ip_limit, "IP")
+            if refusal:
+                return refusal
+            held.append(keys.ip_log_key(client_ip))
+        refusal = self._reserve_window(
+            keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY, reservation_id, moment, lim.global_window_ms, lim.global_limit, "GLOBAL"
+        )
+        if refusal is None:
+            held.append(keys.GLOBAL_LOG_KEY)
+            refusal = self._reserve_phone(script_keys, digest, reservation_id, moment, 0, 0)
+        if refusal is not None:
+            self._forget(held, reservation_id)
+        return refusal
+
+    def _reserve_phone(
+        self, script_keys: list[str], digest: str, reservation_id: str, moment: Moment, ip_limit: int, global_limit: int
+    ) -> Refusal | None:
+        lim = self.limits
+        reply = self._run(
+            self._send,
+            script_keys,
+            [
+                moment.now_ms, reservation_id, digest, lim.code_ttl_ms, lim.cooldown_ms, lim.hourly_limit,
+                lim.daily_limit, moment.day_key_ttl_ms, moment.ms_to_day_end, 3_600_000,
+                lim.ip_window_ms, ip_limit, lim.global_window_ms, global_limit,
+            ],
+        )
+        return _refusal(reply)
+
+    def _reserve_window(
+        self, key: str, marker: str | None, reservation_id: str, moment: Moment, window_ms: int, limit: int, reason: str
+    ) -> Refusal | None:
+        reply = self._run(
+            self._window,
+            [key] + ([marker] if marker else []),
+            [moment.now_ms, reservation_id, window_ms, limit, "1" if marker else "0"],
+        )
+        if _text(reply[0]) == "OK":
+            return None
+        return Refusal(reason, int(reply[1]), bool(int(reply[2])))
+
+    def _forget(self, window_keys: list[str], reservation_id: str) -> None:
+        for key in window_keys:
+            try:
+                self.client.zrem(key, reservation_id)
+            except redis.RedisError as exc:
+                raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
+
+    def release_send(self, phone: str, reservation_id: str, client_ip: str | None, moment: Moment) -> int:
+        """Undo a reservation after the provider refused the SMS.
+
+        Removes only what this reservation wrote: its code, its cooldown, its
+        entries in the hourly, per-IP and global logs, one daily count.
+        Returns the number of entries removed.
+        """
+        pk = keys.phone_keys(phone, moment.day)
+        window_keys = ([keys.ip_log_key(client_ip)] if client_ip else []) + [keys.GLOBAL_LOG_KEY]
+        script_keys = [pk.code, pk.cooldown, pk.hourly, pk.daily_sends]
+        if not self.cluster:
+            return int(self._run(self._release, script_keys + window_keys, [reservation_id]))
+        released = int(self._run(self._release, script_keys, [reservation_id]))
+        self._forget(window_keys, reservation_id)
+        return released
+
+    # -- login -------------------------------------------------------------------
+    def check_code(self, phone: str, digests: Sequence[str], moment: Moment) -> CheckResult:
+        """Check a submitted code, given as its HMACs under the current (and
+        previous) key; consume it when it matches.
+        """
+        lim = self.limits
+        pk = keys.phone_keys(phone, moment.day)
+        reply = self._run(
+            self._check,
+            [pk.code, pk.daily_verifies],
+            [moment.now_ms, lim.max_wrong_tries, lim.daily_verify_limit, moment.day_key_ttl_ms, moment.ms_to_day_end, *digests],
+        )
+        status = _text(reply[0])
+        if status == "WRONG":
+            return CheckResult(status, tries_left=int(reply[1]))
+        if status == "LOCKED":
+            return CheckResult(status, wait_ms=int(reply[1]))
+        return CheckResult(status)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _refusal(reply: Sequence[Any]) -> Refusal | None:
+    reason = _text(reply[0])
+    if reason == "OK":
+        return None
+    first_trip = len(reply) > 2 and bool(int(reply[2]))
+    return Refusal(reason, int(reply[1]), first_trip)
