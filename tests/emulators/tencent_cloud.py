@@ -84,7 +84,7 @@ __all__ = [
 
 # Credentials used by the standalone mode (and handy for tests); not real keys.
 DEFAULT_SECRET_ID = "AKIDemulatorTESTsecretid0000000000000"
-DEFAULT_SECRET_KEY = "emulatorTESTsecretkey00000000000"
+DEFAULT_SECRET_KEY = "emulatorTESTsecretkey00000000000"  # pragma: allowlist secret
 
 SMS_VERSION = "2021-01-11"
 CAPTCHA_VERSION = "2019-07-22"
@@ -148,7 +148,7 @@ _CAPTCHA_MESSAGES = {
     CAPTCHA_DECRYPT_FAIL: "decrypt fail",
     CAPTCHA_APPID_MISMATCH: "appid-ticket mismatch",
     CAPTCHA_DIFF: "diff",
-    CAPTCHA_SECRET_MISMATCH: "appid-secretkey-ticket mismatch",
+    CAPTCHA_SECRET_MISMATCH: "appid-secretkey-ticket mismatch",  # pragma: allowlist secret
 }
 CAPTCHA_TICKET_TTL_SECONDS = 300  # "Ticket有效期5分钟" (CaptchaCode 8 docstring)
 

@@ -34,7 +34,7 @@ from tencentcloud.sms.v20210111.sms_client import SmsClient
 from tests.emulators.tencent_cloud import TencentCloudEmulator
 
 SECRET_ID = "AKIDtestEMULATORid000000000000000000"
-SECRET_KEY = "testEMULATORkey00000000000000000"
+SECRET_KEY = "testEMULATORkey00000000000000000"  # pragma: allowlist secret
 TOKEN = "session-token-for-tests"
 APP_ID = "1400000000"
 SIGN = "测试签名"
@@ -131,7 +131,7 @@ def test_send_sms_success_is_recorded_and_silent(emu, capfd):
 
 
 @pytest.mark.parametrize("kwargs, code", [
-    ({"secret_key": "wrong-key"}, "AuthFailure.SignatureFailure"),
+    ({"secret_key": "wrong-key"}, "AuthFailure.SignatureFailure"),  # pragma: allowlist secret
     ({"secret_id": "AKIDunknown"}, "AuthFailure.SecretIdNotFound"),
     ({"region": ""}, "MissingParameter"),
     ({"region": "ap-shanghai"}, "UnsupportedRegion"),
@@ -345,7 +345,7 @@ def test_captcha_failure_codes(emu, case, code):
         "wrong_randstr": {"Randstr": "@zzz"},
         "unknown_ticket": {"Ticket": "t03forged"},
         "wrong_app_id": {"CaptchaAppId": 190000001},
-        "wrong_secret": {"AppSecretKey": "not-the-key"},
+        "wrong_secret": {"AppSecretKey": "not-the-key"},  # pragma: allowlist secret
         "other_ip": {"UserIp": "198.51.100.1"},
     }.get(case, {})
     if case == "expired":
@@ -392,4 +392,4 @@ def test_standalone_main_prints_endpoint_and_serves():
         assert resp.json()["Response"]["Error"]["Code"] == "MissingParameter"
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.communicate(timeout=10)  # drains and closes the pipes
