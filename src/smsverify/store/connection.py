@@ -47,5 +47,29 @@ def connect(url: str | None, *, cluster: bool, timeout_seconds: float) -> Any:
     if cluster:
         from redis.cluster import RedisCluster
 
-        return RedisCluster.from_url(url, **options)
+        return LazyCluster(lambda: RedisCluster.from_url(url, **options))
     return redis.Redis.from_url(url, **options)
+
+
+class LazyCluster:
+    """A ``RedisCluster`` built on first use.
+
+    ``RedisCluster`` reads the slot map from the nodes when constructed; doing
+    that lazily keeps start-up free of network I/O (as ``redis.Redis`` is), and
+    an unreachable cluster becomes a ``redis.ConnectionError`` of the request
+    that needed it, retried by the next one, instead of a failed cold start.
+    """
+
+    def __init__(self, factory: Any) -> None:
+        self._factory = factory
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            from redis.exceptions import RedisClusterException
+
+            try:
+                self._client = self._factory()
+            except (RedisClusterException, redis.RedisError) as exc:
+                raise redis.ConnectionError(f"redis cluster unreachable: {type(exc).__name__}") from exc
+        return getattr(self._client, name)

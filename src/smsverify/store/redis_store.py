@@ -121,13 +121,15 @@ class RedisCodeStore:
         self.client = client
         self.limits = limits
         self.cluster = cluster
-        self._send = client.register_script(_script_source("send.lua"))
-        self._window = client.register_script(_script_source("window.lua"))
-        self._release = client.register_script(_script_source("release.lua"))
-        self._check = client.register_script(_script_source("check.lua"))
+        self._sources = {name: _script_source(f"{name}.lua") for name in ("send", "window", "release", "check")}
+        self._scripts: dict[str, Any] = {}
 
-    def _run(self, script: Any, script_keys: Sequence[str], args: Sequence[Any]) -> Any:
+    def _run(self, name: str, script_keys: Sequence[str], args: Sequence[Any]) -> Any:
         try:
+            script = self._scripts.get(name)
+            if script is None:
+                # Registered on first use: a cluster client only exists once reachable.
+                script = self._scripts[name] = self.client.register_script(self._sources[name])
             return script(keys=list(script_keys), args=list(args))
         except redis.RedisError as exc:
             raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
@@ -170,7 +172,7 @@ class RedisCodeStore:
     ) -> Refusal | None:
         lim = self.limits
         reply = self._run(
-            self._send,
+            "send",
             script_keys,
             [
                 moment.now_ms, reservation_id, digest, lim.code_ttl_ms, lim.cooldown_ms, lim.hourly_limit,
@@ -184,7 +186,7 @@ class RedisCodeStore:
         self, key: str, marker: str | None, reservation_id: str, moment: Moment, window_ms: int, limit: int, reason: str
     ) -> Refusal | None:
         reply = self._run(
-            self._window,
+            "window",
             [key] + ([marker] if marker else []),
             [moment.now_ms, reservation_id, window_ms, limit, "1" if marker else "0"],
         )
@@ -210,8 +212,8 @@ class RedisCodeStore:
         window_keys = ([keys.ip_log_key(client_ip)] if client_ip else []) + [keys.GLOBAL_LOG_KEY]
         script_keys = [pk.code, pk.cooldown, pk.hourly, pk.daily_sends]
         if not self.cluster:
-            return int(self._run(self._release, script_keys + window_keys, [reservation_id]))
-        released = int(self._run(self._release, script_keys, [reservation_id]))
+            return int(self._run("release", script_keys + window_keys, [reservation_id]))
+        released = int(self._run("release", script_keys, [reservation_id]))
         self._forget(window_keys, reservation_id)
         return released
 
@@ -223,7 +225,7 @@ class RedisCodeStore:
         lim = self.limits
         pk = keys.phone_keys(phone, moment.day)
         reply = self._run(
-            self._check,
+            "check",
             [pk.code, pk.daily_verifies],
             [moment.now_ms, lim.max_wrong_tries, lim.daily_verify_limit, moment.day_key_ttl_ms, moment.ms_to_day_end, *digests],
         )
