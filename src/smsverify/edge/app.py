@@ -9,9 +9,11 @@ import uuid
 from typing import Any, Callable, Iterable
 
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from smsverify import errors
+from smsverify.edge.event import MAX_BODY_BYTES
 from smsverify.edge.responses import STATUS, body, error_body, headers_for
 from smsverify.observability import log_invocation
 from smsverify.service.phone import mask_phone
@@ -20,6 +22,7 @@ from smsverify.service.verification import VerificationService
 log = logging.getLogger("smsverify")
 
 METHODS = ("getSms", "login")
+
 PARAMS = ("method", "phone", "code", "ticket", "randstr")
 MAX_PARAM_LENGTH = 512
 
@@ -50,7 +53,11 @@ def read_params(request: Request) -> dict[str, str]:
         Malformed body, a parameter given twice, a non-text or oversized value.
     """
     sources: list[MultiDict] = [request.args]
-    raw = request.get_data(cache=True)
+    request.max_content_length = MAX_BODY_BYTES  # gateway events are bounded by the adapter; this covers ``serve``
+    try:
+        raw = request.get_data(cache=True)
+    except HTTPException:  # 413 from Werkzeug when the body is over the bound
+        raise errors.InvalidParam("请求体过大") from None
     if raw:
         mimetype = request.mimetype
         if mimetype == "application/json" or (not mimetype and raw.lstrip()[:1] == b"{"):
