@@ -142,6 +142,8 @@ class TencentSmsSender:
         if not statuses:
             raise SendRefused("EmptySendStatusSet", "SendSms answered without a status for the number")
         status = statuses[0]
+        if status.Code in UNKNOWN_OUTCOME:
+            raise SendTimeout(status.Code, status.Message or "")
         if status.Code != "Ok":
             raise SendRefused(status.Code, status.Message or "", REFUSALS.get(status.Code, Refusal.OTHER))
         return SendReceipt(provider=self.name, serial_no=status.SerialNo or "", request_id=response.RequestId or "")

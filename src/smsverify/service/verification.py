@@ -23,6 +23,12 @@ from smsverify.store.redis_store import Moment, RedisCodeStore, SendLimits, Stor
 
 log = logging.getLogger("smsverify")
 
+#: CaptchaCode values that also mean our own CaptchaAppId/AppSecretKey may be
+#: wrong (DescribeCaptchaResult: 16 appid-ticket mismatch, 100
+#: appid-secretkey-ticket mismatch). A ticket of another app gives them too,
+#: so the client still gets CaptchaFailed, and the operator an ERROR line.
+CAPTCHA_CONFIG_SUSPECT = frozenset({16, 100})
+
 
 class CaptchaVerifier(Protocol):
     def verify(self, ticket: str, randstr: str, user_ip: str) -> None: ...
@@ -173,6 +179,8 @@ class VerificationService:
         try:
             self.captcha.verify(ticket, randstr, client_ip or "0.0.0.0")
         except CaptchaRejected as exc:
+            if exc.captcha_code in CAPTCHA_CONFIG_SUSPECT:
+                log.error("captcha rejected with CaptchaCode %d: check CAPTCHA_APP_ID and CAPTCHA_APP_SECRET_KEY", exc.captcha_code)
             raise errors.CaptchaFailed(captchaCode=exc.captcha_code) from None
         except CaptchaUnavailable as exc:
             log.error("captcha check unavailable: %s", exc)

@@ -1,0 +1,349 @@
+"""SMS provider faults through ``main_handler`` (issues 2 and 3).
+
+Real redis-server (``redis_url``) and the Tencent Cloud API emulator
+(``sms_api``), which the real SDK talks to with signed requests. Proven here:
+
+* every Tencent error code of ../shared/reference/tencent-sms-api.md, injected
+  both as a per-number ``SendStatusSet[0].Code`` and as a request-level
+  ``Response.Error``, maps to its documented ``codeStr``/status, echoes the
+  Tencent code as ``providerCode``, and keeps or releases the getSms
+  reservation as issue 2 specifies:
+
+  - released: the phone's code, cooldown and hourly entry are gone, the daily
+    counter is back to 0, no per-IP/global quota stays spent, and an
+    immediate second getSms is ``Ok``;
+  - kept: the cooldown and the daily count stay, so an immediate second
+    getSms is ``TooFrequent`` (``retryAfter`` 60); after a timeout the code
+    also stays valid and logs in;
+
+* a provider slower than ``SMS_TIMEOUT_SECONDS``, a refused connection, an
+  HTTP 5xx from the provider, and wrong or missing role credentials, each
+  with its codeStr/status/providerCode and reservation outcome;
+* the credentials are read from the SCF names ``TENCENTCLOUD_SECRETID``,
+  ``TENCENTCLOUD_SECRETKEY`` and ``TENCENTCLOUD_SESSIONTOKEN``, not the SDK's.
+
+:data:`README_MAPPING` is the table the README must carry (one row per
+fault: code, path, codeStr, status, reservation).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import NamedTuple
+
+import pytest
+import redis
+
+from smsverify.edge.handler import create_handler
+from smsverify.errors import ConfigError
+from smsverify.service.clock import moment_at
+from smsverify.store.keys import phone_keys
+from tests.conftest import SECRET_ID, SESSION_TOKEN, answer, get_sms, login
+from tests.support.redis_servers import free_port
+
+PHONE_RAW = "8613800138000"
+PHONE = "+8613800138000"
+SEND_INTERVAL = 60  # SEND_INTERVAL_SECONDS default: the retryAfter of a kept reservation
+
+KEPT = "kept"
+RELEASED = "released"
+NUMBER = "per-number SendStatusSet[0].Code"
+REQUEST = "request-level Response.Error"
+
+
+class Row(NamedTuple):
+    """One line of the README's provider-fault table."""
+
+    code: str  #: Tencent's code (or the SDK's, for transport faults): the body's providerCode
+    path: str  #: how the provider reported it
+    code_str: str  #: the body's codeStr
+    status: int  #: the HTTP status
+    reservation: str  #: KEPT or RELEASED
+
+
+#: Every code of tencent-sms-api.md -> (codeStr, status, reservation).
+TENCENT_CODES: list[tuple[str, str, int, str]] = [
+    # Rate limits: the provider's own per-number limits are real, so the reservation stays.
+    ("LimitExceeded.PhoneNumberThirtySecondLimit", "TooFrequent", 429, KEPT),
+    ("LimitExceeded.PhoneNumberOneHourLimit", "TooFrequent", 429, KEPT),
+    ("LimitExceeded.DeliveryFrequencyLimit", "TooFrequent", 429, KEPT),
+    ("LimitExceeded.PhoneNumberDailyLimit", "DailyLimitExceeded", 429, KEPT),
+    ("LimitExceeded.PhoneNumberSameContentDailyLimit", "DailyLimitExceeded", 429, KEPT),
+    ("LimitExceeded.AppDailyLimit", "SmsSendFailed", 502, RELEASED),
+    ("LimitExceeded.AppMainlandChinaDailyLimit", "SmsSendFailed", 502, RELEASED),
+    ("LimitExceeded.PhoneNumberCountLimit", "SmsSendFailed", 502, RELEASED),
+    # Failed operations
+    ("FailedOperation.InsufficientBalanceInSmsPackage", "SmsSendFailed", 502, RELEASED),
+    ("FailedOperation.SignatureIncorrectOrUnapproved", "SmsSendFailed", 502, RELEASED),
+    ("FailedOperation.TemplateIncorrectOrUnapproved", "SmsSendFailed", 502, RELEASED),
+    ("FailedOperation.TemplateParamSetNotMatchApprovedTemplate", "SmsSendFailed", 502, RELEASED),
+    ("FailedOperation.PhoneNumberInBlacklist", "SmsSendFailed", 502, RELEASED),
+    ("FailedOperation.PhoneNumberParseFail", "InValidParam", 400, RELEASED),
+    ("FailedOperation.ContainSensitiveWord", "SmsSendFailed", 502, RELEASED),
+    # Unauthorized operations
+    ("UnauthorizedOperation.SmsSdkAppIdVerifyFail", "SmsSendFailed", 502, RELEASED),
+    ("UnauthorizedOperation.SdkAppIdIsDisabled", "SmsSendFailed", 502, RELEASED),
+    ("UnauthorizedOperation.ServiceSuspendDueToArrears", "SmsSendFailed", 502, RELEASED),
+    ("UnauthorizedOperation.RequestIpNotInWhitelist", "SmsSendFailed", 502, RELEASED),
+    # Invalid values
+    ("InvalidParameterValue.IncorrectPhoneNumber", "InValidParam", 400, RELEASED),
+    ("InvalidParameterValue.TemplateParameterFormatError", "SmsSendFailed", 502, RELEASED),
+    ("InvalidParameterValue.SdkAppIdNotExist", "SmsSendFailed", 502, RELEASED),
+    ("InvalidParameterValue.ContentLengthLimit", "SmsSendFailed", 502, RELEASED),
+    # Unsupported operations
+    ("UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber", "SmsSendFailed", 502, RELEASED),
+    ("MissingParameter.EmptyPhoneNumberSet", "SmsSendFailed", 502, RELEASED),
+    # Internal errors: a timeout means the SMS may have left, so the code stays valid.
+    ("InternalError.Timeout", "SmsSendTimeout", 504, KEPT),
+    ("InternalError.RequestTimeException", "SmsSendFailed", 502, RELEASED),
+]
+
+#: Each Tencent code on both paths.
+PROVIDER_CODE_MAPPING: list[Row] = [
+    Row(code, path, code_str, status, reservation)
+    for code, code_str, status, reservation in TENCENT_CODES
+    for path in (NUMBER, REQUEST)
+]
+
+#: Faults that are not a Tencent code; ``code`` is the providerCode the body carries.
+TRANSPORT_MAPPING: list[Row] = [
+    Row("Timeout", "no answer within SMS_TIMEOUT_SECONDS", "SmsSendTimeout", 504, KEPT),
+    Row("ConnectionRefused", "connection refused", "SmsSendFailed", 502, RELEASED),
+    Row("ServerNetworkError", "HTTP 5xx from the provider", "SmsSendFailed", 502, RELEASED),
+    Row("AuthFailure.SignatureFailure", "wrong TENCENTCLOUD_SECRETKEY", "SmsSendFailed", 502, RELEASED),
+    Row("AuthFailure.TokenFailure", "missing TENCENTCLOUD_SESSIONTOKEN", "SmsSendFailed", 502, RELEASED),
+]
+
+#: The whole table the README documents.
+README_MAPPING: list[Row] = PROVIDER_CODE_MAPPING + TRANSPORT_MAPPING
+
+# -- helpers --------------------------------------------------------------------------------
+def _row_id(row: Row) -> str:
+    return f"{row.code}-{'number' if row.path == NUMBER else 'request'}"
+
+
+def _params(rows: list[Row]) -> list:
+    return [pytest.param(row, id=_row_id(row)) for row in rows]
+
+
+def inject(sms_api, row: Row) -> None:
+    if row.path == NUMBER:
+        sms_api.sms_number_error = row.code
+    else:
+        sms_api.sms_request_error = (row.code, "injected by the test")
+
+
+def clear_knobs(sms_api) -> None:
+    sms_api.sms_number_error = None
+    sms_api.sms_request_error = None
+    sms_api.sms_delay_seconds = 0.0
+    sms_api.sms_http_status = 200
+
+
+def send_sms_requests(sms_api) -> list[dict]:
+    """SendSms requests that passed authentication (the emulator records them before any knob)."""
+    return [r for r in sms_api.requests if r["action"] == "SendSms"]
+
+
+def code_sent(sms_api) -> str:
+    """The code of the single SendSms request the emulator received (as the SDK sent it)."""
+    [request] = send_sms_requests(sms_api)
+    return request["body"]["TemplateParamSet"][0]
+
+
+def redis_state(redis_server, clock) -> dict:
+    """What Redis holds for PHONE today, and every other key."""
+    keys = phone_keys(PHONE, moment_at(clock()).day)
+    client = redis_server.client()
+    try:
+        everything = {k.decode() for k in client.keys("*")}
+        return {
+            "code": bool(client.exists(keys.code)),
+            "cooldown": bool(client.exists(keys.cooldown)),
+            "hourly": client.zcard(keys.hourly),
+            "daily": int(client.get(keys.daily_sends) or 0),
+            # after a release only the (zeroed) daily counter may remain: no per-IP/global entry
+            "other_keys": sorted(everything - {keys.daily_sends}),
+        }
+    finally:
+        client.close()
+
+
+def assert_refusal(body: dict, code_str: str, status: int, provider_code: str) -> None:
+    assert (body["codeStr"], body["_status"]) == (code_str, status), body
+    assert body["providerCode"] == provider_code
+    extra = set(body) - {"codeStr", "msg", "requestId", "_status"}
+    assert extra == ({"providerCode", "retryAfter"} if code_str == "TooFrequent" else {"providerCode"})
+    if code_str == "TooFrequent":
+        assert body["retryAfter"] == SEND_INTERVAL
+
+
+def assert_released(handler, redis_server, sms_api, clock) -> None:
+    """The refusal cost the phone nothing: nothing stored, and getSms passes again at once."""
+    assert redis_state(redis_server, clock) == {
+        "code": False, "cooldown": False, "hourly": 0, "daily": 0, "other_keys": [],
+    }
+    clear_knobs(sms_api)
+    again = answer(handler(get_sms(PHONE_RAW), {}))
+    assert (again["codeStr"], again["_status"]) == ("Ok", 200), again
+    assert len(sms_api.sent_to(PHONE)) == 1
+    assert redis_state(redis_server, clock)["daily"] == 1
+
+
+def assert_kept(handler, redis_server, sms_api, clock) -> None:
+    """The reservation stands: cooldown and daily count stay, getSms is refused at once."""
+    state = redis_state(redis_server, clock)
+    assert (state["code"], state["cooldown"], state["hourly"], state["daily"]) == (True, True, 1, 1)
+    clear_knobs(sms_api)
+    again = answer(handler(get_sms(PHONE_RAW), {}))
+    assert (again["codeStr"], again["_status"], again["retryAfter"]) == ("TooFrequent", 429, SEND_INTERVAL), again
+    assert "providerCode" not in again  # our own cooldown, not the provider's
+    assert redis_state(redis_server, clock)["daily"] == 1
+
+
+def assert_code_logs_in(handler, code: str) -> None:
+    ok = answer(handler(login(PHONE_RAW, code), {}))
+    assert (ok["codeStr"], ok["_status"]) == ("Success", 200), ok
+
+
+def wait_for_late_delivery(sms_api, code: str, limit_seconds: float = 10.0) -> None:
+    """The emulator's slow answer finishes after the client gave up; wait for it so the
+    message is seen as delivered (and cannot land in the next test's records).
+    The bound only stops a hung test; nothing is asserted about the duration."""
+    deadline = time.monotonic() + limit_seconds
+    while not sms_api.sent_to(PHONE) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [late] = sms_api.sent_to(PHONE)
+    assert late["params"][0] == code
+
+
+# -- every Tencent code, both paths -----------------------------------------------------------
+def test_the_table_covers_every_code_of_the_reference_on_both_paths():
+    codes = [code for code, *_ in TENCENT_CODES]
+    assert len(codes) == len(set(codes)) == 27
+    assert {(row.code, row.path) for row in PROVIDER_CODE_MAPPING} == {(c, p) for c in codes for p in (NUMBER, REQUEST)}
+
+
+@pytest.mark.parametrize("row", _params(PROVIDER_CODE_MAPPING))
+def test_tencent_error_code(row, redis_url, redis_server, make_env, sms_api, clock):
+    handler = create_handler(make_env(redis_url), clock=clock)
+    inject(sms_api, row)
+
+    first = answer(handler(get_sms(PHONE_RAW), {}))
+
+    assert_refusal(first, row.code_str, row.status, row.code)
+    assert len(send_sms_requests(sms_api)) == 1  # one attempt: a possibly-sent SMS is never retried
+    assert sms_api.sent == []
+    code = code_sent(sms_api)
+    if row.reservation == RELEASED:
+        assert_released(handler, redis_server, sms_api, clock)
+    else:
+        assert_kept(handler, redis_server, sms_api, clock)
+        if row.code_str == "SmsSendTimeout":
+            assert_code_logs_in(handler, code)
+
+
+# -- transport faults -----------------------------------------------------------------------
+def test_provider_slower_than_the_timeout_keeps_the_code(redis_url, redis_server, make_env, sms_api, clock):
+    handler = create_handler(make_env(redis_url, SMS_TIMEOUT_SECONDS="1"), clock=clock)
+    sms_api.sms_delay_seconds = 1.6
+
+    first = answer(handler(get_sms(PHONE_RAW), {}))
+
+    assert_refusal(first, "SmsSendTimeout", 504, "Timeout")
+    assert len(send_sms_requests(sms_api)) == 1
+    code = code_sent(sms_api)
+    wait_for_late_delivery(sms_api, code)  # the SMS did go out after the function gave up
+    assert_kept(handler, redis_server, sms_api, clock)
+    assert_code_logs_in(handler, code)
+
+
+def test_provider_connection_refused_releases(redis_url, redis_server, make_env, sms_api, clock):
+    closed = f"http://127.0.0.1:{free_port()}"
+    handler = create_handler(make_env(redis_url, SMS_API_ENDPOINT=closed), clock=clock)
+
+    first = answer(handler(get_sms(PHONE_RAW), {}))
+
+    assert_refusal(first, "SmsSendFailed", 502, "ConnectionRefused")
+    assert sms_api.requests == []
+    # The same Redis through a container whose provider works: nothing of the refused send remains.
+    working = create_handler(make_env(redis_url), clock=clock)
+    assert_released(working, redis_server, sms_api, clock)
+
+
+@pytest.mark.parametrize("http_status", [502, 503])
+def test_provider_http_5xx_releases(http_status, redis_url, redis_server, make_env, sms_api, clock):
+    handler = create_handler(make_env(redis_url), clock=clock)
+    sms_api.sms_http_status = http_status
+
+    first = answer(handler(get_sms(PHONE_RAW), {}))
+
+    assert_refusal(first, "SmsSendFailed", 502, "ServerNetworkError")
+    assert len(send_sms_requests(sms_api)) == 1
+    assert_released(handler, redis_server, sms_api, clock)
+
+
+# -- credentials ----------------------------------------------------------------------------
+def test_wrong_secret_key_is_a_signature_failure(redis_url, redis_server, make_env, sms_api, clock):
+    env = make_env(redis_url, TENCENTCLOUD_SECRETKEY="not-the-emulator-secret-key-000")
+    handler = create_handler(env, clock=clock)
+
+    first = answer(handler(get_sms(PHONE_RAW), {}))
+
+    assert_refusal(first, "SmsSendFailed", 502, "AuthFailure.SignatureFailure")
+    assert sms_api.requests == []  # refused at authentication
+    working = create_handler(make_env(redis_url), clock=clock)
+    assert_released(working, redis_server, sms_api, clock)
+
+
+def test_missing_session_token_is_a_token_failure(redis_url, redis_server, make_env, sms_api, clock):
+    env = make_env(redis_url)
+    del env["TENCENTCLOUD_SESSIONTOKEN"]
+    handler = create_handler(env, clock=clock)
+
+    first = answer(handler(get_sms(PHONE_RAW), {}))
+
+    assert_refusal(first, "SmsSendFailed", 502, "AuthFailure.TokenFailure")
+    working = create_handler(make_env(redis_url), clock=clock)
+    assert_released(working, redis_server, sms_api, clock)
+
+
+def test_the_sender_signs_with_the_scf_credential_names(redis_url, make_env, sms_api, clock):
+    handler = create_handler(make_env(redis_url), clock=clock)
+
+    assert answer(handler(get_sms(PHONE_RAW), {}))["codeStr"] == "Ok"
+
+    # The emulator checked the TC3 signature against the key of TENCENTCLOUD_SECRETKEY and the
+    # token against TENCENTCLOUD_SESSIONTOKEN; the id and token on the wire are the SCF values.
+    [request] = send_sms_requests(sms_api)
+    headers = {k.lower(): v for k, v in request["headers"].items()}
+    assert headers["authorization"].startswith(f"TC3-HMAC-SHA256 Credential={SECRET_ID}/")
+    assert headers["x-tc-token"] == SESSION_TOKEN
+
+
+@pytest.mark.parametrize(
+    "scf_name, sdk_name",
+    [
+        ("TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRET_ID"),
+        ("TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SECRET_KEY"),
+    ],
+)
+def test_the_sdk_credential_names_are_not_read(scf_name, sdk_name, make_env, clock):
+    env = make_env(None)
+    env[sdk_name] = env.pop(scf_name)
+
+    with pytest.raises(ConfigError) as raised:
+        create_handler(env, clock=clock)
+
+    assert raised.value.variable == scf_name
+
+
+@pytest.mark.parametrize("other_name", ["TENCENTCLOUD_SESSION_TOKEN", "TENCENTCLOUD_TOKEN"])
+def test_a_session_token_under_another_name_is_not_read(other_name, redis_url, make_env, sms_api, clock):
+    env = make_env(redis_url)
+    env[other_name] = env.pop("TENCENTCLOUD_SESSIONTOKEN")
+    handler = create_handler(env, clock=clock)
+
+    first = answer(handler(get_sms(PHONE_RAW), {}))
+
+    assert_refusal(first, "SmsSendFailed", 502, "AuthFailure.TokenFailure")
