@@ -22,9 +22,13 @@ end
 
 -- The global circuit breaker: the first refusal of a window returns 1 so that
 -- the caller logs one ERROR line per window across all function instances.
-local function first_trip(marker, window)
-  if redis.call('SET', marker, '1', 'NX', 'PX', window) then
-    return 1
+-- The marker holds the end of its window on the service clock (like every
+-- other time here), and its TTL only cleans it up.
+local function first_trip(marker, now, window)
+  local until_ms = tonumber(redis.call('GET', marker) or '0')
+  if until_ms > now then
+    return 0
   end
-  return 0
+  redis.call('SET', marker, tostring(now + window), 'PX', window)
+  return 1
 end

@@ -49,7 +49,7 @@ local global_window = tonumber(ARGV[13])
 if global_limit > 0 then
   local count, wait = window_state(KEYS[6], now, global_window)
   if count >= global_limit then
-    return {'GLOBAL', wait, first_trip(KEYS[7], global_window)}
+    return {'GLOBAL', wait, first_trip(KEYS[7], now, global_window)}
   end
 end
 

@@ -13,7 +13,7 @@ end
 if count >= tonumber(ARGV[4]) then
   local tripped = 0
   if ARGV[5] == '1' then
-    tripped = first_trip(KEYS[2], window)
+    tripped = first_trip(KEYS[2], now, window)
   end
   return {'FULL', wait, tripped}
 end
