@@ -27,10 +27,19 @@ PARAMS = ("method", "phone", "code", "ticket", "randstr")
 MAX_PARAM_LENGTH = 512
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise errors.InvalidParam(f"参数 {key} 重复")
+        data[key] = value
+    return data
+
+
 def _json_params(raw: bytes) -> MultiDict:
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise errors.InvalidParam("请求体不是有效的 JSON") from None
     if not isinstance(data, dict):
         raise errors.InvalidParam("JSON 请求体应为对象")

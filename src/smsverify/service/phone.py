@@ -60,5 +60,9 @@ def mask_phone(e164: str) -> str:
     except NumberParseException:
         return "****"
     national = str(number.national_number)
-    head = national[:3] if len(national) > 7 else national[:1]
-    return f"+{number.country_code}{head}****{national[-4:]}"
+    # At least four digits stay hidden; the rest is shared between head (<= 3)
+    # and tail (<= 4): 13800138000 -> 138****8000, 51234567 -> 51****67.
+    shown = max(0, len(national) - 4)
+    tail = min(4, shown - shown // 2)
+    head = min(3, shown - tail)
+    return f"+{number.country_code}{national[:head]}****{national[len(national) - tail:] if tail else ''}"

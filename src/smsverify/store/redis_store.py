@@ -194,12 +194,15 @@ class RedisCodeStore:
             return None
         return Refusal(reason, int(reply[1]), bool(int(reply[2])))
 
-    def _forget(self, window_keys: list[str], reservation_id: str) -> None:
+    def _forget(self, window_keys: list[str], reservation_id: str) -> int:
+        """Remove this reservation from window logs on other slots; returns how many held it."""
+        removed = 0
         for key in window_keys:
             try:
-                self.client.zrem(key, reservation_id)
+                removed += int(self.client.zrem(key, reservation_id))
             except redis.RedisError as exc:
                 raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
+        return removed
 
     def release_send(self, phone: str, reservation_id: str, client_ip: str | None, moment: Moment) -> int:
         """Undo a reservation after the provider refused the SMS.
@@ -213,9 +216,7 @@ class RedisCodeStore:
         script_keys = [pk.code, pk.cooldown, pk.hourly, pk.daily_sends]
         if not self.cluster:
             return int(self._run("release", script_keys + window_keys, [reservation_id]))
-        released = int(self._run("release", script_keys, [reservation_id]))
-        self._forget(window_keys, reservation_id)
-        return released
+        return int(self._run("release", script_keys, [reservation_id])) + self._forget(window_keys, reservation_id)
 
     # -- login -------------------------------------------------------------------
     def check_code(self, phone: str, digests: Sequence[str], moment: Moment) -> CheckResult:

@@ -16,13 +16,12 @@
 -- COOLDOWN, DAILY, HOURLY, IP, GLOBAL; nothing is written on a refusal.
 local now = tonumber(ARGV[1])
 local member = ARGV[2]
+if redis.call('HGET', KEYS[1], 'm') == member then
+  return {'OK'}  -- a retried call (e.g. after a dropped connection) of a reservation already made
+end
 local cooldown = redis.call('GET', KEYS[2])
 if cooldown then
-  local sep = string.find(cooldown, ':', 1, true)
-  local until_ms = tonumber(string.sub(cooldown, 1, sep - 1))
-  if string.sub(cooldown, sep + 1) == member then
-    return {'OK'}  -- a retried call of a reservation already made
-  end
+  local until_ms = tonumber(string.sub(cooldown, 1, string.find(cooldown, ':', 1, true) - 1))
   if until_ms > now then
     return {'COOLDOWN', until_ms - now}
   end
