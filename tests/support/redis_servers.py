@@ -35,6 +35,7 @@ class RedisServer:
         self.workdir = workdir
         self.cluster = cluster
         self.port = port or free_port()
+        self.bus_port = free_port() if cluster else None
         self.process: subprocess.Popen | None = None
         workdir.mkdir(parents=True, exist_ok=True)
 
@@ -48,7 +49,9 @@ class RedisServer:
             "--dir", str(self.workdir), "--protected-mode", "no", "--maxclients", "2000",
         ]
         if self.cluster:
-            args += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"]
+            # The bus port defaults to port + 10000, out of range for ephemeral ports above 55535: pick one.
+            args += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000",
+                     "--cluster-port", str(self.bus_port)]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while True:
@@ -57,6 +60,7 @@ class RedisServer:
                 return self
             except redis.ConnectionError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
                     raise RuntimeError(f"redis-server did not start on port {self.port}")
                 time.sleep(0.02)
 
@@ -81,6 +85,13 @@ class RedisCluster:
         return f"redis://127.0.0.1:{self.nodes[0].port}/0"
 
     def start(self) -> "RedisCluster":
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> "RedisCluster":
         for node in self.nodes:
             node.start()
         addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
