@@ -28,7 +28,15 @@ fi
 # The distribution's service may have started on 6379; the tests start their own servers.
 
 if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
+  if ! "$PYTHON" -m venv .venv; then
+    rm -rf .venv
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      apt-get install -y python3-venv >/dev/null && "$PYTHON" -m venv .venv
+    else
+      echo "cannot create a virtualenv: install python3-venv (apt-get install -y python3-venv)" >&2
+      exit 1
+    fi
+  fi
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
