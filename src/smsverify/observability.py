@@ -33,8 +33,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+#: The Tencent SDK logs whole signed requests and answers at DEBUG (credentials,
+#: session token, template parameters = the code, phone numbers).
+SDK_LOGGER_NAME = "tencentcloud_sdk_common"
+
+
+def _warnings_and_above(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING
+
+
 def configure_logging(level: int = logging.INFO) -> logging.Logger:
-    """Attach the JSON handler to the ``smsverify`` logger once per process."""
+    """Attach the JSON handler to the ``smsverify`` logger once per process,
+    and keep the SDK's request dumps out of every log whatever its level."""
+    sdk = logging.getLogger(SDK_LOGGER_NAME)
+    if _warnings_and_above not in sdk.filters:
+        sdk.addFilter(_warnings_and_above)
     logger = logging.getLogger(LOGGER_NAME)
     if not any(getattr(h, "_smsverify", False) for h in logger.handlers):
         handler = logging.StreamHandler(sys.stderr)

@@ -123,12 +123,46 @@ def test_function_url_event_adapts_exactly():
     assert to_wsgi_event(FUNCTION_URL_SAMPLE, RID) == {
         "httpMethod": "POST",
         "path": "/",
-        "headers": {"accept": "*/*", "content-length": "22"},
+        "headers": {"accept": "*/*"},  # content-length is hop-by-hop: dropped, the body is complete
         "multiValueQueryStringParameters": {"a": ["1"], "b": ["2"]},
         "body": b'{"test":"hello world"}',
         "isBase64Encoded": False,
         "requestContext": {"requestId": RID, "identity": {"sourceIp": ""}},
     }
+
+
+@pytest.mark.parametrize("name", ["Transfer-Encoding", "connection", "Content-Length", "keep-alive", "te", "trailer", "upgrade"])
+def test_hop_by_hop_headers_are_dropped(name):
+    adapted = to_wsgi_event(sample(headers={name: "chunked", "accept": "*/*"}), RID)
+    assert adapted["headers"] == {"accept": "*/*"}
+
+
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "PUT", "DELETE", "PATCH", "TRACE", "CONNECT"])
+def test_only_get_and_post_are_requests(method):
+    with pytest.raises(MalformedEvent, match="GET or POST"):
+        to_wsgi_event(sample(httpMethod=method), RID)
+
+
+@pytest.mark.parametrize("where", ["path", "header value", "header name", "query name", "query value"])
+def test_text_that_is_not_utf8_encodable_is_malformed(where):
+    lone = "\ud800"
+    change = {
+        "path": {"path": "/" + lone},
+        "header value": {"headers": {"accept": lone}},
+        "header name": {"headers": {lone: "x"}},
+        "query name": {"queryString": {lone: "x"}},
+        "query value": {"queryString": {"phone": lone}},
+    }[where]
+    with pytest.raises(MalformedEvent, match="not valid text"):
+        to_wsgi_event(sample(**change), RID)
+
+
+@pytest.mark.parametrize("request_id", ["req-\ud800", "a\nb", "\x1f", "中文"])
+def test_request_ids_that_are_not_printable_ascii_are_replaced(request_id):
+    event = sample()
+    event["requestContext"]["requestId"] = request_id
+    generated = request_id_of(event, {})
+    assert generated != request_id and uuid.UUID(generated).version == 4
 
 
 def test_adapter_does_not_change_its_input():

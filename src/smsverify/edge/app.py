@@ -14,7 +14,7 @@ from werkzeug.wrappers import Request, Response
 
 from smsverify import errors
 from smsverify.edge.event import MAX_BODY_BYTES
-from smsverify.edge.responses import STATUS, body, error_body, headers_for
+from smsverify.edge.responses import STATUS, body, error_body, headers_for, json_text
 from smsverify.observability import log_invocation
 from smsverify.service.phone import mask_phone
 from smsverify.service.verification import VerificationService
@@ -142,9 +142,7 @@ def create_app(service: VerificationService) -> Callable[[dict, Callable], Itera
         except Exception:
             log.exception("unexpected error", extra={"fields": {"requestId": request_id}})
             payload = body("InternalError", "服务内部错误", request_id)
-        response = Response(
-            json.dumps(payload, ensure_ascii=False), status=STATUS[payload["codeStr"]], headers=headers_for(payload)
-        )
+        response = Response(json_text(payload), status=STATUS[payload["codeStr"]], headers=headers_for(payload))
         log_invocation(
             requestId=request_id,
             codeStr=payload["codeStr"],

@@ -30,18 +30,42 @@ class MalformedEvent(Exception):
     """The event is not a request the function can read; the message says why."""
 
 
-def _text_map(value: Any, name: str) -> dict[str, str]:
+#: Hop-by-hop headers describe the client's connection to the gateway, not the
+#: body the event carries (a ``transfer-encoding: chunked`` would make Werkzeug
+#: ignore the complete body).
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length"})
+METHODS = frozenset({"GET", "POST"})
+
+
+def _text(value: Any, name: str, limit: int, *, header: bool = False) -> str:
+    """A string that WSGI can carry: UTF-8 encodable, bounded; in a header
+    (and the path) also no CR, LF or NUL, which Werkzeug refuses there."""
+    if not isinstance(value, str):
+        raise MalformedEvent(f"{name} must be a string")
+    if len(value) > limit:
+        raise MalformedEvent(f"{name} is too long")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedEvent(f"{name} is not valid text") from None
+    if header and ("\r" in value or "\n" in value or "\x00" in value):
+        raise MalformedEvent(f"{name} contains a line break or NUL")
+    return value
+
+
+def _headers(value: Any) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise MalformedEvent(f"{name} must be an object")
+        raise MalformedEvent("headers must be an object")
     if len(value) > MAX_HEADERS:
-        raise MalformedEvent(f"{name} has too many entries")
+        raise MalformedEvent("headers has too many entries")
     out = {}
     for key, item in value.items():
-        if not isinstance(key, str) or not isinstance(item, str):
-            raise MalformedEvent(f"{name} must map strings to strings")
-        out[key] = item
+        key = _text(key, "a header name", 256, header=True)
+        item = _text(item, f"header {key}", 8192, header=True)
+        if key.lower() not in HOP_BY_HOP:
+            out[key] = item
     return out
 
 
@@ -56,9 +80,7 @@ def _query(value: Any) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for key, item in value.items():
         values = item if isinstance(item, list) else [item]
-        if not isinstance(key, str) or not all(isinstance(v, str) for v in values):
-            raise MalformedEvent("queryString must map strings to strings")
-        out[key] = values
+        out[_text(key, "a query parameter name", 256)] = [_text(v, f"query parameter {key}", 4096) for v in values]
     return out
 
 
@@ -94,14 +116,19 @@ def _body(event: dict) -> bytes:
 
 
 def request_id_of(event: Any, context: Any) -> str:
-    """``requestContext.requestId``, else the SCF context's ``request_id``, else a new UUID."""
+    """``requestContext.requestId``, else the SCF context's ``request_id``, else a new UUID.
+
+    Only printable ASCII ids (at most 128 characters kept) are echoed back.
+    """
+    candidates = []
     if isinstance(event, dict):
         ctx = event.get("requestContext")
-        if isinstance(ctx, dict) and isinstance(ctx.get("requestId"), str) and ctx["requestId"]:
-            return ctx["requestId"][:128]
-    from_context = context.get("request_id") if isinstance(context, dict) else getattr(context, "request_id", None)
-    if isinstance(from_context, str) and from_context:
-        return from_context[:128]
+        if isinstance(ctx, dict):
+            candidates.append(ctx.get("requestId"))
+    candidates.append(context.get("request_id") if isinstance(context, dict) else getattr(context, "request_id", None))
+    for candidate in candidates:
+        if isinstance(candidate, str) and candidate and candidate.isascii() and candidate.isprintable():
+            return candidate[:128]
     return str(uuid.uuid4())
 
 
@@ -140,12 +167,10 @@ def to_wsgi_event(event: Any, request_id: str) -> dict:
     if not isinstance(event, dict):
         raise MalformedEvent("the event must be a JSON object")
     method = event.get("httpMethod", "GET")
-    if not isinstance(method, str) or not method.isalpha() or len(method) > 16:
-        raise MalformedEvent("httpMethod must be an HTTP method name")
-    path = event.get("path", "/")
-    if not isinstance(path, str) or len(path) > 2048:
-        raise MalformedEvent("path must be a string")
-    headers = _text_map(event.get("headers"), "headers")
+    if not isinstance(method, str) or method.upper() not in METHODS:
+        raise MalformedEvent("httpMethod must be GET or POST")
+    path = _text(event.get("path", "/"), "path", 2048, header=True)
+    headers = _headers(event.get("headers"))
     return {
         "httpMethod": method.upper(),
         "path": path if path.startswith("/") else "/" + path,

@@ -55,11 +55,22 @@ def headers_for(payload: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
+def json_text(payload: dict[str, Any]) -> str:
+    """The body as JSON, Chinese unescaped; fully escaped if some value
+    (a provider's message, say) is not encodable as UTF-8."""
+    text = json.dumps(payload, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(payload)
+    return text
+
+
 def integration_response(payload: dict[str, Any]) -> dict[str, Any]:
     """Wrap a body as an integration response; the status comes from ``codeStr``."""
     return {
         "isBase64Encoded": False,
         "statusCode": STATUS[payload["codeStr"]],
         "headers": headers_for(payload),
-        "body": json.dumps(payload, ensure_ascii=False),
+        "body": json_text(payload),
     }
