@@ -162,6 +162,33 @@ def login(phone: str = "8613800138000", code: str | None = "000000", **extra: st
     return event
 
 
+@pytest.fixture
+def build(redis_url, make_env, clock) -> Callable[..., Callable]:
+    """``build(**ENV)``: a warm main_handler on the test's real Redis, the emulator and the FakeClock."""
+
+    def make(**overrides: str):
+        from smsverify.edge.handler import create_handler
+
+        return create_handler(make_env(redis_url, **overrides), clock=clock)
+
+    return make
+
+
+def call(handler: Callable, event: Any, context: Any = None) -> dict[str, Any]:
+    """Run one event; return the JSON body with ``_status`` (shape checked by ``answer``)."""
+    return answer(handler(event, {} if context is None else context))
+
+
+def last_code(sms_api: TencentCloudEmulator, phone: str) -> str:
+    """The code of the latest SMS the emulator accepted for ``phone`` (E.164)."""
+    return sms_api.sent_to(phone)[-1]["params"][0]
+
+
+def wrong(code: str, k: int = 1) -> str:
+    """A code of the same length that is certainly not ``code``."""
+    return str((int(code) + k) % 10 ** len(code)).zfill(len(code))
+
+
 def answer(response: dict[str, Any]) -> dict[str, Any]:
     """The JSON body of an integration response, with its status as ``_status``."""
     assert set(response) == {"isBase64Encoded", "statusCode", "headers", "body"}, response

@@ -29,7 +29,7 @@ from redis.cluster import RedisCluster, key_slot
 
 from smsverify.edge.handler import create_handler
 from smsverify.store import keys
-from tests.conftest import answer, get_sms, login
+from tests.conftest import answer, get_sms, last_code, login, wrong
 
 PHONE = "+8613800138000"
 OTHER_PHONES = ["+8613800000001", "+8613800000002", "+8613800000003", "+8613800000004"]
@@ -71,12 +71,6 @@ def check(handler, phone: str, code: str) -> dict:
     return answer(handler(login(phone, code), {}))
 
 
-def last_code(sms_api, phone: str) -> str:
-    return sms_api.sent_to(phone)[-1]["params"][0]
-
-
-def wrong_code(code: str, k: int = 1) -> str:
-    return f"{(int(code) + k) % 1_000_000:06d}"
 
 
 def shanghai_day(now: float) -> str:
@@ -131,11 +125,11 @@ def test_wrong_codes_count_down_then_invalidate(service, sms_api):
     assert send(handler)["codeStr"] == "Ok"
     code = last_code(sms_api, PHONE)
 
-    answers = [check(handler, PHONE, wrong_code(code, k)) for k in (1, 2, 3)]
+    answers = [check(handler, PHONE, wrong(code, k)) for k in (1, 2, 3)]
     assert [(a["codeStr"], a["attemptsLeft"], a["_status"]) for a in answers] == [
         ("CodeIsError", 2, 401), ("CodeIsError", 1, 401), ("CodeIsError", 0, 401)
     ]
-    assert check(handler, PHONE, wrong_code(code, 4))["codeStr"] == "CodeHasValid"
+    assert check(handler, PHONE, wrong(code, 4))["codeStr"] == "CodeHasValid"
     assert check(handler, PHONE, code)["codeStr"] == "CodeHasValid"
 
 
@@ -261,7 +255,7 @@ def test_keys_of_one_phone_share_one_slot_and_the_split_crosses_slots(service, s
     assert len(cluster.nodes) == 3
     handler = service()
     assert send(handler, PHONE, IP)["codeStr"] == "Ok"
-    assert check(handler, PHONE, wrong_code(last_code(sms_api, PHONE)))["codeStr"] == "CodeIsError"
+    assert check(handler, PHONE, wrong(last_code(sms_api, PHONE)))["codeStr"] == "CodeIsError"
 
     found = keys_by_node(cluster)
     phone_keys = {(i, k) for i, ks in found.items() for k in ks if f"{{{PHONE}}}" in k}

@@ -27,7 +27,7 @@ import redis
 
 from smsverify.edge.handler import create_handler
 from smsverify.service.codes import new_code
-from tests.conftest import CODE_SECRET, answer, get_sms, load_event, login
+from tests.conftest import CODE_SECRET, answer, build, call, get_sms, last_code, load_event, login, wrong
 
 PHONE = "+8613800138000"
 CODE_KEY = "smsverify:{+8613800138000}:code"  # keys of one phone share the {E.164} hash tag
@@ -40,26 +40,13 @@ STATUS = {
 }
 
 
-@pytest.fixture
-def build(redis_url, make_env, clock):
-    def factory(**env: str):
-        return create_handler(make_env(redis_url, **env), clock=clock)
-
-    return factory
-
-
-def call(handler, event, context=None) -> dict:
-    return answer(handler(event, {} if context is None else context))
 
 
 def send_code(handler, sms_api, phone: str = PHONE) -> str:
     result = call(handler, get_sms(phone))
     assert result["codeStr"] == "Ok", result
-    return sms_api.sent_to(phone)[-1]["params"][0]
+    return last_code(sms_api, phone)
 
-
-def wrong(code: str) -> str:
-    return str((int(code) + 1) % 10 ** len(code)).zfill(len(code))
 
 
 def executed_during(redis_server, action) -> list[dict]:

@@ -31,7 +31,7 @@ import pytest
 
 from smsverify.edge.handler import create_handler
 from smsverify.store import keys
-from tests.conftest import answer, get_sms, load_event, login
+from tests.conftest import answer, build, get_sms, last_code, load_event, login, wrong
 
 SHANGHAI = timezone(timedelta(hours=8))
 IP_A = "203.0.113.7"
@@ -45,11 +45,6 @@ def phone(n: int) -> str:
 
 def e164(n: int) -> str:
     return f"+86138001380{n:02d}"
-
-
-def sent_code(sms_api, n: int) -> str:
-    """The code of the latest SMS the emulator accepted for test number ``n``."""
-    return sms_api.sent_to(e164(n))[-1]["params"][0]
 
 
 def day_of(clock) -> str:
@@ -71,15 +66,6 @@ def assert_answer(body: dict[str, Any], code_str: str, status: int, retry_after:
 def assert_ok(body: dict[str, Any]) -> None:
     assert (body["codeStr"], body["_status"]) == ("Ok", 200), body
 
-
-@pytest.fixture
-def build(redis_url, make_env, clock):
-    """``build(**ENV)``: a warm handler on the test's Redis and FakeClock."""
-
-    def make(**overrides: str):
-        return create_handler(make_env(redis_url, **overrides), clock=clock)
-
-    return make
 
 
 @pytest.fixture
@@ -195,7 +181,7 @@ def test_global_limit_trips_service_busy_login_keeps_working_one_error_per_windo
         clock.advance(5)
     assert [len(sms_api.sent_to(e164(n))) for n in (10, 11, 12)] == [0, 0, 0]
 
-    success = answer(handler(login(phone(1), sent_code(sms_api, 1)), {}))
+    success = answer(handler(login(phone(1), last_code(sms_api, e164(1))), {}))
     assert (success["codeStr"], success["_status"]) == ("Success", 200)
     assert len(error_log.mentioning("global send limit")) == 1
     assert all(r.levelno == logging.ERROR for r in error_log.records)
@@ -296,9 +282,6 @@ def test_global_refusal_does_not_count_against_the_ip_or_phone(build, clock, red
 VERIFY_ENV = dict(DAILY_VERIFY_LIMIT="4", MAX_VERIFY_ATTEMPTS="3", SEND_INTERVAL_SECONDS="0")
 
 
-def wrong(code: str) -> str:
-    return f"{(int(code) + 1) % 1_000_000:06d}"
-
 
 def try_login(handler, n: int, code: str) -> dict[str, Any]:
     return answer(handler(login(phone(n), code), {}))
@@ -307,13 +290,13 @@ def try_login(handler, n: int, code: str) -> dict[str, Any]:
 def test_daily_verify_limit_locks_login_not_get_sms_until_midnight(build, sms_api, clock, redis_client):
     handler = build(**VERIFY_ENV)
     assert_ok(answer(handler(get_sms(phone(1)), {})))
-    first = sent_code(sms_api, 1)
+    first = last_code(sms_api, e164(1))
     tries = [try_login(handler, 1, wrong(first)) for _ in range(3)]
     assert [(t["codeStr"], t["attemptsLeft"]) for t in tries] == [("CodeIsError", 2), ("CodeIsError", 1), ("CodeIsError", 0)]
     assert_answer(try_login(handler, 1, first), "CodeHasValid", 401)
 
     assert_ok(answer(handler(get_sms(phone(1)), {})))
-    second = sent_code(sms_api, 1)
+    second = last_code(sms_api, e164(1))
     fourth = try_login(handler, 1, wrong(second))  # the 4th wrong try today
     assert (fourth["codeStr"], fourth["attemptsLeft"]) == ("CodeIsError", 2)
     assert redis_client.get(keys.phone_keys(e164(1), day_of(clock)).daily_verifies) == b"4"
@@ -321,23 +304,23 @@ def test_daily_verify_limit_locks_login_not_get_sms_until_midnight(build, sms_ap
     midnight = seconds_to_shanghai_midnight(clock)
     assert_answer(try_login(handler, 1, second), "VerifyLimitExceeded", 429, midnight)
     assert_ok(answer(handler(get_sms(phone(1)), {})))  # the lockout never blocks getSms
-    assert_answer(try_login(handler, 1, sent_code(sms_api, 1)), "VerifyLimitExceeded", 429, midnight)
+    assert_answer(try_login(handler, 1, last_code(sms_api, e164(1))), "VerifyLimitExceeded", 429, midnight)
 
     clock.advance(midnight)  # 00:00:00 the next day in Asia/Shanghai
     assert_ok(answer(handler(get_sms(phone(1)), {})))
-    assert_answer(try_login(handler, 1, sent_code(sms_api, 1)), "Success", 200)
+    assert_answer(try_login(handler, 1, last_code(sms_api, e164(1))), "Success", 200)
 
 
 def test_right_codes_do_not_count_towards_the_daily_verify_limit(build, sms_api, clock, redis_client):
     handler = build(DAILY_VERIFY_LIMIT="2", SEND_INTERVAL_SECONDS="0", HOURLY_SEND_LIMIT="10")
     for _ in range(3):
         assert_ok(answer(handler(get_sms(phone(1)), {})))
-        assert_answer(try_login(handler, 1, sent_code(sms_api, 1)), "Success", 200)
+        assert_answer(try_login(handler, 1, last_code(sms_api, e164(1))), "Success", 200)
     verifies = keys.phone_keys(e164(1), day_of(clock)).daily_verifies
     assert redis_client.get(verifies) is None
 
     assert_ok(answer(handler(get_sms(phone(1)), {})))
-    code = sent_code(sms_api, 1)
+    code = last_code(sms_api, e164(1))
     assert [try_login(handler, 1, wrong(code))["codeStr"] for _ in range(2)] == ["CodeIsError"] * 2
     assert redis_client.get(verifies) == b"2"
     assert_answer(try_login(handler, 1, code), "VerifyLimitExceeded", 429)
@@ -352,7 +335,7 @@ SECRET_B = "rotation-secret-B-0123456789abcdef"  # pragma: allowlist secret
 
 def test_code_issued_before_rotation_is_accepted_only_with_code_secret_previous(build, sms_api):
     assert_ok(answer(build(CODE_SECRET=SECRET_A)(get_sms(phone(1)), {})))
-    code = sent_code(sms_api, 1)
+    code = last_code(sms_api, e164(1))
 
     rotated_without_previous = build(CODE_SECRET=SECRET_B)
     assert_answer(try_login(rotated_without_previous, 1, code), "CodeIsError", 401)

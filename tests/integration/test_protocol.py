@@ -32,7 +32,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from smsverify.edge.handler import create_handler
-from tests.conftest import SDK_APP_ID, SIGN, TEMPLATE_ID, answer, get_sms, load_event, login
+from tests.conftest import SDK_APP_ID, SIGN, TEMPLATE_ID, answer, build, call, get_sms, last_code, load_event, login, wrong
 
 PHONE = "+8613800138000"  # the E.164 form of the demo's "8613800138000"
 SHANGHAI = timezone(timedelta(hours=8))
@@ -41,29 +41,8 @@ SHANGHAI = timezone(timedelta(hours=8))
 # -- helpers ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def build(redis_url, make_env, clock):
-    """``build(**ENV)``: a main_handler on the real Redis, the emulator and the FakeClock."""
-
-    def factory(**env: str):
-        return create_handler(make_env(redis_url, **env), clock=clock)
-
-    return factory
 
 
-def call(handler, event, context=None) -> dict:
-    """Run one event; return the JSON body with ``_status`` (shape checked by ``answer``)."""
-    return answer(handler(event, {} if context is None else context))
-
-
-def last_code(sms_api, phone: str = PHONE) -> str:
-    """The code of the latest SMS the emulator accepted for ``phone``."""
-    return sms_api.sent_to(phone)[-1]["params"][0]
-
-
-def wrong(code: str) -> str:
-    """A code of the same length that is certainly not ``code``."""
-    return str((int(code) + 1) % 10 ** len(code)).zfill(len(code))
 
 
 def send_code(handler, sms_api, phone: str = PHONE, spelling: str = "8613800138000") -> str:
@@ -206,7 +185,7 @@ def test_resend_cooldown_then_the_new_code_replaces_the_old(build, sms_api, cloc
     handler = build(**({"SEND_INTERVAL_SECONDS": interval} if interval else {}))
     first = call(handler, get_sms())
     assert first["resendAfter"] == seconds
-    old = last_code(sms_api)
+    old = last_code(sms_api, PHONE)
 
     response = handler(get_sms(), {})
     assert_too_frequent(answer(response), response, seconds)
@@ -221,7 +200,7 @@ def test_resend_cooldown_then_the_new_code_replaces_the_old(build, sms_api, cloc
     clock.advance(1)  # exactly the interval after the first send
     assert call(handler, get_sms())["codeStr"] == "Ok"
     assert len(sms_api.sent_to(PHONE)) == 2
-    new = last_code(sms_api)
+    new = last_code(sms_api, PHONE)
     reused = new == old  # (a 1-in-10^6 coincidence would fail here, and prove nothing)
     assert not reused, "the resend carried the old code"
     stale = call(handler, login(PHONE, old))
@@ -400,5 +379,5 @@ def test_the_function_answers_on_any_path_and_stage(build, sms_api, path, stage)
         return event
 
     assert call(handler, routed(get_sms()))["codeStr"] == "Ok"
-    result = call(handler, routed(login(PHONE, last_code(sms_api))))
+    result = call(handler, routed(login(PHONE, last_code(sms_api, PHONE))))
     assert (result["codeStr"], result["_status"]) == ("Success", 200)

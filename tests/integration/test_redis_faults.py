@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from smsverify.edge.handler import create_handler
-from tests.conftest import answer, get_sms, login
+from tests.conftest import answer, get_sms, last_code, login
 
 PHONE_1, E164_1 = "8613800138001", "+8613800138001"
 PHONE_2, E164_2 = "8613800138002", "+8613800138002"
@@ -42,9 +42,6 @@ def timed(handler, event) -> tuple[dict[str, Any], float]:
     response = handler(event, {})  # an exception here fails the test: it must never raise
     return answer(response), time.monotonic() - started
 
-
-def sent_code(sms_api, e164: str) -> str:
-    return sms_api.sent_to(e164)[-1]["params"][0]
 
 
 @pytest.mark.parametrize("used_before", [False, True], ids=["fresh-container", "warm-pool"])
@@ -97,7 +94,7 @@ def test_black_holed_redis_gives_503_within_the_read_timeout(black_hole, make_en
 def test_warm_handler_reconnects_after_redis_restart(redis_url, redis_server, make_env, sms_api, clock):
     handler = create_handler(make_env(redis_url), clock=clock)
     assert_answer(answer(handler(get_sms(PHONE_1), {})), "Ok", 200)
-    code = sent_code(sms_api, E164_1)
+    code = last_code(sms_api, E164_1)
 
     redis_server.stop()
     redis_server.start()  # same port, empty: persistence is off
@@ -111,14 +108,14 @@ def test_script_flush_between_invocations_reloads_the_scripts(redis_url, redis_s
     handler = create_handler(make_env(redis_url), clock=clock)
     # Load both the send and the check script before the flush.
     assert_answer(answer(handler(get_sms(PHONE_1), {})), "Ok", 200)
-    assert_answer(answer(handler(login(PHONE_1, sent_code(sms_api, E164_1)), {})), "Success", 200)
+    assert_answer(answer(handler(login(PHONE_1, last_code(sms_api, E164_1)), {})), "Success", 200)
 
     admin = redis_server.client()
     admin.script_flush()
     admin.config_resetstat()
 
     assert_answer(answer(handler(get_sms(PHONE_2), {})), "Ok", 200)
-    assert_answer(answer(handler(login(PHONE_2, sent_code(sms_api, E164_2)), {})), "Success", 200)
+    assert_answer(answer(handler(login(PHONE_2, last_code(sms_api, E164_2)), {})), "Success", 200)
 
     stats = admin.info("commandstats")
     assert stats["cmdstat_script|load"]["calls"] == 2  # send.lua and check.lua, once each

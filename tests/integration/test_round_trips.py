@@ -31,16 +31,13 @@ import pytest
 import redis
 
 from smsverify.edge.handler import create_handler
-from tests.conftest import answer, get_sms, login
+from tests.conftest import answer, get_sms, last_code, login
 
 WARM, WARM_REFUSED, FIRST, SECOND = "8613800138009", "8613800138008", "8613800138001", "8613800138002"
 BLACKLISTED = "FailedOperation.PhoneNumberInBlacklist"  # a per-number provider refusal that releases the reservation
 #: Commands the test itself sends on its own connection, left out of commandstats.
 OWN_COMMANDS = ("cmdstat_info", "cmdstat_config|resetstat", "cmdstat_client|info", "cmdstat_echo")
 
-
-def code_of(sms_api, phone: str) -> str:
-    return sms_api.sent_to("+" + phone)[-1]["params"][0]
 
 
 @dataclass
@@ -103,7 +100,7 @@ def warm(redis_url, redis_server, make_env, sms_api, clock):
     """A handler whose container has run every script once, and a counter."""
     handler = create_handler(make_env(redis_url), clock=clock)
     assert answer(handler(get_sms(WARM), {}))["codeStr"] == "Ok"
-    assert answer(handler(login(WARM, code_of(sms_api, WARM)), {}))["codeStr"] == "Success"
+    assert answer(handler(login(WARM, last_code(sms_api, "+" + WARM)), {}))["codeStr"] == "Success"
     sms_api.sms_number_error = BLACKLISTED
     assert answer(handler(get_sms(WARM_REFUSED), {}))["codeStr"] == "SmsSendFailed"  # runs release.lua
     sms_api.sms_number_error = None
@@ -124,7 +121,7 @@ def test_successful_get_sms_is_one_round_trip(warm):
 def test_login_is_one_round_trip(warm, sms_api):
     handler, counter = warm
     assert answer(handler(get_sms(FIRST), {}))["codeStr"] == "Ok"
-    body, traffic = counter.during(invoke(handler, login(FIRST, code_of(sms_api, FIRST))))
+    body, traffic = counter.during(invoke(handler, login(FIRST, last_code(sms_api, "+" + FIRST))))
     assert body["codeStr"] == "Success"
     assert traffic.round_trips == ["evalsha"]
 
