@@ -23,7 +23,8 @@ from typing import Any
 
 #: API Gateway passes at most 6 MB to SCF; a verification request is tiny.
 MAX_BODY_BYTES = 64 * 1024
-MAX_HEADERS = 200
+#: Headers or query parameters of one event.
+MAX_ENTRIES = 200
 
 
 class MalformedEvent(Exception):
@@ -58,7 +59,7 @@ def _headers(value: Any) -> dict[str, str]:
         return {}
     if not isinstance(value, dict):
         raise MalformedEvent("headers must be an object")
-    if len(value) > MAX_HEADERS:
+    if len(value) > MAX_ENTRIES:
         raise MalformedEvent("headers has too many entries")
     out = {}
     for key, item in value.items():
@@ -75,12 +76,13 @@ def _query(value: Any) -> dict[str, list[str]]:
         return {}
     if not isinstance(value, dict):
         raise MalformedEvent("queryString must be an object")
-    if len(value) > MAX_HEADERS:
+    if len(value) > MAX_ENTRIES:
         raise MalformedEvent("queryString has too many entries")
     out: dict[str, list[str]] = {}
     for key, item in value.items():
+        key = _text(key, "a query parameter name", 256)
         values = item if isinstance(item, list) else [item]
-        out[_text(key, "a query parameter name", 256)] = [_text(v, f"query parameter {key}", 4096) for v in values]
+        out[key] = [_text(v, f"query parameter {key}", 4096) for v in values]
     return out
 
 
