@@ -7,6 +7,7 @@ import logging
 import time
 import uuid
 from typing import Any, Callable, Iterable
+from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
@@ -94,8 +95,6 @@ def read_params(request: Request) -> dict[str, str]:
 
 
 def _parse_form(text: str) -> list[tuple[str, str]]:
-    from urllib.parse import parse_qsl
-
     try:
         return parse_qsl(text, keep_blank_values=True, max_num_fields=64)
     except ValueError:
@@ -107,7 +106,7 @@ def create_app(service: VerificationService) -> Callable[[dict, Callable], Itera
 
     The request id comes from ``requestContext.requestId`` of the adapted
     event (``environ["serverless.event"]``) when run by serverless-wsgi, else
-    from an ``X-Request-Id`` header (``serve``), else a new UUID. The client IP
+    (``serve``) it is a new UUID. The client IP
     is ``REMOTE_ADDR``, which the event adapter fills from the gateway's
     ``requestContext.sourceIp``.
     """
@@ -116,7 +115,7 @@ def create_app(service: VerificationService) -> Callable[[dict, Callable], Itera
         started = time.perf_counter()
         request = Request(environ)
         event = environ.get("serverless.event") or {}
-        request_id = event.get("requestContext", {}).get("requestId") or request.headers.get("X-Request-Id") or str(uuid.uuid4())
+        request_id = event.get("requestContext", {}).get("requestId") or str(uuid.uuid4())
         client_ip = request.remote_addr or None
         fields: dict[str, Any] = {}
         phone = None
