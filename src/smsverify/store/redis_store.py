@@ -31,6 +31,9 @@ import redis
 
 from smsverify.store import keys
 
+#: The rolling window of HOURLY_SEND_LIMIT.
+HOUR_MS = 3_600_000
+
 
 class StoreUnavailable(Exception):
     """Redis could not be reached or answered with an error; ``__cause__`` has the original."""
@@ -148,6 +151,7 @@ class RedisCodeStore:
         ip_limit = lim.ip_limit if client_ip else 0
         script_keys = [pk.code, pk.cooldown, pk.hourly, pk.daily_sends]
         if not self.cluster:
+            # Without a client IP the IP step is off (ip_limit 0) and its key a placeholder.
             script_keys += [keys.ip_log_key(client_ip or "-"), keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY]
             return self._reserve_phone(script_keys, digest, reservation_id, moment, ip_limit, lim.global_limit)
 
@@ -176,7 +180,7 @@ class RedisCodeStore:
             script_keys,
             [
                 moment.now_ms, reservation_id, digest, lim.code_ttl_ms, lim.cooldown_ms, lim.hourly_limit,
-                lim.daily_limit, moment.day_key_ttl_ms, moment.ms_to_day_end, 3_600_000,
+                lim.daily_limit, moment.day_key_ttl_ms, moment.ms_to_day_end, HOUR_MS,
                 lim.ip_window_ms, ip_limit, lim.global_window_ms, global_limit,
             ],
         )
