@@ -71,7 +71,7 @@ class Moment:
     def day_key_ttl_ms(self) -> int:
         # Daily counters outlive their day by an hour so a late request near
         # midnight still finds them; their day is part of the key anyway.
-        return self.ms_to_day_end + 3_600_000
+        return self.ms_to_day_end + HOUR_MS
 
 
 class Refusal(NamedTuple):
