@@ -31,10 +31,7 @@ def build_service(settings: Settings, *, clock: Clock = time.time, redis_client:
     if settings.captcha_enabled:
         from smsverify.captcha import TencentCaptcha
 
-        if settings.credentials is None:
-            from smsverify.errors import ConfigError
-
-            raise ConfigError("TENCENTCLOUD_SECRETID", "is required to check captcha tickets")
+        assert settings.credentials is not None  # required with captcha by Settings.from_env
         captcha = TencentCaptcha(
             settings.credentials,
             app_id=settings.captcha_app_id,

@@ -191,6 +191,10 @@ class _Reader:
             # (cloud.tencent.com/document/product/382/39023).
             raise ConfigError("CODE_LENGTH", "Tencent SMS templates accept at most 6 digits for a code")
         captcha_app_id, captcha_key = self.captcha()
+        if provider == "tencent":
+            sms["credentials"] = self.credentials("for the tencent SMS provider")
+        elif captcha_app_id is not None:
+            sms["credentials"] = self.credentials("to check captcha tickets")
         return Settings(
             in_scf=in_scf,
             redis_url=redis_url,
@@ -275,14 +279,16 @@ class _Reader:
                 raise ConfigError(name, "is required for the tencent SMS provider")
         if not values["sms_sdk_app_id"].isdigit():
             raise ConfigError("SMS_SDKAPPID", "must be the numeric SdkAppId, e.g. 1400000000")
+        return values
+
+    def credentials(self, purpose: str) -> TencentCredentials:
+        """The role's key as SCF injects it (names no SDK provider reads)."""
         secret_id = self.text("TENCENTCLOUD_SECRETID")
         secret_key = self.text("TENCENTCLOUD_SECRETKEY")
-        if secret_id is None:
-            raise ConfigError("TENCENTCLOUD_SECRETID", "is required (SCF sets it from the function's execution role)")
-        if secret_key is None:
-            raise ConfigError("TENCENTCLOUD_SECRETKEY", "is required (SCF sets it from the function's execution role)")
-        values["credentials"] = TencentCredentials(secret_id, secret_key, self.text("TENCENTCLOUD_SESSIONTOKEN"))
-        return values
+        for name, value in (("TENCENTCLOUD_SECRETID", secret_id), ("TENCENTCLOUD_SECRETKEY", secret_key)):
+            if value is None:
+                raise ConfigError(name, f"is required {purpose} (SCF sets it from the function's execution role)")
+        return TencentCredentials(secret_id, secret_key, self.text("TENCENTCLOUD_SESSIONTOKEN"))
 
     def code_secrets(self, in_scf: bool) -> tuple[bytes, bytes | None]:
         secret = self.text("CODE_SECRET")

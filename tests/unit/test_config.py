@@ -378,8 +378,20 @@ def test_default_region_refused(raw):
 
 
 def test_captcha_both_set_enables_it():
-    s = settings(CAPTCHA_APP_ID="190000000", CAPTCHA_APP_SECRET_KEY=CAPTCHA_KEY)
+    s = settings(CAPTCHA_APP_ID="190000000", CAPTCHA_APP_SECRET_KEY=CAPTCHA_KEY,
+                 TENCENTCLOUD_SECRETID="AKIDexample", TENCENTCLOUD_SECRETKEY="role-key")  # pragma: allowlist secret
     assert (s.captcha_enabled, s.captcha_app_id, s.captcha_app_secret_key) == (True, 190000000, CAPTCHA_KEY)
+    assert s.sms_provider == "console" and s.credentials.secret_id == "AKIDexample"
+
+
+@pytest.mark.parametrize("missing", ["TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY"])
+def test_captcha_needs_the_role_credentials_even_with_console_sms(missing):
+    env = {"CAPTCHA_APP_ID": "190000000", "CAPTCHA_APP_SECRET_KEY": CAPTCHA_KEY,
+           "TENCENTCLOUD_SECRETID": "AKIDexample", "TENCENTCLOUD_SECRETKEY": "role-key"}  # pragma: allowlist secret
+    del env[missing]
+    with pytest.raises(ConfigError) as raised:
+        settings(**env)
+    assert raised.value.variable == missing and "captcha" in raised.value.problem
 
 
 @pytest.mark.parametrize(
