@@ -15,7 +15,7 @@ import threading
 from typing import Any
 
 from smsverify.config import TencentCredentials
-from smsverify.senders.tencent import parse_endpoint
+from smsverify.tencent_api import sdk_client
 
 CAPTCHA_TYPE = 9
 CAPTCHA_OK = 1
@@ -42,7 +42,7 @@ class TencentCaptcha:
         self.credentials = credentials
         self.app_id = app_id
         self.app_secret_key = app_secret_key
-        self.protocol, self.endpoint = parse_endpoint(endpoint)
+        self.endpoint = endpoint
         self.timeout_seconds = timeout_seconds
         self._client: Any = None
         self._lock = threading.Lock()
@@ -50,17 +50,10 @@ class TencentCaptcha:
     def _sdk_client(self) -> Any:
         with self._lock:
             if self._client is None:
-                from tencentcloud.captcha.v20190722 import captcha_client
-                from tencentcloud.common import credential
-                from tencentcloud.common.profile.client_profile import ClientProfile
-                from tencentcloud.common.profile.http_profile import HttpProfile
+                from tencentcloud.captcha.v20190722.captcha_client import CaptchaClient
 
-                http = HttpProfile(protocol=self.protocol, endpoint=self.endpoint, reqTimeout=self.timeout_seconds)
-                cred = credential.Credential(
-                    self.credentials.secret_id, self.credentials.secret_key, self.credentials.session_token
-                )
                 # The Captcha API is served from one region-less endpoint.
-                self._client = captcha_client.CaptchaClient(cred, "", ClientProfile(httpProfile=http))
+                self._client = sdk_client(CaptchaClient, self.credentials, "", self.endpoint, self.timeout_seconds)
             return self._client
 
     def verify(self, ticket: str, randstr: str, user_ip: str) -> None:

@@ -43,7 +43,8 @@ from smsverify.senders.base import (
     SmsMessage,
 )
 from smsverify.senders.console import ConsoleSender
-from smsverify.senders.tencent import REFUSALS, TencentSmsSender, parse_endpoint
+from smsverify.senders.tencent import REFUSALS, TencentSmsSender
+from smsverify.tencent_api import parse_endpoint
 from tests.conftest import ROOT, SDK_APP_ID, SECRET_ID, SECRET_KEY, SESSION_TOKEN, SIGN, TEMPLATE_ID, get_sms, login
 from tests.support.redis_servers import free_port
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import threading
 from typing import Any
-from urllib.parse import urlsplit
 
 from smsverify.config import TencentCredentials
 from smsverify.senders.base import (
@@ -36,6 +35,7 @@ from smsverify.senders.base import (
     SendTimeout,
     SmsMessage,
 )
+from smsverify.tencent_api import sdk_client
 
 #: Tencent error codes and how the service must treat them. Codes not listed
 #: are ``Refusal.OTHER``.
@@ -51,18 +51,6 @@ REFUSALS: dict[str, Refusal] = {
 
 #: Request-level codes after which the message may have been sent.
 UNKNOWN_OUTCOME = frozenset({"InternalError.Timeout"})
-
-
-def parse_endpoint(endpoint: str) -> tuple[str, str]:
-    """Split ``SMS_API_ENDPOINT`` into the SDK's ``(protocol, host[:port])``.
-
-    ``sms.tencentcloudapi.com`` -> ``("https", "sms.tencentcloudapi.com")``;
-    ``http://127.0.0.1:9100`` -> ``("http", "127.0.0.1:9100")`` (local emulators).
-    """
-    if "://" not in endpoint:
-        return "https", endpoint
-    parts = urlsplit(endpoint)
-    return parts.scheme, parts.netloc
 
 
 class TencentSmsSender:
@@ -102,7 +90,7 @@ class TencentSmsSender:
         self.template_id = template_id
         self.template_params = template_params
         self.region = region
-        self.protocol, self.endpoint = parse_endpoint(endpoint)
+        self.endpoint = endpoint
         self.timeout_seconds = timeout_seconds
         self._client: Any = None
         self._lock = threading.Lock()
@@ -110,16 +98,9 @@ class TencentSmsSender:
     def _sdk_client(self) -> Any:
         with self._lock:
             if self._client is None:
-                from tencentcloud.common import credential
-                from tencentcloud.common.profile.client_profile import ClientProfile
-                from tencentcloud.common.profile.http_profile import HttpProfile
-                from tencentcloud.sms.v20210111 import sms_client
+                from tencentcloud.sms.v20210111.sms_client import SmsClient
 
-                http = HttpProfile(protocol=self.protocol, endpoint=self.endpoint, reqTimeout=self.timeout_seconds)
-                cred = credential.Credential(
-                    self.credentials.secret_id, self.credentials.secret_key, self.credentials.session_token
-                )
-                self._client = sms_client.SmsClient(cred, self.region, ClientProfile(httpProfile=http))
+                self._client = sdk_client(SmsClient, self.credentials, self.region, self.endpoint, self.timeout_seconds)
             return self._client
 
     def send(self, message: SmsMessage) -> SendReceipt:
