@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
 
 from smsverify.config import Settings
 from smsverify.service.clock import Clock
@@ -13,17 +12,14 @@ from smsverify.store.connection import connect
 from smsverify.store.redis_store import RedisCodeStore
 
 
-def build_service(settings: Settings, *, clock: Clock = time.time, redis_client: Any = None) -> VerificationService:
+def build_service(settings: Settings, *, clock: Clock = time.time) -> VerificationService:
     """Wire the service for ``settings``; announce local fallbacks once on stderr.
 
-    ``redis_client`` overrides the client built from the settings (tests).
     Connections open lazily: building does no network I/O.
     """
     for notice in settings.notices:
         print(f"smsverify: {notice}", file=sys.stderr)
-    client = redis_client if redis_client is not None else connect(
-        settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=settings.redis_timeout_seconds
-    )
+    client = connect(settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=settings.redis_timeout_seconds)
     store = RedisCodeStore(client, limits_from(settings), cluster=settings.redis_cluster)
     from smsverify.senders import build_sender
 

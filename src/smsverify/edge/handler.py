@@ -50,7 +50,7 @@ def handle_event(app: Callable, event: Any, context: Any) -> dict:
     }
 
 
-def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.time, redis_client: Any = None) -> Handler:
+def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.time) -> Handler:
     """Build the container's service once and return ``main_handler(event, context)``.
 
     Raises
@@ -60,7 +60,7 @@ def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.
     """
     configure_logging()
     settings = Settings.from_env(os.environ if env is None else env)
-    app = create_app(build_service(settings, clock=clock, redis_client=redis_client))
+    app = create_app(build_service(settings, clock=clock))
 
     def main_handler(event: Any, context: Any) -> dict:
         return handle_event(app, event, context)
