@@ -1,4 +1,5 @@
-"""The local commands of the README: ``python -m smsverify invoke`` and ``serve``
+"""The SCF entry point (handler.main_handler) and the local commands of the README,
+``python -m smsverify invoke`` and ``serve``
 on the embedded defaults (in-process store, console SMS, random key)."""
 
 from __future__ import annotations
@@ -81,3 +82,28 @@ def test_serve_keeps_state_between_requests_so_get_sms_then_login_succeeds():
     finally:
         server.terminate()
         server.communicate(timeout=10)
+
+
+SCF_ENTRY = """
+import json, sys
+import handler
+event = json.load(open("events/get_sms.json"))
+print(json.loads(handler.main_handler(event, {"request_id": "ctx-1"})["body"])["codeStr"])
+"""
+
+
+def test_the_scf_entry_point_serves_an_event_inside_scf(redis_url, make_env, sms_api):
+    env = local_env(TENCENTCLOUD_RUNENV="SCF", SCF_FUNCTIONNAME="smsverify", **make_env(redis_url))
+    done = subprocess.run([sys.executable, "-c", SCF_ENTRY], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "Ok"
+    assert len(sms_api.sent_to("+8613800138000")) == 1
+    assert "in-process store" not in done.stderr and "console SMS" not in done.stderr  # no silent fallback in SCF
+
+
+def test_inside_scf_a_missing_setting_fails_the_start_up_by_name(redis_url, make_env):
+    env = local_env(TENCENTCLOUD_RUNENV="SCF", **make_env(redis_url))
+    del env["CODE_SECRET"]
+    done = subprocess.run([sys.executable, "-c", "import handler"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "ConfigError: CODE_SECRET: is required inside SCF" in done.stderr
