@@ -50,3 +50,22 @@ def test_the_provider_error_table_matches_the_tested_mapping():
             documented[code] = outcome
     tested = {code: (code_str, status, reservation) for code, code_str, status, reservation in TENCENT_CODES}
     assert documented == tested
+
+
+def test_the_limits_table_states_the_defaults_of_the_configuration():
+    from smsverify.config import Settings
+
+    defaults = Settings.from_env({})
+    checked = 0
+    for _limit, variables, default, _answer in table_after("## Limits"):
+        names = [v for v in TICKED.findall(variables) if v.isupper()]
+        numbers = [int(n) for n in re.findall(r"\d+", default)]
+        if default == "off":
+            assert not defaults.captcha_enabled
+            continue
+        assert len(names) == len(numbers), (variables, default)
+        for name, number in zip(names, numbers):
+            value = getattr(defaults, name.lower())
+            assert (value == frozenset({number})) if isinstance(value, frozenset) else (value == number), name
+            checked += 1
+    assert checked == 11  # every numeric default of the table was compared
