@@ -153,3 +153,15 @@ def test_mask_hides_as_many_digits_as_its_four_stars(e164):
     # The documented form '+86138****8000' hides 4 digits; the stars must not promise more than that.
     national = str(phonenumbers.parse(e164).national_number)
     assert _hidden_digits(e164) >= min(4, len(national)), mask_phone(e164)
+
+
+@pytest.mark.parametrize("raw", ["abc13800138000", "13800138000 ext. 5", "13800138000x5", "tel:+8613800138000",
+                                 "+86 138 0013 8000#", "++8613800138000", "1380013800０a"])
+def test_letters_and_extensions_are_not_a_spelling_of_a_number(raw):
+    with pytest.raises(InvalidParam):
+        normalise_phone(raw, "CN", frozenset({86}))
+
+
+@pytest.mark.parametrize("raw", ["１３８００１３８０００", "＋８６１３８００１３８０００", "+86 (138) 0013.8000"])
+def test_full_width_digits_and_separators_are_one_identity(raw):
+    assert normalise_phone(raw, "CN", frozenset({86})) == "+8613800138000"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
@@ -11,6 +13,9 @@ from smsverify.errors import InvalidParam
 MAX_INPUT_LENGTH = 32
 
 _MOBILE_TYPES = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
+#: Digits, one leading plus, and the separators people type. phonenumbers alone
+#: would also read "abc13800138000" or "13800138000 ext. 5".
+_SPELLING = re.compile(r"[+＋]?\d[\d ()\-.]*")  # \d: full-width digits too, which phonenumbers reads
 
 
 def _mobile(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
@@ -28,9 +33,10 @@ def normalise_phone(raw: str, default_region: str, allowed_country_codes: frozen
 
     Accepted spellings: E.164 (``+8613800138000``); country code and number
     without a plus, as Tencent's Node demo sends (``8613800138000``); a
-    national number of ``default_region`` (``13800138000`` for CN). Spaces and
-    dashes are allowed. The number must be a valid mobile number (phonenumbers,
-    Google libphonenumber metadata) of a country in ``allowed_country_codes``
+    national number of ``default_region`` (``13800138000`` for CN). Digits may
+    be full-width; spaces, dashes, parentheses and dots are allowed, letters
+    are not. The number must be a valid mobile number (phonenumbers, Google
+    libphonenumber metadata) of a country in ``allowed_country_codes``
     (``None``: any country).
 
     Raises
@@ -39,7 +45,7 @@ def normalise_phone(raw: str, default_region: str, allowed_country_codes: frozen
         Not a valid mobile number, or of a country that is not allowed.
     """
     text = raw.strip()
-    if not text or len(text) > MAX_INPUT_LENGTH:
+    if len(text) > MAX_INPUT_LENGTH or not _SPELLING.fullmatch(text):
         raise InvalidParam("手机号格式不正确")
     if text.startswith("+"):
         number = _mobile(text, None)
