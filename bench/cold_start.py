@@ -7,7 +7,6 @@ modules the cold login path loaded. Usage: python bench/cold_start.py [N]
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys

@@ -45,7 +45,7 @@ from urllib.parse import parse_qsl, quote, unquote_plus
 
 import hypothesis
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smsverify.edge.handler import create_handler

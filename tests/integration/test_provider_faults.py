@@ -32,7 +32,6 @@ import time
 from typing import NamedTuple
 
 import pytest
-import redis
 
 from smsverify.edge.handler import create_handler
 from smsverify.errors import ConfigError
