@@ -2,7 +2,7 @@
 # Install what the tests need on a fresh Debian machine, then run them.
 # - a virtualenv in .venv with the package and its test extras
 # - redis-server from apt when it is missing (as root, or with sudo)
-# - a secret scan of the repository (detect-secrets), then pytest
+# - a secret scan of the repository (detect-secrets), an error lint (ruff), then pytest
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,5 +43,8 @@ fi
 # Secret scan: fails on any finding not marked "pragma: allowlist secret" nor audited in the baseline.
 # .secrets.baseline holds the audited false positives (the base64 sample body).
 git ls-files -z | xargs -0 .venv/bin/detect-secrets-hook --baseline .secrets.baseline --
+
+# Lint for errors (undefined names, unused imports).
+.venv/bin/ruff check --quiet src tests bench handler.py
 
 exec .venv/bin/python -m pytest "$@"
