@@ -23,7 +23,6 @@ from smsverify.service.verification import VerificationService
 log = logging.getLogger("smsverify")
 
 METHODS = ("getSms", "login")
-
 PARAMS = ("method", "phone", "code", "ticket", "randstr")
 MAX_PARAM_LENGTH = 512
 

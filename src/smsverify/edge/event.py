@@ -35,7 +35,7 @@ class MalformedEvent(Exception):
 #: body the event carries (a ``transfer-encoding: chunked`` would make Werkzeug
 #: ignore the complete body).
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length"})
-METHODS = frozenset({"GET", "POST"})
+HTTP_METHODS = frozenset({"GET", "POST"})
 
 
 def _text(value: Any, name: str, limit: int, *, header: bool = False) -> str:
@@ -169,7 +169,7 @@ def to_wsgi_event(event: Any, request_id: str) -> dict:
     if not isinstance(event, dict):
         raise MalformedEvent("the event must be a JSON object")
     method = event.get("httpMethod", "GET")
-    if not isinstance(method, str) or method.upper() not in METHODS:
+    if not isinstance(method, str) or method.upper() not in HTTP_METHODS:
         raise MalformedEvent("httpMethod must be GET or POST")
     path = _text(event.get("path", "/"), "path", 2048, header=True)
     headers = _headers(event.get("headers"))
