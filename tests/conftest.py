@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -31,6 +32,9 @@ CODE_SECRET = "code-secret-for-tests-only-0123456789"  # pragma: allowlist secre
 SDK_APP_ID = "1400000000"
 TEMPLATE_ID = "100001"  # two parameters: code, minutes
 SIGN = "测试签名"
+
+#: A line of the console SMS provider (smsverify.senders.console): phone, code, minutes.
+CONSOLE_SMS = re.compile(r"\[console SMS to (\+\d+)\] 您的验证码为 (\d+)，(\d+) 分钟内有效。")
 
 _skipped_real: list[str] = []
 

@@ -50,7 +50,7 @@ from hypothesis import strategies as st
 
 from smsverify.edge.handler import create_handler
 from smsverify.edge.responses import STATUS
-from tests.conftest import EVENTS, FakeClock, answer, load_event
+from tests.conftest import CONSOLE_SMS, EVENTS, FakeClock, answer, load_event
 
 # ---------------------------------------------------------------------------------------------
 # The handler under test and the event counter
@@ -573,7 +573,6 @@ def mutants(draw) -> Mutant:
 CN_NATIONAL = st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True)
 CODES = st.from_regex(r"[0-9]{1,10}", fullmatch=True) | st.from_regex(r"\s{0,2}[0-9]{6}\s{0,2}", fullmatch=True) | st.text(max_size=12)
 ANY_DIGITS = st.from_regex(r"\+?[0-9][0-9 -]{0,18}", fullmatch=True)
-CONSOLE_SMS = re.compile(r"\[console SMS to (\+[0-9]+)\] \S+ ([0-9]+)，")
 
 
 def spellings(national: str) -> list[str]:

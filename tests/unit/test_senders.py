@@ -20,7 +20,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -45,7 +44,7 @@ from smsverify.senders.base import (
 from smsverify.senders.console import ConsoleSender
 from smsverify.senders.tencent import REFUSALS, TencentSmsSender
 from smsverify.tencent_api import parse_endpoint
-from tests.conftest import ROOT, SDK_APP_ID, SECRET_ID, SECRET_KEY, SESSION_TOKEN, SIGN, TEMPLATE_ID, get_sms, login
+from tests.conftest import CONSOLE_SMS, ROOT, SDK_APP_ID, SECRET_ID, SECRET_KEY, SESSION_TOKEN, SIGN, TEMPLATE_ID, get_sms, login
 from tests.support.redis_servers import free_port
 
 PHONE = "+8613800138000"
@@ -71,7 +70,6 @@ class SenderCase:
     ids: Callable[[], tuple[str, str]]
 
 
-CONSOLE_LINE = re.compile(r"^\[console SMS to (\+\d+)\] 您的验证码为 (\d+)，(\d+) 分钟内有效。$")
 
 
 @pytest.fixture(params=["tencent", "console"])
@@ -86,7 +84,7 @@ def case(request) -> SenderCase:
     stream = io.StringIO()
     return SenderCase(
         sender=ConsoleSender(stream),
-        delivered=lambda: [CONSOLE_LINE.match(line).groups() for line in stream.getvalue().splitlines()],
+        delivered=lambda: [CONSOLE_SMS.fullmatch(line).groups() for line in stream.getvalue().splitlines()],
         ids=lambda: ("", ""),
     )
 
