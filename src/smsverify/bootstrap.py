@@ -7,6 +7,7 @@ import time
 
 from smsverify.config import Settings
 from smsverify.service.clock import Clock
+from smsverify.service.delivery import Delivery
 from smsverify.service.verification import VerificationService, limits_from
 from smsverify.store.connection import connect
 from smsverify.store.redis_store import RedisCodeStore
@@ -21,7 +22,7 @@ def build_service(settings: Settings, *, clock: Clock = time.time) -> Verificati
         print(f"smsverify: {notice}", file=sys.stderr)
     client = connect(settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=settings.redis_timeout_seconds)
     store = RedisCodeStore(client, limits_from(settings), cluster=settings.redis_cluster)
-    from smsverify.senders import build_sender
+    from smsverify.senders import build_senders
 
     captcha = None
     if settings.captcha_enabled:
@@ -35,4 +36,9 @@ def build_service(settings: Settings, *, clock: Clock = time.time) -> Verificati
             endpoint=settings.captcha_api_endpoint,
             timeout_seconds=settings.sms_timeout_seconds,
         )
-    return VerificationService(settings, store, build_sender(settings), captcha=captcha, clock=clock)
+    delivery = Delivery(
+        build_senders(settings),
+        timeout_seconds=settings.sms_timeout_seconds,
+        budget_seconds=settings.sms_send_budget_seconds,
+    )
+    return VerificationService(settings, store, delivery, captcha=captcha, clock=clock)

@@ -12,12 +12,30 @@ Redis
     ``REDIS_CLUSTER`` [false]; ``REDIS_TIMEOUT_SECONDS`` [1.0] for connect
     and read.
 SMS
-    ``SMS_PROVIDER`` (``tencent`` | ``console``), ``SMS_SDKAPPID``,
-    ``SMS_SIGN``, ``SMS_TEMPLATE_ID``, ``SMS_TEMPLATE_PARAMS`` [code,minutes],
-    ``SMS_REGION`` [ap-guangzhou], ``SMS_API_ENDPOINT``
-    [sms.tencentcloudapi.com], ``SMS_TIMEOUT_SECONDS`` [5]; role credentials
-    ``TENCENTCLOUD_SECRETID``, ``TENCENTCLOUD_SECRETKEY``,
+    ``SMS_PROVIDER``: one of ``tencent``, ``ronglian``, ``huyi``, ``zhenzi``,
+    or a comma list of them tried in order (failover); ``console`` alone, for
+    local runs. ``SMS_TEMPLATE_PARAMS`` [code,minutes] (template values in
+    order, for every template-based provider), ``SMS_TIMEOUT_SECONDS`` [5]
+    per provider request, ``SMS_SEND_BUDGET_SECONDS`` [8] for all attempts of
+    one getSms, ``PROVIDER_COOLDOWN_SECONDS`` [60] during which a provider
+    that failed is skipped by every instance.
+Tencent Cloud SMS
+    ``SMS_SDKAPPID``, ``SMS_SIGN``, ``SMS_TEMPLATE_ID``, ``SMS_REGION``
+    [ap-guangzhou], ``SMS_API_ENDPOINT`` [sms.tencentcloudapi.com]; role
+    credentials ``TENCENTCLOUD_SECRETID``, ``TENCENTCLOUD_SECRETKEY``,
     ``TENCENTCLOUD_SESSIONTOKEN`` (as SCF injects them).
+Ronglian Cloud (容联云)
+    ``RONGLIAN_ACCOUNT_SID``, ``RONGLIAN_AUTH_TOKEN``, ``RONGLIAN_APP_ID``,
+    ``RONGLIAN_TEMPLATE_ID`` [1, the free test template: 1-4 digit values,
+    so ``CODE_LENGTH`` must be 4], ``RONGLIAN_BASE_URL``
+    [https://app.cloopen.com:8883].
+Huyi 106 (互亿无线)
+    ``HUYI_ACCOUNT`` (APIID), ``HUYI_API_KEY``, ``HUYI_TEMPLATE`` (the
+    approved text with ``{code}`` and optionally ``{minutes}``) [the unpaid
+    accounts' default template], ``HUYI_BASE_URL`` [https://106.ihuyi.com].
+Zhenzi Cloud (榛子云)
+    ``ZHENZI_APP_ID``, ``ZHENZI_APP_SECRET``, ``ZHENZI_TEMPLATE_ID``,
+    ``ZHENZI_BASE_URL`` [https://sms_developer.zhenzikj.com].
 Codes
     ``CODE_SECRET`` (HMAC key, >= 16 characters), ``CODE_SECRET_PREVIOUS``
     (accepted when verifying, for rotation), ``CODE_LENGTH`` [6],
@@ -52,6 +70,12 @@ import phonenumbers
 from smsverify.errors import ConfigError
 
 TEMPLATE_PARAM_NAMES = ("code", "minutes")
+#: SMS providers with a sender module, in the order the README lists them.
+SMS_PROVIDERS = ("tencent", "ronglian", "huyi", "zhenzi")
+#: Ronglian's free test template (providers.md): values of 1-4 digits only.
+RONGLIAN_TEST_TEMPLATE = "1"
+#: The template unpaid Huyi accounts may use (Huyi API doc v3.3, section 2.6).
+HUYI_DEFAULT_TEMPLATE = "您的验证码是：{code}。请不要把验证码泄露给其他人。"
 
 
 @dataclass(frozen=True)
@@ -64,6 +88,37 @@ class TencentCredentials:
 
 
 @dataclass(frozen=True)
+class RonglianSettings:
+    """Ronglian Cloud template SMS (``RONGLIAN_*``)."""
+
+    account_sid: str
+    auth_token: str = field(repr=False)
+    app_id: str
+    template_id: str
+    base_url: str
+
+
+@dataclass(frozen=True)
+class HuyiSettings:
+    """Huyi 106 SMS (``HUYI_*``); ``template`` holds ``{code}`` (and ``{minutes}``)."""
+
+    account: str
+    api_key: str = field(repr=False)
+    template: str
+    base_url: str
+
+
+@dataclass(frozen=True)
+class ZhenziSettings:
+    """Zhenzi Cloud v2 template SMS (``ZHENZI_*``)."""
+
+    app_id: str
+    app_secret: str = field(repr=False)
+    template_id: str
+    base_url: str
+
+
+@dataclass(frozen=True)
 class Settings:
     """Validated configuration. All durations are seconds, all limits counts."""
 
@@ -72,8 +127,14 @@ class Settings:
     redis_url: str | None = field(repr=False)
     redis_cluster: bool
     redis_timeout_seconds: float
-    # SMS
-    sms_provider: str
+    # SMS: providers in failover order
+    sms_providers: tuple[str, ...]
+    sms_send_budget_seconds: float
+    provider_cooldown_seconds: int
+    ronglian: RonglianSettings | None
+    huyi: HuyiSettings | None
+    zhenzi: ZhenziSettings | None
+    # Tencent Cloud SMS
     sms_sdk_app_id: str | None
     sms_sign: str | None
     sms_template_id: str | None
@@ -106,6 +167,11 @@ class Settings:
     captcha_api_endpoint: str
     #: Local fallbacks in effect, one sentence each, announced once on stderr.
     notices: tuple[str, ...] = ()
+
+    @property
+    def sms_provider(self) -> str:
+        """``SMS_PROVIDER`` as configured, e.g. ``"tencent"`` or ``"tencent,ronglian"``."""
+        return ",".join(self.sms_providers)
 
     @property
     def captcha_enabled(self) -> bool:
@@ -182,16 +248,20 @@ class _Reader:
     def settings(self) -> Settings:
         in_scf = is_scf(self.env)
         redis_url, redis_cluster = self.redis(in_scf)
-        provider = self.provider(in_scf)
-        sms = self.sms(provider)
+        providers = self.providers(in_scf)
+        sms = self.sms(providers)
         code_secret, previous = self.code_secrets(in_scf)
         code_length = self.integer("CODE_LENGTH", 6, minimum=4, maximum=10)
-        if provider == "tencent" and code_length > 6:
+        sms_timeout = self.number("SMS_TIMEOUT_SECONDS", 5.0)
+        ronglian = self.ronglian(code_length) if "ronglian" in providers else None
+        huyi = self.huyi(code_length) if "huyi" in providers else None
+        zhenzi = self.zhenzi() if "zhenzi" in providers else None
+        if "tencent" in providers and code_length > 6:
             # Tencent template review: a verification-code variable holds 0-6 digits
             # (cloud.tencent.com/document/product/382/39023).
             raise ConfigError("CODE_LENGTH", "Tencent SMS templates accept at most 6 digits for a code")
         captcha_app_id, captcha_key = self.captcha()
-        if provider == "tencent":
+        if "tencent" in providers:
             sms["credentials"] = self.credentials("for the tencent SMS provider")
         elif captcha_app_id is not None:
             sms["credentials"] = self.credentials("to check captcha tickets")
@@ -200,7 +270,13 @@ class _Reader:
             redis_url=redis_url,
             redis_cluster=redis_cluster,
             redis_timeout_seconds=self.number("REDIS_TIMEOUT_SECONDS", 1.0),
-            sms_provider=provider,
+            sms_providers=providers,
+            sms_send_budget_seconds=self.number("SMS_SEND_BUDGET_SECONDS", 8.0, minimum=0.5, maximum=900.0),
+            provider_cooldown_seconds=self.integer("PROVIDER_COOLDOWN_SECONDS", 60, minimum=0, maximum=86400),
+            ronglian=ronglian,
+            huyi=huyi,
+            zhenzi=zhenzi,
+            sms_timeout_seconds=sms_timeout,
             **sms,
             code_secret=code_secret,
             code_secret_previous=previous,
@@ -245,20 +321,28 @@ class _Reader:
         auth = f":{quote(password, safe='')}@" if password else ""
         return f"redis://{auth}{host}:{port}/{db}", cluster
 
-    def provider(self, in_scf: bool) -> str:
-        provider = self.text("SMS_PROVIDER")
-        if provider is not None:
-            if provider not in ("tencent", "console"):
-                raise ConfigError("SMS_PROVIDER", f"must be 'tencent' or 'console', got {provider!r}")
-            if provider == "console" and in_scf:
-                raise ConfigError("SMS_PROVIDER", "'console' writes codes to the log and is for local runs only")
-            return provider
+    def providers(self, in_scf: bool) -> tuple[str, ...]:
+        raw = self.text("SMS_PROVIDER")
+        if raw is not None:
+            names = tuple(part.strip().lower() for part in raw.split(","))
+            if names == ("console",):
+                if in_scf:
+                    raise ConfigError("SMS_PROVIDER", "'console' writes codes to the log and is for local runs only")
+                return names
+            for name in names:
+                if name == "console":
+                    raise ConfigError("SMS_PROVIDER", "'console' cannot be part of a failover list")
+                if name not in SMS_PROVIDERS:
+                    raise ConfigError("SMS_PROVIDER", f"unknown provider {name!r}: use {', '.join(SMS_PROVIDERS)} or console")
+            if len(set(names)) != len(names):
+                raise ConfigError("SMS_PROVIDER", f"names a provider twice: {raw!r}")
+            return names
         if in_scf or any(self.text(n) for n in ("SMS_SDKAPPID", "SMS_SIGN", "SMS_TEMPLATE_ID")):
-            return "tencent"
+            return ("tencent",)
         self.notices.append("no SMS settings: using the console SMS provider (messages go to stderr)")
-        return "console"
+        return ("console",)
 
-    def sms(self, provider: str) -> dict:
+    def sms(self, providers: tuple[str, ...]) -> dict:
         template_params = tuple(p.strip() for p in (self.text("SMS_TEMPLATE_PARAMS", "code,minutes") or "").split(","))
         if "code" not in template_params or any(p not in TEMPLATE_PARAM_NAMES for p in template_params):
             raise ConfigError("SMS_TEMPLATE_PARAMS", "must be a comma list of 'code' and 'minutes' containing 'code'")
@@ -269,10 +353,9 @@ class _Reader:
             "sms_template_params": template_params,
             "sms_region": self.text("SMS_REGION", "ap-guangzhou"),
             "sms_api_endpoint": self.text("SMS_API_ENDPOINT", "sms.tencentcloudapi.com"),
-            "sms_timeout_seconds": self.number("SMS_TIMEOUT_SECONDS", 5.0),
             "credentials": None,
         }
-        if provider != "tencent":
+        if "tencent" not in providers:
             return values
         for name, key in (("SMS_SDKAPPID", "sms_sdk_app_id"), ("SMS_TEMPLATE_ID", "sms_template_id"), ("SMS_SIGN", "sms_sign")):
             if values[key] is None:
@@ -280,6 +363,61 @@ class _Reader:
         if not values["sms_sdk_app_id"].isdigit():
             raise ConfigError("SMS_SDKAPPID", "must be the numeric SdkAppId, e.g. 1400000000")
         return values
+
+    def required(self, name: str, provider: str) -> str:
+        value = self.text(name)
+        if value is None:
+            raise ConfigError(name, f"is required for the {provider} SMS provider")
+        return value
+
+    def base_url(self, name: str, default: str) -> str:
+        url = self.text(name, default) or default
+        if not url.startswith(("https://", "http://")):
+            raise ConfigError(name, f"must be an http(s) URL, got {url!r}")
+        return url.rstrip("/")
+
+    def ronglian(self, code_length: int) -> RonglianSettings:
+        template_id = self.text("RONGLIAN_TEMPLATE_ID", RONGLIAN_TEST_TEMPLATE) or RONGLIAN_TEST_TEMPLATE
+        if not template_id.isdigit():
+            raise ConfigError("RONGLIAN_TEMPLATE_ID", f"must be a numeric template ID, got {template_id!r}")
+        if template_id == RONGLIAN_TEST_TEMPLATE and code_length > 4:
+            raise ConfigError(
+                "CODE_LENGTH",
+                f"is {code_length}, but Ronglian's free test template 1 accepts only 1-4 digit values "
+                "(error 161125): set CODE_LENGTH=4 or RONGLIAN_TEMPLATE_ID to your approved template",
+            )
+        return RonglianSettings(
+            account_sid=self.required("RONGLIAN_ACCOUNT_SID", "ronglian"),
+            auth_token=self.required("RONGLIAN_AUTH_TOKEN", "ronglian"),
+            app_id=self.required("RONGLIAN_APP_ID", "ronglian"),
+            template_id=template_id,
+            base_url=self.base_url("RONGLIAN_BASE_URL", "https://app.cloopen.com:8883"),
+        )
+
+    def huyi(self, code_length: int) -> HuyiSettings:
+        template = self.text("HUYI_TEMPLATE", HUYI_DEFAULT_TEMPLATE) or HUYI_DEFAULT_TEMPLATE
+        try:
+            template.format(code="0", minutes="0")
+        except (KeyError, IndexError, ValueError):
+            raise ConfigError("HUYI_TEMPLATE", "may only contain the placeholders {code} and {minutes}") from None
+        if "{code}" not in template:
+            raise ConfigError("HUYI_TEMPLATE", "must contain {code}, where the verification code goes")
+        if code_length > 8:
+            raise ConfigError("CODE_LENGTH", "Huyi accepts template variables of at most 8 characters (error 40722)")
+        return HuyiSettings(
+            account=self.required("HUYI_ACCOUNT", "huyi"),
+            api_key=self.required("HUYI_API_KEY", "huyi"),
+            template=template,
+            base_url=self.base_url("HUYI_BASE_URL", "https://106.ihuyi.com"),
+        )
+
+    def zhenzi(self) -> ZhenziSettings:
+        return ZhenziSettings(
+            app_id=self.required("ZHENZI_APP_ID", "zhenzi"),
+            app_secret=self.required("ZHENZI_APP_SECRET", "zhenzi"),
+            template_id=self.required("ZHENZI_TEMPLATE_ID", "zhenzi"),
+            base_url=self.base_url("ZHENZI_BASE_URL", "https://sms_developer.zhenzikj.com"),
+        )
 
     def credentials(self, purpose: str) -> TencentCredentials:
         """The role's key as SCF injects it (names no SDK provider reads)."""

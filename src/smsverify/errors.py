@@ -43,6 +43,9 @@ class VerificationError(Exception):
     **fields:
         Extra JSON body fields, camelCase as they appear on the wire,
         e.g. ``retryAfter=42`` (seconds) or ``attemptsLeft=2``.
+
+    :attr:`log_fields` holds fields for the invocation's log line only
+    (e.g. ``failedProviders``), never sent to the client.
     """
 
     code_str: ClassVar[str] = "InternalError"
@@ -51,6 +54,7 @@ class VerificationError(Exception):
     def __init__(self, msg: str | None = None, **fields: Any) -> None:
         self.msg = msg or self.default_msg
         self.fields = fields
+        self.log_fields: dict[str, Any] = {}
         super().__init__(f"{self.code_str}: {self.msg}")
 
 

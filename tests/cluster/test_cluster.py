@@ -192,7 +192,7 @@ def test_provider_refusal_releases_the_reservation_on_every_slot(service, sms_ap
     requests_before = len(sms_api.requests)
     refused = send(handler, PHONE)
     assert (refused["codeStr"], refused["_status"]) == ("SmsSendFailed", 502)
-    assert refused["providerCode"] == "FailedOperation.InsufficientBalanceInSmsPackage"
+    assert refused["providerCode"] == "tencent:FailedOperation.InsufficientBalanceInSmsPackage"
     assert len(sms_api.requests) == requests_before + 1  # reserved, then the provider was asked
 
     # Only the earlier, successful send is left in the per-IP and global logs.

@@ -302,7 +302,7 @@ def test_a_request_level_sdk_error_is_an_answer(build, sms_api, redis_server, er
     handler = build()
     sms_api.sms_request_error = error
     result = call(handler, get_sms())  # returns: no exception escapes
-    assert (result["codeStr"], result["_status"], result["providerCode"]) == ("SmsSendFailed", 502, error[0])
+    assert (result["codeStr"], result["_status"], result["providerCode"]) == ("SmsSendFailed", 502, f"tencent:{error[0]}")
     assert sms_api.sent == []
 
     # The refused send is undone: no code left, no cooldown charged.

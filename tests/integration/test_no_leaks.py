@@ -188,7 +188,7 @@ def test_full_scenario_leaks_no_code_secret_credential_or_phone(
 
         clock.advance(61)
         sms_api.sms_number_error = "FailedOperation.PhoneNumberInBlacklist"
-        assert call(get_sms("13800138000"), "SmsSendFailed", "getSms")["providerCode"] == sms_api.sms_number_error
+        assert call(get_sms("13800138000"), "SmsSendFailed", "getSms")["providerCode"] == f"tencent:{sms_api.sms_number_error}"
         sms_api.sms_number_error = None
         sms_api.sms_request_error = ("FailedOperation.InsufficientBalanceInSmsPackage", "insufficient balance")
         call(get_sms("13800138000"), "SmsSendFailed", "getSms")

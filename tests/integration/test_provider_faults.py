@@ -6,7 +6,7 @@ Real redis-server (``redis_url``) and the Tencent Cloud API emulator
 * every Tencent error code of ../shared/reference/tencent-sms-api.md, injected
   both as a per-number ``SendStatusSet[0].Code`` and as a request-level
   ``Response.Error``, maps to its documented ``codeStr``/status, echoes the
-  Tencent code as ``providerCode``, and keeps or releases the getSms
+  Tencent code as ``providerCode`` (``tencent:<code>``), and keeps or releases the getSms
   reservation as issue 2 specifies:
 
   - released: the phone's code, cooldown and hourly entry are gone, the daily
@@ -170,7 +170,7 @@ def redis_state(redis_server, clock) -> dict:
 
 def assert_refusal(body: dict, code_str: str, status: int, provider_code: str) -> None:
     assert (body["codeStr"], body["_status"]) == (code_str, status), body
-    assert body["providerCode"] == provider_code
+    assert body["providerCode"] == f"tencent:{provider_code}"
     extra = set(body) - {"codeStr", "msg", "requestId", "_status"}
     assert extra == ({"providerCode", "retryAfter"} if code_str == "TooFrequent" else {"providerCode"})
     if code_str == "TooFrequent":

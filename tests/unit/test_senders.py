@@ -3,12 +3,15 @@
 ``TencentSmsSender`` runs against the Tencent Cloud API emulator (the real SDK,
 signed requests), ``ConsoleSender`` writes into a StringIO. Proven here:
 
-* both: ``send(SmsMessage)`` hands the provider exactly the phone, the code and
-  the minutes, and returns a :class:`SendReceipt` naming the sender;
-* Tencent: every refusal is a :class:`SendRefused` with the right
-  :class:`Refusal`, per-number and request-level alike; a timeout is
-  :class:`SendTimeout`, a refused connection :class:`SendNotDelivered`; no SDK
-  or ``requests`` exception escapes;
+* both: ``send(SmsMessage, timeout)`` hands the provider exactly the phone, the
+  code and the minutes, and returns a :class:`SendReceipt` naming the sender;
+* Tencent: every error code is classified as the documented table says, on the
+  per-number and the request-level path alike: number rejections, number rate
+  limits (daily or not), and every other code a provider-level
+  :class:`ProviderRefused`; a timeout is :class:`SendTimeout`, a refused
+  connection ``ProviderRefused("ConnectionRefused")``; no SDK or ``requests``
+  exception escapes; every error names the provider (``tencent:<code>``);
+* a failover attempt's shorter timeout reaches the SDK's connection;
 * ``repr(SmsMessage)`` never shows the code or the phone;
 * :func:`parse_endpoint` turns ``SMS_API_ENDPOINT`` into the SDK's protocol and host;
 * the Tencent SDK client is built once and reused, and ``tencentcloud`` is
@@ -33,22 +36,23 @@ from hypothesis import strategies as st
 
 from smsverify.config import TencentCredentials
 from smsverify.senders.base import (
-    Refusal,
+    NumberRateLimited,
+    NumberRejected,
+    ProviderRefused,
     SendError,
-    SendNotDelivered,
     SendReceipt,
-    SendRefused,
     SendTimeout,
     SmsMessage,
 )
 from smsverify.senders.console import ConsoleSender
-from smsverify.senders.tencent import REFUSALS, TencentSmsSender
+from smsverify.senders.tencent import NUMBER_LIMITS, NUMBER_REJECTIONS, TencentSmsSender
 from smsverify.tencent_api import parse_endpoint
 from tests.conftest import CONSOLE_SMS, ROOT, SDK_APP_ID, SECRET_ID, SECRET_KEY, SESSION_TOKEN, SIGN, TEMPLATE_ID, get_sms, login
 from tests.support.redis_servers import free_port
 
 PHONE = "+8613800138000"
 MESSAGE = SmsMessage(phone=PHONE, code="482913", ttl_minutes=5)
+TIMEOUT = 2.0
 
 
 def tencent_sender(sms_api, **overrides) -> TencentSmsSender:
@@ -90,7 +94,7 @@ def case(request) -> SenderCase:
 
 
 def test_send_returns_a_receipt_and_delivers_exactly_the_message(case):
-    receipt = case.sender.send(MESSAGE)
+    receipt = case.sender.send(MESSAGE, TIMEOUT)
 
     assert isinstance(receipt, SendReceipt)
     assert receipt == SendReceipt(provider=case.sender.name, serial_no=case.ids()[0], request_id=case.ids()[1])
@@ -100,8 +104,8 @@ def test_send_returns_a_receipt_and_delivers_exactly_the_message(case):
 def test_each_send_is_one_delivery(case):
     other = SmsMessage(phone="+8613900139000", code="000117", ttl_minutes=10)
 
-    first = case.sender.send(MESSAGE)
-    second = case.sender.send(other)
+    first = case.sender.send(MESSAGE, TIMEOUT)
+    second = case.sender.send(other, TIMEOUT)
 
     assert case.delivered() == [(PHONE, "482913", "5"), ("+8613900139000", "000117", "10")]
     assert first.provider == second.provider == case.sender.name
@@ -110,8 +114,18 @@ def test_each_send_is_one_delivery(case):
 
 
 # -- Tencent refusals -------------------------------------------------------------------------
-REFUSAL_CASES = sorted(REFUSALS.items()) + [
-    (code, Refusal.OTHER)
+#: (error type, daily) per code; codes outside the two tables are provider-level.
+CLASSIFIED = [
+    ("LimitExceeded.PhoneNumberThirtySecondLimit", NumberRateLimited, False),
+    ("LimitExceeded.PhoneNumberOneHourLimit", NumberRateLimited, False),
+    ("LimitExceeded.DeliveryFrequencyLimit", NumberRateLimited, False),
+    ("LimitExceeded.PhoneNumberDailyLimit", NumberRateLimited, True),
+    ("LimitExceeded.PhoneNumberSameContentDailyLimit", NumberRateLimited, True),
+    ("InvalidParameterValue.IncorrectPhoneNumber", NumberRejected, None),
+    ("FailedOperation.PhoneNumberParseFail", NumberRejected, None),
+    ("InternalError.Timeout", SendTimeout, None),
+] + [
+    (code, ProviderRefused, None)
     for code in (
         "LimitExceeded.AppDailyLimit",
         "FailedOperation.InsufficientBalanceInSmsPackage",
@@ -124,118 +138,110 @@ REFUSAL_CASES = sorted(REFUSALS.items()) + [
 ]
 
 
-def test_the_classification_table_is_the_documented_one():
-    assert REFUSALS == {
-        "LimitExceeded.PhoneNumberThirtySecondLimit": Refusal.PHONE_FREQUENCY,
-        "LimitExceeded.PhoneNumberOneHourLimit": Refusal.PHONE_FREQUENCY,
-        "LimitExceeded.DeliveryFrequencyLimit": Refusal.PHONE_FREQUENCY,
-        "LimitExceeded.PhoneNumberDailyLimit": Refusal.PHONE_DAILY,
-        "LimitExceeded.PhoneNumberSameContentDailyLimit": Refusal.PHONE_DAILY,
-        "InvalidParameterValue.IncorrectPhoneNumber": Refusal.INVALID_NUMBER,
-        "FailedOperation.PhoneNumberParseFail": Refusal.INVALID_NUMBER,
-    }
+def test_the_classification_tables_are_the_documented_ones():
+    assert NUMBER_LIMITS == {code: daily for code, kind, daily in CLASSIFIED if kind is NumberRateLimited}
+    assert NUMBER_REJECTIONS == {code for code, kind, _ in CLASSIFIED if kind is NumberRejected}
+
+
+def send_failure(sender, message=MESSAGE, timeout=TIMEOUT) -> SendError:
+    with pytest.raises(SendError) as raised:
+        sender.send(message, timeout)
+    return raised.value
 
 
 @pytest.mark.parametrize("path", ["number", "request"])
-@pytest.mark.parametrize("code, refusal", REFUSAL_CASES, ids=[c for c, _ in REFUSAL_CASES])
-def test_a_refusal_is_send_refused_with_its_classification(code, refusal, path, sms_api):
-    sender = tencent_sender(sms_api)
+@pytest.mark.parametrize("code, kind, daily", CLASSIFIED, ids=[c for c, _, _ in CLASSIFIED])
+def test_each_error_code_is_classified(code, kind, daily, path, sms_api):
     if path == "number":
         sms_api.sms_number_error = code
     else:
         sms_api.sms_request_error = (code, "injected by the test")
 
-    with pytest.raises(SendRefused) as raised:
-        sender.send(MESSAGE)
+    error = send_failure(tencent_sender(sms_api))
 
-    assert (raised.value.provider_code, raised.value.refusal) == (code, refusal)
+    assert type(error) is kind
+    assert (error.provider, error.provider_code, error.qualified_code) == ("tencent", code, f"tencent:{code}")
+    if kind is NumberRateLimited:
+        assert error.daily is daily
     assert sms_api.sent == []
-
-
-def test_request_level_internal_timeout_is_an_unknown_outcome(sms_api):
-    sms_api.sms_request_error = ("InternalError.Timeout", "injected by the test")
-
-    with pytest.raises(SendTimeout) as raised:
-        tencent_sender(sms_api).send(MESSAGE)
-
-    assert raised.value.provider_code == "InternalError.Timeout"
-
-
-def test_per_number_internal_timeout_is_an_unknown_outcome(sms_api):
-    sms_api.sms_number_error = "InternalError.Timeout"
-
-    with pytest.raises(SendTimeout) as raised:
-        tencent_sender(sms_api).send(MESSAGE)
-
-    assert raised.value.provider_code == "InternalError.Timeout"
 
 
 def test_real_per_number_refusals_of_the_emulator(sms_api):
     # Not injected: the emulator's own per-number checks.
-    with pytest.raises(SendRefused) as wrong_params:
-        tencent_sender(sms_api, template_params=("code",)).send(MESSAGE)  # template 100001 takes two
-    with pytest.raises(SendRefused) as bad_number:
-        tencent_sender(sms_api).send(SmsMessage(phone="+86123", code="482913", ttl_minutes=5))
+    wrong_params = send_failure(tencent_sender(sms_api, template_params=("code",)))  # template 100001 takes two
+    bad_number = send_failure(tencent_sender(sms_api), SmsMessage(phone="+86123", code="482913", ttl_minutes=5))
 
-    assert (wrong_params.value.provider_code, wrong_params.value.refusal) == (
-        "FailedOperation.TemplateParamSetNotMatchApprovedTemplate", Refusal.OTHER)
-    assert (bad_number.value.provider_code, bad_number.value.refusal) == (
-        "InvalidParameterValue.IncorrectPhoneNumber", Refusal.INVALID_NUMBER)
+    assert (type(wrong_params), wrong_params.provider_code) == (
+        ProviderRefused, "FailedOperation.TemplateParamSetNotMatchApprovedTemplate")
+    assert (type(bad_number), bad_number.provider_code) == (NumberRejected, "InvalidParameterValue.IncorrectPhoneNumber")
 
 
 @pytest.mark.parametrize("http_status", [500, 502, 503])
-def test_http_5xx_is_a_refusal(http_status, sms_api):
+def test_http_5xx_is_a_provider_refusal(http_status, sms_api):
     sms_api.sms_http_status = http_status
 
-    with pytest.raises(SendRefused) as raised:
-        tencent_sender(sms_api).send(MESSAGE)
+    error = send_failure(tencent_sender(sms_api))
 
-    assert (raised.value.provider_code, raised.value.refusal) == ("ServerNetworkError", Refusal.OTHER)
+    assert (type(error), error.qualified_code) == (ProviderRefused, "tencent:ServerNetworkError")
 
 
-def test_wrong_key_is_a_refusal(sms_api):
+def test_wrong_key_is_a_provider_refusal(sms_api):
     sender = TencentSmsSender(
         TencentCredentials(SECRET_ID, "not-the-emulator-secret-key-000", SESSION_TOKEN),
         sdk_app_id=SDK_APP_ID, sign_name=SIGN, template_id=TEMPLATE_ID, template_params=("code", "minutes"),
         region="ap-guangzhou", endpoint=sms_api.url, timeout_seconds=2.0,
     )
 
-    with pytest.raises(SendRefused) as raised:
-        sender.send(MESSAGE)
+    error = send_failure(sender)
 
-    assert (raised.value.provider_code, raised.value.refusal) == ("AuthFailure.SignatureFailure", Refusal.OTHER)
+    assert (type(error), error.provider_code) == (ProviderRefused, "AuthFailure.SignatureFailure")
 
 
-def test_connection_refused_is_not_delivered():
+def test_connection_refused_is_a_provider_refusal():
     sender = TencentSmsSender(
         TencentCredentials(SECRET_ID, SECRET_KEY, SESSION_TOKEN),
         sdk_app_id=SDK_APP_ID, sign_name=SIGN, template_id=TEMPLATE_ID, template_params=("code", "minutes"),
         region="ap-guangzhou", endpoint=f"http://127.0.0.1:{free_port()}", timeout_seconds=2.0,
     )
 
-    with pytest.raises(SendNotDelivered) as raised:
-        sender.send(MESSAGE)
+    error = send_failure(sender)
 
-    assert raised.value.provider_code == "ConnectionRefused"
+    assert (type(error), error.qualified_code) == (ProviderRefused, "tencent:ConnectionRefused")
+
+
+def wait_for_late_record(sms_api) -> None:
+    """The emulator answers late and records the message; wait for it (the bound only
+    stops a hung test) so it cannot land in the next test's records."""
+    deadline = time.monotonic() + 10
+    while not sms_api.sent and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def test_no_answer_in_time_is_a_timeout(sms_api):
     sms_api.sms_delay_seconds = 1.0
 
-    with pytest.raises(SendTimeout) as raised:
-        tencent_sender(sms_api, timeout_seconds=0.5).send(MESSAGE)
+    error = send_failure(tencent_sender(sms_api, timeout_seconds=0.5), timeout=0.5)
 
-    assert raised.value.provider_code == "Timeout"
-    # The emulator answers late and records the message; wait for it (the bound only stops a
-    # hung test) so it cannot land in the next test's records.
-    deadline = time.monotonic() + 10
-    while not sms_api.sent and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert (type(error), error.qualified_code) == (SendTimeout, "tencent:Timeout")
+    wait_for_late_record(sms_api)
     assert [m["phone"] for m in sms_api.sent] == [PHONE]
 
 
+def test_the_per_attempt_timeout_overrides_the_configured_one(sms_api):
+    # Configured 5 s, but this failover attempt has 0.5 s left: the SDK must give up at 0.5 s.
+    sms_api.sms_delay_seconds = 1.5
+    sender = tencent_sender(sms_api, timeout_seconds=5.0)
+
+    error = send_failure(sender, timeout=0.5)
+
+    assert type(error) is SendTimeout
+    wait_for_late_record(sms_api)
+    sms_api.reset()
+    assert sender.send(MESSAGE, 2.0).provider == "tencent"  # and a later attempt gets its own timeout back
+
+
 def test_every_failure_is_a_send_error():
-    for kind in (SendRefused, SendNotDelivered, SendTimeout):
+    for kind in (NumberRejected, NumberRateLimited, ProviderRefused, SendTimeout):
         assert issubclass(kind, SendError)
 
 
@@ -278,9 +284,9 @@ def test_the_sdk_client_is_built_once_and_reused(sms_api):
     sender = tencent_sender(sms_api)
     assert sender._client is None  # nothing built at construction
 
-    sender.send(MESSAGE)
+    sender.send(MESSAGE, TIMEOUT)
     client = sender._client
-    sender.send(MESSAGE)
+    sender.send(MESSAGE, TIMEOUT)
 
     assert client is not None and sender._client is client
     assert len(sms_api.sent) == 2
@@ -293,7 +299,7 @@ def test_concurrent_first_sends_share_one_client(sms_api):
 
     def first_use() -> None:
         barrier.wait()
-        clients.append(sender._sdk_client())
+        clients.append(sender._sdk_client(TIMEOUT))
 
     threads = [threading.Thread(target=first_use) for _ in range(8)]
     for thread in threads:
@@ -314,8 +320,8 @@ given = json.loads(sys.stdin.read())
 report = {"at_start": tencent_modules()}
 
 from smsverify.config import Settings
-from smsverify.senders import build_sender
-sender = build_sender(Settings.from_env(given["env"]))
+from smsverify.senders import build_senders
+[sender] = build_senders(Settings.from_env(given["env"]))
 report["sender"] = type(sender).__name__
 report["after_construction"] = tencent_modules()
 

@@ -15,6 +15,9 @@ Proven here, with hand-built Moments (no wall clock):
 - check_code counts wrong tries down, invalidates, expires at the expiry instant,
   locks after the daily verify limit, and accepts a digest under the previous key;
 - a retried reserve with the same reservation id is idempotent;
+- provider health: reserve_send reports the providers marked down until the
+  marker's end on the service clock, also on a retried reserve, and a refusal
+  reports none;
 - moment_at gives the Asia/Shanghai day and the time left in it.
 """
 
@@ -29,7 +32,7 @@ import pytest
 from smsverify.service.clock import CHINA_TZ, moment_at
 from smsverify.service.codes import code_digest
 from smsverify.store import keys
-from smsverify.store.redis_store import CheckResult, Moment, RedisCodeStore, Refusal, SendLimits
+from smsverify.store.redis_store import CheckResult, Moment, RedisCodeStore, Refusal, Reserved, SendLimits
 
 KEY = b"unit-code-secret-0123456789abcdef"  # pragma: allowlist secret
 OLD_KEY = b"unit-previous-secret-0123456789"  # pragma: allowlist secret
@@ -74,7 +77,12 @@ def make_store(client, cluster):
 
 
 def reserve(store, phone, code, rid, ip, moment, key=KEY):
-    return store.reserve_send(phone, code_digest(key, phone, code), rid, ip, moment)
+    """``None`` when reserved (no provider health asked), else the Refusal."""
+    outcome = store.reserve_send(phone, code_digest(key, phone, code), rid, ip, moment)
+    if isinstance(outcome, Reserved):
+        assert outcome.providers_down == frozenset()
+        return None
+    return outcome
 
 
 def check(store, phone, code, moment, *keys_):
@@ -412,3 +420,49 @@ def test_hand_built_moments_agree_with_moment_at(hms):
 def test_midnight_constant_is_shanghai_midnight():
     assert datetime.fromtimestamp(MIDNIGHT_MS / 1000, timezone.utc) == datetime(2026, 11, 20, 16, tzinfo=timezone.utc)
     assert CHINA_TZ.utcoffset(None) == timedelta(hours=8)
+
+
+# -- provider health (failover) ----------------------------------------------------------
+PROVIDERS = ("tencent", "ronglian", "huyi")
+
+
+def reserve_watching(store, phone, rid, moment, providers=PROVIDERS):
+    return store.reserve_send(phone, code_digest(KEY, phone, "123456"), rid, IP1, moment, providers)
+
+
+def test_no_provider_is_down_at_first(make_store):
+    assert reserve_watching(make_store(), A, "r1", at(10)) == Reserved(frozenset())
+
+
+def test_a_provider_marked_down_is_reported_until_its_cooldown_ends(make_store):
+    store = make_store(cooldown_ms=0)
+    store.mark_provider_down("ronglian", at(10), 60)
+
+    assert reserve_watching(store, A, "r1", at(10)) == Reserved(frozenset({"ronglian"}))
+    assert reserve_watching(store, B, "r2", at(10, 0, 59, 999)) == Reserved(frozenset({"ronglian"}))
+    assert reserve_watching(store, C, "r3", at(10, 1)) == Reserved(frozenset())
+
+
+def test_only_the_providers_asked_about_are_reported(make_store):
+    store = make_store()
+    store.mark_provider_down("zhenzi", at(10), 60)
+    store.mark_provider_down("tencent", at(10), 60)
+
+    assert reserve_watching(store, A, "r1", at(10)) == Reserved(frozenset({"tencent"}))
+    assert reserve_watching(store, B, "r2", at(10), providers=()) == Reserved(frozenset())
+
+
+def test_a_retried_reserve_still_reports_health(make_store):
+    store = make_store()
+    assert reserve_watching(store, A, "r1", at(10)) == Reserved(frozenset())
+    store.mark_provider_down("huyi", at(10), 60)
+
+    assert reserve_watching(store, A, "r1", at(10)) == Reserved(frozenset({"huyi"}))
+
+
+def test_a_refused_reserve_is_a_refusal_whatever_the_health(make_store):
+    store = make_store()
+    store.mark_provider_down("huyi", at(10), 60)
+    assert reserve_watching(store, A, "r1", at(10)) == Reserved(frozenset({"huyi"}))
+
+    assert reserve_watching(store, A, "r2", at(10, 0, 10)) == Refusal("COOLDOWN", 50_000)

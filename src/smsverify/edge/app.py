@@ -128,15 +128,24 @@ def create_app(service: VerificationService) -> Callable[[dict, Callable], Itera
                 raise errors.InvalidParam("缺少参数 phone")
             phone = service.phone(params["phone"])
             if method == "getSms":
-                sent = service.send_code(phone, client_ip=client_ip, ticket=params.get("ticket"), randstr=params.get("randstr"))
+                sent = service.send_code(
+                    phone, client_ip=client_ip, ticket=params.get("ticket"), randstr=params.get("randstr"), reference=request_id
+                )
+                fields["provider"] = sent.receipt.provider
                 fields["serialNo"] = sent.receipt.serial_no or None
-                payload = body("Ok", "验证码已发送", request_id, expiresIn=sent.expires_in, resendAfter=sent.resend_after)
+                if sent.failed_providers:
+                    fields["failedProviders"] = list(sent.failed_providers)
+                payload = body(
+                    "Ok", "验证码已发送", request_id,
+                    expiresIn=sent.expires_in, resendAfter=sent.resend_after, provider=sent.receipt.provider,
+                )
             else:
                 service.check_code(phone, params.get("code"))
                 payload = body("Success", "校验验证码成功", request_id)
         except errors.VerificationError as exc:
             payload = error_body(exc, request_id)
             fields["providerCode"] = exc.fields.get("providerCode")
+            fields.update(exc.log_fields)
         except Exception:
             log.exception("unexpected error", extra={"fields": {"requestId": request_id}})
             payload = body("InternalError", "服务内部错误", request_id)

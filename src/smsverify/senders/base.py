@@ -2,13 +2,29 @@
 
 A sender turns an :class:`SmsMessage` into one provider request. It returns a
 :class:`SendReceipt` when the provider accepted the message, and otherwise
-raises one of the :class:`SendError` subclasses below. Provider and transport
-exceptions never escape a sender module.
+raises one of four :class:`SendError` subclasses. Two of them are about the
+number, so no other provider would do better; two are about the provider, so
+another provider may:
+
+=====================  ==============  ===========================  ==========
+error                  scope           was the SMS sent?            failover
+=====================  ==============  ===========================  ==========
+:class:`NumberRejected`   the number   no                           no
+:class:`NumberRateLimited` the number  no (the limit is real)       no
+:class:`ProviderRefused`  the provider no (configuration, balance,  yes
+                                       auth, HTTP 5xx, unreachable)
+:class:`SendTimeout`      the provider unknown (no answer in time)  yes
+=====================  ==============  ===========================  ==========
+
+Provider and transport exceptions never escape a sender module. Every error
+carries ``provider`` (the sender's name) and ``provider_code`` (the provider's
+own code, or a transport label such as ``ConnectionRefused``);
+:attr:`SendError.qualified_code` is the ``<provider>:<code>`` form clients see
+as ``providerCode``.
 """
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,15 +34,23 @@ class SmsMessage:
     """One verification SMS.
 
     ``phone`` is E.164; ``code`` the verification code; ``ttl_minutes`` the
-    validity the message announces (whole minutes, rounded up).
+    validity the message announces (whole minutes, rounded up);
+    ``reference`` an identifier of the invocation (the request id) that
+    providers able to store one keep with the message, or ``""``.
     """
 
     phone: str
     code: str
     ttl_minutes: int
+    reference: str = ""
 
     def __repr__(self) -> str:  # the code must never reach a log through repr
-        return f"SmsMessage(phone=<masked>, code=<hidden>, ttl_minutes={self.ttl_minutes})"
+        return f"SmsMessage(phone=<masked>, code=<hidden>, ttl_minutes={self.ttl_minutes}, reference={self.reference!r})"
+
+    def values(self, names: tuple[str, ...]) -> list[str]:
+        """Template parameter values in the order of ``names`` (``code``, ``minutes``)."""
+        known = {"code": self.code, "minutes": str(self.ttl_minutes)}
+        return [known[name] for name in names]
 
 
 @dataclass(frozen=True)
@@ -38,51 +62,106 @@ class SendReceipt:
     request_id: str = ""
 
 
-class Refusal(enum.Enum):
-    """Why a provider refused, as far as the service must distinguish."""
-
-    #: The number is malformed or not deliverable (a client error).
-    INVALID_NUMBER = "invalid_number"
-    #: The provider's own short-term frequency limit for this number.
-    PHONE_FREQUENCY = "phone_frequency"
-    #: The provider's daily limit for this number.
-    PHONE_DAILY = "phone_daily"
-    #: Anything else: configuration, balance, content, authentication.
-    OTHER = "other"
-
-
 class SendError(Exception):
-    """Root of sender failures. ``provider_code`` is the provider's error code."""
+    """Root of sender failures.
 
-    def __init__(self, provider_code: str, detail: str = "") -> None:
-        super().__init__(f"{provider_code}: {detail}" if detail else provider_code)
+    Parameters
+    ----------
+    provider:
+        The sender's :attr:`SmsSender.name`, e.g. ``"ronglian"``.
+    provider_code:
+        The provider's error code as a string (``"160040"``,
+        ``"FailedOperation.InsufficientBalanceInSmsPackage"``) or a transport
+        label (``ConnectionRefused``, ``ConnectTimeout``, ``Timeout``,
+        ``HTTP503``, ``InvalidResponse``).
+    detail:
+        The provider's message, for logs (never contains the code).
+    """
+
+    def __init__(self, provider: str, provider_code: str, detail: str = "") -> None:
+        super().__init__(f"{provider}:{provider_code}: {detail}" if detail else f"{provider}:{provider_code}")
+        self.provider = provider
         self.provider_code = provider_code
         self.detail = detail
 
-
-class SendRefused(SendError):
-    """The provider answered and did not send. ``refusal`` classifies why."""
-
-    def __init__(self, provider_code: str, detail: str = "", refusal: Refusal = Refusal.OTHER) -> None:
-        super().__init__(provider_code, detail)
-        self.refusal = refusal
+    @property
+    def qualified_code(self) -> str:
+        """``<provider>:<provider_code>``, the ``providerCode`` of responses."""
+        return f"{self.provider}:{self.provider_code}"
 
 
-class SendNotDelivered(SendError):
-    """The request never reached the provider (connection refused, DNS,
-    connect timeout): the message was certainly not sent."""
+class NumberRejected(SendError):
+    """The provider says the number is malformed or not deliverable."""
+
+
+class NumberRateLimited(SendError):
+    """The provider's own frequency limit for this number refused the send.
+
+    ``daily`` is True for a per-day limit, False for a short-term one.
+    """
+
+    def __init__(self, provider: str, provider_code: str, detail: str = "", *, daily: bool = False) -> None:
+        super().__init__(provider, provider_code, detail)
+        self.daily = daily
+
+
+class ProviderRefused(SendError):
+    """The provider certainly did not send: it refused the request for a
+    reason of its own (configuration, template or signature not approved,
+    balance, authentication, HTTP 5xx) or could not be reached."""
 
 
 class SendTimeout(SendError):
-    """The provider did not answer in time: the message may have been sent."""
+    """No usable answer in time: the message may have been sent."""
 
 
 class SmsSender(Protocol):
     """What the service needs of a provider."""
 
+    #: Short provider name: ``tencent``, ``ronglian``, ``huyi``, ``zhenzi``, ``console``.
     name: str
 
-    def send(self, message: SmsMessage) -> SendReceipt:
-        """Send ``message``; raise :class:`SendRefused`, :class:`SendNotDelivered`
-        or :class:`SendTimeout` when it was not (certainly) accepted."""
+    def supports(self, phone: str) -> bool:
+        """Whether this provider can send to ``phone`` (E.164) at all."""
         ...
+
+    def send(self, message: SmsMessage, timeout_seconds: float) -> SendReceipt:
+        """Send ``message``, waiting at most ``timeout_seconds`` for the answer.
+
+        Raises :class:`NumberRejected`, :class:`NumberRateLimited`,
+        :class:`ProviderRefused` or :class:`SendTimeout`.
+        """
+        ...
+
+
+def classify_code(
+    provider: str,
+    code: str,
+    detail: str,
+    *,
+    rejections: frozenset[str],
+    limits: dict[str, bool],
+    unknown_outcome: frozenset[str] = frozenset(),
+) -> SendError:
+    """The error for a provider's error ``code``, from the provider module's
+    tables: ``rejections`` (the number is bad), ``limits`` (the number's
+    rate limits, True for a per-day one), ``unknown_outcome`` (may have been
+    sent). Any other code is a provider-level :class:`ProviderRefused`."""
+    if code in unknown_outcome:
+        return SendTimeout(provider, code, detail)
+    if code in rejections:
+        return NumberRejected(provider, code, detail)
+    if code in limits:
+        return NumberRateLimited(provider, code, detail, daily=limits[code])
+    return ProviderRefused(provider, code, detail)
+
+
+def mainland_number(phone: str) -> str | None:
+    """The 11-digit national number of a +86 mobile phone, else ``None``.
+
+    For the domestic-only providers (Ronglian, Huyi, Zhenzi), whose APIs take
+    national numbers (providers.md).
+    """
+    if phone.startswith("+861") and len(phone) == 14 and phone[1:].isdigit():
+        return phone[3:]
+    return None

@@ -17,7 +17,10 @@ class ConsoleSender:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream
 
-    def send(self, message: SmsMessage) -> SendReceipt:
+    def supports(self, phone: str) -> bool:
+        return True
+
+    def send(self, message: SmsMessage, timeout_seconds: float = 0.0) -> SendReceipt:
         stream = self.stream or sys.stderr
         print(
             f"[console SMS to {message.phone}] 您的验证码为 {message.code}，{message.ttl_minutes} 分钟内有效。",

@@ -11,7 +11,8 @@ Facts this module follows (see also ../shared/reference/tencent-sms-api.md):
   ``SendStatusSet[i].Code`` other than ``"Ok"`` in an HTTP 200 answer. Codes:
   https://cloud.tencent.com/document/api/382/59177.
 - A non-200 HTTP status becomes ``ServerNetworkError``; transport failures
-  become ``ClientNetworkError`` with the ``requests`` exception as context.
+  become ``ClientNetworkError`` with the ``requests`` exception as context
+  (classified by :func:`smsverify.senders.http.transport_failure`).
 - ``InternalError.Timeout``: Tencent does not know whether the SMS left.
 - Credentials: SCF injects the role's temporary key as
   ``TENCENTCLOUD_SECRETID``/``SECRETKEY``/``SESSIONTOKEN``, names that no SDK
@@ -28,29 +29,40 @@ from typing import Any
 
 from smsverify.config import TencentCredentials
 from smsverify.senders.base import (
-    Refusal,
-    SendNotDelivered,
+    SendError,
     SendReceipt,
-    SendRefused,
     SendTimeout,
     SmsMessage,
+    classify_code,
 )
+from smsverify.senders.http import transport_failure
 from smsverify.tencent_api import sdk_client
 
-#: Tencent error codes and how the service must treat them. Codes not listed
-#: are ``Refusal.OTHER``.
-REFUSALS: dict[str, Refusal] = {
-    "LimitExceeded.PhoneNumberThirtySecondLimit": Refusal.PHONE_FREQUENCY,
-    "LimitExceeded.PhoneNumberOneHourLimit": Refusal.PHONE_FREQUENCY,
-    "LimitExceeded.DeliveryFrequencyLimit": Refusal.PHONE_FREQUENCY,
-    "LimitExceeded.PhoneNumberDailyLimit": Refusal.PHONE_DAILY,
-    "LimitExceeded.PhoneNumberSameContentDailyLimit": Refusal.PHONE_DAILY,
-    "InvalidParameterValue.IncorrectPhoneNumber": Refusal.INVALID_NUMBER,
-    "FailedOperation.PhoneNumberParseFail": Refusal.INVALID_NUMBER,
+NAME = "tencent"
+
+#: Error codes about the number, not the provider: no failover. True marks a
+#: per-day limit. Every other code is a provider-level refusal.
+NUMBER_LIMITS: dict[str, bool] = {
+    "LimitExceeded.PhoneNumberThirtySecondLimit": False,
+    "LimitExceeded.PhoneNumberOneHourLimit": False,
+    "LimitExceeded.DeliveryFrequencyLimit": False,
+    "LimitExceeded.PhoneNumberDailyLimit": True,
+    "LimitExceeded.PhoneNumberSameContentDailyLimit": True,
 }
+NUMBER_REJECTIONS = frozenset({
+    "InvalidParameterValue.IncorrectPhoneNumber",
+    "FailedOperation.PhoneNumberParseFail",
+})
 
 #: Request-level codes after which the message may have been sent.
 UNKNOWN_OUTCOME = frozenset({"InternalError.Timeout"})
+
+
+def classify(code: str, detail: str = "") -> SendError:
+    """The sender-contract error for a Tencent error code (either error path)."""
+    return classify_code(
+        NAME, code, detail, rejections=NUMBER_REJECTIONS, limits=NUMBER_LIMITS, unknown_outcome=UNKNOWN_OUTCOME
+    )
 
 
 class TencentSmsSender:
@@ -70,7 +82,7 @@ class TencentSmsSender:
         ``SMS_REGION``, ``SMS_API_ENDPOINT``, ``SMS_TIMEOUT_SECONDS``.
     """
 
-    name = "tencent"
+    name = NAME
 
     def __init__(
         self,
@@ -95,39 +107,44 @@ class TencentSmsSender:
         self._client: Any = None
         self._lock = threading.Lock()
 
-    def _sdk_client(self) -> Any:
+    def supports(self, phone: str) -> bool:
+        return True  # domestic and international SMS share one API
+
+    def _sdk_client(self, timeout_seconds: float) -> Any:
         with self._lock:
             if self._client is None:
                 from tencentcloud.sms.v20210111.sms_client import SmsClient
 
                 self._client = sdk_client(SmsClient, self.credentials, self.region, self.endpoint, self.timeout_seconds)
+            # The SDK fixes the timeout when it builds its connection; a failover
+            # attempt may have less time left than SMS_TIMEOUT_SECONDS.
+            connection = getattr(getattr(self._client, "request", None), "conn", None)
+            if connection is not None and hasattr(connection, "timeout"):
+                connection.timeout = timeout_seconds
             return self._client
 
-    def send(self, message: SmsMessage) -> SendReceipt:
-        client = self._sdk_client()
+    def send(self, message: SmsMessage, timeout_seconds: float) -> SendReceipt:
+        client = self._sdk_client(timeout_seconds)
         from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
         from tencentcloud.sms.v20210111 import models
 
-        values = {"code": message.code, "minutes": str(message.ttl_minutes)}
         request = models.SendSmsRequest()
         request.PhoneNumberSet = [message.phone]
         request.SmsSdkAppId = self.sdk_app_id
         request.SignName = self.sign_name
         request.TemplateId = self.template_id
-        request.TemplateParamSet = [values[name] for name in self.template_params]
+        request.TemplateParamSet = message.values(self.template_params)
         try:
             response = client.SendSms(request)
         except TencentCloudSDKException as exc:
             raise _translate(exc) from None
         statuses = response.SendStatusSet or []
         if not statuses:
-            raise SendRefused("EmptySendStatusSet", "SendSms answered without a status for the number")
+            raise SendTimeout(NAME, "EmptySendStatusSet", "SendSms answered without a status for the number")
         status = statuses[0]
-        if status.Code in UNKNOWN_OUTCOME:
-            raise SendTimeout(status.Code, status.Message or "")
         if status.Code != "Ok":
-            raise SendRefused(status.Code, status.Message or "", REFUSALS.get(status.Code, Refusal.OTHER))
-        return SendReceipt(provider=self.name, serial_no=status.SerialNo or "", request_id=response.RequestId or "")
+            raise classify(status.Code or "UnknownError", status.Message or "")
+        return SendReceipt(provider=NAME, serial_no=status.SerialNo or "", request_id=response.RequestId or "")
 
 
 def _translate(exc: Any) -> Exception:
@@ -135,22 +152,5 @@ def _translate(exc: Any) -> Exception:
     code = exc.get_code() or "UnknownError"
     message = str(exc.get_message() or "")[:200]
     if code == "ClientNetworkError":
-        return _transport_failure(exc.__context__, message)
-    if code in UNKNOWN_OUTCOME:
-        return SendTimeout(code, message)
-    return SendRefused(code, message, REFUSALS.get(code, Refusal.OTHER))
-
-
-def _transport_failure(cause: BaseException | None, message: str) -> Exception:
-    """A ``requests`` failure: refused or unreachable before anything was
-    sent means not delivered; a read timeout or a dropped answer means the
-    outcome is unknown."""
-    import requests
-
-    if isinstance(cause, requests.exceptions.ConnectTimeout):
-        return SendNotDelivered("ConnectTimeout", message)
-    if isinstance(cause, requests.exceptions.ConnectionError) and not isinstance(cause, requests.exceptions.ReadTimeout):
-        reason = getattr(cause.args[0], "reason", None) if cause.args else None
-        if reason is not None and type(reason).__name__ in ("NewConnectionError", "NameResolutionError"):
-            return SendNotDelivered("ConnectionRefused", message)
-    return SendTimeout("Timeout", message)
+        return transport_failure(NAME, exc.__context__)
+    return classify(code, message)

@@ -15,11 +15,15 @@ from typing import Protocol
 
 from smsverify import errors
 from smsverify.config import Settings
-from smsverify.senders.base import Refusal, SendNotDelivered, SendReceipt, SendRefused, SendTimeout, SmsMessage, SmsSender
+from smsverify.senders.base import NumberRateLimited, NumberRejected, SendError, SendReceipt, SendTimeout, SmsMessage
+from smsverify.service.delivery import Delivery, DeliveryFailed, NoProviderForNumber
 from smsverify.service.clock import Clock, moment_at
 from smsverify.service.codes import code_digest, new_code
 from smsverify.service.phone import mask_phone, normalise_phone
-from smsverify.store.redis_store import Moment, RedisCodeStore, SendLimits, StoreUnavailable
+from smsverify.store.redis_store import Moment, RedisCodeStore, Refusal, SendLimits, StoreUnavailable
+
+#: Transport failures: the provider was never reached.
+UNREACHABLE = frozenset({"ConnectionRefused", "ConnectTimeout"})
 
 log = logging.getLogger("smsverify")
 
@@ -41,7 +45,8 @@ class CodeSent:
     phone: str  #: E.164
     expires_in: int  #: seconds the code stays valid
     resend_after: int  #: seconds until the next getSms for this phone can pass
-    receipt: SendReceipt
+    receipt: SendReceipt  #: from the provider that sent it (``receipt.provider``)
+    failed_providers: tuple[str, ...] = ()  #: ``provider:code`` of failed attempts before it
 
 
 @dataclass(frozen=True)
@@ -80,8 +85,8 @@ class VerificationService:
         Validated configuration.
     store:
         The code store (Redis).
-    sender:
-        The SMS provider.
+    delivery:
+        The SMS providers, in failover order.
     captcha:
         Captcha ticket verifier, or ``None`` when captcha is off.
     clock:
@@ -92,13 +97,13 @@ class VerificationService:
         self,
         settings: Settings,
         store: RedisCodeStore,
-        sender: SmsSender,
+        delivery: Delivery,
         captcha: CaptchaVerifier | None = None,
         clock: Clock = time.time,
     ) -> None:
         self.settings = settings
         self.store = store
-        self.sender = sender
+        self.delivery = delivery
         self.captcha = captcha
         self.clock = clock
         self._keys = [settings.code_secret] + ([settings.code_secret_previous] if settings.code_secret_previous else [])
@@ -115,14 +120,19 @@ class VerificationService:
         client_ip: str | None,
         ticket: str | None = None,
         randstr: str | None = None,
+        reference: str = "",
     ) -> CodeSent:
         """Send a new verification code to ``raw_phone``.
 
         Order: validate the phone, check the captcha (when enabled), reserve
-        the send and store the code's HMAC in one atomic store step, then
-        send. When the provider refuses, the reservation is released, except
-        for the provider's own per-number frequency limits, which mean the
-        limit is real. A timeout keeps the code: the SMS may have gone out.
+        the send and store the code's HMAC in one atomic store step (which
+        also reads which providers are marked down), then deliver through the
+        providers in failover order (:mod:`smsverify.service.delivery`).
+
+        When no provider sent it, the reservation is released, so the refused
+        send costs the user no quota, except after a provider's own
+        per-number frequency limit (the limit is real) and after a timeout
+        (the SMS may have gone out, so its code is kept).
 
         Parameters
         ----------
@@ -133,6 +143,8 @@ class VerificationService:
             (then no per-IP limit applies).
         ticket, randstr:
             Captcha answer from the front end (required when captcha is on).
+        reference:
+            The invocation's request id, kept by providers that store one.
 
         Raises
         ------
@@ -147,29 +159,64 @@ class VerificationService:
         code = new_code(self.settings.code_length)
         reservation = uuid.uuid4().hex
         moment = moment_at(self.clock())
+        watched = self.delivery.names if self.delivery.failover else ()
         try:
-            refusal = self.store.reserve_send(phone, code_digest(self._keys[0], phone, code), reservation, client_ip, moment)
+            outcome = self.store.reserve_send(
+                phone, code_digest(self._keys[0], phone, code), reservation, client_ip, moment, watched
+            )
         except StoreUnavailable as exc:
             raise errors.ServiceUnavailable() from exc
-        if refusal is not None:
-            raise self._refused(refusal.reason, refusal.wait_ms, refusal.first_trip)
+        if isinstance(outcome, Refusal):
+            raise self._refused(outcome.reason, outcome.wait_ms, outcome.first_trip)
         ttl = self.settings.code_ttl_seconds
-        message = SmsMessage(phone=phone, code=code, ttl_minutes=math.ceil(ttl / 60))
+        message = SmsMessage(phone=phone, code=code, ttl_minutes=math.ceil(ttl / 60), reference=reference)
         try:
-            receipt = self.sender.send(message)
-        except SendTimeout as exc:
-            log.warning("sms send outcome unknown (%s); code kept for %s", exc.provider_code, mask_phone(phone))
-            raise errors.SmsSendTimeout(providerCode=exc.provider_code) from None
-        except SendRefused as exc:
-            if exc.refusal not in (Refusal.PHONE_FREQUENCY, Refusal.PHONE_DAILY):
-                self._release(phone, reservation, client_ip, moment)
-            raise self._provider_refusal(exc) from None
-        except SendNotDelivered as exc:
+            receipt, failures = self.delivery.send(message, outcome.providers_down, lambda exc: self._provider_failed(exc, moment))
+        except NoProviderForNumber:
             self._release(phone, reservation, client_ip, moment)
-            raise errors.SmsSendFailed("短信服务连接失败", providerCode=exc.provider_code) from None
+            raise errors.InvalidParam("已配置的短信服务商均不支持该手机号所在地区") from None
+        except DeliveryFailed as failed:
+            if not failed.maybe_sent and not isinstance(failed.final, NumberRateLimited):
+                self._release(phone, reservation, client_ip, moment)
+            error = self._delivery_error(failed)
+            error.log_fields["failedProviders"] = [f.qualified_code for f in failed.failures]
+            raise error from None
         return CodeSent(
-            phone=phone, expires_in=ttl, resend_after=self.settings.send_interval_seconds, receipt=receipt
+            phone=phone,
+            expires_in=ttl,
+            resend_after=self.settings.send_interval_seconds,
+            receipt=receipt,
+            failed_providers=tuple(f.qualified_code for f in failures),
         )
+
+    def _provider_failed(self, exc: SendError, moment: Moment) -> None:
+        """A provider-level failure: log it, and with failover mark the
+        provider down for ``PROVIDER_COOLDOWN_SECONDS`` in every instance."""
+        log.error("sms provider failed: %s (%s)", exc.qualified_code, exc.detail or type(exc).__name__)
+        seconds = self.settings.provider_cooldown_seconds
+        if not self.delivery.failover or seconds <= 0:
+            return
+        try:
+            self.store.mark_provider_down(exc.provider, moment, seconds)
+        except StoreUnavailable:
+            log.error("could not mark sms provider %s down", exc.provider)
+
+    def _delivery_error(self, failed: DeliveryFailed) -> errors.VerificationError:
+        final = failed.final
+        code = final.qualified_code
+        if isinstance(final, NumberRateLimited):
+            if final.daily:
+                return errors.DailyLimitExceeded(providerCode=code)
+            return errors.TooFrequent(retryAfter=self.settings.send_interval_seconds, providerCode=code)
+        if isinstance(final, NumberRejected):
+            return errors.InvalidParam("短信服务商无法识别该手机号", providerCode=code)
+        if failed.maybe_sent:
+            timed_out = next(f for f in failed.failures if isinstance(f, SendTimeout))
+            log.warning("sms send outcome unknown (%s); code kept", timed_out.qualified_code)
+            return errors.SmsSendTimeout(providerCode=timed_out.qualified_code)
+        if final.provider_code in UNREACHABLE:
+            return errors.SmsSendFailed("短信服务连接失败", providerCode=code)
+        return errors.SmsSendFailed(providerCode=code)
 
     def _check_captcha(self, ticket: str | None, randstr: str | None, client_ip: str | None) -> None:
         from smsverify.captcha import CaptchaRejected, CaptchaUnavailable
@@ -203,16 +250,6 @@ class VerificationService:
                 self.settings.global_send_window_seconds,
             )
         return errors.ServiceBusy(retryAfter=retry_after)
-
-    def _provider_refusal(self, exc: SendRefused) -> errors.VerificationError:
-        if exc.refusal is Refusal.PHONE_FREQUENCY:
-            return errors.TooFrequent(retryAfter=self.settings.send_interval_seconds, providerCode=exc.provider_code)
-        if exc.refusal is Refusal.PHONE_DAILY:
-            return errors.DailyLimitExceeded(providerCode=exc.provider_code)
-        if exc.refusal is Refusal.INVALID_NUMBER:
-            return errors.InvalidParam("短信服务商无法识别该手机号", providerCode=exc.provider_code)
-        log.error("sms provider refused: %s", exc.provider_code)
-        return errors.SmsSendFailed(providerCode=exc.provider_code)
 
     def _release(self, phone: str, reservation: str, client_ip: str | None, moment: Moment) -> None:
         try:

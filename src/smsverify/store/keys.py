@@ -3,7 +3,8 @@
 Keys of one phone share the Redis Cluster hash tag ``{<E.164 phone>}``, so the
 send and check scripts touch a single slot whatever the deployment. The per-IP
 log (``{ip:<address>}``) and the global log (``{global}``) have tags of their
-own: in a single-node deployment the send script still updates them in the
+own, as have the provider health markers of SMS failover (``{global}``):
+in a single-node deployment the send script still updates them in the
 same step; in a cluster each is reserved by its own script on its own slot
 (see :mod:`smsverify.store.redis_store`).
 """
@@ -43,3 +44,8 @@ def ip_log_key(ip: str) -> str:
 
 GLOBAL_LOG_KEY = f"{PREFIX}:{{global}}:sends"
 GLOBAL_TRIPPED_KEY = f"{PREFIX}:{{global}}:tripped"
+
+
+def provider_down_key(provider: str) -> str:
+    """Marks an SMS provider skipped by failover; value: until when (ms)."""
+    return f"{PREFIX}:{{global}}:provider:{provider}:down"

@@ -9,6 +9,10 @@ Single node
     ``reserve_send`` is one EVALSHA that checks the cooldown, the daily and
     hourly caps of the phone, the per-IP window and the global window, and
     only when all pass counts the send in each and writes the code.
+Provider health (SMS failover)
+    ``reserve_send`` also reads which of the given providers are marked down
+    (:meth:`RedisCodeStore.mark_provider_down`), in the same script, so
+    failover costs no round trip until a provider fails.
 Redis Cluster
     A script may only touch keys of one slot, and the per-IP and global logs
     are on other slots than the phone. The step is split: the per-IP window,
@@ -85,6 +89,13 @@ class Refusal(NamedTuple):
     first_trip: bool = False
 
 
+class Reserved(NamedTuple):
+    """``reserve_send`` counted the send and stored the code."""
+
+    #: Providers (of those asked about) skipped for now after a failure.
+    providers_down: frozenset[str] = frozenset()
+
+
 class CheckResult(NamedTuple):
     """Outcome of ``check_code``."""
 
@@ -139,64 +150,81 @@ class RedisCodeStore:
 
     # -- getSms ----------------------------------------------------------------
     def reserve_send(
-        self, phone: str, digest: str, reservation_id: str, client_ip: str | None, moment: Moment
-    ) -> Refusal | None:
+        self,
+        phone: str,
+        digest: str,
+        reservation_id: str,
+        client_ip: str | None,
+        moment: Moment,
+        providers: Sequence[str] = (),
+    ) -> Refusal | Reserved:
         """Reserve a send to ``phone`` (E.164) and store the code's HMAC.
 
-        Returns ``None`` when reserved, else the first limit that refused;
-        nothing is counted or written on a refusal.
+        Returns :class:`Reserved`, with which of ``providers`` are marked
+        down, or the first limit that refused (:class:`Refusal`); nothing is
+        counted or written on a refusal.
         """
         lim = self.limits
         pk = keys.phone_keys(phone, moment.day)
         ip_limit = lim.ip_limit if client_ip else 0
+        health = [keys.provider_down_key(name) for name in providers]
         script_keys = [pk.code, pk.cooldown, pk.hourly, pk.daily_sends]
         if not self.cluster:
             # Without a client IP the IP step is off (ip_limit 0) and its key a placeholder.
-            script_keys += [keys.ip_log_key(client_ip or "-"), keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY]
-            return self._reserve_phone(script_keys, digest, reservation_id, moment, ip_limit, lim.global_limit)
+            script_keys += [keys.ip_log_key(client_ip or "-"), keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY, *health]
+            reply = self._reserve_phone(script_keys, digest, reservation_id, moment, ip_limit, lim.global_limit, len(health))
+            return _refusal(reply) or _reserved(reply, providers)
 
         held: list[str] = []
         if ip_limit:
-            refusal = self._reserve_window(keys.ip_log_key(client_ip), None, reservation_id, moment, lim.ip_window_ms, ip_limit, "IP")
-            if refusal:
-                return refusal
+            reply = self._reserve_window([keys.ip_log_key(client_ip)], reservation_id, moment, lim.ip_window_ms, ip_limit)
+            if _text(reply[0]) != "OK":
+                return Refusal("IP", int(reply[1]))
             held.append(keys.ip_log_key(client_ip))
-        refusal = self._reserve_window(
-            keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY, reservation_id, moment, lim.global_window_ms, lim.global_limit, "GLOBAL"
+        reply = self._reserve_window(
+            [keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY, *health], reservation_id, moment,
+            lim.global_window_ms, lim.global_limit, report_trip=True, providers=len(health),
         )
-        if refusal is None:
+        if _text(reply[0]) != "OK":
+            outcome: Refusal | Reserved = Refusal("GLOBAL", int(reply[1]), bool(int(reply[2])))
+        else:
             held.append(keys.GLOBAL_LOG_KEY)
-            refusal = self._reserve_phone(script_keys, digest, reservation_id, moment, 0, 0)
-        if refusal is not None:
+            reserved = _reserved(reply, providers)
+            outcome = _refusal(self._reserve_phone(script_keys, digest, reservation_id, moment, 0, 0, 0)) or reserved
+        if isinstance(outcome, Refusal):
             self._forget(held, reservation_id)
-        return refusal
+        return outcome
+
+    def mark_provider_down(self, provider: str, moment: Moment, seconds: int) -> None:
+        """Skip ``provider`` for ``seconds`` (service clock) in every instance."""
+        until_ms = moment.now_ms + seconds * 1000
+        try:
+            self.client.set(keys.provider_down_key(provider), str(until_ms), px=seconds * 1000)
+        except redis.RedisError as exc:
+            raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
 
     def _reserve_phone(
-        self, script_keys: list[str], digest: str, reservation_id: str, moment: Moment, ip_limit: int, global_limit: int
-    ) -> Refusal | None:
+        self, script_keys: list[str], digest: str, reservation_id: str, moment: Moment,
+        ip_limit: int, global_limit: int, providers: int,
+    ) -> Sequence[Any]:
         lim = self.limits
-        reply = self._run(
+        return self._run(
             "send",
             script_keys,
             [
                 moment.now_ms, reservation_id, digest, lim.code_ttl_ms, lim.cooldown_ms, lim.hourly_limit,
                 lim.daily_limit, moment.day_key_ttl_ms, moment.ms_to_day_end, HOUR_MS,
-                lim.ip_window_ms, ip_limit, lim.global_window_ms, global_limit,
+                lim.ip_window_ms, ip_limit, lim.global_window_ms, global_limit, providers,
             ],
         )
-        return _refusal(reply)
 
     def _reserve_window(
-        self, key: str, marker: str | None, reservation_id: str, moment: Moment, window_ms: int, limit: int, reason: str
-    ) -> Refusal | None:
-        reply = self._run(
-            "window",
-            [key] + ([marker] if marker else []),
-            [moment.now_ms, reservation_id, window_ms, limit, "1" if marker else "0"],
+        self, script_keys: list[str], reservation_id: str, moment: Moment, window_ms: int, limit: int,
+        *, report_trip: bool = False, providers: int = 0,
+    ) -> Sequence[Any]:
+        return self._run(
+            "window", script_keys, [moment.now_ms, reservation_id, window_ms, limit, "1" if report_trip else "0", providers]
         )
-        if _text(reply[0]) == "OK":
-            return None
-        return Refusal(reason, int(reply[1]), bool(int(reply[2])))
 
     def _forget(self, window_keys: list[str], reservation_id: str) -> int:
         """Remove this reservation from window logs on other slots; returns how many held it."""
@@ -244,6 +272,11 @@ class RedisCodeStore:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _reserved(reply: Sequence[Any], providers: Sequence[str]) -> Reserved:
+    flags = [int(flag) for flag in reply[1:]]
+    return Reserved(frozenset(name for name, flag in zip(providers, flags) if flag))
 
 
 def _refusal(reply: Sequence[Any]) -> Refusal | None:

@@ -32,3 +32,15 @@ local function first_trip(marker, now, window)
   redis.call('SET', marker, tostring(now + window), 'PX', window)
   return 1
 end
+
+-- Provider health for SMS failover: the last n KEYS hold "<until ms>" (on the
+-- service clock) while a provider is skipped after a failure. Returns the
+-- reply {'OK', flag, ...} with one 0|1 flag per provider key, 1 = skip.
+local function ok_with_health(n, now)
+  local reply = {'OK'}
+  for i = #KEYS - n + 1, #KEYS do
+    local until_ms = tonumber(redis.call('GET', KEYS[i]) or '0')
+    reply[#reply + 1] = (until_ms > now) and 1 or 0
+  end
+  return reply
+end

@@ -7,17 +7,22 @@
 -- KEYS[5] per-IP log     {ip:<addr>}:sends      only when ARGV[12] ~= '0'
 -- KEYS[6] global log     {global}:sends         only when ARGV[14] ~= '0'
 -- KEYS[7] breaker marker {global}:tripped       only when ARGV[14] ~= '0'
+-- KEYS[8..] provider health {global}:provider:<name>:down, ARGV[15] of them
+--          (the last ARGV[15] KEYS whatever their number, see ok_with_health)
 -- ARGV[1]  now (ms)            ARGV[2]  reservation id     ARGV[3]  code HMAC (hex)
 -- ARGV[4]  code TTL (ms)       ARGV[5]  cooldown (ms)      ARGV[6]  hourly limit
 -- ARGV[7]  daily limit         ARGV[8]  daily key TTL (ms) ARGV[9]  ms until the day ends
 -- ARGV[10] hour window (ms)    ARGV[11] IP window (ms)     ARGV[12] IP limit (0: no IP step)
 -- ARGV[13] global window (ms)  ARGV[14] global limit (0: no global step)
--- Returns {'OK'} or {reason, wait ms[, first trip]} with reason one of
+-- ARGV[15] number of provider health keys (0 without failover)
+-- Returns {'OK', skip flag per provider} or {reason, wait ms[, first trip]} with reason one of
 -- COOLDOWN, DAILY, HOURLY, IP, GLOBAL; nothing is written on a refusal.
 local now = tonumber(ARGV[1])
 local member = ARGV[2]
+local providers = tonumber(ARGV[15] or '0')
 if redis.call('HGET', KEYS[1], 'm') == member then
-  return {'OK'}  -- a retried call (e.g. after a dropped connection) of a reservation already made
+  -- a retried call (e.g. after a dropped connection) of a reservation already made
+  return ok_with_health(providers, now)
 end
 local cooldown = redis.call('GET', KEYS[2])
 if cooldown then
@@ -72,4 +77,4 @@ local ttl = tonumber(ARGV[4])
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'd', ARGV[3], 'n', 0, 'x', now + ttl, 'm', member)
 redis.call('PEXPIRE', KEYS[1], ttl)
-return {'OK'}
+return ok_with_health(providers, now)

@@ -3,12 +3,14 @@
 -- KEYS[1] window log (sorted set)   KEYS[2] breaker marker (global only; same hash tag)
 -- ARGV[1] now (ms)  ARGV[2] reservation id  ARGV[3] window (ms)  ARGV[4] limit
 -- ARGV[5] '1' to report the first refusal of a window (needs KEYS[2])
--- Returns {'OK'} or {'FULL', wait ms, first trip (0|1)}.
+-- ARGV[6] number of provider health keys ending KEYS (0 or absent: none)
+-- Returns {'OK', skip flag per provider} or {'FULL', wait ms, first trip (0|1)}.
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[3])
 local count, wait = window_state(KEYS[1], now, window)
+local providers = tonumber(ARGV[6] or '0')
 if redis.call('ZSCORE', KEYS[1], ARGV[2]) then
-  return {'OK'}  -- a retried call of a reservation already made
+  return ok_with_health(providers, now)  -- a retried call of a reservation already made
 end
 if count >= tonumber(ARGV[4]) then
   local tripped = 0
@@ -18,4 +20,4 @@ if count >= tonumber(ARGV[4]) then
   return {'FULL', wait, tripped}
 end
 window_add(KEYS[1], now, window, ARGV[2])
-return {'OK'}
+return ok_with_health(providers, now)

@@ -1,0 +1,94 @@
+"""HTTP for the providers without a usable SDK (Ronglian, Huyi, Zhenzi).
+
+One ``requests.Session`` per sender, created on the first send and reused by
+the warm container (keep-alive). ``requests`` is imported on that first send
+only, so a login never loads it.
+
+Transport failures are classified once, here, for every provider:
+
+- refused, unreachable, DNS failure, connect timeout: the request never left,
+  :class:`ProviderRefused` (``ConnectionRefused`` / ``ConnectTimeout``);
+- read timeout or a connection dropped after sending: :class:`SendTimeout`
+  (``Timeout``), the provider may have sent;
+- an HTTP status other than 200: :class:`ProviderRefused` (``HTTP<status>``);
+  these providers answer business errors with HTTP 200 (providers.md);
+- a 200 answer that does not parse: :class:`SendTimeout` (``InvalidResponse``),
+  since the provider may have accepted the message.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from smsverify.senders.base import ProviderRefused, SendTimeout
+
+
+class ProviderHttp:
+    """A provider's connection: base URL, session, and failure classification.
+
+    ``base_url`` is e.g. ``https://app.cloopen.com:8883`` (no trailing slash).
+    """
+
+    def __init__(self, provider: str, base_url: str) -> None:
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self._session: Any = None
+        self._lock = threading.Lock()
+
+    def session(self) -> Any:
+        with self._lock:
+            if self._session is None:
+                import requests
+
+                session = requests.Session()
+                # Proxies from the environment would carry codes through a third party
+                # and cause the classic ClientNetworkError; SCF needs none to reach the internet.
+                session.trust_env = False
+                self._session = session
+            return self._session
+
+    def post(self, path: str, timeout_seconds: float, **kwargs: Any) -> Any:
+        """POST ``base_url + path``; return the parsed JSON of a 200 answer.
+
+        ``kwargs`` go to ``requests.Session.post`` (``json=``, ``data=``,
+        ``params=``, ``headers=``). Raises :class:`ProviderRefused` or
+        :class:`SendTimeout` as the module doc describes.
+        """
+        import requests
+
+        try:
+            response = self.session().post(self.base_url + path, timeout=timeout_seconds, **kwargs)
+        except requests.exceptions.ConnectTimeout:
+            raise ProviderRefused(self.provider, "ConnectTimeout", "no connection in time") from None
+        except requests.exceptions.ConnectionError as exc:
+            if _never_connected(exc):
+                raise ProviderRefused(self.provider, "ConnectionRefused", "could not connect") from None
+            raise SendTimeout(self.provider, "Timeout", "no answer in time") from None
+        except requests.exceptions.RequestException as exc:
+            raise SendTimeout(self.provider, "Timeout", type(exc).__name__) from None
+        if response.status_code != 200:
+            raise ProviderRefused(self.provider, f"HTTP{response.status_code}", "unexpected HTTP status")
+        try:
+            return json.loads(response.content.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError):
+            raise SendTimeout(self.provider, "InvalidResponse", "answer is not JSON") from None
+
+
+def _never_connected(exc: Exception) -> bool:
+    """True when urllib3 failed before the request was sent."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return reason is not None and type(reason).__name__ in ("NewConnectionError", "NameResolutionError")
+
+
+def transport_failure(provider: str, cause: BaseException | None) -> Exception:
+    """Classify a ``requests`` exception raised inside an SDK (Tencent)."""
+    import requests
+
+    if isinstance(cause, requests.exceptions.ConnectTimeout):
+        return ProviderRefused(provider, "ConnectTimeout", "no connection in time")
+    if isinstance(cause, requests.exceptions.ConnectionError) and not isinstance(cause, requests.exceptions.ReadTimeout):
+        if _never_connected(cause):
+            return ProviderRefused(provider, "ConnectionRefused", "could not connect")
+    return SendTimeout(provider, "Timeout", "no answer in time")

@@ -1,0 +1,76 @@
+"""Zhenzi Cloud (榛子云): the v2 template send API.
+
+Facts (../shared/reference/providers.md section 3; the official single-file
+SDKs and the Java SDK doc smsow.zhenzikj.com/doc/java_sdk_doc.html):
+
+- ``POST {base}/sms/v2/send.do``, form-encoded: ``appId``, ``appSecret``
+  (sent as is: the API has no signature, so the base URL must be HTTPS),
+  ``number`` (national), ``templateId``, ``templateParams`` (a JSON array
+  string), ``messageId`` (ours: the request id, to look the message up with
+  ``/smslog/findSmsByMessageId.do``).
+- ``{"code": 0, "data": "发送成功"}`` is success; other codes carry the
+  reason in ``data``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from smsverify.config import ZhenziSettings
+from smsverify.senders.base import (
+    SendError,
+    SendReceipt,
+    SendTimeout,
+    SmsMessage,
+    classify_code,
+    mainland_number,
+)
+from smsverify.senders.http import ProviderHttp
+
+NAME = "zhenzi"
+SUCCESS = "0"
+
+#: 100 is "bad parameters (empty, or bad phone format)"; every other
+#: parameter is validated at start-up, so it is taken as the number's fault.
+NUMBER_REJECTIONS = frozenset({"100"})
+NUMBER_LIMITS: dict[str, bool] = {"109": True}  # over the daily per-number limit
+
+
+def classify(code: str, detail: str = "") -> SendError:
+    return classify_code(NAME, code, detail, rejections=NUMBER_REJECTIONS, limits=NUMBER_LIMITS)
+
+
+class ZhenziSender:
+    """Sends with a v2 template; mainland +86 mobile numbers only.
+
+    ``template_params`` orders the values of ``templateParams``.
+    """
+
+    name = NAME
+
+    def __init__(self, settings: ZhenziSettings, template_params: tuple[str, ...]) -> None:
+        self.settings = settings
+        self.template_params = template_params
+        self.http = ProviderHttp(NAME, settings.base_url)
+
+    def supports(self, phone: str) -> bool:
+        return mainland_number(phone) is not None
+
+    def send(self, message: SmsMessage, timeout_seconds: float) -> SendReceipt:
+        s = self.settings
+        form = {
+            "appId": s.app_id,
+            "appSecret": s.app_secret,
+            "number": mainland_number(message.phone) or message.phone,
+            "templateId": s.template_id,
+            "templateParams": json.dumps(message.values(self.template_params), ensure_ascii=False),
+        }
+        if message.reference:
+            form["messageId"] = message.reference
+        answer = self.http.post("/sms/v2/send.do", timeout_seconds, data=form)
+        if not isinstance(answer, dict) or "code" not in answer:
+            raise SendTimeout(NAME, "InvalidResponse", "answer without code")
+        code = str(answer["code"])
+        if code != SUCCESS:
+            raise classify(code, str(answer.get("data", ""))[:200])
+        return SendReceipt(provider=NAME, serial_no=message.reference)
