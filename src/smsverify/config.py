@@ -65,7 +65,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 from urllib.parse import quote
 
-import phonenumbers
+from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, SUPPORTED_REGIONS
 
 from smsverify.errors import ConfigError
 
@@ -446,7 +446,7 @@ class _Reader:
 
     def region(self) -> str:
         region = (self.text("DEFAULT_REGION", "CN") or "CN").upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
+        if region not in SUPPORTED_REGIONS:
             raise ConfigError("DEFAULT_REGION", f"must be an ISO 3166 region code such as CN, got {region!r}")
         return region
 
@@ -457,7 +457,7 @@ class _Reader:
         codes = set()
         for part in raw.split(","):
             part = part.strip().lstrip("+")
-            if not part.isdigit() or int(part) not in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            if not part.isdigit() or int(part) not in COUNTRY_CODE_TO_REGION_CODE:
                 raise ConfigError("ALLOWED_COUNTRY_CODES", f"{part!r} is not a country calling code (e.g. 86,852)")
             codes.add(int(part))
         return frozenset(codes)

@@ -1,1 +1,1 @@
-"""The HTTP edge: Tencent events, the WSGI app, integration responses."""
+"""The HTTP edge: Tencent events in, integration responses out."""

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import re
 
-import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberType
+from phonenumbers.phonenumber import PhoneNumber
+from phonenumbers.phonenumberutil import (
+    NumberParseException,
+    PhoneNumberFormat,
+    PhoneNumberType,
+    format_number,
+    is_valid_number,
+    number_type,
+    parse,
+)
 
 from smsverify.errors import InvalidParam
 
@@ -18,12 +26,12 @@ _MOBILE_TYPES = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
 _SPELLING = re.compile(r"[+＋]?\d[\d ()\-.]*")  # \d: full-width digits too, which phonenumbers reads
 
 
-def _mobile(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+def _mobile(text: str, region: str | None) -> PhoneNumber | None:
     try:
-        number = phonenumbers.parse(text, region)
+        number = parse(text, region)
     except NumberParseException:
         return None
-    if phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in _MOBILE_TYPES:
+    if is_valid_number(number) and number_type(number) in _MOBILE_TYPES:
         return number
     return None
 
@@ -56,13 +64,13 @@ def normalise_phone(raw: str, default_region: str, allowed_country_codes: frozen
     if allowed_country_codes is not None and number.country_code not in allowed_country_codes:
         allowed = "、".join(f"+{c}" for c in sorted(allowed_country_codes))
         raise InvalidParam(f"暂不支持该国家/地区的手机号（仅支持 {allowed}）")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return format_number(number, PhoneNumberFormat.E164)
 
 
 def mask_phone(e164: str) -> str:
     """Mask an E.164 number for logs: ``+8613800138000`` -> ``+86138****8000``."""
     try:
-        number = phonenumbers.parse(e164, None)
+        number = parse(e164, None)
     except NumberParseException:
         return "****"
     national = str(number.national_number)

@@ -1,0 +1,110 @@
+"""Cold-start trimming (:mod:`smsverify.lean_imports`).
+
+Proven, each in a fresh interpreter so nothing is imported beforehand:
+
+* with smsverify imported, Werkzeug's ``__init__`` (and so ``werkzeug.serving``
+  and ``werkzeug.test``) and the phonenumbers modules smsverify does not use
+  are not loaded, even after answering a login through ``main_handler``;
+* the deferred packages still behave: ``werkzeug.Client``,
+  ``from werkzeug import run_simple`` and ``phonenumbers.AsYouTypeFormatter``
+  resolve, by running the real ``__init__`` on first use;
+* on a package made for the test: submodules import without running the
+  ``__init__``, ``from pkg import submodule`` too, and the ``__init__`` runs
+  exactly once, on the first access to a name it defines; a missing name is
+  still an AttributeError.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+from tests.conftest import ROOT, login
+
+NOT_ON_THE_LOGIN_PATH = [
+    "werkzeug.serving", "werkzeug.test", "http.server", "socketserver",
+    "phonenumbers.asyoutypeformatter", "phonenumbers.phonenumbermatcher", "phonenumbers.shortnumberinfo",
+]
+
+
+def run(script: str, *args: str, cwd=ROOT) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script), *args], capture_output=True, text=True, cwd=cwd, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_login_path_loads_no_deferred_init():
+    report = run(
+        """
+        import json, sys
+        sys.path.insert(0, "src")
+        from smsverify.edge.handler import create_handler
+        handler = create_handler({"SMS_PROVIDER": "console", "CODE_SECRET": "x" * 32})
+        answer = json.loads(handler(json.loads(sys.argv[1]), {})["body"])["codeStr"]
+        watched = json.loads(sys.argv[2])
+        print(json.dumps({"answer": answer, "loaded": sorted(m for m in watched if m in sys.modules)}))
+        """,
+        json.dumps(login("8613800138000", "123456")), json.dumps(NOT_ON_THE_LOGIN_PATH),
+    )
+
+    assert report == {"answer": "CodeHasExpired", "loaded": []}
+
+
+def test_the_deferred_packages_still_work_the_ordinary_way():
+    report = run(
+        """
+        import json, sys
+        sys.path.insert(0, "src")
+        import smsverify, werkzeug, phonenumbers
+        before = "werkzeug.test" in sys.modules
+        from werkzeug import run_simple
+        print(json.dumps({
+            "before": before,
+            "client": werkzeug.Client.__module__,
+            "run_simple": run_simple.__module__,
+            "formatter": phonenumbers.AsYouTypeFormatter.__module__,
+        }))
+        """
+    )
+
+    assert report == {
+        "before": False, "client": "werkzeug.test", "run_simple": "werkzeug.serving",
+        "formatter": "phonenumbers.asyoutypeformatter",
+    }
+
+
+def test_a_deferred_init_runs_once_on_first_use(tmp_path):
+    package = tmp_path / "sample_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("import builtins\nbuiltins.INIT_RUNS = getattr(builtins, 'INIT_RUNS', 0) + 1\nNAME = 'from init'\n")
+    (package / "part.py").write_text("VALUE = 42\n")
+    (package / "other.py").write_text("VALUE = 7\n")
+    report = run(
+        f"""
+        import builtins, json, sys
+        sys.path[:0] = [{str(ROOT / "src")!r}, {str(tmp_path)!r}]
+        from smsverify.lean_imports import defer_package_init
+        defer_package_init("sample_pkg")
+        import sample_pkg.part
+        from sample_pkg import other
+        runs = [getattr(builtins, "INIT_RUNS", 0)]
+        name = sample_pkg.NAME
+        runs.append(builtins.INIT_RUNS)
+        name_again = sample_pkg.NAME
+        try:
+            sample_pkg.MISSING
+            missing = "no error"
+        except AttributeError:
+            missing = "AttributeError"
+        runs.append(builtins.INIT_RUNS)
+        print(json.dumps({{"values": [sample_pkg.part.VALUE, other.VALUE], "runs": runs,
+                           "names": [name, name_again], "missing": missing}}))
+        """,
+        cwd=tmp_path,
+    )
+
+    assert report == {"values": [42, 7], "runs": [0, 1, 1], "names": ["from init", "from init"], "missing": "AttributeError"}
