@@ -28,6 +28,7 @@ fault: code, path, codeStr, status, reservation).
 
 from __future__ import annotations
 
+import math
 import time
 from typing import NamedTuple
 
@@ -168,13 +169,19 @@ def redis_state(redis_server, clock) -> dict:
         client.close()
 
 
-def assert_refusal(body: dict, code_str: str, status: int, provider_code: str) -> None:
+def assert_refusal(body: dict, code_str: str, status: int, provider_code: str, clock) -> None:
+    """The body carries exactly the fields the README lists for ``code_str``."""
     assert (body["codeStr"], body["_status"]) == (code_str, status), body
-    assert body["providerCode"] == f"tencent:{provider_code}"
-    extra = set(body) - {"codeStr", "msg", "requestId", "_status"}
-    assert extra == ({"providerCode", "retryAfter"} if code_str == "TooFrequent" else {"providerCode"})
-    if code_str == "TooFrequent":
-        assert body["retryAfter"] == SEND_INTERVAL
+    timing = {
+        # our cooldown after the provider's short-term limit
+        "TooFrequent": {"retryAfter": SEND_INTERVAL},
+        # the provider's day ends with China's calendar day
+        "DailyLimitExceeded": {"retryAfter": math.ceil(moment_at(clock()).ms_to_day_end / 1000)},
+        # the code is kept, and so is the cooldown
+        "SmsSendTimeout": {"resendAfter": SEND_INTERVAL},
+    }.get(code_str, {})
+    extra = {k: v for k, v in body.items() if k not in ("codeStr", "msg", "requestId", "_status")}
+    assert extra == {"providerCode": f"tencent:{provider_code}", **timing}
 
 
 def assert_released(handler, redis_server, sms_api, clock) -> None:
@@ -230,7 +237,7 @@ def test_tencent_error_code(row, redis_url, redis_server, make_env, sms_api, clo
 
     first = answer(handler(get_sms(PHONE_RAW), {}))
 
-    assert_refusal(first, row.code_str, row.status, row.code)
+    assert_refusal(first, row.code_str, row.status, row.code, clock)
     assert len(send_sms_requests(sms_api)) == 1  # one attempt: a possibly-sent SMS is never retried
     assert sms_api.sent == []
     code = code_sent(sms_api)
@@ -249,7 +256,7 @@ def test_provider_slower_than_the_timeout_keeps_the_code(redis_url, redis_server
 
     first = answer(handler(get_sms(PHONE_RAW), {}))
 
-    assert_refusal(first, "SmsSendTimeout", 504, "Timeout")
+    assert_refusal(first, "SmsSendTimeout", 504, "Timeout", clock)
     assert len(send_sms_requests(sms_api)) == 1
     code = code_sent(sms_api)
     wait_for_late_delivery(sms_api, code)  # the SMS did go out after the function gave up
@@ -263,7 +270,7 @@ def test_provider_connection_refused_releases(redis_url, redis_server, make_env,
 
     first = answer(handler(get_sms(PHONE_RAW), {}))
 
-    assert_refusal(first, "SmsSendFailed", 502, "ConnectionRefused")
+    assert_refusal(first, "SmsSendFailed", 502, "ConnectionRefused", clock)
     assert sms_api.requests == []
     # The same Redis through a container whose provider works: nothing of the refused send remains.
     working = create_handler(make_env(redis_url), clock=clock)
@@ -277,7 +284,7 @@ def test_provider_http_5xx_releases(http_status, redis_url, redis_server, make_e
 
     first = answer(handler(get_sms(PHONE_RAW), {}))
 
-    assert_refusal(first, "SmsSendFailed", 502, "ServerNetworkError")
+    assert_refusal(first, "SmsSendFailed", 502, "ServerNetworkError", clock)
     assert len(send_sms_requests(sms_api)) == 1
     assert_released(handler, redis_server, sms_api, clock)
 
@@ -289,7 +296,7 @@ def test_wrong_secret_key_is_a_signature_failure(redis_url, redis_server, make_e
 
     first = answer(handler(get_sms(PHONE_RAW), {}))
 
-    assert_refusal(first, "SmsSendFailed", 502, "AuthFailure.SignatureFailure")
+    assert_refusal(first, "SmsSendFailed", 502, "AuthFailure.SignatureFailure", clock)
     assert sms_api.requests == []  # refused at authentication
     working = create_handler(make_env(redis_url), clock=clock)
     assert_released(working, redis_server, sms_api, clock)
@@ -302,7 +309,7 @@ def test_missing_session_token_is_a_token_failure(redis_url, redis_server, make_
 
     first = answer(handler(get_sms(PHONE_RAW), {}))
 
-    assert_refusal(first, "SmsSendFailed", 502, "AuthFailure.TokenFailure")
+    assert_refusal(first, "SmsSendFailed", 502, "AuthFailure.TokenFailure", clock)
     working = create_handler(make_env(redis_url), clock=clock)
     assert_released(working, redis_server, sms_api, clock)
 
@@ -345,4 +352,4 @@ def test_a_session_token_under_another_name_is_not_read(other_name, redis_url, m
 
     first = answer(handler(get_sms(PHONE_RAW), {}))
 
-    assert_refusal(first, "SmsSendFailed", 502, "AuthFailure.TokenFailure")
+    assert_refusal(first, "SmsSendFailed", 502, "AuthFailure.TokenFailure", clock)

@@ -178,7 +178,7 @@ class VerificationService:
         except DeliveryFailed as failed:
             if not failed.maybe_sent and not isinstance(failed.final, NumberRateLimited):
                 self._release(phone, reservation, client_ip, moment)
-            error = self._delivery_error(failed)
+            error = self._delivery_error(failed, moment)
             error.log_fields["failedProviders"] = [f.qualified_code for f in failed.failures]
             raise error from None
         return CodeSent(
@@ -201,19 +201,21 @@ class VerificationService:
         except StoreUnavailable:
             log.error("could not mark sms provider %s down", exc.provider)
 
-    def _delivery_error(self, failed: DeliveryFailed) -> errors.VerificationError:
+    def _delivery_error(self, failed: DeliveryFailed, moment: Moment) -> errors.VerificationError:
         final = failed.final
         code = final.qualified_code
         if isinstance(final, NumberRateLimited):
-            if final.daily:
-                return errors.DailyLimitExceeded(providerCode=code)
+            if final.daily:  # the provider's day: assumed to be China's calendar day, like ours
+                return errors.DailyLimitExceeded(retryAfter=_seconds(moment.ms_to_day_end), providerCode=code)
             return errors.TooFrequent(retryAfter=self.settings.send_interval_seconds, providerCode=code)
         if isinstance(final, NumberRejected):
             return errors.InvalidParam("短信服务商无法识别该手机号", providerCode=code)
         if failed.maybe_sent:
             timed_out = next(f for f in failed.failures if isinstance(f, SendTimeout))
             log.warning("sms send outcome unknown (%s); code kept", timed_out.qualified_code)
-            return errors.SmsSendTimeout(providerCode=timed_out.qualified_code)
+            return errors.SmsSendTimeout(
+                providerCode=timed_out.qualified_code, resendAfter=self.settings.send_interval_seconds
+            )
         if final.provider_code in UNREACHABLE:
             return errors.SmsSendFailed("短信服务连接失败", providerCode=code)
         return errors.SmsSendFailed(providerCode=code)

@@ -1,0 +1,333 @@
+/**
+ * smsverify client for WeChat mini-programs.
+ *
+ * Calls the smsverify cloud function (API Gateway or Function URL) with
+ * wx.request and turns every answer into one normalised result object:
+ *
+ *   {
+ *     ok,            // true for Ok (getSms) and Success (login)
+ *     method,        // 'getSms' | 'login'
+ *     codeStr,       // the function's codeStr, or 'NetworkError' / 'UnexpectedResponse' (client side)
+ *     message,       // Chinese text to show the user
+ *     action,        // what the page should do, see ACTIONS
+ *     cooldown,      // seconds the attempted action stays blocked (getSms: resend countdown), or null
+ *     retryAfter, attemptsLeft, providerCode, captchaCode, expiresIn, resendAfter, provider,  // body fields or null
+ *     requestId,     // the function's requestId (quote it when reporting a problem), or null
+ *     statusCode,    // HTTP status, or null when no answer arrived
+ *     serverMessage  // the function's own msg, or null
+ *   }
+ *
+ * The promises never reject: an HTTP 4xx/5xx business answer resolves like a
+ * success, and a wx.request failure (no network, timeout, domain not allowed)
+ * resolves with codeStr 'NetworkError'.
+ *
+ * CommonJS, no dependencies, ES2017 (no optional chaining, no object spread).
+ */
+'use strict';
+
+/** What a page does with a result. */
+var ACTIONS = {
+  CODE_SENT: 'codeSent', // start the resend countdown (cooldown = resendAfter)
+  LOGGED_IN: 'loggedIn',
+  WAIT: 'wait', // the attempted action is blocked for `cooldown` seconds (or until tomorrow when null)
+  RETRY_CODE: 'retryCode', // wrong code, `attemptsLeft` tries left for this code
+  NEW_CODE: 'newCode', // the code is expired, used or invalidated: get a new one
+  FIX_INPUT: 'fixInput', // phone (or code) is malformed
+  ENTER_CODE: 'enterCode', // the code field is empty
+  CAPTCHA: 'captcha', // solve the captcha (again) and send ticket/randstr with getSms
+  CHECK_SMS: 'checkSms', // the SMS may still arrive: wait for it before asking again
+  RETRY: 'retry' // try again later
+};
+
+/**
+ * Every codeStr the function can answer, with the user-facing message and
+ * the action. `{wait}` is replaced by the formatted retryAfter,
+ * `{attemptsLeft}` by the tries left. A test proves these keys are exactly
+ * the codeStrs of the Python error model (src/smsverify/errors.py and
+ * edge/responses.py STATUS).
+ */
+var CODES = {
+  Ok: { action: ACTIONS.CODE_SENT, message: '验证码已发送，请注意查收短信' },
+  Success: { action: ACTIONS.LOGGED_IN, message: '登录成功' },
+  InValidParam: {
+    action: ACTIONS.FIX_INPUT,
+    message: '请求参数有误，请检查后重试',
+    byMethod: { getSms: '请输入正确的手机号码', login: '请检查手机号和验证码是否填写正确' }
+  },
+  MissingCode: { action: ACTIONS.ENTER_CODE, message: '请输入验证码' },
+  CaptchaFailed: { action: ACTIONS.CAPTCHA, message: '人机验证未通过，请重新验证' },
+  CodeHasExpired: { action: ACTIONS.NEW_CODE, message: '验证码已过期或已使用，请重新获取' },
+  CodeHasValid: { action: ACTIONS.NEW_CODE, message: '验证码错误次数过多，已失效，请重新获取' },
+  CodeIsError: {
+    action: ACTIONS.RETRY_CODE,
+    message: '验证码错误，还可尝试 {attemptsLeft} 次',
+    noAttemptsLeft: '验证码错误次数过多，已失效，请重新获取',
+    noCount: '验证码错误，请重新输入'
+  },
+  TooFrequent: { action: ACTIONS.WAIT, message: '发送过于频繁，请 {wait}后再试', noWait: '发送过于频繁，请稍后再试' },
+  HourlyLimitExceeded: {
+    action: ACTIONS.WAIT,
+    message: '该手机号发送次数过多，请 {wait}后再试',
+    noWait: '该手机号发送次数过多，请稍后再试'
+  },
+  DailyLimitExceeded: {
+    action: ACTIONS.WAIT,
+    message: '该手机号今日获取验证码次数已达上限，请 {wait}后再试',
+    noWait: '该手机号今日获取验证码次数已达上限，请明天再试'
+  },
+  IpLimitExceeded: {
+    action: ACTIONS.WAIT,
+    message: '当前网络获取验证码次数过多，请 {wait}后再试',
+    noWait: '当前网络获取验证码次数过多，请稍后再试'
+  },
+  VerifyLimitExceeded: {
+    action: ACTIONS.WAIT,
+    message: '今日验证码错误次数过多，请 {wait}后再试',
+    noWait: '今日验证码错误次数过多，请明天再试'
+  },
+  ServiceBusy: { action: ACTIONS.WAIT, message: '短信服务繁忙，请 {wait}后再试', noWait: '短信服务繁忙，请稍后再试' },
+  SmsSendFailed: { action: ACTIONS.RETRY, message: '短信发送失败，请稍后重试' },
+  SmsSendTimeout: { action: ACTIONS.CHECK_SMS, message: '短信可能稍有延迟，请留意查收；如未收到，请稍后重新获取' },
+  ServiceUnavailable: { action: ACTIONS.RETRY, message: '服务暂不可用，请稍后再试' },
+  InternalError: { action: ACTIONS.RETRY, message: '服务出错了，请稍后再试' }
+};
+
+/** Outcomes the client itself produces; never sent by the function. */
+var CLIENT_CODES = {
+  NetworkError: { action: ACTIONS.RETRY, message: '网络连接失败，请检查网络后重试' },
+  UnexpectedResponse: { action: ACTIONS.RETRY, message: '服务返回异常，请稍后再试' }
+};
+
+/** A codeStr this version does not know (a newer function): show its msg. */
+var UNKNOWN_CODE = { action: ACTIONS.RETRY, message: '请求失败，请稍后再试' };
+
+var BODY_FIELDS = ['retryAfter', 'attemptsLeft', 'providerCode', 'captchaCode', 'expiresIn', 'resendAfter', 'provider'];
+
+function has(object, key) {
+  return Object.prototype.hasOwnProperty.call(object, key);
+}
+
+function isCount(value) {
+  return typeof value === 'number' && isFinite(value) && value >= 0;
+}
+
+/** Seconds as Chinese text: '45 秒', '55 分钟', '4 小时 52 分钟' (minutes rounded up). */
+function formatWait(seconds) {
+  var s = Math.max(0, Math.ceil(Number(seconds) || 0));
+  if (s < 60) {
+    return s + ' 秒';
+  }
+  var minutes = Math.ceil(s / 60);
+  if (minutes < 60) {
+    return minutes + ' 分钟';
+  }
+  var hours = Math.floor(minutes / 60);
+  var rest = minutes % 60;
+  return rest ? hours + ' 小时 ' + rest + ' 分钟' : hours + ' 小时';
+}
+
+function headerValue(header, name) {
+  if (!header || typeof header !== 'object') {
+    return undefined;
+  }
+  var wanted = name.toLowerCase();
+  var keys = Object.keys(header);
+  for (var i = 0; i < keys.length; i++) {
+    if (keys[i].toLowerCase() === wanted) {
+      return header[keys[i]];
+    }
+  }
+  return undefined;
+}
+
+function baseResult(method, codeStr, entry, statusCode) {
+  return {
+    ok: false,
+    method: method,
+    codeStr: codeStr,
+    message: entry.message,
+    action: entry.action,
+    cooldown: null,
+    retryAfter: null,
+    attemptsLeft: null,
+    providerCode: null,
+    captchaCode: null,
+    expiresIn: null,
+    resendAfter: null,
+    provider: null,
+    requestId: null,
+    statusCode: statusCode,
+    serverMessage: null
+  };
+}
+
+/** The result for a wx.request fail callback (no HTTP answer). */
+function networkError(method) {
+  return baseResult(method, 'NetworkError', CLIENT_CODES.NetworkError, null);
+}
+
+/**
+ * Normalise what wx.request's success callback received
+ * ({ statusCode, data, header }; data is parsed JSON when the answer is JSON).
+ */
+function normalize(method, response) {
+  var statusCode = response && typeof response.statusCode === 'number' ? response.statusCode : null;
+  var data = response ? response.data : undefined;
+  if (typeof data === 'string') {
+    try {
+      data = JSON.parse(data);
+    } catch (e) {
+      data = undefined;
+    }
+  }
+  if (!data || typeof data !== 'object' || typeof data.codeStr !== 'string') {
+    return baseResult(method, 'UnexpectedResponse', CLIENT_CODES.UnexpectedResponse, statusCode);
+  }
+  var codeStr = data.codeStr;
+  var entry = has(CODES, codeStr) ? CODES[codeStr] : UNKNOWN_CODE;
+  var result = baseResult(method, codeStr, entry, statusCode);
+  result.requestId = typeof data.requestId === 'string' ? data.requestId : null;
+  result.serverMessage = typeof data.msg === 'string' ? data.msg : null;
+  BODY_FIELDS.forEach(function (field) {
+    if (has(data, field) && data[field] !== null && data[field] !== undefined) {
+      result[field] = data[field];
+    }
+  });
+  if (result.retryAfter === null) {
+    var header = Number(headerValue(response.header, 'Retry-After'));
+    if (isCount(header) && header > 0) {
+      result.retryAfter = header;
+    }
+  }
+  result.ok = (codeStr === 'Ok' || codeStr === 'Success') && statusCode !== null && statusCode >= 200 && statusCode < 300;
+
+  if (entry === UNKNOWN_CODE) {
+    result.message = result.serverMessage || entry.message;
+    if (isCount(result.retryAfter)) {
+      result.action = ACTIONS.WAIT;
+      result.cooldown = result.retryAfter;
+    }
+    return result;
+  }
+  if (codeStr === 'Ok' || entry.action === ACTIONS.CHECK_SMS) {
+    // Sent, or maybe sent (SmsSendTimeout keeps the code and its cooldown): count down to the next send.
+    result.cooldown = isCount(result.resendAfter) && result.resendAfter > 0 ? result.resendAfter : null;
+  } else if (entry.action === ACTIONS.WAIT) {
+    if (isCount(result.retryAfter)) {
+      result.cooldown = result.retryAfter;
+      result.message = entry.message.replace('{wait}', formatWait(result.retryAfter));
+    } else {
+      result.message = entry.noWait;
+    }
+  } else if (codeStr === 'CodeIsError') {
+    if (!isCount(result.attemptsLeft)) {
+      result.message = entry.noCount;
+    } else if (result.attemptsLeft === 0) {
+      result.action = ACTIONS.NEW_CODE;
+      result.message = entry.noAttemptsLeft;
+    } else {
+      result.message = entry.message.replace('{attemptsLeft}', String(result.attemptsLeft));
+    }
+  } else if (entry.byMethod && has(entry.byMethod, method)) {
+    result.message = entry.byMethod[method];
+  }
+  return result;
+}
+
+function compact(object) {
+  var out = {};
+  Object.keys(object).forEach(function (key) {
+    if (object[key] !== undefined && object[key] !== null) {
+      out[key] = object[key];
+    }
+  });
+  return out;
+}
+
+/**
+ * createClient({ baseUrl, request, timeout })
+ *   baseUrl  the function's URL (API Gateway path or Function URL)
+ *   request  wx.request by default; tests inject a stub with the same contract
+ *   timeout  ms for wx.request (default 10000)
+ * Returns { getSms(phone, extra), login(phone, code) }; extra carries the
+ * captcha's { ticket, randstr } when captcha is on.
+ */
+function createClient(options) {
+  var opts = options || {};
+  if (!opts.baseUrl || typeof opts.baseUrl !== 'string') {
+    throw new Error('smsverify: createClient needs baseUrl, the URL of the function');
+  }
+  var request = opts.request;
+  if (!request) {
+    if (typeof wx === 'undefined' || typeof wx.request !== 'function') {
+      throw new Error('smsverify: wx.request is not available; pass options.request');
+    }
+    request = wx.request.bind(wx);
+  }
+  var timeout = opts.timeout || 10000;
+
+  function call(method, params) {
+    var data = compact(Object.assign({}, params, { method: method }));
+    return new Promise(function (resolve) {
+      request({
+        url: opts.baseUrl,
+        method: 'POST',
+        header: { 'content-type': 'application/json' },
+        data: data,
+        dataType: 'json',
+        timeout: timeout,
+        success: function (response) {
+          resolve(normalize(method, response));
+        },
+        fail: function () {
+          resolve(networkError(method));
+        }
+      });
+    });
+  }
+
+  return {
+    getSms: function (phone, extra) {
+      var params = Object.assign({}, extra || {});
+      delete params.method;
+      params.phone = phone;
+      return call('getSms', params);
+    },
+    login: function (phone, code) {
+      return call('login', { phone: phone, code: code });
+    }
+  };
+}
+
+/** Countdown helpers: pure functions of the time, in milliseconds. */
+
+/** The moment (ms) a countdown of `seconds` started at `nowMs` ends, or 0 for none. */
+function countdownEndsAt(seconds, nowMs) {
+  return isCount(seconds) && seconds > 0 ? nowMs + Math.ceil(seconds) * 1000 : 0;
+}
+
+/** Whole seconds left until `endsAtMs` (rounded up), 0 when over. */
+function secondsLeft(endsAtMs, nowMs) {
+  if (!endsAtMs || endsAtMs <= nowMs) {
+    return 0;
+  }
+  return Math.ceil((endsAtMs - nowMs) / 1000);
+}
+
+/** The text of the send button for `left` seconds of cooldown. */
+function sendButtonText(left) {
+  return left > 0 ? left + 's 后重新获取' : '获取验证码';
+}
+
+module.exports = {
+  ACTIONS: ACTIONS,
+  CODES: CODES,
+  CLIENT_CODES: CLIENT_CODES,
+  createClient: createClient,
+  normalize: normalize,
+  networkError: networkError,
+  formatWait: formatWait,
+  countdownEndsAt: countdownEndsAt,
+  secondsLeft: secondsLeft,
+  sendButtonText: sendButtonText
+};
