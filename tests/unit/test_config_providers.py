@@ -1,0 +1,181 @@
+"""Settings.from_env for the SMS providers of issue 5 and failover.
+
+Proven here, on plain dicts:
+- SMS_PROVIDER takes one provider or a comma list (case and spaces forgiven),
+  in order; unknown names, duplicates and ``console`` inside a list are
+  start-up errors naming SMS_PROVIDER;
+- each provider's variables are required only when it is named, and a missing
+  one is a ConfigError naming that variable; Tencent's settings and role key
+  are not required without ``tencent``;
+- Ronglian's free test template (ID 1, values of 1-4 digits, error 161125) with
+  a longer CODE_LENGTH fails at start-up naming CODE_LENGTH; CODE_LENGTH=4 or an
+  own template passes; template IDs must be numeric;
+- Huyi's template must hold {code} and no other placeholder than {minutes};
+  CODE_LENGTH above 8 (error 40722) is refused for Huyi;
+- base URLs must be http(s) and lose a trailing slash; defaults are the
+  providers' production hosts;
+- PROVIDER_COOLDOWN_SECONDS and SMS_SEND_BUDGET_SECONDS defaults and bounds;
+- no provider secret appears in repr(settings).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from smsverify.config import HUYI_DEFAULT_TEMPLATE, Settings
+from smsverify.errors import ConfigError
+
+RONGLIAN_TOKEN = "unit-ronglian-auth-token-0123"  # pragma: allowlist secret
+HUYI_KEY = "unit-huyi-api-key-0123456789"  # pragma: allowlist secret
+ZHENZI_SECRET = "unit-zhenzi-app-secret-0123"  # pragma: allowlist secret
+
+RONGLIAN = {"RONGLIAN_ACCOUNT_SID": "8a216da8", "RONGLIAN_AUTH_TOKEN": RONGLIAN_TOKEN, "RONGLIAN_APP_ID": "8a216da9"}
+HUYI = {"HUYI_ACCOUNT": "C12345678", "HUYI_API_KEY": HUYI_KEY}
+ZHENZI = {"ZHENZI_APP_ID": "110", "ZHENZI_APP_SECRET": ZHENZI_SECRET, "ZHENZI_TEMPLATE_ID": "1001"}
+TENCENT = {
+    "SMS_SDKAPPID": "1400000000", "SMS_SIGN": "测试签名", "SMS_TEMPLATE_ID": "100001",
+    "TENCENTCLOUD_SECRETID": "AKIDunit", "TENCENTCLOUD_SECRETKEY": "unit-secret-key-value",  # pragma: allowlist secret
+}
+ALL = {**RONGLIAN, **HUYI, **ZHENZI, **TENCENT}
+
+
+def refused(env: dict[str, str]) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("ronglian", ("ronglian",)),
+        ("tencent,ronglian", ("tencent", "ronglian")),
+        ("Huyi , zhenzi", ("huyi", "zhenzi")),
+        ("zhenzi,huyi,ronglian,tencent", ("zhenzi", "huyi", "ronglian", "tencent")),
+    ],
+)
+def test_provider_lists_keep_their_order(raw, expected):
+    env = {**ALL, "SMS_PROVIDER": raw, "CODE_LENGTH": "4"}
+    s = Settings.from_env(env)
+    assert s.sms_providers == expected
+    assert s.sms_provider == ",".join(expected)
+
+
+@pytest.mark.parametrize(
+    "raw, problem",
+    [
+        ("tencent,aliyun", "unknown provider 'aliyun'"),
+        ("tencent,console", "'console' cannot be part of a failover list"),
+        ("ronglian,ronglian", "names a provider twice"),
+        ("tencent,", "unknown provider ''"),
+    ],
+)
+def test_bad_provider_lists_are_refused(raw, problem):
+    error = refused({**ALL, "SMS_PROVIDER": raw, "CODE_LENGTH": "4"})
+    assert error.variable == "SMS_PROVIDER" and problem in error.problem
+
+
+@pytest.mark.parametrize(
+    "provider, variables",
+    [
+        ("ronglian", list(RONGLIAN)),
+        ("huyi", list(HUYI)),
+        ("zhenzi", list(ZHENZI)),
+    ],
+)
+def test_each_provider_variable_is_required_when_named(provider, variables):
+    for missing in variables:
+        env = {**ALL, "SMS_PROVIDER": provider, "CODE_LENGTH": "4"}
+        del env[missing]
+        error = refused(env)
+        assert (error.variable, error.problem) == (missing, f"is required for the {provider} SMS provider")
+
+
+def test_provider_settings_are_read_only_for_named_providers():
+    s = Settings.from_env({**RONGLIAN, "SMS_PROVIDER": "ronglian", "CODE_LENGTH": "4"})
+    assert s.huyi is None and s.zhenzi is None and s.credentials is None  # no Tencent key needed
+    assert (s.ronglian.account_sid, s.ronglian.app_id, s.ronglian.template_id) == ("8a216da8", "8a216da9", "1")
+    assert s.ronglian.base_url == "https://app.cloopen.com:8883"
+
+
+def test_defaults_of_every_provider():
+    s = Settings.from_env({**ALL, "SMS_PROVIDER": "ronglian,huyi,zhenzi", "CODE_LENGTH": "4"})
+    assert s.huyi.template == HUYI_DEFAULT_TEMPLATE == "您的验证码是：{code}。请不要把验证码泄露给其他人。"
+    assert s.huyi.base_url == "https://106.ihuyi.com"
+    assert s.zhenzi.base_url == "https://sms_developer.zhenzikj.com"
+    assert (s.provider_cooldown_seconds, s.sms_send_budget_seconds) == (60, 8.0)
+
+
+@pytest.mark.parametrize("length", ["5", "6", "10"])
+def test_ronglian_test_template_with_a_long_code_fails_at_start_up(length):
+    error = refused({**RONGLIAN, "SMS_PROVIDER": "ronglian", "CODE_LENGTH": length})
+    assert error.variable == "CODE_LENGTH"
+    assert "test template 1 accepts only 1-4 digit values" in error.problem and "161125" in error.problem
+
+
+def test_ronglian_default_code_length_is_refused_with_the_test_template():
+    assert refused({**RONGLIAN, "SMS_PROVIDER": "tencent,ronglian", **TENCENT}).variable == "CODE_LENGTH"
+
+
+def test_ronglian_own_template_allows_six_digits():
+    s = Settings.from_env({**RONGLIAN, "SMS_PROVIDER": "ronglian", "RONGLIAN_TEMPLATE_ID": "2345678"})
+    assert (s.code_length, s.ronglian.template_id) == (6, "2345678")
+
+
+def test_ronglian_template_id_is_numeric():
+    error = refused({**RONGLIAN, "SMS_PROVIDER": "ronglian", "RONGLIAN_TEMPLATE_ID": "SMS_1"})
+    assert error.variable == "RONGLIAN_TEMPLATE_ID"
+
+
+@pytest.mark.parametrize(
+    "template, problem",
+    [
+        ("您的验证码是：【变量】。", "must contain {code}"),
+        ("验证码{code}，{name}你好", "may only contain the placeholders"),
+        ("验证码{0}", "may only contain the placeholders"),
+        ("验证码{code", "may only contain the placeholders"),
+    ],
+)
+def test_huyi_template_placeholders(template, problem):
+    error = refused({**HUYI, "SMS_PROVIDER": "huyi", "HUYI_TEMPLATE": template})
+    assert error.variable == "HUYI_TEMPLATE" and problem in error.problem
+
+
+def test_huyi_template_with_minutes_is_accepted():
+    s = Settings.from_env({**HUYI, "SMS_PROVIDER": "huyi", "HUYI_TEMPLATE": "您的验证码是：{code}，{minutes}分钟内有效。"})
+    assert s.huyi.template.format(code="1234", minutes=5) == "您的验证码是：1234，5分钟内有效。"
+
+
+def test_huyi_refuses_codes_longer_than_eight_digits():
+    assert Settings.from_env({**HUYI, "SMS_PROVIDER": "huyi", "CODE_LENGTH": "8"}).code_length == 8
+    error = refused({**HUYI, "SMS_PROVIDER": "huyi", "CODE_LENGTH": "9"})
+    assert error.variable == "CODE_LENGTH" and "40722" in error.problem
+
+
+@pytest.mark.parametrize("variable", ["RONGLIAN_BASE_URL", "HUYI_BASE_URL", "ZHENZI_BASE_URL"])
+def test_base_urls(variable):
+    env = {**ALL, "SMS_PROVIDER": "ronglian,huyi,zhenzi", "CODE_LENGTH": "4"}
+    assert refused({**env, variable: "ftp://example.com"}).variable == variable
+    s = Settings.from_env({**env, variable: "http://127.0.0.1:9000/"})
+    provider = variable.split("_")[0].lower()
+    assert getattr(s, provider).base_url == "http://127.0.0.1:9000"
+
+
+@pytest.mark.parametrize(
+    "variable, bad",
+    [("PROVIDER_COOLDOWN_SECONDS", "-1"), ("PROVIDER_COOLDOWN_SECONDS", "86401"), ("SMS_SEND_BUDGET_SECONDS", "0.1"),
+     ("SMS_SEND_BUDGET_SECONDS", "soon")],
+)
+def test_failover_timing_bounds(variable, bad):
+    assert refused({**TENCENT, variable: bad}).variable == variable
+
+
+def test_zero_provider_cooldown_is_allowed():
+    assert Settings.from_env({**TENCENT, "PROVIDER_COOLDOWN_SECONDS": "0"}).provider_cooldown_seconds == 0
+
+
+def test_no_provider_secret_in_repr():
+    s = Settings.from_env({**ALL, "SMS_PROVIDER": "tencent,ronglian,huyi,zhenzi", "CODE_LENGTH": "4"})
+    text = repr(s)
+    for secret in (RONGLIAN_TOKEN, HUYI_KEY, ZHENZI_SECRET):
+        assert secret not in text
