@@ -18,11 +18,15 @@ from typing import Any, Callable
 
 import pytest
 
+from tests.emulators.huyi import HuyiEmulator
+from tests.emulators.ronglian import RonglianEmulator
 from tests.emulators.tencent_cloud import TencentCloudEmulator
+from tests.emulators.zhenzi import ZhenziEmulator
 from tests.support.redis_servers import RedisCluster, RedisServer, redis_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
+README_PATH = ROOT / "README.md"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 SECRET_ID = "AKIDtestEmulatorSecretId0000000000"
@@ -32,6 +36,17 @@ CODE_SECRET = "code-secret-for-tests-only-0123456789"  # pragma: allowlist secre
 SDK_APP_ID = "1400000000"
 TEMPLATE_ID = "100001"  # two parameters: code, minutes
 SIGN = "测试签名"
+
+# The other providers' emulators (tests/emulators/), as the function is configured for them.
+RONGLIAN_ACCOUNT_SID = "8aaf0708780055cd0178d0f4a1b20001"  # pragma: allowlist secret (an account id, not a secret)
+RONGLIAN_AUTH_TOKEN = "ronglian-auth-token-for-tests-only"  # pragma: allowlist secret
+RONGLIAN_APP_ID = "8aaf0708780055cd0178d0f4a2c10002"
+RONGLIAN_TEMPLATE_ID = "200001"  # an approved template of our own: code, minutes
+HUYI_ACCOUNT = "C12345678"  # pragma: allowlist secret (the APIID, not a secret)
+HUYI_API_KEY = "huyi-api-key-for-tests-only-0123"  # pragma: allowlist secret
+ZHENZI_APP_ID = "108888"
+ZHENZI_APP_SECRET = "zhenzi-app-secret-for-tests-only"  # pragma: allowlist secret
+ZHENZI_TEMPLATE_ID = "1001"
 
 #: A line of the console SMS provider (smsverify.senders.console): phone, code, minutes.
 CONSOLE_SMS = re.compile(r"\[console SMS to (\+\d+)\] 您的验证码为 (\d+)，(\d+) 分钟内有效。")
@@ -90,6 +105,72 @@ def sms_api(cloud_api) -> TencentCloudEmulator:
     """The emulator with its knobs and records reset for this test."""
     cloud_api.reset()
     return cloud_api
+
+
+@pytest.fixture(scope="session")
+def ronglian_emulator() -> RonglianEmulator:
+    emulator = RonglianEmulator(
+        RONGLIAN_ACCOUNT_SID, RONGLIAN_AUTH_TOKEN, RONGLIAN_APP_ID, templates={"1": 2, RONGLIAN_TEMPLATE_ID: 2},
+    ).start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def huyi_emulator() -> HuyiEmulator:
+    emulator = HuyiEmulator(HUYI_ACCOUNT, HUYI_API_KEY).start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def zhenzi_emulator() -> ZhenziEmulator:
+    emulator = ZhenziEmulator(ZHENZI_APP_ID, ZHENZI_APP_SECRET, templates={ZHENZI_TEMPLATE_ID: 2}).start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def ronglian_api(ronglian_emulator) -> RonglianEmulator:
+    """The Ronglian emulator, reset (up, knobs, records, daily counters) for this test."""
+    if not ronglian_emulator.running:
+        ronglian_emulator.up()
+    ronglian_emulator.reset()
+    return ronglian_emulator
+
+
+@pytest.fixture
+def huyi_api(huyi_emulator) -> HuyiEmulator:
+    if not huyi_emulator.running:
+        huyi_emulator.up()
+    huyi_emulator.reset()
+    return huyi_emulator
+
+
+@pytest.fixture
+def zhenzi_api(zhenzi_emulator) -> ZhenziEmulator:
+    if not zhenzi_emulator.running:
+        zhenzi_emulator.up()
+    zhenzi_emulator.reset()
+    return zhenzi_emulator
+
+
+def ronglian_env(api: RonglianEmulator) -> dict[str, str]:
+    return {
+        "RONGLIAN_ACCOUNT_SID": RONGLIAN_ACCOUNT_SID, "RONGLIAN_AUTH_TOKEN": RONGLIAN_AUTH_TOKEN,
+        "RONGLIAN_APP_ID": RONGLIAN_APP_ID, "RONGLIAN_TEMPLATE_ID": RONGLIAN_TEMPLATE_ID, "RONGLIAN_BASE_URL": api.url,
+    }
+
+
+def huyi_env(api: HuyiEmulator) -> dict[str, str]:
+    return {"HUYI_ACCOUNT": HUYI_ACCOUNT, "HUYI_API_KEY": HUYI_API_KEY, "HUYI_BASE_URL": api.url}
+
+
+def zhenzi_env(api: ZhenziEmulator) -> dict[str, str]:
+    return {
+        "ZHENZI_APP_ID": ZHENZI_APP_ID, "ZHENZI_APP_SECRET": ZHENZI_APP_SECRET,
+        "ZHENZI_TEMPLATE_ID": ZHENZI_TEMPLATE_ID, "ZHENZI_BASE_URL": api.url,
+    }
 
 
 class FakeClock:
