@@ -29,8 +29,8 @@ RONGLIAN_TOKEN = "unit-ronglian-auth-token-0123"  # pragma: allowlist secret
 HUYI_KEY = "unit-huyi-api-key-0123456789"  # pragma: allowlist secret
 ZHENZI_SECRET = "unit-zhenzi-app-secret-0123"  # pragma: allowlist secret
 
-RONGLIAN = {"RONGLIAN_ACCOUNT_SID": "8a216da8", "RONGLIAN_AUTH_TOKEN": RONGLIAN_TOKEN, "RONGLIAN_APP_ID": "8a216da9"}
-HUYI = {"HUYI_ACCOUNT": "C12345678", "HUYI_API_KEY": HUYI_KEY}
+RONGLIAN = {"RONGLIAN_ACCOUNT_SID": "acc-sid", "RONGLIAN_AUTH_TOKEN": RONGLIAN_TOKEN, "RONGLIAN_APP_ID": "app-id"}
+HUYI = {"HUYI_ACCOUNT": "C12345678", "HUYI_API_KEY": HUYI_KEY}  # pragma: allowlist secret (APIID)
 ZHENZI = {"ZHENZI_APP_ID": "110", "ZHENZI_APP_SECRET": ZHENZI_SECRET, "ZHENZI_TEMPLATE_ID": "1001"}
 TENCENT = {
     "SMS_SDKAPPID": "1400000000", "SMS_SIGN": "测试签名", "SMS_TEMPLATE_ID": "100001",
@@ -94,7 +94,7 @@ def test_each_provider_variable_is_required_when_named(provider, variables):
 def test_provider_settings_are_read_only_for_named_providers():
     s = Settings.from_env({**RONGLIAN, "SMS_PROVIDER": "ronglian", "CODE_LENGTH": "4"})
     assert s.huyi is None and s.zhenzi is None and s.credentials is None  # no Tencent key needed
-    assert (s.ronglian.account_sid, s.ronglian.app_id, s.ronglian.template_id) == ("8a216da8", "8a216da9", "1")
+    assert (s.ronglian.account_sid, s.ronglian.app_id, s.ronglian.template_id) == ("acc-sid", "app-id", "1")
     assert s.ronglian.base_url == "https://app.cloopen.com:8883"
 
 
