@@ -1,0 +1,1 @@
+"""Deployment checks: the SCF code package, serverless.yml and the CI workflows."""
