@@ -6,8 +6,10 @@ only, so a login never loads it.
 
 Transport failures are classified once, here, for every provider:
 
-- refused, unreachable, DNS failure, connect timeout: the request never left,
-  :class:`ProviderRefused` (``ConnectionRefused`` / ``ConnectTimeout``);
+- refused, unreachable, DNS failure, connect timeout, a proxy that cannot be
+  reached (urllib3 raises ``ProxyError`` only before it reached the proxy):
+  the request never left, :class:`ProviderRefused` (``ConnectionRefused`` /
+  ``ConnectTimeout`` / ``ProxyError``);
 - read timeout or a connection dropped after sending: :class:`SendTimeout`
   (``Timeout``), the provider may have sent;
 - an HTTP status other than 200: :class:`ProviderRefused` (``HTTP<status>``);
@@ -60,14 +62,8 @@ class ProviderHttp:
 
         try:
             response = self.session().post(self.base_url + path, timeout=timeout_seconds, **kwargs)
-        except requests.exceptions.ConnectTimeout:
-            raise ProviderRefused(self.provider, "ConnectTimeout", "no connection in time") from None
-        except requests.exceptions.ConnectionError as exc:
-            if _never_connected(exc):
-                raise ProviderRefused(self.provider, "ConnectionRefused", "could not connect") from None
-            raise SendTimeout(self.provider, "Timeout", "no answer in time") from None
         except requests.exceptions.RequestException as exc:
-            raise SendTimeout(self.provider, "Timeout", type(exc).__name__) from None
+            raise transport_failure(self.provider, exc) from None
         if response.status_code != 200:
             raise ProviderRefused(self.provider, f"HTTP{response.status_code}", "unexpected HTTP status")
         try:
@@ -83,11 +79,14 @@ def _never_connected(exc: Exception) -> bool:
 
 
 def transport_failure(provider: str, cause: BaseException | None) -> Exception:
-    """Classify a ``requests`` exception raised inside an SDK (Tencent)."""
+    """Classify a ``requests`` exception (ours, or the one inside an SDK's
+    ``ClientNetworkError``) as the module doc describes."""
     import requests
 
     if isinstance(cause, requests.exceptions.ConnectTimeout):
         return ProviderRefused(provider, "ConnectTimeout", "no connection in time")
+    if isinstance(cause, requests.exceptions.ProxyError):
+        return ProviderRefused(provider, "ProxyError", "could not reach the proxy (HTTP_PROXY / HTTPS_PROXY)")
     if isinstance(cause, requests.exceptions.ConnectionError) and not isinstance(cause, requests.exceptions.ReadTimeout):
         if _never_connected(cause):
             return ProviderRefused(provider, "ConnectionRefused", "could not connect")
