@@ -130,29 +130,27 @@ def zhenzi_emulator() -> ZhenziEmulator:
     emulator.stop()
 
 
+def _fresh(emulator):
+    """The emulator up again, with its knobs, records and daily counters reset for this test."""
+    if not emulator.running:
+        emulator.up()
+    emulator.reset()
+    return emulator
+
+
 @pytest.fixture
 def ronglian_api(ronglian_emulator) -> RonglianEmulator:
-    """The Ronglian emulator, reset (up, knobs, records, daily counters) for this test."""
-    if not ronglian_emulator.running:
-        ronglian_emulator.up()
-    ronglian_emulator.reset()
-    return ronglian_emulator
+    return _fresh(ronglian_emulator)
 
 
 @pytest.fixture
 def huyi_api(huyi_emulator) -> HuyiEmulator:
-    if not huyi_emulator.running:
-        huyi_emulator.up()
-    huyi_emulator.reset()
-    return huyi_emulator
+    return _fresh(huyi_emulator)
 
 
 @pytest.fixture
 def zhenzi_api(zhenzi_emulator) -> ZhenziEmulator:
-    if not zhenzi_emulator.running:
-        zhenzi_emulator.up()
-    zhenzi_emulator.reset()
-    return zhenzi_emulator
+    return _fresh(zhenzi_emulator)
 
 
 def ronglian_env(api: RonglianEmulator) -> dict[str, str]:
