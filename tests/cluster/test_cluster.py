@@ -18,6 +18,9 @@ SMS emulator and a controllable clock:
 * A refused request consumes no quota of the other limits: requests refused
   by the phone's cooldown leave no per-IP or global entry, an IP refusal
   leaves no global entry, a global refusal leaves no per-IP entry.
+* SMS failover: a failed provider is marked on the ``{global}`` slot and the
+  global window step reads the mark, so the provider is skipped until its
+  cooldown (service clock) ends.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from redis.cluster import RedisCluster, key_slot
 
 from smsverify.edge.handler import create_handler
 from smsverify.store import keys
-from tests.conftest import answer, get_sms, last_code, login, wrong
+from tests.conftest import answer, get_sms, last_code, login, ronglian_env, wrong
 
 PHONE = "+8613800138000"
 OTHER_PHONES = ["+8613800000001", "+8613800000002", "+8613800000003", "+8613800000004"]
@@ -274,3 +277,22 @@ def test_keys_of_one_phone_share_one_slot_and_the_split_crosses_slots(service, s
     split_nodes = {i for i, ks in found.items() if ip_key in ks or global_key in ks}
     assert all(any(k in ks for ks in found.values()) for k in (ip_key, global_key))
     assert split_nodes and phone_node not in split_nodes  # the split step really spans nodes
+
+
+def test_failover_marks_and_reads_provider_health_on_the_global_slot(service, sms_api, ronglian_api, rc, clock):
+    handler = service(SMS_PROVIDER="tencent,ronglian", PROVIDER_COOLDOWN_SECONDS="60", **ronglian_env(ronglian_api))
+    sms_api.sms_http_status = 503
+
+    first = send(handler)
+    assert (first["codeStr"], first["provider"]) == ("Ok", "ronglian")
+    marker = keys.provider_down_key("tencent")
+    assert key_slot(marker.encode()) == key_slot(keys.GLOBAL_LOG_KEY.encode())  # read by the global window step
+    assert rc.exists(marker)
+
+    second = send(handler, OTHER_PHONES[0])
+    assert second["provider"] == "ronglian"
+    assert len([r for r in sms_api.requests if r["action"] == "SendSms"]) == 1  # tencent skipped
+
+    clock.advance(60)
+    sms_api.sms_http_status = 200
+    assert send(handler, OTHER_PHONES[1])["provider"] == "tencent"
