@@ -165,3 +165,37 @@ def test_letters_and_extensions_are_not_a_spelling_of_a_number(raw):
 @pytest.mark.parametrize("raw", ["１３８００１３８０００", "＋８６１３８００１３８０００", "+86 (138) 0013.8000"])
 def test_full_width_digits_and_separators_are_one_identity(raw):
     assert normalise_phone(raw, "CN", frozenset({86})) == "+8613800138000"
+
+
+# -- one parse per number per process ----------------------------------------------------------
+def test_an_invocation_parses_its_number_once(monkeypatch):
+    from smsverify.service import phone as module
+
+    module._VALIDATED.clear()
+    calls = []
+    real_parse = module.parse
+    monkeypatch.setattr(module, "parse", lambda *args: calls.append(args) or real_parse(*args))
+
+    e164 = normalise_phone("13800138000", "CN", frozenset({86}))  # the edge
+    again = normalise_phone(e164, "CN", frozenset({86}))  # the service
+    masked = mask_phone(e164)  # the log line
+
+    assert (e164, again, masked) == ("+8613800138000", "+8613800138000", "+86138****8000")
+    assert calls == [("13800138000", "CN")]
+
+
+def test_a_remembered_number_still_obeys_the_allowed_countries():
+    from smsverify.errors import InvalidParam
+
+    assert normalise_phone("+85251234567", "CN", None) == "+85251234567"  # remembered
+    with pytest.raises(InvalidParam):
+        normalise_phone("+85251234567", "CN", frozenset({86}))
+
+
+def test_the_memory_of_numbers_is_bounded():
+    from smsverify.service import phone as module
+
+    module._VALIDATED.clear()
+    for i in range(module._VALIDATED_MAX + 10):
+        normalise_phone(f"+86138{i:08d}", "CN", None)
+    assert len(module._VALIDATED) <= module._VALIDATED_MAX

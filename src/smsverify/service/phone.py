@@ -36,6 +36,35 @@ def _mobile(text: str, region: str | None) -> PhoneNumber | None:
     return None
 
 
+#: E.164 numbers this process has validated -> (country calling code, national
+#: number). One invocation meets its number three times (the edge, the
+#: service, the log mask); parsing it once saves two phonenumbers parses, a
+#: third of a warm login's Python time (docs/benchmarks.md). Bounded: cleared
+#: when full, since validity never changes.
+_VALIDATED: dict[str, tuple[int, str]] = {}
+_VALIDATED_MAX = 4096
+
+
+def _remember(number: PhoneNumber) -> tuple[str, tuple[int, str]]:
+    """Record a valid mobile number; return its E.164 form and what is recorded."""
+    e164 = format_number(number, PhoneNumberFormat.E164)
+    if len(_VALIDATED) >= _VALIDATED_MAX:
+        _VALIDATED.clear()
+    known = _VALIDATED[e164] = (number.country_code, str(number.national_number))
+    return e164, known
+
+
+def _validated(e164: str) -> tuple[int, str] | None:
+    """(country calling code, national number) of a valid mobile E.164 number, else None."""
+    known = _VALIDATED.get(e164)
+    if known is None:
+        number = _mobile(e164, None) if e164.startswith("+") else None
+        if number is None:
+            return None
+        _, known = _remember(number)
+    return known
+
+
 def normalise_phone(raw: str, default_region: str, allowed_country_codes: frozenset[int] | None) -> str:
     """Return ``raw`` as an E.164 string (``+8613800138000``).
 
@@ -55,28 +84,33 @@ def normalise_phone(raw: str, default_region: str, allowed_country_codes: frozen
     text = raw.strip()
     if len(text) > MAX_INPUT_LENGTH or not _SPELLING.fullmatch(text):
         raise InvalidParam("手机号格式不正确")
-    if text.startswith("+"):
-        number = _mobile(text, None)
+    known = _VALIDATED.get(text)
+    if known is not None:
+        e164 = text  # an E.164 number this process has validated
     else:
-        number = _mobile(text, default_region) or _mobile("+" + text, None)
-    if number is None:
-        raise InvalidParam("手机号格式不正确，请使用手机号或 E.164 格式（如 +8613800138000）")
-    if allowed_country_codes is not None and number.country_code not in allowed_country_codes:
+        if text.startswith("+"):
+            number = _mobile(text, None)
+        else:
+            number = _mobile(text, default_region) or _mobile("+" + text, None)
+        if number is None:
+            raise InvalidParam("手机号格式不正确，请使用手机号或 E.164 格式（如 +8613800138000）")
+        e164, known = _remember(number)
+    country_code = known[0]
+    if allowed_country_codes is not None and country_code not in allowed_country_codes:
         allowed = "、".join(f"+{c}" for c in sorted(allowed_country_codes))
         raise InvalidParam(f"暂不支持该国家/地区的手机号（仅支持 {allowed}）")
-    return format_number(number, PhoneNumberFormat.E164)
+    return e164
 
 
 def mask_phone(e164: str) -> str:
     """Mask an E.164 number for logs: ``+8613800138000`` -> ``+86138****8000``."""
-    try:
-        number = parse(e164, None)
-    except NumberParseException:
+    known = _validated(e164)
+    if known is None:
         return "****"
-    national = str(number.national_number)
+    country_code, national = known
     # At least four digits stay hidden; the rest is shared between head (<= 3)
     # and tail (<= 4): 13800138000 -> 138****8000, 51234567 -> 51****67.
     shown = max(0, len(national) - 4)
     tail = min(4, shown - shown // 2)
     head = min(3, shown - tail)
-    return f"+{number.country_code}{national[:head]}****{national[len(national) - tail:] if tail else ''}"
+    return f"+{country_code}{national[:head]}****{national[len(national) - tail:] if tail else ''}"
