@@ -30,6 +30,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import PurePosixPath
 import threading
 import zipfile
 from dataclasses import dataclass
@@ -208,6 +209,10 @@ def repo_sources() -> set[str]:
 
 # -- what the zip holds ---------------------------------------------------------------------
 
+#: The Python the package is built for (scripts/package.sh PYTHON_VERSION).
+PACKAGE_PYTHON = re.search(r"^PYTHON_VERSION=(\S+)$", (ROOT / "scripts" / "package.sh").read_text(), re.M).group(1)
+
+
 def test_the_build_reports_the_zip_and_unpacked_sizes(package):
     assert re.search(r"smsverify\.zip: [\d.]+ MiB zipped, [\d.]+ MiB unpacked, \d+ files", package.output), package.output
 
@@ -233,7 +238,16 @@ def test_the_zip_holds_every_runtime_requirement_and_nothing_of_development(pack
     assert "phonenumberslite" in dists and not dists & FORBIDDEN_DISTS, dists & FORBIDDEN_DISTS
     products = {n.split("/")[1] for n in names if n.startswith("tencentcloud/") and n.count("/") >= 2}
     assert products == {"common", "sms", "captcha"}
-    assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".pyo")) or n.startswith("bin/")]
+    assert not [n for n in names if n.startswith("bin/")]
+    # Bytecode only from an interpreter of SCF's version (package.sh step 4b), and then for every module.
+    bytecode = [n for n in names if n.endswith((".pyc", ".pyo"))]
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == PACKAGE_PYTHON:  # the deploy workflow's case
+        tag = sys.implementation.cache_tag
+        expected = {str(PurePosixPath(n).parent / "__pycache__" / f"{PurePosixPath(n).stem}.{tag}.pyc").lstrip("./")
+                    for n in names if n.endswith(".py")}
+        assert expected <= set(bytecode), sorted(expected - set(bytecode))[:5]
+    else:
+        assert bytecode == [] and not [n for n in names if "__pycache__" in n]
 
 
 def test_the_zip_is_the_unpacked_build_directory_serverless_yml_deploys(package):
