@@ -15,10 +15,11 @@ The warm-up runs each script once (send, check, release), as any warm
 container has, so only the invocation's own commands are counted.
 
 Proven: a successful getSms is exactly one EVALSHA (every limit checked and
-counted and the code written in one step), a login exactly one, a getSms
-refused by the cooldown one, a provider refusal two (reserve + release), and
-after SCRIPT FLUSH a getSms three (EVALSHA answered NOSCRIPT, SCRIPT LOAD,
-EVALSHA).
+counted and the code written in one step), a getSms refused by the cooldown
+one, a provider refusal two (reserve + release); a login is exactly one
+EVALSHA whatever its outcome (right code, wrong code, expired code, no code
+ever stored); and after SCRIPT FLUSH a getSms is three (EVALSHA answered
+NOSCRIPT, SCRIPT LOAD, EVALSHA). bench/run.py prints the same counts.
 """
 
 from __future__ import annotations
@@ -31,9 +32,12 @@ import pytest
 import redis
 
 from smsverify.edge.handler import create_handler
-from tests.conftest import answer, get_sms, last_code, login
+from tests.conftest import answer, get_sms, last_code, login, wrong
 
 WARM, WARM_REFUSED, FIRST, SECOND = "8613800138009", "8613800138008", "8613800138001", "8613800138002"
+NEVER_SENT = "8613800138003"
+#: Longer than CODE_TTL_SECONDS (300 by default).
+PAST_EXPIRY_SECONDS = 301
 BLACKLISTED = "FailedOperation.PhoneNumberInBlacklist"  # a per-number provider refusal that releases the reservation
 #: Commands the test itself sends on its own connection, left out of commandstats.
 OWN_COMMANDS = ("cmdstat_info", "cmdstat_config|resetstat", "cmdstat_client|info", "cmdstat_echo")
@@ -123,6 +127,26 @@ def test_login_is_one_round_trip(warm, sms_api):
     assert answer(handler(get_sms(FIRST), {}))["codeStr"] == "Ok"
     body, traffic = counter.during(invoke(handler, login(FIRST, last_code(sms_api, "+" + FIRST))))
     assert body["codeStr"] == "Success"
+    assert traffic.round_trips == ["evalsha"]
+
+
+@pytest.mark.parametrize(
+    "outcome, expected",
+    [("wrong code", "CodeIsError"), ("expired code", "CodeHasExpired"), ("no code stored", "CodeHasExpired")],
+)
+def test_every_other_login_outcome_is_one_round_trip(warm, sms_api, clock, outcome, expected):
+    handler, counter = warm
+    phone = NEVER_SENT if outcome == "no code stored" else FIRST
+    code = "123456"
+    if outcome != "no code stored":
+        assert answer(handler(get_sms(phone), {}))["codeStr"] == "Ok"
+        code = last_code(sms_api, "+" + phone)
+    if outcome == "wrong code":
+        code = wrong(code)
+    if outcome == "expired code":
+        clock.advance(PAST_EXPIRY_SECONDS)
+    body, traffic = counter.during(invoke(handler, login(phone, code)))
+    assert body["codeStr"] == expected
     assert traffic.round_trips == ["evalsha"]
 
 
