@@ -16,9 +16,9 @@ from typing import Protocol
 from smsverify import errors
 from smsverify.config import Settings
 from smsverify.senders.base import NumberRateLimited, NumberRejected, SendError, SendReceipt, SendTimeout, SmsMessage
-from smsverify.service.delivery import Delivery, DeliveryFailed, NoProviderForNumber
 from smsverify.service.clock import Clock, moment_at
 from smsverify.service.codes import code_digest, new_code
+from smsverify.service.delivery import Delivery, DeliveryFailed, NoProviderForNumber
 from smsverify.service.phone import mask_phone, normalise_phone
 from smsverify.store.redis_store import Moment, RedisCodeStore, Refusal, SendLimits, StoreUnavailable
 
@@ -192,7 +192,8 @@ class VerificationService:
     def _provider_failed(self, exc: SendError, moment: Moment) -> None:
         """A provider-level failure: log it, and with failover mark the
         provider down for ``PROVIDER_COOLDOWN_SECONDS`` in every instance."""
-        log.error("sms provider failed: %s (%s)", exc.qualified_code, exc.detail or type(exc).__name__)
+        # The code and its kind only: a provider's own message may quote the number.
+        log.error("sms provider failed: %s (%s)", exc.qualified_code, type(exc).__name__)
         seconds = self.settings.provider_cooldown_seconds
         if not self.delivery.failover or seconds <= 0:
             return
