@@ -1,5 +1,5 @@
 """Round trips and connections per invocation, counted exactly by the server
-(:mod:`counting`), for smsverify and for the naive baseline.
+(:mod:`tests.support.round_trips`), for smsverify and for the naive baseline.
 
 smsverify runs as a warm container (it has run each of its scripts once),
 with the default limits and a fake clock (to let a code expire); the naive
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from _parts import ONE_PARAMETER_TEMPLATE, UNLIMITED, Parts
-from counting import RoundTripCounter, Traffic
+from tests.support.round_trips import RoundTripCounter, Traffic
 from naive import NaiveFunction
 from tests.conftest import FakeClock, get_sms, last_code, login, wrong
 from warm import code_str

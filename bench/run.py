@@ -7,7 +7,7 @@ Starts its own redis-server on a free loopback port and the Tencent Cloud
 API emulator, then measures, all in this run:
 
 1. Redis round trips and connections per invocation, counted exactly by the
-   server (bench/counting.py), for smsverify and the naive baseline
+   server (tests/support/round_trips.py), for smsverify and the naive baseline
    (bench/naive.py, the Node demo's pattern);
 2. warm latency through main_handler (median and p99) next to the floor,
    one bare redis-py EVALSHA on a connected client, and the naive baseline;

@@ -52,7 +52,7 @@ from tests.conftest import (
 from tests.emulators.huyi import HUYI_ERRORS
 from tests.emulators.ronglian import RONGLIAN_ERRORS
 from tests.emulators.zhenzi import ZHENZI_ERRORS
-from tests.integration.test_round_trips import Counter
+from tests.support.round_trips import RoundTripCounter
 
 PHONE_RAW, PHONE, NATIONAL = "8613800138000", "+8613800138000", "13800138000"
 OTHER_RAW, OTHER = "8613900139000", "+8613900139000"
@@ -132,8 +132,13 @@ def wait_until(condition, seconds: float = 10.0) -> None:
 
 def round_trips(redis_server, action) -> list[str]:
     """The Redis commands ``action`` sent (script-internal commands left out; see test_round_trips)."""
-    _, traffic = Counter(redis_server).during(action)
-    return traffic.round_trips
+    counter = RoundTripCounter(redis_server.url)
+    try:
+        traffic = counter.during(action)
+    finally:
+        counter.close()
+    assert traffic.refused == 0
+    return traffic.commands
 
 
 # -- each provider end to end -----------------------------------------------------------

@@ -9,7 +9,9 @@ in-script commands. MONITOR tells the two apart (a script's commands show as
 from ``lua``, a client's from its address): round trips are the commands
 from clients other than the test's own connection, and every measurement
 checks that they and the in-script commands add up to the commandstats sum
-(the test's own INFO/CONFIG/CLIENT/ECHO left out).
+(the test's own INFO/CONFIG/CLIENT/ECHO left out). The counter,
+:class:`tests.support.round_trips.RoundTripCounter`, also counts commands the
+server refused before running them (none here: the connection is warm).
 
 The warm-up runs each script once (send, check, release), as any warm
 container has, so only the invocation's own commands are counted.
@@ -24,79 +26,20 @@ NOSCRIPT, SCRIPT LOAD, EVALSHA). bench/run.py prints the same counts.
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import pytest
-import redis
 
 from smsverify.edge.handler import create_handler
 from tests.conftest import answer, get_sms, last_code, login, wrong
+from tests.support.round_trips import RoundTripCounter
 
 WARM, WARM_REFUSED, FIRST, SECOND = "8613800138009", "8613800138008", "8613800138001", "8613800138002"
 NEVER_SENT = "8613800138003"
 #: Longer than CODE_TTL_SECONDS (300 by default).
 PAST_EXPIRY_SECONDS = 301
 BLACKLISTED = "FailedOperation.PhoneNumberInBlacklist"  # a per-number provider refusal that releases the reservation
-#: Commands the test itself sends on its own connection, left out of commandstats.
-OWN_COMMANDS = ("cmdstat_info", "cmdstat_config|resetstat", "cmdstat_client|info", "cmdstat_echo")
 
-
-
-@dataclass
-class Traffic:
-    """What the server ran during one invocation."""
-
-    #: commands from clients other than the test's connection, in order: the round trips
-    round_trips: list[str]
-    #: commands run inside Lua scripts
-    in_scripts: int
-    #: ``INFO commandstats`` calls by command, the test's own commands left out
-    commandstats: dict[str, int]
-
-
-class Counter:
-    """Records the Redis commands of one invocation (see the module doc)."""
-
-    def __init__(self, redis_server) -> None:
-        # A read timeout so that a marker never seen fails the test instead of hanging it.
-        self.admin = redis.Redis.from_url(redis_server.url, socket_timeout=10)
-        self.watcher = redis.Redis.from_url(redis_server.url, socket_timeout=10)  # its own pool: MONITOR only
-        self.own_address = self.admin.client_info()["addr"]  # opens the test's connection now
-
-    def during(self, invoke: Callable[[], Any]) -> tuple[Any, Traffic]:
-        marker = f"round-trips-end-{uuid.uuid4().hex}"
-        with self.watcher.monitor() as monitor:
-            self.admin.config_resetstat()
-            result = invoke()
-            stats = self.admin.info("commandstats")
-            self.admin.echo(marker)  # everything before it in the MONITOR stream belongs to this invocation
-            seen = []
-            for entry in monitor.listen():
-                if entry["command"] == f"ECHO {marker}":
-                    break
-                seen.append(entry)
-        assert self.admin.client_info()["addr"] == self.own_address  # the test used a single connection
-        from_clients = [
-            e for e in seen if e["client_type"] != "lua" and f"{e['client_address']}:{e['client_port']}" != self.own_address
-        ]
-        traffic = Traffic(
-            round_trips=[_command_name(e["command"]) for e in from_clients],
-            in_scripts=sum(1 for e in seen if e["client_type"] == "lua"),
-            commandstats={
-                name.removeprefix("cmdstat_"): entry["calls"]
-                for name, entry in stats.items()
-                if name not in OWN_COMMANDS and entry["calls"]
-            },
-        )
-        assert sum(traffic.commandstats.values()) == len(traffic.round_trips) + traffic.in_scripts, traffic
-        return result, traffic
-
-
-def _command_name(command: str) -> str:
-    words = command.lower().split(" ")
-    return " ".join(words[:2]) if words[0] == "script" else words[0]
 
 
 @pytest.fixture
@@ -108,7 +51,9 @@ def warm(redis_url, redis_server, make_env, sms_api, clock):
     sms_api.sms_number_error = BLACKLISTED
     assert answer(handler(get_sms(WARM_REFUSED), {}))["codeStr"] == "SmsSendFailed"  # runs release.lua
     sms_api.sms_number_error = None
-    return handler, Counter(redis_server)
+    counter = RoundTripCounter(redis_server.url)
+    yield handler, counter
+    counter.close()
 
 
 def invoke(handler, event) -> Callable[[], dict[str, Any]]:
@@ -117,17 +62,19 @@ def invoke(handler, event) -> Callable[[], dict[str, Any]]:
 
 def test_successful_get_sms_is_one_round_trip(warm):
     handler, counter = warm
-    body, traffic = counter.during(invoke(handler, get_sms(FIRST)))
+    traffic = counter.during(invoke(handler, get_sms(FIRST)))
+    body = traffic.result
     assert body["codeStr"] == "Ok"
-    assert traffic.round_trips == ["evalsha"]
+    assert traffic.refused == 0 and traffic.commands == ["evalsha"]
 
 
 def test_login_is_one_round_trip(warm, sms_api):
     handler, counter = warm
     assert answer(handler(get_sms(FIRST), {}))["codeStr"] == "Ok"
-    body, traffic = counter.during(invoke(handler, login(FIRST, last_code(sms_api, "+" + FIRST))))
+    traffic = counter.during(invoke(handler, login(FIRST, last_code(sms_api, "+" + FIRST))))
+    body = traffic.result
     assert body["codeStr"] == "Success"
-    assert traffic.round_trips == ["evalsha"]
+    assert traffic.refused == 0 and traffic.commands == ["evalsha"]
 
 
 @pytest.mark.parametrize(
@@ -145,31 +92,35 @@ def test_every_other_login_outcome_is_one_round_trip(warm, sms_api, clock, outco
         code = wrong(code)
     if outcome == "expired code":
         clock.advance(PAST_EXPIRY_SECONDS)
-    body, traffic = counter.during(invoke(handler, login(phone, code)))
+    traffic = counter.during(invoke(handler, login(phone, code)))
+    body = traffic.result
     assert body["codeStr"] == expected
-    assert traffic.round_trips == ["evalsha"]
+    assert traffic.refused == 0 and traffic.commands == ["evalsha"]
 
 
 def test_get_sms_refused_by_the_cooldown_is_one_round_trip(warm):
     handler, counter = warm
     assert answer(handler(get_sms(FIRST), {}))["codeStr"] == "Ok"
-    body, traffic = counter.during(invoke(handler, get_sms(FIRST)))
+    traffic = counter.during(invoke(handler, get_sms(FIRST)))
+    body = traffic.result
     assert body["codeStr"] == "TooFrequent"
-    assert traffic.round_trips == ["evalsha"]
+    assert traffic.refused == 0 and traffic.commands == ["evalsha"]
 
 
 def test_provider_refusal_is_two_round_trips_reserve_and_release(warm, sms_api):
     handler, counter = warm
     sms_api.sms_number_error = BLACKLISTED
-    body, traffic = counter.during(invoke(handler, get_sms(FIRST)))
+    traffic = counter.during(invoke(handler, get_sms(FIRST)))
+    body = traffic.result
     assert body["codeStr"] == "SmsSendFailed"
-    assert traffic.round_trips == ["evalsha", "evalsha"]
+    assert traffic.refused == 0 and traffic.commands == ["evalsha", "evalsha"]
 
 
 def test_get_sms_after_script_flush_is_three_round_trips(warm):
     handler, counter = warm
     counter.admin.script_flush()
-    body, traffic = counter.during(invoke(handler, get_sms(SECOND)))
+    traffic = counter.during(invoke(handler, get_sms(SECOND)))
+    body = traffic.result
     assert body["codeStr"] == "Ok"
-    assert traffic.round_trips == ["evalsha", "script load", "evalsha"]
+    assert traffic.refused == 0 and traffic.commands == ["evalsha", "script load", "evalsha"]
     assert traffic.commandstats["evalsha"] == 2 and traffic.commandstats["script|load"] == 1

@@ -16,6 +16,9 @@ commands must equal its total (the counter's own INFO/CONFIG/ECHO/CLIENT left
 out), so a command MONITOR did not show would stop the benchmark.
 Connections opened during the invocation come from
 ``total_connections_received``.
+
+Shared by the round-trip tests (tests/integration/test_round_trips.py, which
+assert exact counts) and bench/run.py (which prints them).
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ class Traffic:
     connections: int
     #: commands run inside Lua scripts
     in_scripts: int
+    #: ``INFO commandstats`` calls by command (``evalsha``, ``script|load``), the counter's own left out
+    commandstats: dict[str, int] = field(default_factory=dict)
+    #: what ``invoke`` returned
     result: Any = field(default=None, repr=False)
 
     @property
@@ -60,6 +66,8 @@ class Traffic:
 
 
 class RoundTripCounter:
+    """Counts what one ``invoke()`` sends to the redis-server at ``url`` (see the module doc)."""
+
     def __init__(self, url: str) -> None:
         # A read timeout so that a marker never seen stops the run instead of hanging it.
         self.admin = redis.Redis.from_url(url, socket_timeout=10)
@@ -92,6 +100,7 @@ class RoundTripCounter:
             refused=int(stats["total_error_replies"]) - failed,
             connections=int(stats["total_connections_received"]),
             in_scripts=in_scripts,
+            commandstats={k.removeprefix("cmdstat_"): v["calls"] for k, v in calls.items() if v["calls"]},
             result=result,
         )
         executed = sum(v["calls"] for v in calls.values())
