@@ -17,7 +17,6 @@ from smsverify import errors
 from smsverify.edge.event import MAX_BODY_BYTES
 from smsverify.edge.responses import STATUS, body, error_body, headers_for, json_text
 from smsverify.observability import log_invocation
-from smsverify.service.phone import mask_phone
 from smsverify.service.verification import VerificationService
 
 log = logging.getLogger("smsverify")
@@ -153,7 +152,7 @@ def create_app(service: VerificationService) -> Callable[[dict, Callable], Itera
         log_invocation(
             requestId=request_id,
             codeStr=payload["codeStr"],
-            phone=mask_phone(phone) if phone else None,
+            phone=phone.masked if phone else None,
             ip=client_ip,
             durationMs=round((time.perf_counter() - started) * 1000, 2),
             **fields,

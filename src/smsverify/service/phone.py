@@ -1,8 +1,10 @@
-"""Phone numbers: every accepted spelling of one number becomes one E.164 string."""
+"""Phone numbers: every accepted spelling of one number becomes one :class:`Phone`."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import lru_cache
 
 from phonenumbers.phonenumber import PhoneNumber
 from phonenumbers.phonenumberutil import (
@@ -26,6 +28,37 @@ _MOBILE_TYPES = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
 _SPELLING = re.compile(r"[+＋]?\d[\d ()\-.]*")  # \d: full-width digits too, which phonenumbers reads
 
 
+@dataclass(frozen=True)
+class Phone:
+    """A valid mobile number, made once at the edge and passed down as is.
+
+    ``e164`` is the E.164 form (``+8613800138000``), ``country_code`` the
+    calling code (``86``), ``national_number`` the national significant
+    number as digits (``13800138000``). ``str(phone)`` is the E.164 form.
+    """
+
+    e164: str
+    country_code: int
+    national_number: str
+
+    def __str__(self) -> str:
+        return self.e164
+
+    @property
+    def masked(self) -> str:
+        """The form for logs: ``+8613800138000`` -> ``+86138****8000``.
+
+        At least four digits stay hidden; the rest is shared between head
+        (<= 3) and tail (<= 4): ``13800138000`` -> ``138****8000``,
+        ``51234567`` -> ``51****67``.
+        """
+        national = self.national_number
+        shown = max(0, len(national) - 4)
+        tail = min(4, shown - shown // 2)
+        head = min(3, shown - tail)
+        return f"+{self.country_code}{national[:head]}****{national[len(national) - tail:] if tail else ''}"
+
+
 def _mobile(text: str, region: str | None) -> PhoneNumber | None:
     try:
         number = parse(text, region)
@@ -36,37 +69,26 @@ def _mobile(text: str, region: str | None) -> PhoneNumber | None:
     return None
 
 
-#: E.164 numbers this process has validated -> (country calling code, national
-#: number). One invocation meets its number three times (the edge, the
-#: service, the log mask); parsing it once saves two phonenumbers parses, a
-#: third of a warm login's Python time (docs/benchmarks.md). Bounded: cleared
-#: when full, since validity never changes.
-_VALIDATED: dict[str, tuple[int, str]] = {}
-_VALIDATED_MAX = 4096
+@lru_cache(maxsize=4096)
+def _parse(text: str, default_region: str) -> Phone | None:
+    """The mobile number a spelling stands for in ``default_region``, else None.
+
+    Cached per (spelling, region): phonenumbers stays the authority, and a
+    warm container parses a number it has seen once only (a parse is a third
+    of a warm login's Python time, docs/benchmarks.md). Validity of a
+    spelling never changes within a process.
+    """
+    if text.startswith("+"):
+        number = _mobile(text, None)
+    else:
+        number = _mobile(text, default_region) or _mobile("+" + text, None)
+    if number is None:
+        return None
+    return Phone(format_number(number, PhoneNumberFormat.E164), number.country_code, str(number.national_number))
 
 
-def _remember(number: PhoneNumber) -> tuple[str, tuple[int, str]]:
-    """Record a valid mobile number; return its E.164 form and what is recorded."""
-    e164 = format_number(number, PhoneNumberFormat.E164)
-    if len(_VALIDATED) >= _VALIDATED_MAX:
-        _VALIDATED.clear()
-    known = _VALIDATED[e164] = (number.country_code, str(number.national_number))
-    return e164, known
-
-
-def _validated(e164: str) -> tuple[int, str] | None:
-    """(country calling code, national number) of a valid mobile E.164 number, else None."""
-    known = _VALIDATED.get(e164)
-    if known is None:
-        number = _mobile(e164, None) if e164.startswith("+") else None
-        if number is None:
-            return None
-        _, known = _remember(number)
-    return known
-
-
-def normalise_phone(raw: str, default_region: str, allowed_country_codes: frozenset[int] | None) -> str:
-    """Return ``raw`` as an E.164 string (``+8613800138000``).
+def parse_phone(raw: str, default_region: str, allowed_country_codes: frozenset[int] | None) -> Phone:
+    """Return ``raw`` as a :class:`Phone`.
 
     Accepted spellings: E.164 (``+8613800138000``); country code and number
     without a plus, as Tencent's Node demo sends (``8613800138000``); a
@@ -84,33 +106,10 @@ def normalise_phone(raw: str, default_region: str, allowed_country_codes: frozen
     text = raw.strip()
     if len(text) > MAX_INPUT_LENGTH or not _SPELLING.fullmatch(text):
         raise InvalidParam("手机号格式不正确")
-    known = _VALIDATED.get(text)
-    if known is not None:
-        e164 = text  # an E.164 number this process has validated
-    else:
-        if text.startswith("+"):
-            number = _mobile(text, None)
-        else:
-            number = _mobile(text, default_region) or _mobile("+" + text, None)
-        if number is None:
-            raise InvalidParam("手机号格式不正确，请使用手机号或 E.164 格式（如 +8613800138000）")
-        e164, known = _remember(number)
-    country_code = known[0]
-    if allowed_country_codes is not None and country_code not in allowed_country_codes:
+    phone = _parse(text, default_region)
+    if phone is None:
+        raise InvalidParam("手机号格式不正确，请使用手机号或 E.164 格式（如 +8613800138000）")
+    if allowed_country_codes is not None and phone.country_code not in allowed_country_codes:
         allowed = "、".join(f"+{c}" for c in sorted(allowed_country_codes))
         raise InvalidParam(f"暂不支持该国家/地区的手机号（仅支持 {allowed}）")
-    return e164
-
-
-def mask_phone(e164: str) -> str:
-    """Mask an E.164 number for logs: ``+8613800138000`` -> ``+86138****8000``."""
-    known = _validated(e164)
-    if known is None:
-        return "****"
-    country_code, national = known
-    # At least four digits stay hidden; the rest is shared between head (<= 3)
-    # and tail (<= 4): 13800138000 -> 138****8000, 51234567 -> 51****67.
-    shown = max(0, len(national) - 4)
-    tail = min(4, shown - shown // 2)
-    head = min(3, shown - tail)
-    return f"+{country_code}{national[:head]}****{national[len(national) - tail:] if tail else ''}"
+    return phone

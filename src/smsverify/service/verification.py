@@ -19,7 +19,7 @@ from smsverify.senders.base import NumberRateLimited, NumberRejected, SendError,
 from smsverify.service.clock import Clock, moment_at
 from smsverify.service.codes import code_digest, new_code
 from smsverify.service.delivery import Delivery, DeliveryFailed, NoProviderForNumber
-from smsverify.service.phone import mask_phone, normalise_phone
+from smsverify.service.phone import Phone, parse_phone
 from smsverify.store.redis_store import Moment, RedisCodeStore, Refusal, SendLimits, StoreUnavailable
 
 #: Transport failures: the provider was never reached.
@@ -42,7 +42,7 @@ class CaptchaVerifier(Protocol):
 class CodeSent:
     """getSms succeeded: the code is stored and the provider accepted the SMS."""
 
-    phone: str  #: E.164
+    phone: Phone
     expires_in: int  #: seconds the code stays valid
     resend_after: int  #: seconds until the next getSms for this phone can pass
     receipt: SendReceipt  #: from the provider that sent it (``receipt.provider``)
@@ -53,7 +53,7 @@ class CodeSent:
 class CodeVerified:
     """login succeeded: the code was right and is now consumed."""
 
-    phone: str  #: E.164
+    phone: Phone
 
 
 def limits_from(settings: Settings) -> SendLimits:
@@ -108,21 +108,21 @@ class VerificationService:
         self.clock = clock
         self._keys = [settings.code_secret] + ([settings.code_secret_previous] if settings.code_secret_previous else [])
 
-    def phone(self, raw: str) -> str:
-        """Normalise a client's phone to E.164; raises :class:`errors.InvalidParam`."""
-        return normalise_phone(raw, self.settings.default_region, self.settings.allowed_country_codes)
+    def phone(self, raw: str) -> Phone:
+        """A client's spelling of a phone as a :class:`Phone`; raises :class:`errors.InvalidParam`."""
+        return parse_phone(raw, self.settings.default_region, self.settings.allowed_country_codes)
 
     # -- getSms -------------------------------------------------------------------
     def send_code(
         self,
-        raw_phone: str,
+        phone: Phone,
         *,
         client_ip: str | None,
         ticket: str | None = None,
         randstr: str | None = None,
         reference: str = "",
     ) -> CodeSent:
-        """Send a new verification code to ``raw_phone``.
+        """Send a new verification code to ``phone``.
 
         Order: validate the phone, check the captcha (when enabled), reserve
         the send and store the code's HMAC in one atomic store step (which
@@ -136,8 +136,8 @@ class VerificationService:
 
         Parameters
         ----------
-        raw_phone:
-            Any accepted spelling (see :func:`normalise_phone`).
+        phone:
+            From :meth:`phone`.
         client_ip:
             The caller's IP as seen by the gateway, or ``None`` when unknown
             (then no per-IP limit applies).
@@ -153,7 +153,6 @@ class VerificationService:
         errors.IpLimitExceeded, errors.ServiceBusy, errors.SmsSendFailed,
         errors.SmsSendTimeout, errors.ServiceUnavailable
         """
-        phone = self.phone(raw_phone)
         if self.captcha is not None:
             self._check_captcha(ticket, randstr, client_ip)
         code = new_code(self.settings.code_length)
@@ -162,14 +161,14 @@ class VerificationService:
         watched = self.delivery.names if self.delivery.failover else ()
         try:
             outcome = self.store.reserve_send(
-                phone, code_digest(self._keys[0], phone, code), reservation, client_ip, moment, watched
+                phone.e164, code_digest(self._keys[0], phone.e164, code), reservation, client_ip, moment, watched
             )
         except StoreUnavailable as exc:
             raise errors.ServiceUnavailable() from exc
         if isinstance(outcome, Refusal):
             raise self._refused(outcome.reason, outcome.wait_ms, outcome.first_trip)
         ttl = self.settings.code_ttl_seconds
-        message = SmsMessage(phone=phone, code=code, ttl_minutes=math.ceil(ttl / 60), reference=reference)
+        message = SmsMessage(phone=phone.e164, code=code, ttl_minutes=math.ceil(ttl / 60), reference=reference)
         try:
             receipt, failures = self.delivery.send(message, outcome.providers_down, lambda exc: self._provider_failed(exc, moment))
         except NoProviderForNumber:
@@ -254,15 +253,15 @@ class VerificationService:
             )
         return errors.ServiceBusy(retryAfter=retry_after)
 
-    def _release(self, phone: str, reservation: str, client_ip: str | None, moment: Moment) -> None:
+    def _release(self, phone: Phone, reservation: str, client_ip: str | None, moment: Moment) -> None:
         try:
-            self.store.release_send(phone, reservation, client_ip, moment)
+            self.store.release_send(phone.e164, reservation, client_ip, moment)
         except StoreUnavailable:
-            log.error("could not release a refused send for %s; its cooldown and counts stay", mask_phone(phone))
+            log.error("could not release a refused send for %s; its cooldown and counts stay", phone.masked)
 
     # -- login --------------------------------------------------------------------
-    def check_code(self, raw_phone: str, code: str | None) -> CodeVerified:
-        """Check ``code`` for ``raw_phone`` and consume it when right.
+    def check_code(self, phone: Phone, code: str | None) -> CodeVerified:
+        """Check ``code`` for ``phone`` (from :meth:`phone`) and consume it when right.
 
         Raises
         ------
@@ -270,15 +269,14 @@ class VerificationService:
         errors.CodeHasValid, errors.CodeIsError (``attemptsLeft``),
         errors.VerifyLimitExceeded, errors.ServiceUnavailable
         """
-        phone = self.phone(raw_phone)
         if code is None or code.strip() == "":
             raise errors.MissingCode()
         code = code.strip()
         if not code.isascii() or not code.isdigit() or len(code) > 16:
             raise errors.InvalidParam("验证码格式不正确，应为数字")
-        digests = [code_digest(key, phone, code) for key in self._keys]
+        digests = [code_digest(key, phone.e164, code) for key in self._keys]
         try:
-            result = self.store.check_code(phone, digests, moment_at(self.clock()))
+            result = self.store.check_code(phone.e164, digests, moment_at(self.clock()))
         except StoreUnavailable as exc:
             raise errors.ServiceUnavailable() from exc
         if result.status == "OK":
