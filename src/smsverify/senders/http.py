@@ -6,14 +6,15 @@ only, so a login never loads it.
 
 Transport failures are classified once, here, for every provider:
 
-- refused, unreachable, DNS failure, connect timeout, a proxy that cannot be
-  reached (urllib3 raises ``ProxyError`` only before it reached the proxy):
-  the request never left, :class:`ProviderRefused` (``ConnectionRefused`` /
-  ``ConnectTimeout`` / ``ProxyError``);
+- refused, unreachable, DNS failure, connect timeout, a TLS handshake or
+  certificate failure, a proxy that cannot be reached (urllib3 raises
+  ``ProxyError`` only before it reached the proxy): the request never left,
+  :class:`ProviderUnreachable` (``ConnectionRefused`` / ``ConnectTimeout`` /
+  ``TLSHandshake`` / ``ProxyError``), ``maybe_sent`` False;
 - read timeout or a connection dropped after sending: :class:`SendTimeout`
   (``Timeout``), the provider may have sent;
 - an HTTP status other than 200: :class:`ProviderRefused` (``HTTP<status>``);
-  these providers answer business errors with HTTP 200 (providers.md);
+  these providers answer business errors with HTTP 200;
 - a 200 answer that does not parse: :class:`SendTimeout` (``InvalidResponse``),
   since the provider may have accepted the message.
 """
@@ -24,7 +25,7 @@ import json
 import threading
 from typing import Any
 
-from smsverify.senders.base import ProviderRefused, SendTimeout
+from smsverify.senders.base import ProviderRefused, ProviderUnreachable, SendTimeout
 
 
 class ProviderHttp:
@@ -78,16 +79,19 @@ def _never_connected(exc: Exception) -> bool:
     return reason is not None and type(reason).__name__ in ("NewConnectionError", "NameResolutionError")
 
 
-def transport_failure(provider: str, cause: BaseException | None) -> Exception:
+def transport_failure(provider: str, cause: BaseException | None) -> ProviderRefused | SendTimeout:
     """Classify a ``requests`` exception (ours, or the one inside an SDK's
     ``ClientNetworkError``) as the module doc describes."""
     import requests
 
     if isinstance(cause, requests.exceptions.ConnectTimeout):
-        return ProviderRefused(provider, "ConnectTimeout", "no connection in time")
+        return ProviderUnreachable(provider, "ConnectTimeout", "no connection in time")
     if isinstance(cause, requests.exceptions.ProxyError):
-        return ProviderRefused(provider, "ProxyError", "could not reach the proxy (HTTP_PROXY / HTTPS_PROXY)")
+        return ProviderUnreachable(provider, "ProxyError", "could not reach the proxy (HTTP_PROXY / HTTPS_PROXY)")
+    if isinstance(cause, requests.exceptions.SSLError):
+        # urllib3 sends nothing before the handshake and the certificate check succeed.
+        return ProviderUnreachable(provider, "TLSHandshake", "TLS handshake or certificate check failed")
     if isinstance(cause, requests.exceptions.ConnectionError) and not isinstance(cause, requests.exceptions.ReadTimeout):
         if _never_connected(cause):
-            return ProviderRefused(provider, "ConnectionRefused", "could not connect")
+            return ProviderUnreachable(provider, "ConnectionRefused", "could not connect")
     return SendTimeout(provider, "Timeout", "no answer in time")

@@ -1,7 +1,6 @@
 """Huyi 106 SMS (互亿无线): the ``sms.php?method=Submit`` form API.
 
-Facts (../shared/reference/providers.md section 2; the official
-"互亿无线短信验证码 API v3.3" PDF and demos):
+Facts (the official "互亿无线短信验证码 API v3.3" PDF and demos, https://www.ihuyi.com):
 
 - ``POST {base}/webservice/sms.php?method=Submit``, form-encoded UTF-8:
   ``account`` (APIID), ``password``, ``mobile`` (one national number),
@@ -10,14 +9,20 @@ Facts (../shared/reference/providers.md section 2; the official
   ``md5(account + apikey + mobile + content + time)`` in lower-case hex with
   ``time`` the 10-digit Unix time, so the API key never travels.
 - ``format=json`` answers ``{"code": 2, "msg", "smsid"}``; ``code`` 2 is success.
+- Template variables hold at most 8 characters (error 40722).
+
+Variables (``from_env``): ``HUYI_ACCOUNT`` (APIID), ``HUYI_API_KEY``,
+``HUYI_TEMPLATE`` (the approved text with ``{code}`` and optionally
+``{minutes}``) [the unpaid accounts' default template, :data:`DEFAULT_TEMPLATE`],
+``HUYI_BASE_URL`` [https://106.ihuyi.com].
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-
-from smsverify.config import HuyiSettings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from smsverify.senders.base import (
     SendError,
     SendReceipt,
@@ -28,7 +33,15 @@ from smsverify.senders.base import (
 )
 from smsverify.senders.http import ProviderHttp
 
+if TYPE_CHECKING:
+    from smsverify.config import SmsCommon
+    from smsverify.env import EnvReader
+
 NAME = "huyi"
+#: The template unpaid Huyi accounts may use (Huyi API doc v3.3, section 2.6).
+DEFAULT_TEMPLATE = "您的验证码是：{code}。请不要把验证码泄露给其他人。"
+#: Longest template variable Huyi accepts (error 40722).
+MAX_CODE_LENGTH = 8
 SUCCESS = "2"
 
 #: Codes about the number (no failover); every other code is provider-level
@@ -44,6 +57,42 @@ NUMBER_LIMITS: dict[str, bool] = {
 
 def classify(code: str, detail: str = "") -> SendError:
     return classify_code(NAME, code, detail, rejections=NUMBER_REJECTIONS, limits=NUMBER_LIMITS)
+
+
+@dataclass(frozen=True)
+class HuyiSettings:
+    """Huyi 106 SMS (``HUYI_*``); ``template`` holds ``{code}`` (and ``{minutes}``)."""
+
+    account: str
+    api_key: str = field(repr=False)
+    template: str
+    base_url: str
+
+
+def from_env(reader: EnvReader, common: SmsCommon) -> HuyiSettings:
+    """Read this provider's variables; problems are recorded on ``reader``."""
+    purpose = "for the huyi SMS provider"
+    template = reader.text("HUYI_TEMPLATE", DEFAULT_TEMPLATE) or DEFAULT_TEMPLATE
+    try:
+        template.format(code="0", minutes="0")
+    except (KeyError, IndexError, ValueError):
+        reader.problem("HUYI_TEMPLATE", "may only contain the placeholders {code} and {minutes}")
+    else:
+        if "{code}" not in template:
+            reader.problem("HUYI_TEMPLATE", "must contain {code}, where the verification code goes")
+    if common.code_length > MAX_CODE_LENGTH:
+        reader.problem("CODE_LENGTH", f"Huyi accepts template variables of at most {MAX_CODE_LENGTH} characters (error 40722)")
+    return HuyiSettings(
+        account=reader.required("HUYI_ACCOUNT", purpose),
+        api_key=reader.required("HUYI_API_KEY", purpose),
+        template=template,
+        base_url=reader.base_url("HUYI_BASE_URL", "https://106.ihuyi.com"),
+    )
+
+
+def build(settings: HuyiSettings, common: SmsCommon) -> "HuyiSender":
+    """The sender for ``settings``."""
+    return HuyiSender(settings)
 
 
 class HuyiSender:

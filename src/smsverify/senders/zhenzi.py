@@ -1,7 +1,7 @@
 """Zhenzi Cloud (榛子云): the v2 template send API.
 
-Facts (../shared/reference/providers.md section 3; the official single-file
-SDKs and the Java SDK doc smsow.zhenzikj.com/doc/java_sdk_doc.html):
+Facts (the official single-file SDKs and the Java SDK doc
+https://smsow.zhenzikj.com/doc/java_sdk_doc.html):
 
 - ``POST {base}/sms/v2/send.do``, form-encoded: ``appId``, ``appSecret``
   (sent as is: the API has no signature, so the base URL must be HTTPS),
@@ -10,13 +10,16 @@ SDKs and the Java SDK doc smsow.zhenzikj.com/doc/java_sdk_doc.html):
   ``/smslog/findSmsByMessageId.do``).
 - ``{"code": 0, "data": "发送成功"}`` is success; other codes carry the
   reason in ``data``.
+
+Variables (``from_env``): ``ZHENZI_APP_ID``, ``ZHENZI_APP_SECRET``,
+``ZHENZI_TEMPLATE_ID``, ``ZHENZI_BASE_URL`` [:data:`DEFAULT_BASE_URL`].
 """
 
 from __future__ import annotations
 
 import json
-
-from smsverify.config import ZhenziSettings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from smsverify.senders.base import (
     SendError,
     SendReceipt,
@@ -27,7 +30,12 @@ from smsverify.senders.base import (
 )
 from smsverify.senders.http import ProviderHttp
 
+if TYPE_CHECKING:
+    from smsverify.config import SmsCommon
+    from smsverify.env import EnvReader
+
 NAME = "zhenzi"
+DEFAULT_BASE_URL = "https://sms_developer.zhenzikj.com"
 SUCCESS = "0"
 
 #: 100 is "bad parameters (empty, or bad phone format)"; every other
@@ -38,6 +46,32 @@ NUMBER_LIMITS: dict[str, bool] = {"109": True}  # over the daily per-number limi
 
 def classify(code: str, detail: str = "") -> SendError:
     return classify_code(NAME, code, detail, rejections=NUMBER_REJECTIONS, limits=NUMBER_LIMITS)
+
+
+@dataclass(frozen=True)
+class ZhenziSettings:
+    """Zhenzi Cloud v2 template SMS (``ZHENZI_*``)."""
+
+    app_id: str
+    app_secret: str = field(repr=False)
+    template_id: str
+    base_url: str
+
+
+def from_env(reader: EnvReader, common: SmsCommon) -> ZhenziSettings:
+    """Read this provider's variables; problems are recorded on ``reader``."""
+    purpose = "for the zhenzi SMS provider"
+    return ZhenziSettings(
+        app_id=reader.required("ZHENZI_APP_ID", purpose),
+        app_secret=reader.required("ZHENZI_APP_SECRET", purpose),
+        template_id=reader.required("ZHENZI_TEMPLATE_ID", purpose),
+        base_url=reader.base_url("ZHENZI_BASE_URL", DEFAULT_BASE_URL),
+    )
+
+
+def build(settings: ZhenziSettings, common: SmsCommon) -> "ZhenziSender":
+    """The sender for ``settings``."""
+    return ZhenziSender(settings, common.template_params)
 
 
 class ZhenziSender:
