@@ -190,11 +190,14 @@ class HuyiEmulator(ProviderEmulator):
         self.templates = list(templates) if templates is not None else [DEFAULT_TEMPLATE]
         self.balance = DEFAULT_BALANCE
         self.plain_key_requests = 0
+        self.force_xml = False
         super().__init__(daily_limit=daily_limit)
 
     def _reset_provider_state(self) -> None:
         self.balance = DEFAULT_BALANCE
         self.plain_key_requests = 0
+        #: Knob: answer in XML even when ``format=json`` was asked for.
+        self.force_xml = False
 
     # --------------------------------------------------------------- dispatch
     def _observe(self, request: Request) -> None:
@@ -220,7 +223,7 @@ class HuyiEmulator(ProviderEmulator):
         if request.method not in ("GET", "POST"):
             return Answer.http_error(405)
         params = request.params()
-        as_json = params.get("format", "").strip().lower() == "json"
+        as_json = params.get("format", "").strip().lower() == "json" and not self.force_xml
         method = request.query.get("method", "")
         if method == "GetNum":
             return self._get_num(params, as_json)

@@ -77,7 +77,7 @@ TENCENT_CODES: list[tuple[str, str, int, str]] = [
     ("FailedOperation.SignatureIncorrectOrUnapproved", "SmsSendFailed", 502, RELEASED),
     ("FailedOperation.TemplateIncorrectOrUnapproved", "SmsSendFailed", 502, RELEASED),
     ("FailedOperation.TemplateParamSetNotMatchApprovedTemplate", "SmsSendFailed", 502, RELEASED),
-    ("FailedOperation.PhoneNumberInBlacklist", "SmsSendFailed", 502, RELEASED),
+    ("FailedOperation.PhoneNumberInBlacklist", "InValidParam", 400, RELEASED),  # the number opted out
     ("FailedOperation.PhoneNumberParseFail", "InValidParam", 400, RELEASED),
     ("FailedOperation.ContainSensitiveWord", "SmsSendFailed", 502, RELEASED),
     # Unauthorized operations

@@ -124,13 +124,13 @@ CLASSIFIED = [
     ("LimitExceeded.PhoneNumberSameContentDailyLimit", NumberRateLimited, True),
     ("InvalidParameterValue.IncorrectPhoneNumber", NumberRejected, None),
     ("FailedOperation.PhoneNumberParseFail", NumberRejected, None),
+    ("FailedOperation.PhoneNumberInBlacklist", NumberRejected, None),  # opted out: no other provider either
     ("InternalError.Timeout", SendTimeout, None),
 ] + [
     (code, ProviderRefused, None)
     for code in (
         "LimitExceeded.AppDailyLimit",
         "FailedOperation.InsufficientBalanceInSmsPackage",
-        "FailedOperation.PhoneNumberInBlacklist",
         "UnauthorizedOperation.SmsSdkAppIdVerifyFail",
         "InvalidParameterValue.TemplateParameterFormatError",
         "MissingParameter.EmptyPhoneNumberSet",

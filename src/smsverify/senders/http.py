@@ -59,6 +59,14 @@ class ProviderHttp:
         ``params=``, ``headers=``). Raises :class:`ProviderRefused` or
         :class:`SendTimeout` as the module doc describes.
         """
+        content = self.post_raw(path, timeout_seconds, **kwargs)
+        try:
+            return json.loads(content.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError):
+            raise SendTimeout(self.provider, "InvalidResponse", "answer is not JSON") from None
+
+    def post_raw(self, path: str, timeout_seconds: float, **kwargs: Any) -> bytes:
+        """Like :meth:`post`, but return the body of the 200 answer as bytes."""
         import requests
 
         try:
@@ -67,10 +75,7 @@ class ProviderHttp:
             raise transport_failure(self.provider, exc) from None
         if response.status_code != 200:
             raise ProviderRefused(self.provider, f"HTTP{response.status_code}", "unexpected HTTP status")
-        try:
-            return json.loads(response.content.decode("utf-8-sig"))
-        except (UnicodeDecodeError, ValueError):
-            raise SendTimeout(self.provider, "InvalidResponse", "answer is not JSON") from None
+        return response.content
 
 
 def _never_connected(exc: Exception) -> bool:

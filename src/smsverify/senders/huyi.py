@@ -9,6 +9,9 @@ Facts (the official "互亿无线短信验证码 API v3.3" PDF and demos, https:
   ``md5(account + apikey + mobile + content + time)`` in lower-case hex with
   ``time`` the 10-digit Unix time, so the API key never travels.
 - ``format=json`` answers ``{"code": 2, "msg", "smsid"}``; ``code`` 2 is success.
+  Without it the API answers XML (``<SubmitResult><code>2</code><msg>..</msg>
+  <smsid>..</smsid></SubmitResult>``); such an answer is read too, so a
+  success is never mistaken for an unknown outcome.
 - Template variables hold at most 8 characters (error 40722).
 
 Variables (``from_env``): ``HUYI_ACCOUNT`` (APIID), ``HUYI_API_KEY``,
@@ -20,7 +23,9 @@ Variables (``from_env``): ``HUYI_ACCOUNT`` (APIID), ``HUYI_API_KEY``,
 from __future__ import annotations
 
 import hashlib
+import json
 import time
+import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from smsverify.senders.base import (
@@ -95,6 +100,26 @@ def build(settings: HuyiSettings, common: SmsCommon) -> "HuyiSender":
     return HuyiSender(settings)
 
 
+def parse_answer(raw: bytes) -> object:
+    """The answer as a dict (``code``, ``msg``, ``smsid``), from JSON or from
+    Huyi's XML form; ``None`` when it is neither."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        root = ElementTree.fromstring(text.encode("utf-8"))
+    except ElementTree.ParseError:
+        return None
+    # Children are namespaced ({106.ihuyi.com}code); keep the local names.
+    fields = {child.tag.rsplit("}", 1)[-1]: (child.text or "") for child in root}
+    return fields if "code" in fields else None
+
+
 class HuyiSender:
     """Sends ``settings.template`` with ``{code}``/``{minutes}`` filled in;
     mainland +86 mobile numbers only."""
@@ -115,12 +140,13 @@ class HuyiSender:
         content = s.template.format(code=message.code, minutes=message.ttl_minutes)
         now = str(int(self._clock()))
         password = hashlib.md5((s.account + s.api_key + mobile + content + now).encode("utf-8")).hexdigest()
-        answer = self.http.post(
+        raw = self.http.post_raw(
             "/webservice/sms.php",
             timeout_seconds,
             params={"method": "Submit"},
             data={"account": s.account, "password": password, "mobile": mobile, "content": content, "time": now, "format": "json"},
         )
+        answer = parse_answer(raw)
         if not isinstance(answer, dict) or "code" not in answer:
             raise SendTimeout(NAME, "InvalidResponse", "answer without code")
         code = str(answer["code"])

@@ -69,6 +69,9 @@ NUMBER_LIMITS: dict[str, bool] = {
 NUMBER_REJECTIONS = frozenset({
     "InvalidParameterValue.IncorrectPhoneNumber",
     "FailedOperation.PhoneNumberParseFail",
+    # The number opted out (blocklist): another provider must not send to it,
+    # and Tencent is not at fault.
+    "FailedOperation.PhoneNumberInBlacklist",
 })
 
 #: Request-level codes after which the message may have been sent.

@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from smsverify.senders.base import (
+    ProviderRefused,
     SendError,
     SendReceipt,
     SendTimeout,
@@ -35,17 +36,42 @@ if TYPE_CHECKING:
     from smsverify.env import EnvReader
 
 NAME = "zhenzi"
-DEFAULT_BASE_URL = "https://sms_developer.zhenzikj.com"
+#: Zhenzi's individual-developer host without the underscore of its documented
+#: ``sms_developer.zhenzikj.com``: OpenSSL does not match a host name with an
+#: underscore against the ``*.zhenzikj.com`` certificate, so certificates could
+#: not be verified there (Zhenzi's mini-program SDK uses this spelling).
+DEFAULT_BASE_URL = "https://smsdeveloper.zhenzikj.com"
 SUCCESS = "0"
 
-#: 100 is "bad parameters (empty, or bad phone format)"; every other
-#: parameter is validated at start-up, so it is taken as the number's fault.
-NUMBER_REJECTIONS = frozenset({"100"})
+#: 100 is "bad parameters (empty, or bad phone format)": the number's fault
+#: only when every parameter we sent was well formed (:func:`own_parameters_valid`).
+BAD_PARAMETERS = "100"
+NUMBER_REJECTIONS = frozenset({BAD_PARAMETERS})
 NUMBER_LIMITS: dict[str, bool] = {"109": True}  # over the daily per-number limit
 
 
-def classify(code: str, detail: str = "") -> SendError:
+def classify(code: str, detail: str = "", *, own_parameters_valid: bool = True) -> SendError:
+    """The sender-contract error for a Zhenzi ``code``; a 100 is provider-level
+    unless our own parameters were valid."""
+    if code == BAD_PARAMETERS and not own_parameters_valid:
+        return ProviderRefused(NAME, code, detail)
     return classify_code(NAME, code, detail, rejections=NUMBER_REJECTIONS, limits=NUMBER_LIMITS)
+
+
+def own_parameters_valid(form: dict[str, str]) -> bool:
+    """Whether the send form is what Zhenzi accepts (every field present,
+    ``number`` an 11-digit mainland mobile, ``templateParams`` a JSON array
+    of non-empty strings), so a 100 can only be about the number itself."""
+    if not all(form.get(name) for name in ("appId", "appSecret", "templateId", "number", "templateParams")):
+        return False
+    number = form["number"]
+    if not (len(number) == 11 and number.isdigit() and number.startswith("1")):
+        return False
+    try:
+        values = json.loads(form["templateParams"])
+    except ValueError:
+        return False
+    return isinstance(values, list) and all(isinstance(v, str) and v for v in values)
 
 
 @dataclass(frozen=True)
@@ -106,5 +132,5 @@ class ZhenziSender:
             raise SendTimeout(NAME, "InvalidResponse", "answer without code")
         code = str(answer["code"])
         if code != SUCCESS:
-            raise classify(code, str(answer.get("data", ""))[:200])
+            raise classify(code, str(answer.get("data", ""))[:200], own_parameters_valid=own_parameters_valid(form))
         return SendReceipt(provider=NAME, serial_no=message.reference)
