@@ -24,6 +24,10 @@ Proven here, on plain dicts:
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 from smsverify import senders
@@ -234,3 +238,24 @@ def test_no_provider_secret_in_repr():
     text = repr(s)
     for secret in (RONGLIAN_TOKEN, HUYI_KEY, ZHENZI_SECRET):
         assert secret not in text
+
+
+IMPORT_PROBE = """
+import json, sys
+import smsverify.config
+loaded = lambda: sorted(m for m in sys.modules if m.startswith("smsverify.senders."))
+report = {"config": loaded()}
+smsverify.config.Settings.from_env(json.loads(sys.argv[1]))
+report["ronglian"] = loaded()
+print(json.dumps(report))
+"""
+
+
+def test_config_imports_no_sender_and_the_registry_imports_only_the_named_one():
+    env = {**RONGLIAN, "SMS_PROVIDER": "ronglian", "CODE_LENGTH": "4"}
+    done = subprocess.run([sys.executable, "-c", IMPORT_PROBE, json.dumps(env)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert report["config"] == []
+    assert "smsverify.senders.ronglian" in report["ronglian"]
+    assert not {"smsverify.senders.tencent", "smsverify.senders.huyi", "smsverify.senders.zhenzi"} & set(report["ronglian"])

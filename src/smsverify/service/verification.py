@@ -238,7 +238,7 @@ class VerificationService:
             return errors.IpLimitExceeded(retryAfter=retry_after)
         if first_trip:
             log.error(
-                "global send quota spent: %d SMS per %d s; getSms refused until the window frees up",
+                "global send limit reached: %d SMS per %d s; getSms refused until the window frees up",
                 self.policy.global_send_limit,
                 self.policy.global_send_window_seconds,
             )
