@@ -16,16 +16,16 @@ Redis
     and read.
 SMS
     ``SMS_PROVIDER``: a provider name of :data:`smsverify.senders.PROVIDERS`
-    (``tencent``, ``ronglian``, ``huyi``, ``zhenzi``) or a comma list of them
-    tried in order (failover); ``console`` alone, for local runs. ``SMS_TEMPLATE_PARAMS`` [code,minutes] (template values in
+    or a comma list of them tried in order (failover); ``console`` alone, for
+    local runs. ``SMS_TEMPLATE_PARAMS`` [code,minutes] (template values in
     order, for every template-based provider), ``SMS_TIMEOUT_SECONDS`` [5]
     per provider request, ``SMS_SEND_BUDGET_SECONDS`` [8] for all attempts of
     one getSms, ``PROVIDER_BACKOFF_SECONDS`` [60] (older name
     ``PROVIDER_COOLDOWN_SECONDS``, still read) during which a provider that
     failed is tried last by every instance.
-Provider variables (see each module of :mod:`smsverify.senders`)
-    Tencent ``SMS_SDKAPPID``, ``SMS_SIGN``, ``SMS_TEMPLATE_ID``, ...;
-    Ronglian ``RONGLIAN_*``; Huyi ``HUYI_*``; Zhenzi ``ZHENZI_*``.
+Provider variables
+    Read by each provider's module (:mod:`smsverify.senders`), listed in
+    its docstring, and only when ``SMS_PROVIDER`` names it.
 Codes
     ``CODE_SECRET`` (HMAC key, >= 16 characters), ``CODE_SECRET_PREVIOUS``
     (accepted when verifying, for rotation), ``CODE_LENGTH`` [6],
