@@ -14,16 +14,20 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from smsverify import errors
-from smsverify.config import Settings
-from smsverify.senders.base import NumberRateLimited, NumberRejected, SendError, SendReceipt, SendTimeout, SmsMessage
+from smsverify.senders.base import (
+    NumberRateLimited,
+    NumberRejected,
+    ProviderUnreachable,
+    SendError,
+    SendReceipt,
+    SmsMessage,
+)
 from smsverify.service.clock import Clock, moment_at
 from smsverify.service.codes import code_digest, new_code
 from smsverify.service.delivery import Delivery, DeliveryFailed, NoProviderForNumber
 from smsverify.service.phone import Phone, parse_phone
-from smsverify.store.redis_store import Moment, RedisCodeStore, Refusal, SendLimits, StoreUnavailable
-
-#: Transport failures: the provider was never reached.
-UNREACHABLE = frozenset({"ConnectionRefused", "ConnectTimeout"})
+from smsverify.service.policy import ServicePolicy
+from smsverify.store.redis_store import Moment, RedisCodeStore, Refusal, StoreUnavailable
 
 log = logging.getLogger("smsverify")
 
@@ -56,22 +60,6 @@ class CodeVerified:
     phone: Phone
 
 
-def limits_from(settings: Settings) -> SendLimits:
-    """The store's policy, in milliseconds, from the settings (seconds)."""
-    return SendLimits(
-        code_ttl_ms=settings.code_ttl_seconds * 1000,
-        cooldown_ms=settings.send_interval_seconds * 1000,
-        hourly_limit=settings.hourly_send_limit,
-        daily_limit=settings.daily_send_limit,
-        ip_limit=settings.ip_send_limit,
-        ip_window_ms=settings.ip_send_window_seconds * 1000,
-        global_limit=settings.global_send_limit,
-        global_window_ms=settings.global_send_window_seconds * 1000,
-        max_wrong_tries=settings.max_verify_attempts,
-        daily_verify_limit=settings.daily_verify_limit,
-    )
-
-
 def _seconds(ms: int) -> int:
     return max(1, math.ceil(ms / 1000))
 
@@ -81,8 +69,8 @@ class VerificationService:
 
     Parameters
     ----------
-    settings:
-        Validated configuration.
+    policy:
+        The numbers the service decides with (built by :mod:`smsverify.bootstrap`).
     store:
         The code store (Redis).
     delivery:
@@ -95,22 +83,24 @@ class VerificationService:
 
     def __init__(
         self,
-        settings: Settings,
+        policy: ServicePolicy,
         store: RedisCodeStore,
         delivery: Delivery,
         captcha: CaptchaVerifier | None = None,
         clock: Clock = time.time,
     ) -> None:
-        self.settings = settings
+        self.policy = policy
         self.store = store
         self.delivery = delivery
         self.captcha = captcha
         self.clock = clock
-        self._keys = [settings.code_secret] + ([settings.code_secret_previous] if settings.code_secret_previous else [])
+        self._keys = list(policy.code_keys)
+        if policy.captcha_required != (captcha is not None):
+            raise ValueError("a captcha verifier is needed exactly when policy.captcha_required is True")
 
     def phone(self, raw: str) -> Phone:
         """A client's spelling of a phone as a :class:`Phone`; raises :class:`errors.InvalidParam`."""
-        return parse_phone(raw, self.settings.default_region, self.settings.allowed_country_codes)
+        return parse_phone(raw, self.policy.default_region, self.policy.allowed_country_codes)
 
     # -- getSms -------------------------------------------------------------------
     def send_code(
@@ -153,9 +143,9 @@ class VerificationService:
         errors.IpLimitExceeded, errors.ServiceBusy, errors.SmsSendFailed,
         errors.SmsSendTimeout, errors.ServiceUnavailable
         """
-        if self.captcha is not None:
+        if self.policy.captcha_required:
             self._check_captcha(ticket, randstr, client_ip)
-        code = new_code(self.settings.code_length)
+        code = new_code(self.policy.code_length)
         reservation = uuid.uuid4().hex
         moment = moment_at(self.clock())
         watched = self.delivery.names if self.delivery.failover else ()
@@ -167,7 +157,7 @@ class VerificationService:
             raise errors.ServiceUnavailable() from exc
         if isinstance(outcome, Refusal):
             raise self._refused(outcome.reason, outcome.wait_ms, outcome.first_trip)
-        ttl = self.settings.code_ttl_seconds
+        ttl = self.policy.code_ttl_seconds
         message = SmsMessage(phone=phone.e164, code=code, ttl_minutes=math.ceil(ttl / 60), reference=reference)
         try:
             receipt, failures = self.delivery.send(message, outcome.providers_down, lambda exc: self._provider_failed(exc, moment))
@@ -183,17 +173,17 @@ class VerificationService:
         return CodeSent(
             phone=phone,
             expires_in=ttl,
-            resend_after=self.settings.send_interval_seconds,
+            resend_after=self.policy.send_interval_seconds,
             receipt=receipt,
             failed_providers=tuple(f.qualified_code for f in failures),
         )
 
     def _provider_failed(self, exc: SendError, moment: Moment) -> None:
         """A provider-level failure: log it, and with failover mark the
-        provider down for ``PROVIDER_COOLDOWN_SECONDS`` in every instance."""
+        provider down for ``PROVIDER_BACKOFF_SECONDS`` in every instance."""
         # The code and its kind only: a provider's own message may quote the number.
         log.error("sms provider failed: %s (%s)", exc.qualified_code, type(exc).__name__)
-        seconds = self.settings.provider_cooldown_seconds
+        seconds = self.policy.provider_backoff_seconds
         if not self.delivery.failover or seconds <= 0:
             return
         try:
@@ -207,16 +197,17 @@ class VerificationService:
         if isinstance(final, NumberRateLimited):
             if final.daily:  # the provider's day: assumed to be China's calendar day, like ours
                 return errors.DailyLimitExceeded(retryAfter=_seconds(moment.ms_to_day_end), providerCode=code)
-            return errors.TooFrequent(retryAfter=self.settings.send_interval_seconds, providerCode=code)
+            # The provider's own short-term window, not ours: SEND_INTERVAL_SECONDS may be 0.
+            return errors.TooFrequent(retryAfter=max(1, self.policy.send_interval_seconds), providerCode=code)
         if isinstance(final, NumberRejected):
             return errors.InvalidParam("短信服务商无法识别该手机号", providerCode=code)
         if failed.maybe_sent:
-            timed_out = next(f for f in failed.failures if isinstance(f, SendTimeout))
+            timed_out = next(f for f in failed.failures if f.maybe_sent)
             log.warning("sms send outcome unknown (%s); code kept", timed_out.qualified_code)
             return errors.SmsSendTimeout(
-                providerCode=timed_out.qualified_code, resendAfter=self.settings.send_interval_seconds
+                providerCode=timed_out.qualified_code, resendAfter=self.policy.send_interval_seconds
             )
-        if final.provider_code in UNREACHABLE:
+        if isinstance(final, ProviderUnreachable):
             return errors.SmsSendFailed("短信服务连接失败", providerCode=code)
         return errors.SmsSendFailed(providerCode=code)
 
@@ -248,8 +239,8 @@ class VerificationService:
         if first_trip:
             log.error(
                 "global send limit reached: %d SMS per %d s; getSms refused until the window frees up",
-                self.settings.global_send_limit,
-                self.settings.global_send_window_seconds,
+                self.policy.global_send_limit,
+                self.policy.global_send_window_seconds,
             )
         return errors.ServiceBusy(retryAfter=retry_after)
 
