@@ -35,6 +35,7 @@ import binascii
 import collections
 import contextlib
 import io
+import ipaddress
 import json
 import logging
 import re
@@ -383,7 +384,7 @@ def m_wrong_type_ignored(draw, event, in_query, method):
     field = draw(st.sampled_from([
         "requestContext", "queryStringParameters", "headerParameters", "pathParameters", "stageVariables",
         "multiValueHeaders", "multiValueQueryStringParameters", "version", "requestPath", "source", "x-unknown",
-        "requestContext.requestId", "requestContext.sourceIp", "requestContext.identity", "requestContext.elb",
+        "requestContext.requestId", "requestContext.identity", "requestContext.elb",
     ]))
     value = draw(ANY_VALUE)
     if field.startswith("requestContext."):
@@ -440,8 +441,23 @@ def m_huge(draw, event, in_query, method):
     if target == "query":  # likewise for an unknown query parameter
         event["queryString"]["x-huge"] = value
         return BROKEN
-    event.setdefault("requestContext", {})[target] = value  # cut (requestId) or ignored (sourceIp)
-    return SERVED_AS_IS
+    event.setdefault("requestContext", {})[target] = value  # cut (requestId) or refused (sourceIp: not an address)
+    return BROKEN if target == "sourceIp" else SERVED_AS_IS
+
+
+def m_source_ip(draw, event, in_query, method):
+    """``requestContext.sourceIp``: an address (normalised), absent/empty, or anything else (refused)."""
+    value = draw(ANY_VALUE | st.ip_addresses().map(str))
+    event.setdefault("requestContext", {})["sourceIp"] = value
+    if value is None or value == "":
+        return SERVED_AS_IS
+    if not isinstance(value, str):
+        return BROKEN
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return BROKEN
+    return SERVED_AS_IS if len(value) <= 64 else BROKEN
 
 
 def m_duplicate_in_query(draw, event, in_query, method):
@@ -549,7 +565,7 @@ def m_extra_headers(draw, event, in_query, method):
 
 
 MUTATIONS = [
-    m_identity, m_wrong_type_shape, m_wrong_type_entry, m_wrong_type_ignored, m_drop, m_body_text, m_body_not_utf8,
+    m_identity, m_source_ip, m_wrong_type_shape, m_wrong_type_entry, m_wrong_type_ignored, m_drop, m_body_text, m_body_not_utf8,
     m_body_not_base64, m_huge, m_duplicate_in_query, m_single_item_lists, m_duplicate_in_body, m_random_query,
     m_extra_query, m_random_method, m_random_phone, m_random_code, m_content_type, m_base64_flag, m_http_method,
     m_path, m_extra_headers,
