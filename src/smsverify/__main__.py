@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import os
 import socket
 import sys
 from typing import Any
@@ -19,7 +20,8 @@ from smsverify.errors import ConfigError
 
 ENVIRONMENT = """\
 environment variables that matter (full list: docs/setup.en.md):
-  REDIS_HOST, REDIS_PORT, REDIS_PASSWORD   Redis holding the codes (unset: in-process store)
+  REDIS_URL (or REDIS_HOST, REDIS_PORT, REDIS_PASSWORD)
+                                           Redis holding the codes (unset: in-process store)
   SMS_PROVIDER, SMS_SDKAPPID, SMS_SIGN, SMS_TEMPLATE_ID
                                            SMS provider(s) in failover order (unset: console SMS)
   CODE_SECRET                              key hashing stored codes (unset: random per process)
@@ -72,8 +74,8 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         listener = socket.create_server((args.host, args.port), family=_family(args.host))
     except OSError as exc:
-        busy = " (port in use)" if exc.errno == errno.EADDRINUSE else ""
-        return _die(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}{busy}")
+        why = "port in use" if exc.errno == errno.EADDRINUSE else (os.strerror(exc.errno) if exc.errno else str(exc))
+        return _die(f"cannot listen on {args.host}:{args.port}: {why}")
     with listener:
         server = make_server(args.host, args.port, app=None, threaded=True, fd=listener.fileno())
     handler = _build_handler()
