@@ -252,6 +252,9 @@ def add_cold(table: Table, result: cold.ColdStart) -> None:
     )
     table.row("  of which, inside the process: import handler / first login",
               f"{ms(result.login['import_ms'])} / {ms(result.login['login_ms'])}")
+    bare = wall["import handler + one login, without lean_imports"]
+    table.row("the same without lean_imports (handler.py's install() a no-op)", ms(bare), ms(floor), f"{bare / floor:.2f}",
+              target=f"lean_imports saves {bare - total:.1f} ms")
     loaded = set(result.login["loaded"])
     table.row(
         "modules loaded by the cold login path",

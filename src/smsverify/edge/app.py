@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import uuid
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl
@@ -23,7 +22,6 @@ from smsverify.edge.responses import body, error_body, integration_response, sta
 from smsverify.observability import REQUEST_FIELDS
 from smsverify.service.verification import VerificationService
 
-log = logging.getLogger("smsverify")
 
 METHODS = ("getSms", "login")
 #: Parameters read from the query and the body; any other name is ignored.
@@ -201,6 +199,8 @@ def create_app(service: VerificationService) -> Callable[[dict, Callable], Itera
     gateway's ``requestContext``); outside it, a new UUID and ``REMOTE_ADDR``.
     Each body gets its status and headers from
     :func:`smsverify.edge.responses.integration_response`, the one mapping.
+    An exception other than a :class:`~smsverify.errors.VerificationError`
+    propagates (``handle_event`` answers ``InternalError`` and logs it).
     """
 
     def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -217,9 +217,7 @@ def create_app(service: VerificationService) -> Callable[[dict, Callable], Itera
             if "providerCode" in exc.fields:
                 fields["providerCode"] = exc.fields["providerCode"]
             fields.update(exc.log_fields)
-        except Exception:
-            log.exception("unexpected error")
-            payload = body("InternalError", "服务内部错误", request_id)
+        # Anything else is a defect: it propagates to the one guard, in handle_event.
         fields["codeStr"] = payload["codeStr"]
         response = integration_response(payload)
         start_response(status_line(response["statusCode"]), list(response["headers"].items()))
