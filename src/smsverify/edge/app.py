@@ -220,7 +220,8 @@ def create_app(service: VerificationService) -> Callable[[dict, Callable], Itera
         # Anything else is a defect: it propagates to the one guard, in handle_event.
         fields["codeStr"] = payload["codeStr"]
         response = integration_response(payload)
-        start_response(status_line(response["statusCode"]), list(response["headers"].items()))
-        return [response["body"].encode("utf-8")]
+        data = response["body"].encode("utf-8")
+        start_response(status_line(response["statusCode"]), [*response["headers"].items(), ("Content-Length", str(len(data)))])
+        return [data]
 
     return app
