@@ -391,6 +391,8 @@ def m_wrong_type_ignored(draw, event, in_query, method):
         event.setdefault("requestContext", {})[field.split(".", 1)[1]] = value
     else:
         event[field] = value
+    if field == "requestContext" and isinstance(value, dict):
+        return _source_ip_expectation(value.get("sourceIp"))  # the one requestContext field that is checked
     return SERVED_AS_IS
 
 
@@ -449,6 +451,10 @@ def m_source_ip(draw, event, in_query, method):
     """``requestContext.sourceIp``: an address (normalised), absent/empty, or anything else (refused)."""
     value = draw(ANY_VALUE | st.ip_addresses().map(str))
     event.setdefault("requestContext", {})["sourceIp"] = value
+    return _source_ip_expectation(value)
+
+
+def _source_ip_expectation(value: Any) -> str:
     if value is None or value == "":
         return SERVED_AS_IS
     if not isinstance(value, str):
@@ -523,15 +529,16 @@ def m_random_code(draw, event, in_query, method):
 
 
 def m_content_type(draw, event, in_query, method):
-    odd = st.from_regex(r"[a-z]{1,12}/[a-z0-9.+-]{1,20}", fullmatch=True).filter(
-        lambda t: t not in ("application/json", "application/x-www-form-urlencoded")
-    )
+    read = ("application/json", "application/x-www-form-urlencoded", "text/plain", "multipart/form-data")
+    odd = st.from_regex(r"[a-z]{1,12}/[a-z0-9.+-]{1,20}", fullmatch=True).filter(lambda t: t not in read)
     value = draw(odd | HEADER_TEXT)
     event["headers"][_content_type_key(event)] = value
     if breaks_header(value):
         return BROKEN
     if in_query:
         return SERVED_AS_IS  # no body to read
+    if value.partition(";")[0].strip().lower() in read:
+        return ANYTHING  # a type the function reads, whatever the body really is
     return BROKEN if re.fullmatch(r"[a-z]{1,12}/[a-z0-9.+-]{1,20}", value) else ANYTHING
 
 
