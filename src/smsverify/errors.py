@@ -123,6 +123,13 @@ class IpLimitExceeded(VerificationError):
     default_msg = "当前网络发送次数过多，请稍后再试"
 
 
+class OriginNotAllowed(VerificationError):
+    """A browser request from an origin not in ``ALLOWED_ORIGINS``; nothing was run."""
+
+    code_str = "OriginNotAllowed"
+    default_msg = "该来源不允许调用此接口"
+
+
 class VerifyLimitExceeded(VerificationError):
     code_str = "VerifyLimitExceeded"
     default_msg = "该手机号今日校验次数已达上限"

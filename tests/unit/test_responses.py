@@ -34,6 +34,7 @@ EXPECTED_STATUS = {
     "HourlyLimitExceeded": 429,
     "DailyLimitExceeded": 429,
     "IpLimitExceeded": 429,
+    "OriginNotAllowed": 403,
     "VerifyLimitExceeded": 429,
     "InternalError": 500,
     "SmsSendFailed": 502,
