@@ -262,7 +262,10 @@ def test_release_removes_exactly_this_reservation(make_store, client, cluster):
     expected_client = fakeredis.FakeRedis()
     expected = RedisCodeStore(expected_client, LIMITS, cluster=cluster)
     assert reserve(expected, B, "222222", "r2", IP1, m2) is None
-    assert dump(client) == {**dump(expected_client), phone_day(A, m1).daily_sends: ("string", b"0")}
+    # A's cooldown key holds the release record "0:<count>:<reservation>" (an until of 0 delays no one).
+    assert dump(client) == {
+        **dump(expected_client), phone_day(A, m1).daily_sends: ("string", b"0"), phone_day(A, m1).cooldown: ("string", b"0:5:r1"),
+    }
 
     # A has no cooldown left and can be sent to at once; B's code still works.
     assert reserve(store, A, "333333", "r3", IP1, at(10, 0, 2)) is None
@@ -276,14 +279,40 @@ def test_release_returns_the_number_of_entries_removed(make_store):
     assert store.release_send(A, "r1", IP1, at(10)) == 5
 
 
-def test_release_twice_releases_nothing_more(make_store, client):
+def test_release_twice_releases_nothing_more_and_returns_the_recorded_count(make_store, client):
     store = make_store()
     m = at(10)
     assert reserve(store, A, "111111", "r1", IP1, m) is None
-    store.release_send(A, "r1", IP1, m)
+    assert store.release_send(A, "r1", IP1, m) == 5
     snapshot = dump(client)
-    assert store.release_send(A, "r1", IP1, m) == 0
+    assert store.release_send(A, "r1", IP1, m) == 5
     assert dump(client) == snapshot
+
+
+def test_a_late_reserve_of_a_released_reservation_reserves_nothing(make_store, client):
+    # A reserve that timed out was released, then its request reaches Redis.
+    store = make_store()
+    assert store.release_send(A, "r1", IP1, at(10)) == 0
+    snapshot = dump(client)
+    assert reserve(store, A, "111111", "r1", IP1, at(10)) == Refusal("RELEASED", 0)
+    assert {k: v for k, v in dump(client).items() if "global" not in k and "ip:" not in k} == {
+        k: v for k, v in snapshot.items() if "global" not in k and "ip:" not in k
+    }
+    assert reserve(store, A, "222222", "r2", IP1, at(10, 0, 1)) is None  # nobody else is delayed
+
+
+def test_a_repeated_check_attempt_returns_its_recorded_outcome(make_store, client):
+    store = make_store()
+    assert reserve(store, A, "123456", "r1", IP1, at(10)) is None
+    digest = code_digest(KEY, A, "000000")
+    first = store.check_code(A, [digest], at(10, 0, 1), attempt_id="a1")
+    snapshot = dump(client)
+    assert store.check_code(A, [digest], at(10, 0, 1), attempt_id="a1") == first == CheckResult("WRONG", tries_left=2)
+    assert dump(client) == snapshot
+    right = code_digest(KEY, A, "123456")
+    assert store.check_code(A, [right], at(10, 0, 2), attempt_id="a2") == CheckResult("OK")
+    assert store.check_code(A, [right], at(10, 0, 2), attempt_id="a2") == CheckResult("OK")
+    assert store.check_code(A, [right], at(10, 0, 3), attempt_id="a3") == CheckResult("EXPIRED")
 
 
 def test_release_keeps_a_newer_code_of_the_same_phone(make_store, client):

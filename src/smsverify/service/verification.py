@@ -16,11 +16,12 @@ from typing import Protocol
 from smsverify import errors
 from smsverify.config import Settings
 from smsverify.senders.base import NumberRateLimited, NumberRejected, SendError, SendReceipt, SendTimeout, SmsMessage
-from smsverify.service.clock import Clock, moment_at
+from smsverify.clock import Clock, Moment, moment_at
 from smsverify.service.codes import code_digest, new_code
 from smsverify.service.delivery import Delivery, DeliveryFailed, NoProviderForNumber
 from smsverify.service.phone import Phone, parse_phone
-from smsverify.store.redis_store import Moment, RedisCodeStore, Refusal, SendLimits, StoreUnavailable
+from smsverify.store.base import CheckOutcome, CodeStore, Refusal, RefusalReason, StoreUnavailable
+from smsverify.store.redis_store import SendLimits
 
 #: Transport failures: the provider was never reached.
 UNREACHABLE = frozenset({"ConnectionRefused", "ConnectTimeout"})
@@ -72,6 +73,11 @@ def limits_from(settings: Settings) -> SendLimits:
     )
 
 
+def _store_down(exc: StoreUnavailable) -> None:
+    """The one WARNING line of a 503 caused by Redis: its cause class, no secrets."""
+    log.warning("redis unavailable (cause: %s); answering ServiceUnavailable", exc.cause)
+
+
 def _seconds(ms: int) -> int:
     return max(1, math.ceil(ms / 1000))
 
@@ -96,7 +102,7 @@ class VerificationService:
     def __init__(
         self,
         settings: Settings,
-        store: RedisCodeStore,
+        store: CodeStore,
         delivery: Delivery,
         captcha: CaptchaVerifier | None = None,
         clock: Clock = time.time,
@@ -164,6 +170,11 @@ class VerificationService:
                 phone.e164, code_digest(self._keys[0], phone.e164, code), reservation, client_ip, moment, watched
             )
         except StoreUnavailable as exc:
+            _store_down(exc)
+            # No answer even after the store's retries: the reservation may
+            # have been made. Undo it by its id so the user's retry is not
+            # refused by a cooldown for an SMS that never left.
+            self._release(phone, reservation, client_ip, moment)
             raise errors.ServiceUnavailable() from exc
         if isinstance(outcome, Refusal):
             raise self._refused(outcome.reason, outcome.wait_ms, outcome.first_trip)
@@ -232,19 +243,21 @@ class VerificationService:
                 log.error("captcha rejected with CaptchaCode %d: check CAPTCHA_APP_ID and CAPTCHA_APP_SECRET_KEY", exc.captcha_code)
             raise errors.CaptchaFailed(captchaCode=exc.captcha_code) from None
         except CaptchaUnavailable as exc:
-            log.error("captcha check unavailable: %s", exc)
+            log.error("captcha check unavailable (cause: captcha API): %s", exc)
             raise errors.ServiceUnavailable("人机验证服务暂不可用，请稍后再试") from None
 
-    def _refused(self, reason: str, wait_ms: int, first_trip: bool) -> errors.VerificationError:
+    def _refused(self, reason: RefusalReason, wait_ms: int, first_trip: bool) -> errors.VerificationError:
         retry_after = _seconds(wait_ms)
-        if reason == "COOLDOWN":
+        if reason is RefusalReason.COOLDOWN:
             return errors.TooFrequent(retryAfter=retry_after)
-        if reason == "HOURLY":
+        if reason is RefusalReason.HOURLY:
             return errors.HourlyLimitExceeded(retryAfter=retry_after)
-        if reason == "DAILY":
+        if reason is RefusalReason.DAILY:
             return errors.DailyLimitExceeded(retryAfter=retry_after)
-        if reason == "IP":
+        if reason is RefusalReason.IP:
             return errors.IpLimitExceeded(retryAfter=retry_after)
+        if reason is RefusalReason.RELEASED:  # only a late repeat of a released reservation
+            return errors.ServiceUnavailable()
         if first_trip:
             log.error(
                 "global send limit reached: %d SMS per %d s; getSms refused until the window frees up",
@@ -278,13 +291,14 @@ class VerificationService:
         try:
             result = self.store.check_code(phone.e164, digests, moment_at(self.clock()))
         except StoreUnavailable as exc:
+            _store_down(exc)
             raise errors.ServiceUnavailable() from exc
-        if result.status == "OK":
+        if result.status is CheckOutcome.OK:
             return CodeVerified(phone=phone)
-        if result.status == "WRONG":
+        if result.status is CheckOutcome.WRONG:
             raise errors.CodeIsError(attemptsLeft=result.tries_left)
-        if result.status == "INVALIDATED":
+        if result.status is CheckOutcome.INVALIDATED:
             raise errors.CodeHasValid()
-        if result.status == "LOCKED":
+        if result.status is CheckOutcome.LOCKED:
             raise errors.VerifyLimitExceeded(retryAfter=_seconds(result.wait_ms))
         raise errors.CodeHasExpired()
