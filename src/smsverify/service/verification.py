@@ -256,8 +256,6 @@ class VerificationService:
             return errors.DailyLimitExceeded(retryAfter=retry_after)
         if reason is RefusalReason.IP:
             return errors.IpLimitExceeded(retryAfter=retry_after)
-        if reason is RefusalReason.RELEASED:  # only a late repeat of a released reservation
-            return errors.ServiceUnavailable()
         if first_trip:
             log.error(
                 "global send limit reached: %d SMS per %d s; getSms refused until the window frees up",

@@ -12,9 +12,12 @@ Exactly once under retries
     call carries an id: ``reserve_send`` its reservation id (send.lua and
     window.lua recognise a reservation already made), ``check_code`` a fresh
     attempt id (check.lua records OK / WRONG under it), ``release_send`` the
-    reservation id (release.lua records its count, and a reservation
-    released before its own send.lua ran is refused with ``RELEASED``). A
-    repeat returns the recorded outcome without acting again.
+    reservation id (release.lua removes only entries of that id, so a repeat
+    removes nothing more). A repeat returns the recorded outcome without
+    acting again. Not covered: a reserve that got no answer after all its
+    tries is released by the service; if its request still sits in a stalled
+    server's queue behind the release, it reserves afterwards (the user then
+    sees a cooldown for an SMS that never left).
 Single node
     ``reserve_send`` is one EVALSHA that checks the cooldown, the daily and
     hourly caps of the phone, the per-IP window and the global window, and
@@ -57,8 +60,8 @@ from smsverify.store import keys
 #: bounded by (1 + TIMEOUT_RETRIES) x REDIS_TIMEOUT_SECONDS.
 TIMEOUT_RETRIES = 2
 
-#: How long check.lua keeps an attempt's outcome and release.lua its record,
-#: for a retry of the same call (redis-py retries within ~3 timeouts).
+#: How long check.lua keeps a consumed code's attempt record, for a retry of
+#: the same call (the store retries within ~3 timeouts).
 ATTEMPT_TTL_MS = 60_000
 
 
@@ -98,8 +101,6 @@ class RefusalReason(str, enum.Enum):
     HOURLY = "HOURLY"
     IP = "IP"
     GLOBAL = "GLOBAL"
-    #: this reservation was already released (only a late retry can see it)
-    RELEASED = "RELEASED"
 
 
 class CheckOutcome(str, enum.Enum):
@@ -310,9 +311,9 @@ class RedisCodeStore:
         ``reserve_send`` failed without an answer (it may have run).
 
         Removes only what this reservation wrote: its code, its cooldown, its
-        entries in the hourly, per-IP and global logs, one daily count, and
-        leaves a record so that a repeat (or a late ``reserve_send`` of the
-        same id) does nothing. Returns the number of entries removed.
+        entries in the hourly, per-IP and global logs, one daily count; a
+        repeat removes nothing more (returns 0). Returns the number of
+        entries removed.
         In cluster mode the other slots' logs are cleaned first, so a paused
         phone shard does not keep them.
         """
@@ -320,9 +321,9 @@ class RedisCodeStore:
         window_keys = ([keys.ip_log_key(client_ip)] if client_ip else []) + [keys.GLOBAL_LOG_KEY]
         script_keys = [pk.code, pk.cooldown, pk.hourly, pk.daily_sends]
         if not self.cluster:
-            return int(self._run("release", script_keys + window_keys, [reservation_id, ATTEMPT_TTL_MS, 0]))
+            return int(self._run("release", script_keys + window_keys, [reservation_id]))
         removed = self._forget(window_keys, reservation_id)
-        return int(self._run("release", script_keys, [reservation_id, ATTEMPT_TTL_MS, removed]))
+        return removed + int(self._run("release", script_keys, [reservation_id]))
 
     # -- login -------------------------------------------------------------------
     def check_code(self, phone: str, digests: Sequence[str], moment: Moment, attempt_id: str | None = None) -> CheckResult:

@@ -68,16 +68,3 @@ local function recorded_outcome(record)
   end
   return {'WRONG', tonumber(string.sub(record, 7))}
 end
-
--- The count recorded by release.lua for reservation `member` when the cooldown
--- value is its release record "0:<count>:<member>", else nil.
-local function release_record(cooldown, member)
-  if not cooldown or string.sub(cooldown, 1, 2) ~= '0:' then
-    return nil
-  end
-  local tail = ':' .. member
-  if string.sub(cooldown, -string.len(tail)) ~= tail then
-    return nil
-  end
-  return tonumber(string.sub(cooldown, 3, -string.len(tail) - 1))
-end

@@ -1,8 +1,7 @@
 -- Reserve one getSms: check every limit, then count it and store the code,
 -- all or nothing.
 -- KEYS[1] code hash      {phone}:code     fields d (HMAC hex), n (wrong tries), x (expiry ms), m (reservation id)
--- KEYS[2] cooldown       {phone}:cooldown value "<until ms>:<reservation id>", or the
---                        release record "0:<count>:<reservation id>" (release.lua)
+-- KEYS[2] cooldown       {phone}:cooldown value "<until ms>:<reservation id>"
 -- KEYS[3] hourly log     {phone}:hour     sorted set (sliding window)
 -- KEYS[4] daily counter  {phone}:day:<YYYYMMDD, Asia/Shanghai>
 -- KEYS[5] per-IP log     {ip:<addr>}:sends      only when ARGV[12] ~= '0'
@@ -17,9 +16,7 @@
 -- ARGV[13] global window (ms)  ARGV[14] global limit (0: no global step)
 -- ARGV[15] number of provider health keys (0 without failover)
 -- Returns {'OK', skip flag per provider} or {reason, wait ms[, first trip]} with reason one of
--- COOLDOWN, DAILY, HOURLY, IP, GLOBAL, or RELEASED (this reservation was already
--- released); nothing is written on a refusal. Exactly once: a repeat of a
--- reservation already made (same id, found in the code hash) returns OK again.
+-- COOLDOWN, DAILY, HOURLY, IP, GLOBAL; nothing is written on a refusal.
 local now = tonumber(ARGV[1])
 local member = ARGV[2]
 local providers = tonumber(ARGV[15] or '0')
@@ -28,10 +25,6 @@ if redis.call('HGET', KEYS[1], 'm') == member then
   return ok_with_health(providers, now)
 end
 local cooldown = redis.call('GET', KEYS[2])
-if release_record(cooldown, member) then
-  -- released (release.lua) before this call ran: a late retry must not reserve again
-  return {'RELEASED', 0}
-end
 if cooldown then
   local until_ms = tonumber(string.sub(cooldown, 1, string.find(cooldown, ':', 1, true) - 1))
   if until_ms > now then
