@@ -127,6 +127,7 @@ def test_script_flush_between_invocations_reloads_the_scripts(redis_url, redis_s
 # A real TCP proxy (tests/support/fault_proxy.py) sits between the warm handler
 # and redis-server; DEBUG SLEEP stalls the server itself.
 
+import logging  # noqa: E402
 import threading  # noqa: E402
 
 import redis  # noqa: E402
@@ -232,3 +233,48 @@ def test_redis_connections_use_tcp_keepalive(redis_url):
 
     client = connect(redis_url, cluster=False, timeout_seconds=1)
     assert client.connection_pool.connection_kwargs["socket_keepalive"] is True
+
+
+# -- a 503 that says why --------------------------------------------------------
+class Recorder(logging.Handler):
+    """Every record of the ``smsverify`` logger, whatever its handlers and propagation."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.mark.parametrize("fault", ["refused", "timeout", "DNS", "auth"])
+def test_a_redis_503_logs_one_warning_with_its_cause_class(
+    fault, redis_url, redis_server, black_hole, make_env, sms_api, clock
+):
+    password = "not-the-password-0123"  # pragma: allowlist secret
+    url = {
+        "refused": f"redis://127.0.0.1:{redis_server.port}/0",
+        "timeout": black_hole,
+        "DNS": "redis://redis-host.invalid:6379/0",
+        "auth": f"redis://:{password}@127.0.0.1:{redis_server.port}/0",
+    }[fault]
+    if fault == "refused":
+        redis_server.stop()
+    if fault == "auth":
+        redis_server.client().config_set("requirepass", "the-real-one-456")
+    try:
+        handler = create_handler(make_env(url, REDIS_TIMEOUT_SECONDS="0.2"), clock=clock)
+        recorder = Recorder()
+        logging.getLogger("smsverify").addHandler(recorder)
+        try:
+            assert_answer(answer(handler(login(PHONE_1, "123456"), {})), "ServiceUnavailable", 503)
+        finally:
+            logging.getLogger("smsverify").removeHandler(recorder)
+    finally:
+        if fault == "auth":
+            admin = redis.Redis(port=redis_server.port, password="the-real-one-456")  # pragma: allowlist secret
+            admin.config_set("requirepass", "")
+    assert [r.getMessage() for r in recorder.records if r.levelno == logging.WARNING] == [
+        f"redis unavailable (cause: {fault}); answering ServiceUnavailable"
+    ]
+    assert not any(password in r.getMessage() for r in recorder.records)
