@@ -69,3 +69,13 @@ def test_kill_all_closes_open_connections(proxy):
     # pool, and opens a new one.
     assert c.ping() is True
     assert proxy.connections == 2
+
+
+def test_drop_replies_to_a_command_leaves_other_replies_alone(proxy, redis_server):
+    c = client(proxy)
+    proxy.drop_replies_to(b"INCR")
+    assert c.ping() is True
+    with pytest.raises(redis.ConnectionError):
+        c.incr("counter")
+    assert proxy.dropped_replies == 1
+    assert redis_server.client().get("counter") == b"1"

@@ -7,6 +7,9 @@ sockets:
 * ``drop_next_reply()``: the next reply the server sends (to a request already
   forwarded, so the server ran it) is swallowed and that client connection is
   closed: the client sees a lost connection after the command took effect;
+* ``drop_replies_to(command, count)``: the same, for the replies to the next
+  ``count`` requests that contain ``command`` (e.g. ``b"EVALSHA"``), so a
+  handshake or health check is never the one dropped;
 * ``stall()`` / ``resume()``: bytes in both directions are held (not lost)
   until resumed;
 * ``blackhole_existing()``: connections open now go silent for good (requests
@@ -34,6 +37,7 @@ class _Link:
         self.server = server
         self.silent = server is None
         self.closed = False
+        self.drop_next = False
 
     def close(self) -> None:
         self.closed = True
@@ -62,6 +66,8 @@ class FaultProxy:
         self._flowing = threading.Event()
         self._flowing.set()
         self._drop_armed = 0
+        self._drop_command = b""
+        self._drop_command_armed = 0
         self._blackhole_new = False
         self._running = False
         #: client connections accepted so far
@@ -99,6 +105,12 @@ class FaultProxy:
         """Swallow the next ``count`` replies (each closes its client connection)."""
         with self._lock:
             self._drop_armed += count
+
+    def drop_replies_to(self, command: bytes, count: int = 1) -> None:
+        """Swallow the replies to the next ``count`` requests containing ``command`` (case-insensitive)."""
+        with self._lock:
+            self._drop_command = command.upper()
+            self._drop_command_armed += count
 
     def stall(self) -> None:
         """Hold every byte in both directions until :meth:`resume`."""
@@ -165,6 +177,11 @@ class FaultProxy:
             self._flowing.wait()
             if link.silent or link.server is None:
                 continue  # read and discarded: the client waits for a reply that never comes
+            if self._drop_command_armed and self._drop_command in data.upper():
+                with self._lock:
+                    if self._drop_command_armed > 0:
+                        self._drop_command_armed -= 1
+                        link.drop_next = True
             try:
                 link.server.sendall(data)
             except OSError:
@@ -184,9 +201,12 @@ class FaultProxy:
             if link.silent:
                 continue
             with self._lock:
-                drop = self._drop_armed > 0
+                drop = link.drop_next or self._drop_armed > 0
                 if drop:
-                    self._drop_armed -= 1
+                    if link.drop_next:
+                        link.drop_next = False
+                    else:
+                        self._drop_armed -= 1
                     self.dropped_replies += 1
             if drop:
                 break  # the server ran the request; the client never hears of it

@@ -1,5 +1,5 @@
 -- Check a login code and consume it on success, exactly once per attempt id.
--- KEYS[1] code hash              {phone}:code (fields in send.lua; this script adds a, r)
+-- KEYS[1] code hash              {phone}:code (fields in send.lua; this script adds a:<attempt id>)
 -- KEYS[2] daily wrong-code count {phone}:verify:<YYYYMMDD, Asia/Shanghai>
 -- ARGV[1] now (ms)  ARGV[2] max wrong tries per code  ARGV[3] daily wrong-code limit
 -- ARGV[4] daily key TTL (ms)  ARGV[5] ms until the day ends
@@ -9,16 +9,18 @@
 --         submitted code: current key, then previous key. Later ARGV are free.
 -- Returns {'OK'}, {'EXPIRED'}, {'INVALIDATED'}, {'WRONG', tries left} or {'LOCKED', wait ms}.
 -- Exactly once: an outcome that changed state (OK, WRONG) is recorded in the
--- code hash (a = attempt id, r = outcome) and a repeat of the same attempt
--- returns it without counting again; a consumed code keeps only that record
--- (d = '') for the attempt TTL. The other outcomes change nothing, so a repeat
+-- code hash as field a:<attempt id> = 'OK' | 'WRONG:<tries left>' (one field
+-- per attempt, so concurrent attempts do not overwrite each other's; at most
+-- max wrong tries + 1 of them), and a repeat of the same attempt returns it
+-- without counting again; a consumed code keeps only its records (d = '')
+-- for the attempt TTL. The other outcomes change nothing, so a repeat
 -- computes them again. The code's TTL is never extended by a wrong try (the
 -- Node demo reset it on each one).
 local now = tonumber(ARGV[1])
-local attempt = ARGV[6]
-local stored = redis.call('HMGET', KEYS[1], 'd', 'n', 'x', 'a', 'r')
-if stored[4] == attempt then
-  return recorded_outcome(stored[5])
+local record = 'a:' .. ARGV[6]
+local stored = redis.call('HMGET', KEYS[1], 'd', 'n', 'x', record)
+if stored[4] then
+  return recorded_outcome(stored[4])
 end
 local wrong_today = tonumber(redis.call('GET', KEYS[2]) or '0')
 if wrong_today >= tonumber(ARGV[3]) then
@@ -40,12 +42,12 @@ for i = 9, 8 + tonumber(ARGV[8]) do
 end
 if match then
   -- consumed: only the attempt record stays, for a retry of this attempt
-  redis.call('HSET', KEYS[1], 'd', '', 'a', attempt, 'r', 'OK')
+  redis.call('HSET', KEYS[1], 'd', '', record, 'OK')
   redis.call('PEXPIRE', KEYS[1], ARGV[7])
   return {'OK'}
 end
 local left = max_wrong - wrong - 1
-redis.call('HSET', KEYS[1], 'n', wrong + 1, 'a', attempt, 'r', 'WRONG:' .. left)
+redis.call('HSET', KEYS[1], 'n', wrong + 1, record, 'WRONG:' .. left)
 redis.call('INCR', KEYS[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 return {'WRONG', left}
