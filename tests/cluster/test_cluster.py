@@ -30,7 +30,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from redis.cluster import RedisCluster, key_slot
 
+from smsverify.clock import moment_at
 from smsverify.edge.handler import create_handler
+from smsverify.store.redis_store import CheckOutcome
 from smsverify.store import keys
 from tests.conftest import answer, get_sms, last_code, login, ronglian_env, wrong
 
@@ -331,3 +333,15 @@ def test_a_paused_phone_shard_leaks_no_reservation_on_the_other_slots(service, s
     time.sleep(0.3)
     assert send(handler, OTHER_PHONES[1])["codeStr"] == "Ok"
     assert rc.zcard(ip_key) == 1
+
+
+def test_the_store_satisfies_the_code_store_protocol_on_a_server_and_a_cluster(cluster, redis_url):
+    from smsverify.store.base import CodeStore
+    from smsverify.store.connection import connect
+    from smsverify.store.redis_store import RedisCodeStore, SendLimits
+
+    limits = SendLimits(300_000, 60_000, 5, 10, 10, 3_600_000, 1000, 3_600_000, 3, 30)
+    for url, is_cluster in ((redis_url, False), (cluster.url, True)):
+        store = RedisCodeStore(connect(url, cluster=is_cluster, timeout_seconds=1), limits, cluster=is_cluster)
+        assert isinstance(store, CodeStore)
+        assert store.check_code("+8613800138000", ["00"], moment_at(1_795_000_000)).status is CheckOutcome.EXPIRED

@@ -13,20 +13,38 @@ Proven here:
 * SCRIPT FLUSH between invocations (as after a fail-over): EVALSHA reloads the
   scripts (SCRIPT LOAD seen in ``INFO commandstats``) and both calls succeed.
 
+Faults between a live server and the warm handler (a real TCP proxy,
+tests/support/fault_proxy.py, or ``DEBUG SLEEP`` on the server):
+
+* a reply dropped after Redis ran check.lua: the right code still answers
+  ``Success``, a wrong one is counted once (``attemptsLeft`` 2, daily count 1);
+  a dropped getSms reply sends one SMS and counts one send;
+* a 2.5 s stall with a 1 s timeout: login and getSms get their real answer
+  (the store sends the same call again on a new connection);
+* an idle connection silently blackholed (a thawed container): the first
+  login succeeds on a new connection; connections use TCP keepalive;
+* every Redis 503 logs one WARNING naming its cause class, no secret in it.
+
 The time bounds are upper bounds with a wide margin: they prove the waits are
 bounded by the configured timeouts, not how fast anything is.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
+import threading
 import time
 from typing import Any
 
 import pytest
+import redis
 
+from smsverify.clock import moment_at
 from smsverify.edge.handler import create_handler
-from tests.conftest import answer, get_sms, last_code, login
+from smsverify.store import keys
+from tests.conftest import answer, get_sms, last_code, login, wrong
+from tests.support.fault_proxy import FaultProxy
 
 PHONE_1, E164_1 = "8613800138001", "+8613800138001"
 PHONE_2, E164_2 = "8613800138002", "+8613800138002"
@@ -127,15 +145,6 @@ def test_script_flush_between_invocations_reloads_the_scripts(redis_url, redis_s
 # A real TCP proxy (tests/support/fault_proxy.py) sits between the warm handler
 # and redis-server; DEBUG SLEEP stalls the server itself.
 
-import logging  # noqa: E402
-import threading  # noqa: E402
-
-import redis  # noqa: E402
-
-from smsverify.store import keys  # noqa: E402
-from smsverify.clock import moment_at  # noqa: E402
-from tests.conftest import wrong  # noqa: E402
-from tests.support.fault_proxy import FaultProxy  # noqa: E402
 
 
 @pytest.fixture

@@ -480,3 +480,9 @@ def test_a_refused_reserve_is_a_refusal_whatever_the_health(make_store):
     assert reserve_watching(store, A, "r1", at(10)) == Reserved(frozenset({"huyi"}))
 
     assert reserve_watching(store, A, "r2", at(10, 0, 10)) == Refusal("COOLDOWN", 50_000)
+
+
+def test_the_store_satisfies_the_code_store_protocol_on_fakeredis(make_store):
+    from smsverify.store.base import CodeStore
+
+    assert isinstance(make_store(), CodeStore)

@@ -4,7 +4,7 @@ satisfies it on a single redis-server, a Redis Cluster and fakeredis."""
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from typing import Protocol, Sequence, runtime_checkable
 
 from smsverify.clock import Moment
 from smsverify.store.redis_store import (
@@ -19,6 +19,7 @@ from smsverify.store.redis_store import (
 __all__ = ["CheckOutcome", "CheckResult", "CodeStore", "Refusal", "RefusalReason", "Reserved", "StoreUnavailable"]
 
 
+@runtime_checkable
 class CodeStore(Protocol):
     """Codes and send limits. Every method raises :class:`StoreUnavailable`
     when the store fails; each call is exactly once under the store's own
