@@ -268,7 +268,7 @@ class VerificationService:
         try:
             self.store.release_send(phone.e164, reservation, client_ip, moment)
         except StoreUnavailable:
-            log.error("could not release a refused send for %s; its cooldown and counts stay", phone.masked)
+            log.error("could not release the send reservation for %s; its cooldown and counts stay", phone.masked)
 
     # -- login --------------------------------------------------------------------
     def check_code(self, phone: Phone, code: str | None) -> CodeVerified:
