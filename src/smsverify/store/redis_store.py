@@ -15,8 +15,8 @@ Exactly once under retries
     reservation id (release.lua removes only entries of that id, so a repeat
     removes nothing more). A repeat returns the recorded outcome without
     acting again. Not covered: a reserve that got no answer after all its
-    tries is released by the service; if its request still sits in a stalled
-    server's queue behind the release, it reserves afterwards (the user then
+    tries is released by the service; should a stalled server run that
+    reserve only after the release, the reservation stands (the user then
     sees a cooldown for an SMS that never left).
 Single node
     ``reserve_send`` is one EVALSHA that checks the cooldown, the daily and
