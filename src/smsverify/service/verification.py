@@ -243,7 +243,7 @@ class VerificationService:
                 log.error("captcha rejected with CaptchaCode %d: check CAPTCHA_APP_ID and CAPTCHA_APP_SECRET_KEY", exc.captcha_code)
             raise errors.CaptchaFailed(captchaCode=exc.captcha_code) from None
         except CaptchaUnavailable as exc:
-            log.error("captcha check unavailable (cause: captcha API): %s", exc)
+            log.error("captcha check unavailable: %s", exc)
             raise errors.ServiceUnavailable("人机验证服务暂不可用，请稍后再试") from None
 
     def _refused(self, reason: RefusalReason, wait_ms: int, first_trip: bool) -> errors.VerificationError:
