@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from smsverify import errors
+from smsverify.clock import Clock, Moment, moment_at
 from smsverify.senders.base import (
     NumberRateLimited,
     NumberRejected,
@@ -22,12 +23,11 @@ from smsverify.senders.base import (
     SendReceipt,
     SmsMessage,
 )
-from smsverify.service.clock import Clock, moment_at
 from smsverify.service.codes import code_digest, new_code
 from smsverify.service.delivery import Delivery, DeliveryFailed, NoProviderForNumber
 from smsverify.service.phone import Phone, parse_phone
 from smsverify.service.policy import ServicePolicy
-from smsverify.store.redis_store import Moment, RedisCodeStore, Refusal, StoreUnavailable
+from smsverify.store.base import CheckOutcome, CodeStore, Refusal, RefusalReason, StoreUnavailable
 
 log = logging.getLogger("smsverify")
 
@@ -60,6 +60,11 @@ class CodeVerified:
     phone: Phone
 
 
+def _store_down(exc: StoreUnavailable) -> None:
+    """The one WARNING line of a 503 caused by Redis: its cause class, no secrets."""
+    log.warning("redis unavailable (cause: %s); answering ServiceUnavailable", exc.cause)
+
+
 def _seconds(ms: int) -> int:
     return max(1, math.ceil(ms / 1000))
 
@@ -84,7 +89,7 @@ class VerificationService:
     def __init__(
         self,
         policy: ServicePolicy,
-        store: RedisCodeStore,
+        store: CodeStore,
         delivery: Delivery,
         captcha: CaptchaVerifier | None = None,
         clock: Clock = time.time,
@@ -154,6 +159,11 @@ class VerificationService:
                 phone.e164, code_digest(self._keys[0], phone.e164, code), reservation, client_ip, moment, watched
             )
         except StoreUnavailable as exc:
+            _store_down(exc)
+            # No answer even after the store's retries: the reservation may
+            # have been made. Undo it by its id so the user's retry is not
+            # refused by a cooldown for an SMS that never left.
+            self._release(phone, reservation, client_ip, moment)
             raise errors.ServiceUnavailable() from exc
         if isinstance(outcome, Refusal):
             raise self._refused(outcome.reason, outcome.wait_ms, outcome.first_trip)
@@ -226,15 +236,15 @@ class VerificationService:
             log.error("captcha check unavailable: %s", exc)
             raise errors.ServiceUnavailable("人机验证服务暂不可用，请稍后再试") from None
 
-    def _refused(self, reason: str, wait_ms: int, first_trip: bool) -> errors.VerificationError:
+    def _refused(self, reason: RefusalReason, wait_ms: int, first_trip: bool) -> errors.VerificationError:
         retry_after = _seconds(wait_ms)
-        if reason == "COOLDOWN":
+        if reason is RefusalReason.COOLDOWN:
             return errors.TooFrequent(retryAfter=retry_after)
-        if reason == "HOURLY":
+        if reason is RefusalReason.HOURLY:
             return errors.HourlyLimitExceeded(retryAfter=retry_after)
-        if reason == "DAILY":
+        if reason is RefusalReason.DAILY:
             return errors.DailyLimitExceeded(retryAfter=retry_after)
-        if reason == "IP":
+        if reason is RefusalReason.IP:
             return errors.IpLimitExceeded(retryAfter=retry_after)
         if first_trip:
             log.error(
@@ -248,7 +258,7 @@ class VerificationService:
         try:
             self.store.release_send(phone.e164, reservation, client_ip, moment)
         except StoreUnavailable:
-            log.error("could not release a refused send for %s; its cooldown and counts stay", phone.masked)
+            log.error("could not release the send reservation for %s; its cooldown and counts stay", phone.masked)
 
     # -- login --------------------------------------------------------------------
     def check_code(self, phone: Phone, code: str | None) -> CodeVerified:
@@ -269,13 +279,14 @@ class VerificationService:
         try:
             result = self.store.check_code(phone.e164, digests, moment_at(self.clock()))
         except StoreUnavailable as exc:
+            _store_down(exc)
             raise errors.ServiceUnavailable() from exc
-        if result.status == "OK":
+        if result.status is CheckOutcome.OK:
             return CodeVerified(phone=phone)
-        if result.status == "WRONG":
+        if result.status is CheckOutcome.WRONG:
             raise errors.CodeIsError(attemptsLeft=result.tries_left)
-        if result.status == "INVALIDATED":
+        if result.status is CheckOutcome.INVALIDATED:
             raise errors.CodeHasValid()
-        if result.status == "LOCKED":
+        if result.status is CheckOutcome.LOCKED:
             raise errors.VerifyLimitExceeded(retryAfter=_seconds(result.wait_ms))
         raise errors.CodeHasExpired()

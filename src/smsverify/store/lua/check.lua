@@ -1,34 +1,32 @@
--- Check a login code and consume it on success, in one step.
--- KEYS[1] code hash              {phone}:code (see send.lua)
--- KEYS[2] daily verify counter   {phone}:verify:<YYYYMMDD, Asia/Shanghai>
--- ARGV[1] now (ms)  ARGV[2] max wrong tries per code  ARGV[3] daily verify limit
+-- Check a login code and consume it on success, exactly once per attempt id.
+-- KEYS[1] code hash              {phone}:code (fields in send.lua; this script adds a:<attempt id>)
+-- KEYS[2] daily wrong-code count {phone}:verify:<YYYYMMDD, Asia/Shanghai>
+-- ARGV[1] now (ms)  ARGV[2] max wrong tries per code  ARGV[3] daily wrong-code limit
 -- ARGV[4] daily key TTL (ms)  ARGV[5] ms until the day ends
--- ARGV[6..] candidate HMACs (hex) of the submitted code: current key, then previous key
+-- ARGV[6] attempt id (one per login call, the same on a client's retry of that call)
+-- ARGV[7] attempt record TTL (ms)
+-- ARGV[8] number n of candidate HMACs; ARGV[9..8+n] candidate HMACs (hex) of the
+--         submitted code: current key, then previous key. Later ARGV are free.
 -- Returns {'OK'}, {'EXPIRED'}, {'INVALIDATED'}, {'WRONG', tries left} or {'LOCKED', wait ms}.
--- The code's TTL is never extended here (the Node demo reset it on each wrong try).
-
--- Compare two hex digests without an early exit: the time taken does not
--- depend on where they first differ. Lua 5.1 has no bit operators, so the
--- differences are summed as squares.
-local function same_digest(a, b)
-  if string.len(a) ~= string.len(b) then
-    return false
-  end
-  local diff = 0
-  for i = 1, string.len(a) do
-    local d = string.byte(a, i) - string.byte(b, i)
-    diff = diff + d * d
-  end
-  return diff == 0
-end
-
+-- Exactly once: an outcome that changed state (OK, WRONG) is recorded in the
+-- code hash as field a:<attempt id> = 'OK' | 'WRONG:<tries left>' (one field
+-- per attempt, so concurrent attempts do not overwrite each other's; at most
+-- max wrong tries + 1 of them), and a repeat of the same attempt returns it
+-- without counting again; a consumed code keeps only its records (d = '')
+-- for the attempt TTL. The other outcomes change nothing, so a repeat
+-- computes them again. The code's TTL is never extended by a wrong try (the
+-- Node demo reset it on each one).
 local now = tonumber(ARGV[1])
-local verified = tonumber(redis.call('GET', KEYS[2]) or '0')
-if verified >= tonumber(ARGV[3]) then
+local record = 'a:' .. ARGV[6]
+local stored = redis.call('HMGET', KEYS[1], 'd', 'n', 'x', record)
+if stored[4] then
+  return recorded_outcome(stored[4])
+end
+local wrong_today = tonumber(redis.call('GET', KEYS[2]) or '0')
+if wrong_today >= tonumber(ARGV[3]) then
   return {'LOCKED', tonumber(ARGV[5])}
 end
-local stored = redis.call('HMGET', KEYS[1], 'd', 'n', 'x')
-if not stored[1] or tonumber(stored[3]) <= now then
+if not stored[1] or stored[1] == '' or tonumber(stored[3]) <= now then
   return {'EXPIRED'}
 end
 local wrong = tonumber(stored[2])
@@ -37,16 +35,19 @@ if wrong >= max_wrong then
   return {'INVALIDATED'}
 end
 local match = false
-for i = 6, #ARGV do
+for i = 9, 8 + tonumber(ARGV[8]) do
   if same_digest(stored[1], ARGV[i]) then
     match = true
   end
 end
 if match then
-  redis.call('DEL', KEYS[1])
+  -- consumed: only the attempt record stays, for a retry of this attempt
+  redis.call('HSET', KEYS[1], 'd', '', record, 'OK')
+  redis.call('PEXPIRE', KEYS[1], ARGV[7])
   return {'OK'}
 end
-redis.call('HINCRBY', KEYS[1], 'n', 1)
+local left = max_wrong - wrong - 1
+redis.call('HSET', KEYS[1], 'n', wrong + 1, record, 'WRONG:' .. left)
 redis.call('INCR', KEYS[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-return {'WRONG', max_wrong - wrong - 1}
+return {'WRONG', left}

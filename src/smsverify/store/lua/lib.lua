@@ -1,4 +1,4 @@
--- Shared helpers, prepended to send.lua and window.lua when they are loaded
+-- Shared helpers, prepended to every script when it is loaded
 -- (Redis scripts cannot import each other). Times are milliseconds.
 
 -- Sliding-window log on a sorted set: members are reservation ids, scores
@@ -43,4 +43,28 @@ local function ok_with_health(n, now)
     reply[#reply + 1] = (until_ms > now) and 1 or 0
   end
   return reply
+end
+
+-- Compare two hex digests without an early exit: the time taken does not
+-- depend on where they first differ. Lua 5.1 has no bit operators, so the
+-- differences are summed as squares.
+local function same_digest(a, b)
+  if string.len(a) ~= string.len(b) then
+    return false
+  end
+  local diff = 0
+  for i = 1, string.len(a) do
+    local d = string.byte(a, i) - string.byte(b, i)
+    diff = diff + d * d
+  end
+  return diff == 0
+end
+
+-- The reply of check.lua recorded for an attempt ('OK' or 'WRONG:<tries left>'),
+-- returned again when the same attempt is repeated (exactly-once under retries).
+local function recorded_outcome(record)
+  if record == 'OK' then
+    return {'OK'}
+  end
+  return {'WRONG', tonumber(string.sub(record, 7))}
 end
