@@ -16,7 +16,9 @@ Proven here:
   user site, the interpreter ignores PYTHON* variables): the code in a read-only folder
   standing for ``/var/user`` (the working directory), an empty one standing for ``/opt``
   (layers), ``PYTHONPATH=/var/user:/opt`` and ``PYTHONDONTWRITEBYTECODE=x`` as SCF sets
-  them and applied by the bootstrap the way SCF's runtime does,
+  them (Tencent Cloud SCF, "Runtime Environment",
+  https://www.tencentcloud.com/document/product/583/40323), applied by a bootstrap since
+  ``-I`` makes the interpreter ignore them,
   ``handler.main_handler`` (the handler string of serverless.yml) serves
   events/get_sms.json then events/login.json, inside SCF (``TENCENTCLOUD_RUNENV=SCF``),
   against a real redis-server and the Tencent SMS emulator; every module it loads comes
