@@ -11,9 +11,10 @@ For each mutant alone: the tracked and new files of the working tree are copied 
 temporary folder, the one snippet is replaced there (src/ of the checkout is never touched),
 and pytest runs the mutant's tests in that copy with its src/ first on PYTHONPATH (subprocesses
 that the tests start, the CLI and the isolated package run included). A mutant is *killed*
-when a test fails, *survived* when all pass, *stale* when its snippet is no longer in the source
-(update tests/mutation/mutants.py), *error* when pytest could not run. The same tests run once
-unmutated first and must pass. Prints one line per mutant and ``killed N of M``; exits 1 when a
+when a test fails and that test passes again on an unmutated copy (otherwise it is *flaky*: a
+loaded machine can time out a real-server test), *survived* when all pass, *stale* when its
+snippet is no longer in the source (update tests/mutation/mutants.py), *error* when pytest could
+not run. The same tests run unmutated first and must pass (one retry, for the same reason). Prints one line per mutant and ``killed N of M``; exits 1 when a
 mutant survived or went stale.
 
 Not part of scripts/test.sh: a run takes minutes (each mutant re-runs real-Redis tests).
@@ -78,9 +79,11 @@ def run(mutant: Mutant | None, tests: tuple[str, ...], *, stop_first: bool, time
         code, failed = pytest(tree, tests, stop_first=stop_first, timeout=timeout)
     if code == 0:
         return "survived", []
-    if code == 1 and failed:
-        return "killed", failed
-    return "error", failed
+    if code != 1 or not failed:
+        return "error", failed
+    if mutant is not None and run(None, tuple(failed), stop_first=False, timeout=timeout)[0] != "survived":
+        return "flaky", failed
+    return "killed", failed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     for tests in sorted(selection):
         status, failed = run(None, tests, stop_first=True, timeout=options.timeout)
         if status != "survived":
+            status, failed = run(None, tests, stop_first=True, timeout=options.timeout)
+        if status != "survived":
             print(f"baseline: the unmutated tests fail ({', '.join(tests)}): {failed[:3]}", file=sys.stderr)
             return 2
     counts: dict[str, int] = {}
@@ -106,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         caught = f"{len(failed)} test(s), e.g. {failed[0]}" if options.witnesses and failed else (failed[0] if failed else "")
         print(f"{status:8} {time.monotonic() - started:6.1f}s  {mutant.name}  {caught}", flush=True)
     print(f"killed {counts.get('killed', 0)} of {len(mutants)}"
-          + "".join(f", {counts[s]} {s}" for s in ("survived", "stale", "error") if counts.get(s)))
+          + "".join(f", {counts[s]} {s}" for s in ("survived", "stale", "flaky", "error") if counts.get(s)))
     return 0 if counts.get("killed", 0) == len(mutants) else 1
 
 
