@@ -7,7 +7,8 @@ the attempt guard, replay, TTL refresh on a wrong try, the cooldown boundary, th
 the window's trimmed side, release of a newer code, a refusal keeping its reservation,
 ``random`` for ``secrets``, the region of national numbers, the body bound, an unmasked phone in
 the log, the SCF secret check, a provider limit mapped as a refusal, and a national number of
-the default region CN accepted under another ``DEFAULT_REGION``.
+the default region CN accepted under another ``DEFAULT_REGION``; and one more, the length bound
+of ``CODE_SECRET`` (16 characters).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class Mutant:
 
 
 STORE_TESTS = ("tests/unit/test_store_fakeredis.py", "tests/integration/test_limits.py", "tests/integration/test_protocol.py")
+SECRET_TESTS = ("tests/unit/test_config.py", "tests/deploy/test_serverless_yml.py", "tests/test_setup_guide.py",
+                "tests/deploy/test_package.py")
 PHONE_TESTS = ("tests/unit/test_phone.py", "tests/unit/test_config.py", "tests/integration/test_input_forms.py",
                "tests/test_setup_guide.py")
 
@@ -108,16 +111,23 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/integration/test_no_leaks.py", "tests/integration/test_cli.py", "tests/integration/test_protocol.py"),
     ),
     Mutant(
-        "SCF secret check: a CODE_SECRET of 12 to 15 characters accepted",
+        "SCF secret check: no CODE_SECRET inside SCF falls back to a per-process key",
         "src/smsverify/config.py",
-        "elif len(secret) < 16:", "elif len(secret) < 12:",
-        ("tests/unit/test_config.py", "tests/deploy/test_serverless_yml.py", "tests/test_setup_guide.py"),
+        "        if secret is None:\n            if in_scf:\n", "        if secret is None:\n            if False:\n",
+        SECRET_TESTS,
     ),
     Mutant(
         "Tencent's per-number daily limit mapped as a provider refusal (failover, release)",
         "src/smsverify/senders/tencent.py",
         '    "LimitExceeded.PhoneNumberDailyLimit": True,\n', "",
         ("tests/unit/test_senders.py", "tests/unit/test_delivery.py", "tests/integration/test_providers.py"),
+    ),
+    # Beyond the issue's list: the length bound of the same check.
+    Mutant(
+        "secret length bound: a CODE_SECRET of 12 to 15 characters accepted",
+        "src/smsverify/config.py",
+        "elif len(secret) < 16:", "elif len(secret) < 12:",
+        SECRET_TESTS,
     ),
     Mutant(
         "a national number of CN accepted under another DEFAULT_REGION",
