@@ -35,7 +35,7 @@ from pathlib import Path
 from tests.mutation.mutants import MUTANTS, Mutant
 
 ROOT = Path(__file__).resolve().parents[2]
-FAILED = re.compile(r"^FAILED (\S+)", re.M)
+FAILED = re.compile(r"^FAILED (.+?)(?: - .*)?$", re.M)  # node ids may hold spaces ("+86 138 ...")
 
 
 def working_tree_files() -> list[str]:
