@@ -21,7 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     invoke.add_argument("event_file")
     serve = commands.add_parser("serve", help="serve the app on 127.0.0.1")
     serve.add_argument("--port", type=int, default=9000)
+    from smsverify.token_cli import register
+
+    register(commands)  # keys generate, token verify
     args = parser.parse_args(argv)
+    if getattr(args, "run", None) is not None:
+        return args.run(args)
 
     from smsverify.edge.handler import create_handler
 

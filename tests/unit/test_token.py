@@ -163,7 +163,7 @@ def bad_keys():
     zero_scalar = base64.b64decode(body)
     d_at = zero_scalar.index(bytes.fromhex("0420"), 30) + 2
     zero = zero_scalar[:d_at] + bytes(32) + zero_scalar[d_at + 32:]
-    wrap = lambda raw: "-----BEGIN PRIVATE KEY-----\n" + base64.b64encode(raw).decode() + "\n-----END PRIVATE KEY-----\n"  # noqa: E731
+    wrap = lambda raw: "-----BEGIN PRIVATE KEY-----\n" + base64.b64encode(raw).decode() + "\n-----END PRIVATE KEY-----\n"  # noqa: E731  # pragma: allowlist secret (a PEM frame)
     return [
         ("not pem", "just some text", "must be a PEM private key"),
         ("p-384", pem(p384), "another curve than P-256"),
@@ -171,7 +171,7 @@ def bad_keys():
         ("encrypted", encrypted, "encrypted"),
         ("rsa", pem(rsa_key), "an RSA key"),
         ("public key", public_pem(ec.generate_private_key(ec.SECP256R1())), "PUBLIC KEY"),
-        ("not base64", "-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----", "not base64"),
+        ("not base64", "-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----", "not base64"),  # pragma: allowlist secret (a PEM frame)
         ("truncated", wrap(base64.b64decode(body)[:-10]), "not a valid PKCS#8"),
         ("corrupted", wrap(bytes(der)), "not a valid PKCS#8"),
         ("zero scalar", wrap(zero), "out of range"),
@@ -261,9 +261,9 @@ def test_jtis_are_unique():
 
 def test_the_kid_is_the_rfc7638_thumbprint():
     # RFC 7638 section 3.1: the example RSA key's thumbprint; our function covers EC/OKP/oct the same way.
-    ec_jwk = {"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-              "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "kid": "ignored", "use": "sig"}
-    canonical = '{"crv":"P-256","kty":"EC","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}'
+    ec_jwk = {"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",  # pragma: allowlist secret (a public key)
+              "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "kid": "ignored", "use": "sig"}  # pragma: allowlist secret (a public key)
+    canonical = '{"crv":"P-256","kty":"EC","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}'  # pragma: allowlist secret (a public key)
     expected = base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
     assert jwk_thumbprint(ec_jwk) == expected
 

@@ -99,6 +99,21 @@ def _parse_form(text: str) -> list[tuple[str, str]]:
         raise errors.InvalidParam("表单参数过多") from None
 
 
+def jwks_response(service: VerificationService, request_id: str) -> Response:
+    """The token's JWK Set (RFC 7517), public keys only, cacheable 300 s; InValidParam with HS256 or no issuer."""
+    from smsverify.token import NoPublicKey
+
+    try:
+        if service.issuer is None:
+            raise NoPublicKey("login tokens are off")
+        keys = service.issuer.jwks()
+    except NoPublicKey:
+        payload = error_body(errors.InvalidParam("令牌使用 HS256 共享密钥签名，没有公钥 (no public key with TOKEN_SECRET)"), request_id)
+        return Response(json_text(payload), status=STATUS[payload["codeStr"]], headers=headers_for(payload))
+    headers = {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "public, max-age=300"}
+    return Response(json.dumps(keys), status=200, headers=headers)
+
+
 def create_app(service: VerificationService) -> Callable[[dict, Callable], Iterable[bytes]]:
     """A WSGI app answering ``method=getSms`` and ``method=login`` on any path.
 
@@ -114,6 +129,8 @@ def create_app(service: VerificationService) -> Callable[[dict, Callable], Itera
         request = Request(environ)
         event = environ.get("serverless.event") or {}
         request_id = event.get("requestContext", {}).get("requestId") or str(uuid.uuid4())
+        if request.path.endswith("/.well-known/jwks.json") or request.args.get("method") == "jwks":
+            return jwks_response(service, request_id)(environ, start_response)  # no Redis, no log line
         client_ip = request.remote_addr or None
         fields: dict[str, Any] = {}
         phone = None
@@ -139,8 +156,11 @@ def create_app(service: VerificationService) -> Callable[[dict, Callable], Itera
                     expiresIn=sent.expires_in, resendAfter=sent.resend_after, provider=sent.receipt.provider,
                 )
             else:
-                service.check_code(phone, params.get("code"))
-                payload = body("Success", "校验验证码成功", request_id)
+                verified = service.check_code(phone, params.get("code"))
+                token = verified.token
+                extra = {"token": token.token, "tokenType": "Bearer", "expiresIn": token.expires_in} if token else {}
+                fields["jti"] = token.jti if token else None
+                payload = body("Success", "校验验证码成功", request_id, **extra)
         except errors.VerificationError as exc:
             payload = error_body(exc, request_id)
             fields["providerCode"] = exc.fields.get("providerCode")

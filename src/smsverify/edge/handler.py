@@ -59,8 +59,9 @@ def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.
         At start-up, naming the missing or malformed variable.
     """
     configure_logging()
-    settings = Settings.from_env(os.environ if env is None else env)
-    app = create_app(build_service(settings, clock=clock))
+    env = os.environ if env is None else env
+    settings = Settings.from_env(env)
+    app = create_app(build_service(settings, clock=clock, env=env))
 
     def main_handler(event: Any, context: Any) -> dict:
         return handle_event(app, event, context)

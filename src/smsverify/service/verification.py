@@ -11,7 +11,7 @@ import math
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from smsverify import errors
 from smsverify.config import Settings
@@ -21,6 +21,9 @@ from smsverify.service.codes import code_digest, new_code
 from smsverify.service.delivery import Delivery, DeliveryFailed, NoProviderForNumber
 from smsverify.service.phone import Phone, parse_phone
 from smsverify.store.redis_store import Moment, RedisCodeStore, Refusal, SendLimits, StoreUnavailable
+
+if TYPE_CHECKING:
+    from smsverify.token import IssuedToken, TokenIssuer
 
 #: Transport failures: the provider was never reached.
 UNREACHABLE = frozenset({"ConnectionRefused", "ConnectTimeout"})
@@ -54,6 +57,7 @@ class CodeVerified:
     """login succeeded: the code was right and is now consumed."""
 
     phone: Phone
+    token: IssuedToken | None = None  #: the signed login token, when the service has an issuer
 
 
 def limits_from(settings: Settings) -> SendLimits:
@@ -91,6 +95,8 @@ class VerificationService:
         Captcha ticket verifier, or ``None`` when captcha is off.
     clock:
         Unix time in seconds; tests pass a controllable one.
+    issuer:
+        Signs a token for each right code (:mod:`smsverify.token`), or ``None``.
     """
 
     def __init__(
@@ -100,8 +106,10 @@ class VerificationService:
         delivery: Delivery,
         captcha: CaptchaVerifier | None = None,
         clock: Clock = time.time,
+        issuer: TokenIssuer | None = None,
     ) -> None:
         self.settings = settings
+        self.issuer = issuer
         self.store = store
         self.delivery = delivery
         self.captcha = captcha
@@ -280,7 +288,8 @@ class VerificationService:
         except StoreUnavailable as exc:
             raise errors.ServiceUnavailable() from exc
         if result.status == "OK":
-            return CodeVerified(phone=phone)
+            token = self.issuer.issue(phone_e164=phone.e164, scene="login") if self.issuer else None
+            return CodeVerified(phone=phone, token=token)
         if result.status == "WRONG":
             raise errors.CodeIsError(attemptsLeft=result.tries_left)
         if result.status == "INVALIDATED":
