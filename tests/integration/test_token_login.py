@@ -154,3 +154,34 @@ def test_token_verify_accepts_and_refuses(tmp_path, private_pem):
     assert by_secret.returncode == 0, by_secret.stderr
     unset = run_cli("token", "verify", hs_token, "--audience", TOKEN_AUDIENCE, "--issuer", TOKEN_ISSUER, "--secret-env", "UNSET_VAR_X")
     assert unset.returncode == 2 and "UNSET_VAR_X" in unset.stderr
+
+
+LEAN_PATHS = r"""
+import json, sys, time
+sys.path.insert(0, "src")
+from smsverify.edge.handler import create_handler
+from tests.conftest import get_sms, login
+env = json.loads(sys.argv[1])
+handler = create_handler(env, clock=time.time)
+# redis-py imports the bare "cryptography" package (0.4 ms, a version check); signing needs jwt and cryptography.hazmat.
+loaded = lambda: sorted({".".join(m.split(".")[:2]) for m in sys.modules} & {"jwt", "cryptography.hazmat"})
+steps = {}
+steps["start"] = loaded()
+steps["getSms"] = (json.loads(handler(get_sms(), {})["body"])["codeStr"], loaded())
+steps["wrong login"] = (json.loads(handler(login(code="000000"), {})["body"])["codeStr"], loaded())
+steps["jwks"] = (json.loads(handler(dict(get_sms(), queryString={"method": "jwks"}), {})["body"])["keys"][0]["alg"], loaded())
+print(json.dumps(steps))
+"""
+
+
+def test_getsms_and_a_failed_login_load_neither_pyjwt_nor_cryptography(redis_url, make_env, sms_api, private_pem):
+    env = token_env(make_env, redis_url, private_pem)
+    done = subprocess.run([sys.executable, "-c", LEAN_PATHS, json.dumps(env)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    steps = json.loads(done.stdout.strip().splitlines()[-1])
+    assert steps == {
+        "start": [],
+        "getSms": ["Ok", []],
+        "wrong login": ["CodeIsError", []],
+        "jwks": ["ES256", ["cryptography.hazmat", "jwt"]],
+    }
