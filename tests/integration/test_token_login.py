@@ -11,6 +11,7 @@ prints keys the configuration accepts, ``token verify`` accepts and refuses.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from smsverify.edge.handler import create_handler
+from smsverify.observability import LOGGER_NAME, JsonFormatter
 from smsverify.token import TokenConfig, TokenInvalid, TokenIssuer, redeem, verify_token
 from tests.conftest import (
     ROOT,
@@ -52,8 +54,23 @@ def token_env(make_env, redis_url, private_pem: str | None) -> dict[str, str]:
     return env
 
 
-def log_lines(text: str) -> list[dict]:
-    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+class LogLines(logging.Handler):
+    """The ``smsverify`` logger's lines, formatted as in production, for this test only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(JsonFormatter())
+        self.lines: list[dict] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(self.format(record)))
+
+
+def run_and_fetch_jwks(handler, sms_api) -> tuple[dict, dict, dict]:
+    body = sign_in(handler, sms_api)
+    served = handler(load_event("get_sms.json") | {"path": "/sms/.well-known/jwks.json", "queryString": {}}, {})
+    by_method = handler(load_event("get_sms.json") | {"queryString": {"method": "jwks"}}, {})
+    return body, served, by_method
 
 
 def sign_in(handler, sms_api) -> dict:
@@ -61,11 +78,15 @@ def sign_in(handler, sms_api) -> dict:
     return call(handler, login(code=last_code(sms_api, PHONE)))
 
 
-def test_a_login_answers_a_token_that_verifies_with_the_jwks(redis_url, make_env, sms_api, private_pem, capfd):
+def test_a_login_answers_a_token_that_verifies_with_the_jwks(redis_url, make_env, sms_api, private_pem):
     env = token_env(make_env, redis_url, private_pem)
     handler = create_handler(env, clock=time.time)  # real time: the token is checked against the real clock
-    capfd.readouterr()
-    body = sign_in(handler, sms_api)
+    logged = LogLines()
+    logging.getLogger(LOGGER_NAME).addHandler(logged)
+    try:
+        body, served, by_method = run_and_fetch_jwks(handler, sms_api)
+    finally:
+        logging.getLogger(LOGGER_NAME).removeHandler(logged)
     assert body["codeStr"] == "Success" and body["tokenType"] == "Bearer" and body["expiresIn"] == 300
 
     jwks = TokenIssuer(TokenConfig.from_env(env, in_scf=True)).jwks()
@@ -73,13 +94,11 @@ def test_a_login_answers_a_token_that_verifies_with_the_jwks(redis_url, make_env
     assert claims["sub"] == claims["phone_number"] == PHONE and claims["amr"] == ["sms"]
     assert claims["exp"] - claims["iat"] == 300
 
-    served = handler(load_event("get_sms.json") | {"path": "/sms/.well-known/jwks.json", "queryString": {}}, {})
     assert served["statusCode"] == 200 and json.loads(served["body"]) == jwks
     assert served["headers"]["Cache-Control"] == "public, max-age=300"
-    by_method = handler(load_event("get_sms.json") | {"queryString": {"method": "jwks"}}, {})
     assert json.loads(by_method["body"]) == jwks
 
-    lines = log_lines(capfd.readouterr().err)
+    lines = logged.lines
     assert [line.get("codeStr") for line in lines] == ["Ok", "Success"]  # the two JWKS answers log nothing
     assert lines[1]["jti"] == claims["jti"]
     assert body["token"] not in json.dumps(lines) and body["token"].split(".")[2] not in json.dumps(lines)
@@ -160,6 +179,7 @@ LEAN_PATHS = r"""
 import json, sys, time
 sys.path.insert(0, "src")
 from smsverify.edge.handler import create_handler
+from smsverify.observability import LOGGER_NAME, JsonFormatter
 from tests.conftest import get_sms, login
 env = json.loads(sys.argv[1])
 handler = create_handler(env, clock=time.time)
