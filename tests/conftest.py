@@ -33,6 +33,9 @@ SECRET_ID = "AKIDtestEmulatorSecretId0000000000"
 SECRET_KEY = "emulator-secret-key-for-tests-only"  # pragma: allowlist secret
 SESSION_TOKEN = "emulator-session-token-for-tests-only"  # pragma: allowlist secret
 CODE_SECRET = "code-secret-for-tests-only-0123456789"  # pragma: allowlist secret
+TOKEN_SECRET = "token-secret-for-tests-only-7f3a9c2e5b81"  # pragma: allowlist secret
+TOKEN_ISSUER = "https://sms.example.test"
+TOKEN_AUDIENCE = "example-backend"
 SDK_APP_ID = "1400000000"
 TEMPLATE_ID = "100001"  # two parameters: code, minutes
 SIGN = "测试签名"
@@ -193,6 +196,9 @@ def tencent_env(redis_url: str | None, sms_api: TencentCloudEmulator, **override
     """An SCF-like environment: Tencent SMS via the emulator, real Redis."""
     env = {
         "CODE_SECRET": CODE_SECRET,
+        "TOKEN_SECRET": TOKEN_SECRET,
+        "TOKEN_ISSUER": TOKEN_ISSUER,
+        "TOKEN_AUDIENCE": TOKEN_AUDIENCE,
         "SMS_PROVIDER": "tencent",
         "SMS_SDKAPPID": SDK_APP_ID,
         "SMS_SIGN": SIGN,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Mapping
 
 from smsverify.config import Settings
 from smsverify.service.clock import Clock
@@ -47,12 +48,20 @@ def policy_from(settings: Settings) -> ServicePolicy:
     )
 
 
-def build_service(settings: Settings, *, clock: Clock = time.time) -> VerificationService:
+def build_service(settings: Settings, *, clock: Clock = time.time, env: Mapping[str, str] | None = None) -> VerificationService:
     """Wire the service for ``settings``; announce local fallbacks once on stderr.
 
+    With ``env``, a login also issues a signed token (``TOKEN_*`` variables,
+    :meth:`smsverify.token.TokenConfig.from_env`; raises ConfigError).
     Connections open lazily: building does no network I/O.
     """
-    for notice in settings.notices:
+    issuer = None
+    if env is not None:
+        from smsverify.token import TokenConfig, TokenIssuer
+
+        token_config = TokenConfig.from_env(env, in_scf=settings.in_scf)
+        issuer = TokenIssuer(token_config, clock=clock)
+    for notice in settings.notices + (issuer.config.notices if issuer else ()):
         print(f"smsverify: {notice}", file=sys.stderr)
     client = connect(settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=settings.redis_timeout_seconds)
     store = RedisCodeStore(client, limits_from(settings), cluster=settings.redis_cluster)
@@ -76,4 +85,4 @@ def build_service(settings: Settings, *, clock: Clock = time.time) -> Verificati
         timeout_seconds=settings.sms_timeout_seconds,
         budget_seconds=settings.sms_send_budget_seconds,
     )
-    return VerificationService(policy_from(settings), store, delivery, captcha=captcha, clock=clock)
+    return VerificationService(policy_from(settings), store, delivery, captcha=captcha, clock=clock, issuer=issuer)

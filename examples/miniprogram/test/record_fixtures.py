@@ -70,6 +70,7 @@ EVENT_TEMPLATE = ROOT / "events" / "login_post_json.json"
 
 SMS_CODE = "{sms code}"
 WRONG_CODE = "{wrong code}"
+TOKEN = "{token}"
 CLIENT_IP = "203.0.113.7"
 OTHER_IP = "198.51.100.20"
 CAPTCHA_APP_ID = "190000000"  # the emulator's defaults
@@ -171,6 +172,8 @@ class Session:
         if response.get("isBase64Encoded") is not False:
             raise RuntimeError(f"{name}: unexpected integration response shape")
         body = json.loads(response["body"])
+        if "token" in body:
+            body["token"] = TOKEN  # signed, with a random jti: different at every run
         if name is not None:
             self.recorder.scenarios.append({
                 "name": name,
@@ -354,6 +357,7 @@ def record() -> dict[str, Any]:
         "placeholders": {
             SMS_CODE: "the code of the SMS sent in the same setup (random per run)",
             WRONG_CODE: "a code of the same length that differs from that code",
+            TOKEN: "the signed login token (a compact JWS; random jti per run)",
         },
         "codeStrs": {
             "all": sorted(everything),

@@ -187,8 +187,12 @@ def answer(service: VerificationService, params: dict[str, str], fields: dict[st
             fields["failedProviders"] = list(sent.failed_providers)
         return body("Ok", "验证码已发送", request_id,
                     expiresIn=sent.expires_in, resendAfter=sent.resend_after, provider=sent.receipt.provider)
-    service.check_code(phone, params.get("code"))
-    return body("Success", "校验验证码成功", request_id)
+    verified = service.check_code(phone, params.get("code"))
+    token = verified.token
+    if token is None:
+        return body("Success", "校验验证码成功", request_id)
+    fields["jti"] = token.jti
+    return body("Success", "校验验证码成功", request_id, token=token.token, tokenType="Bearer", expiresIn=token.expires_in)
 
 
 def create_app(service: VerificationService) -> Callable[[dict, Callable], Iterable[bytes]]:

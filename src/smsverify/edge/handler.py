@@ -165,10 +165,11 @@ def handle_event(app: Callable, event: Any, context: Any, *, edge: EdgeSettings 
         REQUEST_FIELDS.reset(token)
 
 
-def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.time, jwks: Jwks = no_jwks) -> Handler:
+def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.time, jwks: Jwks | None = None) -> Handler:
     """Build the container's service once and return ``main_handler(event, context)``.
 
-    ``jwks`` answers the JWKS route (see :func:`handle_event`).
+    ``jwks`` answers the JWKS route (see :func:`handle_event`); by default
+    the service's token keys (:meth:`VerificationService.jwks`).
 
     Raises
     ------
@@ -179,7 +180,9 @@ def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.
     env = os.environ if env is None else env
     settings = Settings.from_env(env)
     edge = EdgeSettings.from_env(env)
-    app = create_app(build_service(settings, clock=clock))
+    service = build_service(settings, clock=clock, env=env)
+    app = create_app(service)
+    jwks = service.jwks if jwks is None else jwks
 
     def main_handler(event: Any, context: Any) -> dict:
         return handle_event(app, event, context, edge=edge, jwks=jwks)

@@ -11,7 +11,7 @@ import math
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from smsverify import errors
 from smsverify.clock import Clock, Moment, moment_at
@@ -28,6 +28,9 @@ from smsverify.service.delivery import Delivery, DeliveryFailed, NoProviderForNu
 from smsverify.service.phone import Phone, parse_phone
 from smsverify.service.policy import ServicePolicy
 from smsverify.store.base import CheckOutcome, CodeStore, Refusal, RefusalReason, StoreUnavailable
+
+if TYPE_CHECKING:
+    from smsverify.token import IssuedToken, TokenIssuer
 
 log = logging.getLogger("smsverify")
 
@@ -58,6 +61,7 @@ class CodeVerified:
     """login succeeded: the code was right and is now consumed."""
 
     phone: Phone
+    token: IssuedToken | None = None  #: the signed login token, when the service has an issuer
 
 
 def _store_down(exc: StoreUnavailable) -> None:
@@ -84,6 +88,8 @@ class VerificationService:
         Captcha ticket verifier, or ``None`` when captcha is off.
     clock:
         Unix time in seconds; tests pass a controllable one.
+    issuer:
+        Signs a token for each right code (:mod:`smsverify.token`), or ``None``.
     """
 
     def __init__(
@@ -93,8 +99,10 @@ class VerificationService:
         delivery: Delivery,
         captcha: CaptchaVerifier | None = None,
         clock: Clock = time.time,
+        issuer: TokenIssuer | None = None,
     ) -> None:
         self.policy = policy
+        self.issuer = issuer
         self.store = store
         self.delivery = delivery
         self.captcha = captcha
@@ -260,6 +268,25 @@ class VerificationService:
         except StoreUnavailable:
             log.error("could not release the send reservation for %s; its cooldown and counts stay", phone.masked)
 
+    # -- keys ---------------------------------------------------------------------
+    def jwks(self) -> dict:
+        """The public keys that verify this service's login tokens: ``{"keys": [JWK, ...]}`` (RFC 7517).
+
+        Raises
+        ------
+        errors.InvalidParam
+            Tokens are signed with a shared secret (``TOKEN_SECRET``, HS256), or not issued at all:
+            there is no public key to publish.
+        """
+        from smsverify.token import NoPublicKey
+
+        if self.issuer is None:
+            raise errors.InvalidParam("未配置登录令牌 (login tokens are off)")
+        try:
+            return self.issuer.jwks()
+        except NoPublicKey:
+            raise errors.InvalidParam("令牌使用 HS256 共享密钥签名，没有公钥 (no public key with TOKEN_SECRET)") from None
+
     # -- login --------------------------------------------------------------------
     def check_code(self, phone: Phone, code: str | None) -> CodeVerified:
         """Check ``code`` for ``phone`` (from :meth:`phone`) and consume it when right.
@@ -282,7 +309,8 @@ class VerificationService:
             _store_down(exc)
             raise errors.ServiceUnavailable() from exc
         if result.status is CheckOutcome.OK:
-            return CodeVerified(phone=phone)
+            token = self.issuer.issue(phone_e164=phone.e164, scene="login") if self.issuer else None
+            return CodeVerified(phone=phone, token=token)
         if result.status is CheckOutcome.WRONG:
             raise errors.CodeIsError(attemptsLeft=result.tries_left)
         if result.status is CheckOutcome.INVALIDATED:
