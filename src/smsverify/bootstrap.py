@@ -11,10 +11,14 @@ from smsverify.service.delivery import Delivery
 from smsverify.service.verification import VerificationService, limits_from
 from smsverify.store.connection import connect
 from smsverify.store.redis_store import RedisCodeStore
+from smsverify.wechat import WechatConfig, WechatLogin
 
 
-def build_service(settings: Settings, *, clock: Clock = time.time) -> VerificationService:
-    """Wire the service for ``settings``; announce local fallbacks once on stderr.
+def build_service(
+    settings: Settings, *, clock: Clock = time.time, wechat: WechatConfig | None = None
+) -> VerificationService:
+    """Wire the service for ``settings`` (and WeChat login when ``wechat`` is given);
+    announce local fallbacks once on stderr.
 
     Connections open lazily: building does no network I/O.
     """
@@ -41,4 +45,7 @@ def build_service(settings: Settings, *, clock: Clock = time.time) -> Verificati
         timeout_seconds=settings.sms_timeout_seconds,
         budget_seconds=settings.sms_send_budget_seconds,
     )
-    return VerificationService(settings, store, delivery, captcha=captcha, clock=clock)
+    wechat_login = None
+    if wechat is not None:
+        wechat_login = WechatLogin(wechat, timeout_seconds=settings.sms_timeout_seconds)
+    return VerificationService(settings, store, delivery, captcha=captcha, clock=clock, wechat=wechat_login)

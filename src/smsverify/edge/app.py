@@ -22,7 +22,7 @@ from smsverify.service.verification import VerificationService
 log = logging.getLogger("smsverify")
 
 METHODS = ("getSms", "login")
-PARAMS = ("method", "phone", "code", "ticket", "randstr")
+PARAMS = ("method", "phone", "code", "ticket", "randstr", "wxCode")
 MAX_PARAM_LENGTH = 512
 
 
@@ -139,7 +139,7 @@ def create_app(service: VerificationService) -> Callable[[dict, Callable], Itera
                     expiresIn=sent.expires_in, resendAfter=sent.resend_after, provider=sent.receipt.provider,
                 )
             else:
-                service.check_code(phone, params.get("code"))
+                service.check_code(phone, params.get("code"), wx_code=params.get("wxCode"))
                 payload = body("Success", "校验验证码成功", request_id)
         except errors.VerificationError as exc:
             payload = error_body(exc, request_id)

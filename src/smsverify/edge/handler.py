@@ -17,6 +17,7 @@ from smsverify.edge.event import MalformedEvent, request_id_of, to_wsgi_event
 from smsverify.edge.responses import body, error_body, integration_response
 from smsverify.observability import configure_logging, log_invocation
 from smsverify.service.clock import Clock
+from smsverify.wechat import WechatConfig
 
 log = logging.getLogger("smsverify")
 
@@ -59,8 +60,9 @@ def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.
         At start-up, naming the missing or malformed variable.
     """
     configure_logging()
-    settings = Settings.from_env(os.environ if env is None else env)
-    app = create_app(build_service(settings, clock=clock))
+    env = os.environ if env is None else env
+    settings = Settings.from_env(env)
+    app = create_app(build_service(settings, clock=clock, wechat=WechatConfig.from_env(env)))
 
     def main_handler(event: Any, context: Any) -> dict:
         return handle_event(app, event, context)

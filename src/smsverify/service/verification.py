@@ -21,6 +21,7 @@ from smsverify.service.codes import code_digest, new_code
 from smsverify.service.delivery import Delivery, DeliveryFailed, NoProviderForNumber
 from smsverify.service.phone import Phone, parse_phone
 from smsverify.store.redis_store import Moment, RedisCodeStore, Refusal, SendLimits, StoreUnavailable
+from smsverify.wechat import InvalidWxCode, WechatIdentity, WechatRejected, WechatUnavailable
 
 #: Transport failures: the provider was never reached.
 UNREACHABLE = frozenset({"ConnectionRefused", "ConnectTimeout"})
@@ -36,6 +37,12 @@ CAPTCHA_CONFIG_SUSPECT = frozenset({16, 100})
 
 class CaptchaVerifier(Protocol):
     def verify(self, ticket: str, randstr: str, user_ip: str) -> None: ...
+
+
+class WechatExchanger(Protocol):
+    """:class:`smsverify.wechat.WechatLogin`'s contract."""
+
+    def exchange(self, wx_code: str) -> WechatIdentity: ...
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ class CodeVerified:
     """login succeeded: the code was right and is now consumed."""
 
     phone: Phone
+    wechat: WechatIdentity | None = None  #: who sent ``wxCode``, when WeChat login is on and one was sent
 
 
 def limits_from(settings: Settings) -> SendLimits:
@@ -91,6 +99,9 @@ class VerificationService:
         Captcha ticket verifier, or ``None`` when captcha is off.
     clock:
         Unix time in seconds; tests pass a controllable one.
+    wechat:
+        Exchanges a login's ``wxCode``, or ``None`` when WeChat login is off
+        (then ``wxCode`` is ignored).
     """
 
     def __init__(
@@ -100,12 +111,14 @@ class VerificationService:
         delivery: Delivery,
         captcha: CaptchaVerifier | None = None,
         clock: Clock = time.time,
+        wechat: WechatExchanger | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.delivery = delivery
         self.captcha = captcha
         self.clock = clock
+        self.wechat = wechat
         self._keys = [settings.code_secret] + ([settings.code_secret_previous] if settings.code_secret_previous else [])
 
     def phone(self, raw: str) -> Phone:
@@ -260,27 +273,33 @@ class VerificationService:
             log.error("could not release a refused send for %s; its cooldown and counts stay", phone.masked)
 
     # -- login --------------------------------------------------------------------
-    def check_code(self, phone: Phone, code: str | None) -> CodeVerified:
+    def check_code(self, phone: Phone, code: str | None, *, wx_code: str | None = None) -> CodeVerified:
         """Check ``code`` for ``phone`` (from :meth:`phone`) and consume it when right.
+
+        With WeChat login on and a ``wx_code`` (from ``wx.login``), the code
+        is exchanged at WeChat first; a refusal or an outage leaves the SMS
+        code untouched, and the identity comes back in ``CodeVerified.wechat``.
 
         Raises
         ------
         errors.InvalidParam, errors.MissingCode, errors.CodeHasExpired,
         errors.CodeHasValid, errors.CodeIsError (``attemptsLeft``),
-        errors.VerifyLimitExceeded, errors.ServiceUnavailable
+        errors.VerifyLimitExceeded, errors.ServiceUnavailable,
+        errors.WechatLoginFailed (``wechatErrcode``)
         """
         if code is None or code.strip() == "":
             raise errors.MissingCode()
         code = code.strip()
         if not code.isascii() or not code.isdigit() or len(code) > 16:
             raise errors.InvalidParam("验证码格式不正确，应为数字")
+        identity = self._exchange_wx_code(wx_code) if self.wechat is not None and wx_code else None
         digests = [code_digest(key, phone.e164, code) for key in self._keys]
         try:
             result = self.store.check_code(phone.e164, digests, moment_at(self.clock()))
         except StoreUnavailable as exc:
             raise errors.ServiceUnavailable() from exc
         if result.status == "OK":
-            return CodeVerified(phone=phone)
+            return CodeVerified(phone=phone, wechat=identity)
         if result.status == "WRONG":
             raise errors.CodeIsError(attemptsLeft=result.tries_left)
         if result.status == "INVALIDATED":
@@ -288,3 +307,16 @@ class VerificationService:
         if result.status == "LOCKED":
             raise errors.VerifyLimitExceeded(retryAfter=_seconds(result.wait_ms))
         raise errors.CodeHasExpired()
+
+    def _exchange_wx_code(self, wx_code: str) -> WechatIdentity:
+        try:
+            return self.wechat.exchange(wx_code)
+        except InvalidWxCode:
+            raise errors.InvalidParam("参数 wxCode 格式不正确") from None
+        except WechatRejected as exc:
+            error = errors.WechatLoginFailed(wechatErrcode=exc.errcode)
+            error.log_fields["wechatErrcode"] = exc.errcode
+            raise error from None
+        except WechatUnavailable as exc:
+            log.error("wechat login unavailable: %s", exc)
+            raise errors.ServiceUnavailable("微信登录服务暂不可用，请稍后再试") from None
