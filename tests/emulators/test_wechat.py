@@ -68,7 +68,7 @@ def test_codes_expire_after_five_minutes(wx):
         ({"appid": None}, 41002),
         ({"appid": "wx-other"}, 40013),
         ({"secret": None}, 41004),
-        ({"secret": "wrong"}, 40125),
+        ({"secret": "wrong"}, 40125),  # pragma: allowlist secret
         ({"grant_type": "client_credential"}, 40002),
         ({"js_code": None}, 41008),
         ({"js_code": "never-minted"}, 40029),
