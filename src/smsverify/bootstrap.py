@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from smsverify.config import Settings
 from smsverify.service.clock import Clock
@@ -11,7 +12,9 @@ from smsverify.service.delivery import Delivery
 from smsverify.service.verification import VerificationService, limits_from
 from smsverify.store.connection import connect
 from smsverify.store.redis_store import RedisCodeStore
-from smsverify.wechat import WechatConfig, WechatLogin
+
+if TYPE_CHECKING:
+    from smsverify.wechat import WechatConfig
 
 
 def build_service(
@@ -47,5 +50,7 @@ def build_service(
     )
     wechat_login = None
     if wechat is not None:
+        from smsverify.wechat import WechatLogin
+
         wechat_login = WechatLogin(wechat, timeout_seconds=settings.sms_timeout_seconds)
     return VerificationService(settings, store, delivery, captcha=captcha, clock=clock, wechat=wechat_login)

@@ -169,3 +169,33 @@ def test_no_secret_session_key_or_openid_in_logs_or_bodies(build, sms_api, wx, c
     for secret in [APP_SECRET, "secret=", "o-private", "u-private", *wx.session_keys]:
         assert secret not in text
     assert "wechatErrcode" in text  # the capture works: the refusal is logged with its errcode
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected", "redis_commands"),
+    [(None, "Success", ["evalsha"]), ("refused", "WechatLoginFailed", []), ("down", "ServiceUnavailable", [])],
+)
+def test_exact_counts_one_wechat_call_and_redis_only_after_wechat_said_yes(
+    build, redis_server, sms_api, wx, fault, expected, redis_commands
+):
+    from tests.support.round_trips import RoundTripCounter
+
+    handler = build(**wechat_env(wx))
+    code = sent_code(handler, sms_api)
+    # Warm the container (check script loaded, WeChat session open); the code stays live (attemptsLeft 2).
+    wrong_code = "000000" if code != "000000" else "111111"
+    assert call(handler, login(code=wrong_code, wxCode=wx.mint("o-warm")))["codeStr"] == "CodeIsError"
+    wx_code = wx.mint("o-count")
+    if fault == "refused":
+        wx.force_code = 45011
+    wx.requests.clear()
+    if fault == "down":
+        wx.down()
+    counter = RoundTripCounter(redis_server.url)
+    try:
+        traffic = counter.during(lambda: call(handler, login(code=code, wxCode=wx_code)))
+    finally:
+        counter.close()
+    assert traffic.result["codeStr"] == expected
+    assert traffic.refused == 0 and traffic.commands == redis_commands
+    assert len(wx.requests) == (0 if fault == "down" else 1)

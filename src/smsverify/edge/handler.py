@@ -17,7 +17,6 @@ from smsverify.edge.event import MalformedEvent, request_id_of, to_wsgi_event
 from smsverify.edge.responses import body, error_body, integration_response
 from smsverify.observability import configure_logging, log_invocation
 from smsverify.service.clock import Clock
-from smsverify.wechat import WechatConfig
 
 log = logging.getLogger("smsverify")
 
@@ -62,7 +61,12 @@ def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.
     configure_logging()
     env = os.environ if env is None else env
     settings = Settings.from_env(env)
-    app = create_app(build_service(settings, clock=clock, wechat=WechatConfig.from_env(env)))
+    wechat = None
+    if env.get("WECHAT_APP_ID") or env.get("WECHAT_APP_SECRET"):  # else smsverify.wechat is never imported
+        from smsverify.wechat import WechatConfig
+
+        wechat = WechatConfig.from_env(env)
+    app = create_app(build_service(settings, clock=clock, wechat=wechat))
 
     def main_handler(event: Any, context: Any) -> dict:
         return handle_event(app, event, context)

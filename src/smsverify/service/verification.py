@@ -11,7 +11,7 @@ import math
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from smsverify import errors
 from smsverify.config import Settings
@@ -21,7 +21,9 @@ from smsverify.service.codes import code_digest, new_code
 from smsverify.service.delivery import Delivery, DeliveryFailed, NoProviderForNumber
 from smsverify.service.phone import Phone, parse_phone
 from smsverify.store.redis_store import Moment, RedisCodeStore, Refusal, SendLimits, StoreUnavailable
-from smsverify.wechat import InvalidWxCode, WechatIdentity, WechatRejected, WechatUnavailable
+
+if TYPE_CHECKING:  # smsverify.wechat loads only where WeChat login is configured
+    from smsverify.wechat import WechatIdentity
 
 #: Transport failures: the provider was never reached.
 UNREACHABLE = frozenset({"ConnectionRefused", "ConnectTimeout"})
@@ -309,6 +311,8 @@ class VerificationService:
         raise errors.CodeHasExpired()
 
     def _exchange_wx_code(self, wx_code: str) -> WechatIdentity:
+        from smsverify.wechat import InvalidWxCode, WechatRejected, WechatUnavailable
+
         try:
             return self.wechat.exchange(wx_code)
         except InvalidWxCode:
