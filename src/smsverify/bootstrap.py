@@ -14,7 +14,6 @@ from smsverify.service.verification import VerificationService
 from smsverify.store.connection import connect
 from smsverify.store.redis_store import RedisCodeStore, SendLimits
 
-
 def limits_from(settings: Settings) -> SendLimits:
     """The store's policy, in milliseconds, from the settings (seconds)."""
     return SendLimits(
@@ -52,7 +51,9 @@ def build_service(settings: Settings, *, clock: Clock = time.time, env: Mapping[
     """Wire the service for ``settings``; announce local fallbacks once on stderr.
 
     With ``env``, a login also issues a signed token (``TOKEN_*`` variables,
-    :meth:`smsverify.token.TokenConfig.from_env`; raises ConfigError).
+    :meth:`smsverify.token.TokenConfig.from_env`) and, when ``WECHAT_APP_ID``
+    or ``WECHAT_APP_SECRET`` is set, exchanges a ``wxCode`` at WeChat
+    (:meth:`smsverify.wechat.WechatConfig.from_env`); both raise ConfigError.
     Connections open lazily: building does no network I/O.
     """
     issuer = None
@@ -85,4 +86,12 @@ def build_service(settings: Settings, *, clock: Clock = time.time, env: Mapping[
         timeout_seconds=settings.sms_timeout_seconds,
         budget_seconds=settings.sms_send_budget_seconds,
     )
-    return VerificationService(policy_from(settings), store, delivery, captcha=captcha, clock=clock, issuer=issuer)
+    wechat_login = None
+    if env is not None and (env.get("WECHAT_APP_ID") or env.get("WECHAT_APP_SECRET")):
+        # Only then is smsverify.wechat imported (a cold start without WeChat pays nothing for it).
+        from smsverify.wechat import WechatConfig, WechatLogin
+
+        wechat_login = WechatLogin(WechatConfig.from_env(env), timeout_seconds=settings.sms_timeout_seconds)
+    return VerificationService(
+        policy_from(settings), store, delivery, captcha=captcha, clock=clock, issuer=issuer, wechat=wechat_login
+    )

@@ -152,6 +152,13 @@ class SmsSendTimeout(VerificationError):
     default_msg = "短信发送超时，请稍候查收或稍后重试"
 
 
+class WechatLoginFailed(VerificationError):
+    """WeChat refused the ``wxCode`` of a login (its errcode in ``wechatErrcode``)."""
+
+    code_str = "WechatLoginFailed"
+    default_msg = "微信登录失败，请重新获取 wxCode 后再试"
+
+
 class ServiceUnavailable(VerificationError):
     code_str = "ServiceUnavailable"
     default_msg = "服务暂不可用，请稍后再试"

@@ -27,6 +27,7 @@ EXPECTED_STATUS = {
     "InValidParam": 400,
     "MissingCode": 400,
     "CaptchaFailed": 400,
+    "WechatLoginFailed": 400,
     "CodeHasExpired": 401,
     "CodeHasValid": 401,
     "CodeIsError": 401,

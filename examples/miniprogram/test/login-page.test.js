@@ -27,13 +27,13 @@ function scenario(name) {
 }
 
 /** The stubbed world of one page: wx.request answers from a queue of scenarios. */
-function harness() {
+function harness(globalData) {
   const world = { now: START, intervals: new Map(), nextId: 1, requests: [], answers: [], toasts: [] };
   const saved = { Page: global.Page, getApp: global.getApp, wx: global.wx, setInterval: global.setInterval,
     clearInterval: global.clearInterval, dateNow: Date.now };
   let definition = null;
   global.Page = (def) => { definition = def; };
-  global.getApp = () => ({ globalData: { smsverifyUrl: BASE_URL } });
+  global.getApp = () => ({ globalData: Object.assign({ smsverifyUrl: BASE_URL }, globalData || {}) });
   global.wx = {
     request(options) {
       world.requests.push(options);
@@ -46,7 +46,8 @@ function harness() {
         options.success({ statusCode, header: { ...header }, data: JSON.parse(JSON.stringify(data)) });
       }
     },
-    showToast(options) { world.toasts.push(options.title); }
+    showToast(options) { world.toasts.push(options.title); },
+    login(options) { world.wxLogins = (world.wxLogins || 0) + 1; options.success({ code: '{wx code}' }); }
   };
   global.setInterval = (fn, ms) => { const id = world.nextId++; world.intervals.set(id, { fn, ms }); return id; };
   global.clearInterval = (id) => { world.intervals.delete(id); };
@@ -78,9 +79,9 @@ function harness() {
   return world;
 }
 
-function withPage(fn) {
+function withPage(fn, globalData) {
   return async () => {
-    const world = harness();
+    const world = harness(globalData);
     try {
       await fn(world, world.page);
     } finally {
@@ -156,6 +157,29 @@ test('a successful login clears the code, marks the page logged in and shows a t
   assert.equal(page.data.code, '');
   assert.equal(page.data.messageType, 'success');
   assert.deepEqual(world.toasts, ['登录成功']);
+}));
+
+test('with wechatLogin and a scene, a login sends the wx.login code and the scene', withPage(async (world, page) => {
+  world.type('13800138011', '{sms code}');
+  world.answers.push(scenario('login_wechat_high_risk'));
+  await page.onLogin();
+  assert.equal(world.wxLogins, 1);
+  assert.deepEqual(world.requests[0].data, { ...scenario('login_wechat_high_risk').request.data, scene: 'login' });
+  assert.equal(page.data.message, '当前微信账号存在风险，暂无法登录');
+  assert.equal(page.data.code, '{sms code}', 'a WeChat refusal keeps the SMS code: it was not consumed');
+  world.answers.push(scenario('login_wechat_success'));
+  await page.onLogin();
+  assert.equal(world.wxLogins, 2, 'a fresh wx.login code for every try');
+  assert.equal(page.data.loggedIn, true);
+}, { wechatLogin: true, smsverifyScene: 'login' }));
+
+test('a successful login keeps the token of the answer', withPage(async (world, page) => {
+  const answer = JSON.parse(JSON.stringify(scenario('login_success')));
+  Object.assign(answer.response.data, { token: 'eyJ.header.sig', tokenType: 'Bearer', expiresIn: 300 });
+  world.type('13800138000', '{sms code}');
+  world.answers.push(answer);
+  await page.onLogin();
+  assert.deepEqual(page.token, { token: 'eyJ.header.sig', tokenType: 'Bearer', expiresAt: START + 300000 });
 }));
 
 test('a wrong code keeps the code field; an invalidated code clears it', withPage(async (world, page) => {

@@ -16,13 +16,16 @@ How each codeStr is reached (all in this process, no network beyond loopback):
 * the Tencent Cloud API emulator (``tests/emulators/tencent_cloud.py``) with
   its knobs, for the provider's answers (``SmsSendFailed``, ``SmsSendTimeout``,
   the provider's own limits) and for a captcha ticket it rejects;
-* a loopback port nothing listens on, for an unreachable Redis, Captcha API
-  or SMS API.
+* the jscode2session emulator (``tests/emulators/wechat.py``) for WeChat
+  login (``wxCode``): a code it minted, one it never issued, its 40226 knob;
+* a loopback port nothing listens on, for an unreachable Redis, Captcha API,
+  SMS API or WeChat API.
 
 Determinism: the request id of each event is ``mp-<scenario>``; the clock is
 fake; codes are random per run, so a code taken from the SMS is written as the
 placeholder ``{sms code}`` and a wrong code derived from it as
-``{wrong code}`` (the JS tests send these strings verbatim). No code ever
+``{wrong code}``, and a ``wx.login`` code minted by the WeChat emulator as
+``{wx code}`` (the JS tests send these strings verbatim). No code ever
 reaches the output file or stdout.
 
 Run from the repository root::
@@ -62,6 +65,7 @@ from tests.conftest import (  # noqa: E402
     tencent_env,
 )
 from tests.emulators.tencent_cloud import TencentCloudEmulator  # noqa: E402
+from tests.emulators.wechat import WechatEmulator  # noqa: E402
 from tests.support.redis_servers import free_port  # noqa: E402
 
 DEFAULT_OUTPUT = HERE / "fixtures" / "responses.json"
@@ -71,6 +75,10 @@ EVENT_TEMPLATE = ROOT / "events" / "login_post_json.json"
 SMS_CODE = "{sms code}"
 WRONG_CODE = "{wrong code}"
 TOKEN = "{token}"
+WX_CODE = "{wx code}"
+WECHAT_APP_ID = "wx0123456789abcdef"
+WECHAT_APP_SECRET = "wechat-app-secret-for-tests-only"  # pragma: allowlist secret
+WECHAT_OPENID = "o-miniprogram-user"
 CLIENT_IP = "203.0.113.7"
 OTHER_IP = "198.51.100.20"
 CAPTCHA_APP_ID = "190000000"  # the emulator's defaults
@@ -107,6 +115,7 @@ class Recorder:
         self.read_upto = 0
         self.scenarios: list[dict[str, Any]] = []
         self.emulator: TencentCloudEmulator | None = None
+        self.wechat: WechatEmulator | None = None
 
     def cloud_api(self) -> TencentCloudEmulator:
         if self.emulator is None:
@@ -117,9 +126,17 @@ class Recorder:
         self.emulator.reset()
         return self.emulator
 
+    def wechat_api(self) -> WechatEmulator:
+        if self.wechat is None:
+            self.wechat = WechatEmulator(WECHAT_APP_ID, WECHAT_APP_SECRET).start()
+        self.wechat.reset()
+        return self.wechat
+
     def close(self) -> None:
         if self.emulator is not None:
             self.emulator.stop()
+        if self.wechat is not None:
+            self.wechat.stop()
 
     def new_stderr(self) -> str:
         text = self.stderr.getvalue()
@@ -141,6 +158,9 @@ class Session:
             env = {k: v.replace("{emulator}", self.sms_api.url) for k, v in env.items()}
         if tencent:
             env = tencent_env(None, self.sms_api, **env)
+        self.wechat_api = recorder.wechat_api() if "{wechat}" in "".join(env.values()) else None
+        if self.wechat_api is not None:
+            env = {k: v.replace("{wechat}", self.wechat_api.url) for k, v in env.items()}
         self.handler = create_handler(env, clock=self.clock)
         self.codes: dict[str, str] = {}  # E.164 -> latest code
 
@@ -152,9 +172,13 @@ class Session:
             args.append(extra)
         return self.request(name, data, call={"fn": "getSms", "args": args}, **kw)
 
-    def login(self, name: str | None, phone: str, code: str | None = None, **kw: Any) -> dict:
-        data = {"method": "login", "phone": phone, **({} if code is None else {"code": code})}
-        args = [phone] if code is None else [phone, code]
+    def login(
+        self, name: str | None, phone: str, code: str | None = None, extra: dict[str, str] | None = None, **kw: Any
+    ) -> dict:
+        data = {"method": "login", "phone": phone, **({} if code is None else {"code": code}), **(extra or {})}
+        args: list[Any] = [phone] if code is None else [phone, code]
+        if extra:
+            args.append(extra)
         return self.request(name, data, call={"fn": "login", "args": args}, **kw)
 
     # -- one event through main_handler ---------------------------------------
@@ -163,6 +187,10 @@ class Session:
     ) -> dict:
         """Send ``data`` as the JSON body; record it as scenario ``name`` (None: a setup step)."""
         sent = {key: self._real(data["phone"], value) if key == "code" else value for key, value in data.items()}
+        if sent.get("wxCode") == WX_CODE:
+            if self.wechat_api is None:
+                raise RuntimeError(f"{name}: {WX_CODE} needs the WeChat emulator")
+            sent["wxCode"] = self.wechat_api.mint(WECHAT_OPENID)
         event = json.loads(EVENT_TEMPLATE.read_text(encoding="utf-8"))
         event["requestContext"]["requestId"] = f"mp-{name or 'setup'}"
         event["requestContext"]["sourceIp"] = ip
@@ -331,7 +359,30 @@ def tencent(rec: Recorder) -> None:
     s.get_sms("tencent_unreachable", "13800138010", description="the SMS API refuses connections: nothing was sent")
 
 
-SCENARIOS = (protocol, invalidated, expired, hourly, daily, per_ip, global_budget, verify_limit, captcha, redis_down, tencent)
+def wechat(rec: Recorder) -> None:
+    on = dict(WECHAT_APP_ID=WECHAT_APP_ID, WECHAT_APP_SECRET=WECHAT_APP_SECRET)
+    s = rec.session("WeChat login on (jscode2session: the emulator)", console_env(WECHAT_API_ENDPOINT="{wechat}", **on))
+    s.get_sms(None, "13800138011")
+    s.login("login_wechat_invalid_code", "13800138011", SMS_CODE, {"wxCode": "a-code-wechat-never-issued"},
+            description="a wxCode WeChat never issued (errcode 40029): the SMS code stays valid")
+    s.wechat_api.force_code = 40226
+    s.login("login_wechat_high_risk", "13800138011", SMS_CODE, {"wxCode": WX_CODE},
+            description="WeChat's risk control blocks the user (errcode 40226)")
+    s.wechat_api.force_code = None
+    s.login("login_wechat_success", "13800138011", SMS_CODE, {"wxCode": WX_CODE},
+            description="the SMS code and a fresh wx.login code: the phone is bound to the WeChat user")
+    s.get_sms("getSms_with_scene", "13800138012", {"scene": "login"}, description="a getSms naming its scene")
+    s.login("login_with_scene", "13800138012", SMS_CODE, {"scene": "login"}, description="a login naming its scene")
+    s = rec.session("WeChat login on, WeChat API unreachable",
+                    console_env(WECHAT_API_ENDPOINT=f"http://127.0.0.1:{closed_port()}", **on))
+    s.get_sms(None, "13800138011")
+    s.login("login_wechat_unreachable", "13800138011", SMS_CODE, {"wxCode": "any-wx-code"},
+            description="the WeChat API refuses connections: the SMS code stays valid")
+
+
+SCENARIOS = (
+    protocol, invalidated, expired, hourly, daily, per_ip, global_budget, verify_limit, captcha, redis_down, tencent, wechat,
+)
 
 
 def record() -> dict[str, Any]:
@@ -358,6 +409,7 @@ def record() -> dict[str, Any]:
             SMS_CODE: "the code of the SMS sent in the same setup (random per run)",
             WRONG_CODE: "a code of the same length that differs from that code",
             TOKEN: "the signed login token (a compact JWS; random jti per run)",
+            WX_CODE: "a fresh wx.login code, minted by the jscode2session emulator (random per run)",
         },
         "codeStrs": {
             "all": sorted(everything),

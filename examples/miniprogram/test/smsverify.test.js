@@ -20,7 +20,8 @@ const smsverify = require('../utils/smsverify.js');
 const FIXTURES = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'responses.json'), 'utf8'));
 const SCENARIOS = FIXTURES.scenarios;
 const BASE_URL = 'https://service-test-1250000000.gz.apigw.tencentcs.com/release/sms';
-const BODY_FIELDS = ['retryAfter', 'attemptsLeft', 'providerCode', 'captchaCode', 'expiresIn', 'resendAfter', 'provider'];
+const BODY_FIELDS = ['retryAfter', 'attemptsLeft', 'providerCode', 'captchaCode', 'expiresIn', 'resendAfter', 'provider',
+  'wechatErrcode', 'token', 'tokenType'];
 
 /** What each recorded response must become: action, cooldown (s) and the message shown. */
 const EXPECTED = {
@@ -58,7 +59,13 @@ const EXPECTED = {
   tencent_thirty_second_limit: ['wait', 60, '发送过于频繁，请 1 分钟后再试'],
   tencent_daily_limit: ['wait', 17600, '该手机号今日获取验证码次数已达上限，请 4 小时 54 分钟后再试'],
   tencent_incorrect_number: ['fixInput', null, '请输入正确的手机号码'],
-  tencent_unreachable: ['retry', null, '短信发送失败，请稍后重试']
+  tencent_unreachable: ['retry', null, '短信发送失败，请稍后重试'],
+  login_wechat_invalid_code: ['wxLogin', null, '微信登录失败，请重试'],
+  login_wechat_high_risk: ['wxLogin', null, '当前微信账号存在风险，暂无法登录'],
+  login_wechat_success: ['loggedIn', null, '登录成功'],
+  login_wechat_unreachable: ['retry', null, '服务暂不可用，请稍后再试'],
+  getSms_with_scene: ['codeSent', 60, '验证码已发送，请注意查收短信'],
+  login_with_scene: ['loggedIn', null, '登录成功']
 };
 
 function clone(value) {
@@ -147,6 +154,90 @@ test('a getSms with captcha sends ticket and randstr, and cannot override method
   const client = smsverify.createClient({ baseUrl: BASE_URL, request });
   await client.getSms('13800138000', { ticket: 't03x', randstr: '@r', method: 'login', phone: '1' });
   assert.deepEqual(request.calls[0].data, { method: 'getSms', phone: '13800138000', ticket: 't03x', randstr: '@r' });
+});
+
+test('scene: a client-wide scene goes with both calls, a per-call one wins, none is sent when unset', async () => {
+  const request = stubRequest((o) => o.fail({ errMsg: 'request:fail' }));
+  const client = smsverify.createClient({ baseUrl: BASE_URL, request, scene: 'register' });
+  await client.getSms('13800138000');
+  await client.login('13800138000', '123456');
+  await client.login('13800138000', '123456', { scene: 'resetPassword', method: 'getSms' });
+  await smsverify.createClient({ baseUrl: BASE_URL, request }).login('13800138000', '123456');
+  assert.deepEqual(request.calls.map((c) => c.data), [
+    { method: 'getSms', phone: '13800138000', scene: 'register' },
+    { method: 'login', phone: '13800138000', code: '123456', scene: 'register' },
+    { method: 'login', phone: '13800138000', code: '123456', scene: 'resetPassword' },
+    { method: 'login', phone: '13800138000', code: '123456' }
+  ]);
+});
+
+test('wechatLogin: each login takes a fresh wx.login code and sends it as wxCode', async () => {
+  const recorded = SCENARIOS.find((s) => s.name === 'login_wechat_success');
+  const request = answering(recorded);
+  const codes = ['{wx code}', 'second-code'];
+  const wxLogin = (o) => o.success({ code: codes.shift(), errMsg: 'login:ok' });
+  const client = smsverify.createClient({ baseUrl: BASE_URL, request, wechatLogin: true, wxLogin });
+  const result = await client.login('13800138011', '{sms code}');
+  assert.deepEqual(request.calls[0].data, recorded.request.data);
+  assert.equal(result.ok, true);
+  await client.login('13800138011', '{sms code}');
+  assert.equal(request.calls[1].data.wxCode, 'second-code');
+});
+
+test('wechatLogin: a failed wx.login sends nothing and resolves NetworkError', async () => {
+  const request = stubRequest(() => assert.fail('nothing may be sent'));
+  for (const wxLogin of [(o) => o.fail({ errMsg: 'login:fail' }), (o) => o.success({ errMsg: 'login:ok' })]) {
+    const client = smsverify.createClient({ baseUrl: BASE_URL, request, wechatLogin: true, wxLogin });
+    const result = await client.login('13800138011', '123456');
+    assert.equal(result.codeStr, 'NetworkError');
+  }
+  assert.equal(request.calls.length, 0);
+});
+
+test('wechatLogin defaults to wx.login; without it wxCode is never sent', async () => {
+  const request = stubRequest((o) => o.fail({ errMsg: 'request:fail' }));
+  global.wx = { login: (o) => o.success({ code: 'from-wx-login' }) };
+  try {
+    await smsverify.createClient({ baseUrl: BASE_URL, request, wechatLogin: true }).login('13800138000', '123456');
+    await smsverify.createClient({ baseUrl: BASE_URL, request }).login('13800138000', '123456');
+  } finally {
+    delete global.wx;
+  }
+  assert.equal(request.calls[0].data.wxCode, 'from-wx-login');
+  assert.equal('wxCode' in request.calls[1].data, false);
+});
+
+test('the token of a login Success is kept until it expires; other answers keep none', async () => {
+  const success = clone(SCENARIOS.find((s) => s.name === 'login_success'));
+  Object.assign(success.response.data, { token: 'eyJ.header.sig', tokenType: 'Bearer', expiresIn: 300 });
+  const saved = Date.now;
+  let now = 1795000000000;
+  Date.now = () => now;
+  try {
+    const failing = smsverify.createClient({ baseUrl: BASE_URL, request: answering(SCENARIOS.find((s) => s.name === 'login_wrong_code')) });
+    await failing.login('13800138000', '111111');
+    assert.equal(failing.getToken(), null);
+    const client = smsverify.createClient({ baseUrl: BASE_URL, request: answering(success) });
+    const result = await client.login('13800138000', '{sms code}');
+    assert.deepEqual([result.token, result.tokenType, result.expiresIn], ['eyJ.header.sig', 'Bearer', 300]);
+    assert.deepEqual(client.getToken(), { token: 'eyJ.header.sig', tokenType: 'Bearer', expiresAt: now + 300000 });
+    now += 299999;
+    assert.equal(client.getToken().token, 'eyJ.header.sig');
+    now += 1;
+    assert.equal(client.getToken(), null);
+  } finally {
+    Date.now = saved;
+  }
+  // The recorded Success carries the function's token (a placeholder in the fixtures): it is kept.
+  const recorded = smsverify.createClient({ baseUrl: BASE_URL, request: answering(SCENARIOS.find((s) => s.name === 'login_success')) });
+  assert.equal((await recorded.login('13800138000', '{sms code}')).ok, true);
+  assert.equal(recorded.getToken().token, '{token}');
+  // A function without tokens (an older deployment): ok, and no token kept.
+  const older = clone(SCENARIOS.find((s) => s.name === 'login_success'));
+  for (const field of ['token', 'tokenType', 'expiresIn']) delete older.response.data[field];
+  const plain = smsverify.createClient({ baseUrl: BASE_URL, request: answering(older) });
+  assert.equal((await plain.login('13800138000', '{sms code}')).ok, true);
+  assert.equal(plain.getToken(), null);
 });
 
 test('a wx.request fail callback resolves NetworkError, never rejects', async () => {

@@ -12,6 +12,9 @@
  *     action,        // what the page should do, see ACTIONS
  *     cooldown,      // seconds the attempted action stays blocked (getSms: resend countdown), or null
  *     retryAfter, attemptsLeft, providerCode, captchaCode, expiresIn, resendAfter, provider,  // body fields or null
+ *     wechatErrcode, // WeChat's errcode of a WechatLoginFailed, or null
+ *     token, tokenType, // login Success of a function that issues tokens: the signed token and "Bearer", else null
+ *                    // (expiresIn is then the token's life in seconds)
  *     requestId,     // the function's requestId (quote it when reporting a problem), or null
  *     statusCode,    // HTTP status, or null when no answer arrived
  *     serverMessage  // the function's own msg, or null
@@ -19,7 +22,11 @@
  *
  * The promises never reject: an HTTP 4xx/5xx business answer resolves like a
  * success, and a wx.request failure (no network, timeout, domain not allowed)
- * resolves with codeStr 'NetworkError'.
+ * resolves with codeStr 'NetworkError' (so does a failed wx.login when the
+ * client was asked to send a wxCode).
+ *
+ * The client keeps the token of the last login Success (getToken()); it
+ * never reads it: only the business backend verifies it.
  *
  * CommonJS, no dependencies, ES2017 (no optional chaining, no object spread).
  */
@@ -35,6 +42,7 @@ var ACTIONS = {
   FIX_INPUT: 'fixInput', // phone (or code) is malformed
   ENTER_CODE: 'enterCode', // the code field is empty
   CAPTCHA: 'captcha', // solve the captcha (again) and send ticket/randstr with getSms
+  WX_LOGIN: 'wxLogin', // WeChat refused the wx.login code: log in again (a fresh wx.login code is taken)
   CHECK_SMS: 'checkSms', // the SMS may still arrive: wait for it before asking again
   RETRY: 'retry' // try again later
 };
@@ -56,6 +64,12 @@ var CODES = {
   },
   MissingCode: { action: ACTIONS.ENTER_CODE, message: '请输入验证码' },
   CaptchaFailed: { action: ACTIONS.CAPTCHA, message: '人机验证未通过，请重新验证' },
+  WechatLoginFailed: {
+    action: ACTIONS.WX_LOGIN,
+    message: '微信登录失败，请重试',
+    // WeChat's errcodes (auth.code2Session): 45011 frequency limit, 40226 high-risk user, -1 busy.
+    byErrcode: { '45011': '微信登录过于频繁，请稍后再试', '40226': '当前微信账号存在风险，暂无法登录', '-1': '微信系统繁忙，请稍后再试' }
+  },
   CodeHasExpired: { action: ACTIONS.NEW_CODE, message: '验证码已过期或已使用，请重新获取' },
   CodeHasValid: { action: ACTIONS.NEW_CODE, message: '验证码错误次数过多，已失效，请重新获取' },
   CodeIsError: {
@@ -102,7 +116,8 @@ var CLIENT_CODES = {
 /** A codeStr this version does not know (a newer function): show its msg. */
 var UNKNOWN_CODE = { action: ACTIONS.RETRY, message: '请求失败，请稍后再试' };
 
-var BODY_FIELDS = ['retryAfter', 'attemptsLeft', 'providerCode', 'captchaCode', 'expiresIn', 'resendAfter', 'provider'];
+var BODY_FIELDS = ['retryAfter', 'attemptsLeft', 'providerCode', 'captchaCode', 'expiresIn', 'resendAfter', 'provider',
+  'wechatErrcode', 'token', 'tokenType'];
 
 function has(object, key) {
   return Object.prototype.hasOwnProperty.call(object, key);
@@ -156,6 +171,9 @@ function baseResult(method, codeStr, entry, statusCode) {
     expiresIn: null,
     resendAfter: null,
     provider: null,
+    wechatErrcode: null,
+    token: null,
+    tokenType: null,
     requestId: null,
     statusCode: statusCode,
     serverMessage: null
@@ -229,6 +247,8 @@ function normalize(method, response) {
     } else {
       result.message = entry.message.replace('{attemptsLeft}', String(result.attemptsLeft));
     }
+  } else if (entry.byErrcode && result.wechatErrcode !== null && has(entry.byErrcode, String(result.wechatErrcode))) {
+    result.message = entry.byErrcode[String(result.wechatErrcode)];
   } else if (entry.byMethod && has(entry.byMethod, method)) {
     result.message = entry.byMethod[method];
   }
@@ -246,12 +266,19 @@ function compact(object) {
 }
 
 /**
- * createClient({ baseUrl, request, timeout })
- *   baseUrl  the function's URL (API Gateway path or Function URL)
- *   request  wx.request by default; tests inject a stub with the same contract
- *   timeout  ms for wx.request (default 10000)
- * Returns { getSms(phone, extra), login(phone, code) }; extra carries the
- * captcha's { ticket, randstr } when captcha is on.
+ * createClient({ baseUrl, request, timeout, scene, wechatLogin, wxLogin })
+ *   baseUrl      the function's URL (API Gateway path or Function URL)
+ *   request      wx.request by default; tests inject a stub with the same contract
+ *   timeout      ms for wx.request (default 10000)
+ *   scene        the purpose sent with both calls ('login', 'register', ...); not sent when unset
+ *                (the function then uses its default scene)
+ *   wechatLogin  true: every login first calls wx.login and sends its code as wxCode, so the
+ *                function binds the WeChat user (openid) to the phone in its token
+ *   wxLogin      wx.login by default; tests inject a stub with the same contract
+ * Returns { getSms(phone, extra), login(phone, code, extra), getToken() }; getSms's extra
+ * carries the captcha's { ticket, randstr } when captcha is on; either extra may carry a
+ * `scene` for this call only. getToken() gives { token, tokenType, expiresAt (ms) } of the
+ * last login Success while it has not expired, else null.
  */
 function createClient(options) {
   var opts = options || {};
@@ -266,6 +293,28 @@ function createClient(options) {
     request = wx.request.bind(wx);
   }
   var timeout = opts.timeout || 10000;
+  var kept = null; // { token, tokenType, expiresAt } of the last login Success
+
+  function wxCode() {
+    var wxLogin = opts.wxLogin;
+    if (!wxLogin) {
+      if (typeof wx === 'undefined' || typeof wx.login !== 'function') {
+        return Promise.resolve(null);
+      }
+      wxLogin = wx.login.bind(wx);
+    }
+    return new Promise(function (resolve) {
+      wxLogin({
+        timeout: timeout,
+        success: function (res) {
+          resolve(res && typeof res.code === 'string' && res.code ? res.code : null);
+        },
+        fail: function () {
+          resolve(null);
+        }
+      });
+    });
+  }
 
   function call(method, params) {
     var data = compact(Object.assign({}, params, { method: method }));
@@ -287,15 +336,48 @@ function createClient(options) {
     });
   }
 
+  function withScene(params) {
+    if (params.scene === undefined && opts.scene) {
+      params.scene = opts.scene;
+    }
+    return params;
+  }
+
   return {
     getSms: function (phone, extra) {
       var params = Object.assign({}, extra || {});
       delete params.method;
       params.phone = phone;
-      return call('getSms', params);
+      return call('getSms', withScene(params));
     },
-    login: function (phone, code) {
-      return call('login', { phone: phone, code: code });
+    login: function (phone, code, extra) {
+      var params = Object.assign({}, extra || {});
+      delete params.method;
+      params.phone = phone;
+      params.code = code;
+      var ready = opts.wechatLogin && params.wxCode === undefined ? wxCode() : Promise.resolve(params.wxCode);
+      return ready.then(function (wxcode) {
+        if (opts.wechatLogin && !wxcode) {
+          return networkError('login'); // wx.login failed: asking without it would log in unbound
+        }
+        params.wxCode = wxcode;
+        return call('login', withScene(params));
+      }).then(function (result) {
+        if (result.ok && typeof result.token === 'string' && result.token) {
+          kept = {
+            token: result.token,
+            tokenType: result.tokenType || 'Bearer',
+            expiresAt: isCount(result.expiresIn) ? Date.now() + result.expiresIn * 1000 : null
+          };
+        }
+        return result;
+      });
+    },
+    getToken: function () {
+      if (kept && kept.expiresAt !== null && kept.expiresAt <= Date.now()) {
+        kept = null;
+      }
+      return kept ? Object.assign({}, kept) : null;
     }
   };
 }

@@ -24,6 +24,7 @@ STATUS: dict[str, int] = {
     "InValidParam": 400,
     "MissingCode": 400,
     "CaptchaFailed": 400,
+    "WechatLoginFailed": 400,
     "CodeHasExpired": 401,
     "CodeHasValid": 401,
     "CodeIsError": 401,

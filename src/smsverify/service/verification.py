@@ -29,8 +29,9 @@ from smsverify.service.phone import Phone, parse_phone
 from smsverify.service.policy import ServicePolicy
 from smsverify.store.base import CheckOutcome, CodeStore, Refusal, RefusalReason, StoreUnavailable
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # smsverify.token and smsverify.wechat load only where they are used
     from smsverify.token import IssuedToken, TokenIssuer
+    from smsverify.wechat import WechatIdentity
 
 log = logging.getLogger("smsverify")
 
@@ -43,6 +44,12 @@ CAPTCHA_CONFIG_SUSPECT = frozenset({16, 100})
 
 class CaptchaVerifier(Protocol):
     def verify(self, ticket: str, randstr: str, user_ip: str) -> None: ...
+
+
+class WechatExchanger(Protocol):
+    """:class:`smsverify.wechat.WechatLogin`'s contract."""
+
+    def exchange(self, wx_code: str) -> WechatIdentity: ...
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,7 @@ class CodeVerified:
 
     phone: Phone
     token: IssuedToken | None = None  #: the signed login token, when the service has an issuer
+    wechat: WechatIdentity | None = None  #: who sent ``wxCode``, when WeChat login is on and one was sent
 
 
 def _store_down(exc: StoreUnavailable) -> None:
@@ -90,6 +98,9 @@ class VerificationService:
         Unix time in seconds; tests pass a controllable one.
     issuer:
         Signs a token for each right code (:mod:`smsverify.token`), or ``None``.
+    wechat:
+        Exchanges a login's ``wxCode``, or ``None`` when WeChat login is off
+        (then ``wxCode`` is ignored).
     """
 
     def __init__(
@@ -100,6 +111,7 @@ class VerificationService:
         captcha: CaptchaVerifier | None = None,
         clock: Clock = time.time,
         issuer: TokenIssuer | None = None,
+        wechat: WechatExchanger | None = None,
     ) -> None:
         self.policy = policy
         self.issuer = issuer
@@ -107,6 +119,7 @@ class VerificationService:
         self.delivery = delivery
         self.captcha = captcha
         self.clock = clock
+        self.wechat = wechat
         self._keys = list(policy.code_keys)
         if policy.captcha_required != (captcha is not None):
             raise ValueError("a captcha verifier is needed exactly when policy.captcha_required is True")
@@ -288,20 +301,26 @@ class VerificationService:
             raise errors.InvalidParam("令牌使用 HS256 共享密钥签名，没有公钥 (no public key with TOKEN_SECRET)") from None
 
     # -- login --------------------------------------------------------------------
-    def check_code(self, phone: Phone, code: str | None) -> CodeVerified:
+    def check_code(self, phone: Phone, code: str | None, *, wx_code: str | None = None) -> CodeVerified:
         """Check ``code`` for ``phone`` (from :meth:`phone`) and consume it when right.
+
+        With WeChat login on and a ``wx_code`` (from ``wx.login``), the code
+        is exchanged at WeChat first; a refusal or an outage leaves the SMS
+        code untouched, and the identity comes back in ``CodeVerified.wechat``.
 
         Raises
         ------
         errors.InvalidParam, errors.MissingCode, errors.CodeHasExpired,
         errors.CodeHasValid, errors.CodeIsError (``attemptsLeft``),
-        errors.VerifyLimitExceeded, errors.ServiceUnavailable
+        errors.VerifyLimitExceeded, errors.ServiceUnavailable,
+        errors.WechatLoginFailed (``wechatErrcode``)
         """
         if code is None or code.strip() == "":
             raise errors.MissingCode()
         code = code.strip()
         if not code.isascii() or not code.isdigit() or len(code) > 16:
             raise errors.InvalidParam("验证码格式不正确，应为数字")
+        identity = self._exchange_wx_code(wx_code) if self.wechat is not None and wx_code else None
         digests = [code_digest(key, phone.e164, code) for key in self._keys]
         try:
             result = self.store.check_code(phone.e164, digests, moment_at(self.clock()))
@@ -309,8 +328,7 @@ class VerificationService:
             _store_down(exc)
             raise errors.ServiceUnavailable() from exc
         if result.status is CheckOutcome.OK:
-            token = self.issuer.issue(phone_e164=phone.e164, scene="login") if self.issuer else None
-            return CodeVerified(phone=phone, token=token)
+            return CodeVerified(phone=phone, token=self._token(phone, identity), wechat=identity)
         if result.status is CheckOutcome.WRONG:
             raise errors.CodeIsError(attemptsLeft=result.tries_left)
         if result.status is CheckOutcome.INVALIDATED:
@@ -318,3 +336,29 @@ class VerificationService:
         if result.status is CheckOutcome.LOCKED:
             raise errors.VerifyLimitExceeded(retryAfter=_seconds(result.wait_ms))
         raise errors.CodeHasExpired()
+
+    def _token(self, phone: Phone, identity: WechatIdentity | None) -> IssuedToken | None:
+        """The signed login token for ``phone``, naming the WeChat user too when one was exchanged."""
+        if self.issuer is None:
+            return None
+        extra: dict[str, str] = {}
+        if identity is not None:
+            extra["openid"] = identity.openid
+            if identity.unionid:
+                extra["unionid"] = identity.unionid
+        return self.issuer.issue(phone_e164=phone.e164, scene="login", extra_claims=extra)
+
+    def _exchange_wx_code(self, wx_code: str) -> WechatIdentity:
+        from smsverify.wechat import InvalidWxCode, WechatRejected, WechatUnavailable
+
+        try:
+            return self.wechat.exchange(wx_code)
+        except InvalidWxCode:
+            raise errors.InvalidParam("参数 wxCode 格式不正确") from None
+        except WechatRejected as exc:
+            error = errors.WechatLoginFailed(wechatErrcode=exc.errcode)
+            error.log_fields["wechatErrcode"] = exc.errcode
+            raise error from None
+        except WechatUnavailable as exc:
+            log.error("wechat login unavailable: %s", exc)
+            raise errors.ServiceUnavailable("微信登录服务暂不可用，请稍后再试") from None

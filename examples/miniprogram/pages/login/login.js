@@ -35,7 +35,13 @@ Page({
   },
 
   onLoad: function () {
-    this.client = smsverify.createClient({ baseUrl: getApp().globalData.smsverifyUrl });
+    var globalData = getApp().globalData;
+    this.client = smsverify.createClient({
+      baseUrl: globalData.smsverifyUrl,
+      scene: globalData.smsverifyScene || undefined,
+      wechatLogin: Boolean(globalData.wechatLogin)
+    });
+    this.token = null;
     this.sendEndsAt = 0;
     this.loginEndsAt = 0;
     this.timer = null;
@@ -84,8 +90,10 @@ Page({
     this.show(result);
     if (result.ok) {
       wx.showToast({ title: '登录成功', icon: 'success' });
-      // A real app would now exchange this success for its own session
-      // (e.g. wx.login + its backend); the function only proves the phone.
+      // The signed token (when the function issues one): send it to your own
+      // backend as "Authorization: Bearer <token>"; the backend verifies it
+      // against the function's JWKS. The page never trusts its content itself.
+      this.token = this.client.getToken();
     }
   },
 
