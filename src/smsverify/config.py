@@ -45,6 +45,16 @@ Limits
     ``DAILY_SEND_LIMIT`` [10], ``DAILY_VERIFY_LIMIT`` [30], ``IP_SEND_LIMIT``
     [20] per ``IP_SEND_WINDOW_SECONDS`` [3600], ``GLOBAL_SEND_LIMIT`` [1000]
     per ``GLOBAL_SEND_WINDOW_SECONDS`` [3600].
+Abuse limits (see :mod:`smsverify.service.abuse`)
+    ``IPV6_PREFIX_LENGTH`` [64] (an IPv6 client is its /64),
+    ``UNKNOWN_IP_SEND_LIMIT`` [50] per ``IP_SEND_WINDOW_SECONDS`` for all
+    requests without a client IP together; ``PREFIX_DIGITS`` [7],
+    ``PREFIX_SEND_LIMIT`` [30] per ``PREFIX_SEND_WINDOW_SECONDS`` [3600];
+    ``GLOBAL_SEND_HARD_LIMIT`` [3 x ``GLOBAL_SEND_LIMIT``]; ``IP_VERIFY_LIMIT``
+    [10] per ``IP_VERIFY_WINDOW_SECONDS`` [3600] and ``GLOBAL_VERIFY_LIMIT``
+    [10000] per ``GLOBAL_VERIFY_WINDOW_SECONDS`` [3600] failed logins;
+    ``VERIFY_CAPTCHA_AFTER`` [5] wrong codes per phone per day before login
+    needs a captcha ticket; ``CAPTCHA_MODE`` [always] or ``adaptive``.
 Phones
     ``DEFAULT_REGION`` [CN], ``ALLOWED_COUNTRY_CODES`` [86] (comma list, or
     ``*`` for any).
@@ -158,6 +168,19 @@ class Settings:
     ip_send_window_seconds: int
     global_send_limit: int
     global_send_window_seconds: int
+    # Abuse limits
+    ipv6_prefix_length: int
+    unknown_ip_send_limit: int
+    prefix_digits: int
+    prefix_send_limit: int
+    prefix_send_window_seconds: int
+    global_send_hard_limit: int
+    ip_verify_limit: int
+    ip_verify_window_seconds: int
+    global_verify_limit: int
+    global_verify_window_seconds: int
+    verify_captcha_after: int
+    captcha_mode: str
     # Phones
     default_region: str
     allowed_country_codes: frozenset[int] | None  # None: any country
@@ -261,6 +284,7 @@ class _Reader:
             # (cloud.tencent.com/document/product/382/39023).
             raise ConfigError("CODE_LENGTH", "Tencent SMS templates accept at most 6 digits for a code")
         captcha_app_id, captcha_key = self.captcha()
+        abuse = self.abuse_limits(in_scf, code_length)
         if "tencent" in providers:
             sms["credentials"] = self.credentials("for the tencent SMS provider")
         elif captcha_app_id is not None:
@@ -291,6 +315,7 @@ class _Reader:
             ip_send_window_seconds=self.integer("IP_SEND_WINDOW_SECONDS", 3600, maximum=86400 * 7),
             global_send_limit=self.integer("GLOBAL_SEND_LIMIT", 1000),
             global_send_window_seconds=self.integer("GLOBAL_SEND_WINDOW_SECONDS", 3600, maximum=86400 * 7),
+            **abuse,
             default_region=self.region(),
             allowed_country_codes=self.country_codes(),
             captcha_app_id=captcha_app_id,
@@ -298,6 +323,29 @@ class _Reader:
             captcha_api_endpoint=self.text("CAPTCHA_API_ENDPOINT", "captcha.tencentcloudapi.com"),
             notices=tuple(self.notices),
         )
+
+    def abuse_limits(self, in_scf: bool, code_length: int) -> dict:
+        """The limits against SMS pumping and code guessing, and the SCF code length rule."""
+        if in_scf and code_length < 6:
+            raise ConfigError("CODE_LENGTH", f"must be at least 6 inside SCF, got {code_length} (4-5 are for local runs only)")
+        global_limit = self.integer("GLOBAL_SEND_LIMIT", 1000)
+        mode = (self.text("CAPTCHA_MODE", "always") or "always").lower()
+        if mode not in ("always", "adaptive"):
+            raise ConfigError("CAPTCHA_MODE", f"must be always or adaptive, got {mode!r}")
+        return {
+            "ipv6_prefix_length": self.integer("IPV6_PREFIX_LENGTH", 64, minimum=16, maximum=128),
+            "unknown_ip_send_limit": self.integer("UNKNOWN_IP_SEND_LIMIT", 50),
+            "prefix_digits": self.integer("PREFIX_DIGITS", 7, maximum=14),
+            "prefix_send_limit": self.integer("PREFIX_SEND_LIMIT", 30),
+            "prefix_send_window_seconds": self.integer("PREFIX_SEND_WINDOW_SECONDS", 3600, maximum=86400 * 7),
+            "global_send_hard_limit": self.integer("GLOBAL_SEND_HARD_LIMIT", 3 * global_limit, minimum=global_limit),
+            "ip_verify_limit": self.integer("IP_VERIFY_LIMIT", 10),
+            "ip_verify_window_seconds": self.integer("IP_VERIFY_WINDOW_SECONDS", 3600, maximum=86400 * 7),
+            "global_verify_limit": self.integer("GLOBAL_VERIFY_LIMIT", 10000),
+            "global_verify_window_seconds": self.integer("GLOBAL_VERIFY_WINDOW_SECONDS", 3600, maximum=86400 * 7),
+            "verify_captcha_after": self.integer("VERIFY_CAPTCHA_AFTER", 5),
+            "captcha_mode": mode,
+        }
 
     def redis(self, in_scf: bool) -> tuple[str | None, bool]:
         url = self.text("REDIS_URL")
@@ -442,7 +490,19 @@ class _Reader:
         previous = self.text("CODE_SECRET_PREVIOUS")
         if previous is not None and len(previous) < 16:
             raise ConfigError("CODE_SECRET_PREVIOUS", "must be at least 16 characters")
+        if in_scf:
+            self.strong_secret("CODE_SECRET", secret)
+            self.strong_secret("CODE_SECRET_PREVIOUS", previous)
         return current, previous.encode() if previous else None
+
+    @staticmethod
+    def strong_secret(name: str, value: str | None) -> None:
+        """Inside SCF an HMAC secret is >= 32 bytes and not typed by hand (:mod:`smsverify.secret_strength`)."""
+        from smsverify.secret_strength import weak_secret_reason
+
+        reason = weak_secret_reason(value) if value is not None else None
+        if reason is not None:
+            raise ConfigError(name, reason)
 
     def region(self) -> str:
         region = (self.text("DEFAULT_REGION", "CN") or "CN").upper()

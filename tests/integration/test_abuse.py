@@ -175,7 +175,7 @@ def test_adaptive_mode_steps_up_when_the_global_quota_is_spent(deployment, sms_a
     plain = [send(handler, number(i), f"10.1.0.{i}") for i in range(3)]
     with caplog.at_level(logging.ERROR, logger="smsverify"):
         stepped_up = send(handler, number(3), "10.1.0.3")
-        ticketed = [with_ticket(i) for i in range(4, 10)]  # hard cap: 3 x 3 = 9 sends
+        ticketed = [with_ticket(i) for i in range(4, 11)]  # hard cap: 3 x 3 = 9 sends
         stepped_up_again = send(handler, number(20), "10.1.0.20")
 
     assert [b["codeStr"] for b in plain] == ["Ok"] * 3

@@ -139,7 +139,9 @@ def create_app(service: VerificationService) -> Callable[[dict, Callable], Itera
                     expiresIn=sent.expires_in, resendAfter=sent.resend_after, provider=sent.receipt.provider,
                 )
             else:
-                service.check_code(phone, params.get("code"))
+                service.check_code(
+                    phone, params.get("code"), client_ip=client_ip, ticket=params.get("ticket"), randstr=params.get("randstr")
+                )
                 payload = body("Success", "校验验证码成功", request_id)
         except errors.VerificationError as exc:
             payload = error_body(exc, request_id)

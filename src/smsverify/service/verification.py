@@ -16,6 +16,7 @@ from typing import Protocol
 from smsverify import errors
 from smsverify.config import Settings
 from smsverify.senders.base import NumberRateLimited, NumberRejected, SendError, SendReceipt, SendTimeout, SmsMessage
+from smsverify.service.abuse import UNKNOWN_CLIENT, client_key, destination_prefix
 from smsverify.service.clock import Clock, moment_at
 from smsverify.service.codes import code_digest, new_code
 from smsverify.service.delivery import Delivery, DeliveryFailed, NoProviderForNumber
@@ -69,7 +70,25 @@ def limits_from(settings: Settings) -> SendLimits:
         global_window_ms=settings.global_send_window_seconds * 1000,
         max_wrong_tries=settings.max_verify_attempts,
         daily_verify_limit=settings.daily_verify_limit,
+        **_abuse_limits(settings),
     )
+
+
+def _abuse_limits(settings: Settings) -> dict:
+    """The abuse limits of :class:`SendLimits`; captcha rules only when captcha is configured."""
+    step_up = settings.captcha_enabled and settings.captcha_mode == "adaptive"
+    return {
+        "unknown_ip_limit": settings.unknown_ip_send_limit,
+        "prefix_limit": settings.prefix_send_limit,
+        "prefix_window_ms": settings.prefix_send_window_seconds * 1000,
+        "global_hard_limit": settings.global_send_hard_limit if step_up else 0,
+        "step_up": step_up,
+        "ip_verify_limit": settings.ip_verify_limit,
+        "ip_verify_window_ms": settings.ip_verify_window_seconds * 1000,
+        "global_verify_limit": settings.global_verify_limit,
+        "global_verify_window_ms": settings.global_verify_window_seconds * 1000,
+        "verify_captcha_after": settings.verify_captcha_after if settings.captcha_enabled else 0,
+    }
 
 
 def _seconds(ms: int) -> int:
@@ -107,6 +126,13 @@ class VerificationService:
         self.captcha = captcha
         self.clock = clock
         self._keys = [settings.code_secret] + ([settings.code_secret_previous] if settings.code_secret_previous else [])
+        if captcha is None:
+            log.warning(
+                "no captcha configured: requests without a client IP (e.g. Function URL events) share one bucket "
+                "of UNKNOWN_IP_SEND_LIMIT=%d getSms per %d s and nothing else tells their clients apart; "
+                "set CAPTCHA_APP_ID and CAPTCHA_APP_SECRET_KEY, or serve through API Gateway",
+                settings.unknown_ip_send_limit, settings.ip_send_window_seconds,
+            )
 
     def phone(self, raw: str) -> Phone:
         """A client's spelling of a phone as a :class:`Phone`; raises :class:`errors.InvalidParam`."""
@@ -139,29 +165,40 @@ class VerificationService:
         phone:
             From :meth:`phone`.
         client_ip:
-            The caller's IP as seen by the gateway, or ``None`` when unknown
-            (then no per-IP limit applies).
+            The caller's IP as seen by the gateway, or ``None`` when unknown.
+            Limits count per client (:func:`smsverify.service.abuse.client_key`):
+            an IPv4 address, an IPv6 /``IPV6_PREFIX_LENGTH``, or one shared
+            bucket (``UNKNOWN_IP_SEND_LIMIT``) for every request without an IP.
         ticket, randstr:
-            Captcha answer from the front end (required when captcha is on).
+            Captcha answer from the front end: needed with ``CAPTCHA_MODE=always``,
+            and in ``adaptive`` mode without a client IP or once the global
+            quota is spent (step-up, up to ``GLOBAL_SEND_HARD_LIMIT``).
         reference:
             The invocation's request id, kept by providers that store one.
 
         Raises
         ------
-        errors.InvalidParam, errors.CaptchaFailed, errors.TooFrequent,
-        errors.HourlyLimitExceeded, errors.DailyLimitExceeded,
-        errors.IpLimitExceeded, errors.ServiceBusy, errors.SmsSendFailed,
-        errors.SmsSendTimeout, errors.ServiceUnavailable
+        errors.InvalidParam, errors.CaptchaRequired, errors.CaptchaFailed,
+        errors.TooFrequent, errors.HourlyLimitExceeded, errors.DailyLimitExceeded,
+        errors.IpLimitExceeded, errors.PrefixLimitExceeded, errors.ServiceBusy,
+        errors.SmsSendFailed, errors.SmsSendTimeout, errors.ServiceUnavailable
         """
+        client = client_key(client_ip, self.settings.ipv6_prefix_length)
+        prefix = destination_prefix(phone, self.settings.prefix_digits)
+        ticket_ok = False
         if self.captcha is not None:
-            self._check_captcha(ticket, randstr, client_ip)
+            needed = self.settings.captcha_mode == "always" or client == UNKNOWN_CLIENT
+            if needed or (ticket and randstr):
+                self._check_captcha(ticket, randstr, client_ip)
+                ticket_ok = True
         code = new_code(self.settings.code_length)
         reservation = uuid.uuid4().hex
         moment = moment_at(self.clock())
         watched = self.delivery.names if self.delivery.failover else ()
         try:
             outcome = self.store.reserve_send(
-                phone.e164, code_digest(self._keys[0], phone.e164, code), reservation, client_ip, moment, watched
+                phone.e164, code_digest(self._keys[0], phone.e164, code), reservation, client, moment, watched,
+                prefix=prefix, ticket=ticket_ok,
             )
         except StoreUnavailable as exc:
             raise errors.ServiceUnavailable() from exc
@@ -172,11 +209,11 @@ class VerificationService:
         try:
             receipt, failures = self.delivery.send(message, outcome.providers_down, lambda exc: self._provider_failed(exc, moment))
         except NoProviderForNumber:
-            self._release(phone, reservation, client_ip, moment)
+            self._release(phone, reservation, client, moment, prefix)
             raise errors.InvalidParam("已配置的短信服务商均不支持该手机号所在地区") from None
         except DeliveryFailed as failed:
             if not failed.maybe_sent and not isinstance(failed.final, NumberRateLimited):
-                self._release(phone, reservation, client_ip, moment)
+                self._release(phone, reservation, client, moment, prefix)
             error = self._delivery_error(failed, moment)
             error.log_fields["failedProviders"] = [f.qualified_code for f in failed.failures]
             raise error from None
@@ -224,7 +261,7 @@ class VerificationService:
         from smsverify.captcha import CaptchaRejected, CaptchaUnavailable
 
         if not ticket or not randstr:
-            raise errors.CaptchaFailed("缺少人机验证参数 ticket 或 randstr")
+            raise errors.CaptchaRequired("请先完成人机验证（缺少 ticket 或 randstr）")
         try:
             self.captcha.verify(ticket, randstr, client_ip or "0.0.0.0")
         except CaptchaRejected as exc:
@@ -245,29 +282,48 @@ class VerificationService:
             return errors.DailyLimitExceeded(retryAfter=retry_after)
         if reason == "IP":
             return errors.IpLimitExceeded(retryAfter=retry_after)
+        if reason == "PREFIX":
+            return errors.PrefixLimitExceeded(retryAfter=retry_after)
         if first_trip:
             log.error(
                 "global send limit reached: %d SMS per %d s; getSms refused until the window frees up",
                 self.settings.global_send_limit,
                 self.settings.global_send_window_seconds,
             )
+        if reason == "STEPUP":  # adaptive captcha: a ticket passes until GLOBAL_SEND_HARD_LIMIT
+            return errors.CaptchaRequired("发送量较大，请先完成人机验证")
         return errors.ServiceBusy(retryAfter=retry_after)
 
-    def _release(self, phone: Phone, reservation: str, client_ip: str | None, moment: Moment) -> None:
+    def _release(self, phone: Phone, reservation: str, client: str, moment: Moment, prefix: str) -> None:
         try:
-            self.store.release_send(phone.e164, reservation, client_ip, moment)
+            self.store.release_send(phone.e164, reservation, client, moment, prefix=prefix)
         except StoreUnavailable:
             log.error("could not release a refused send for %s; its cooldown and counts stay", phone.masked)
 
     # -- login --------------------------------------------------------------------
-    def check_code(self, phone: Phone, code: str | None) -> CodeVerified:
+    def check_code(
+        self,
+        phone: Phone,
+        code: str | None,
+        *,
+        client_ip: str | None = None,
+        ticket: str | None = None,
+        randstr: str | None = None,
+    ) -> CodeVerified:
         """Check ``code`` for ``phone`` (from :meth:`phone`) and consume it when right.
+
+        ``client_ip`` (``None``: unknown, the shared bucket) keys the client's
+        failed-login quota (``IP_VERIFY_LIMIT``); a login it refuses touches
+        nothing of the phone. With captcha configured, after
+        ``VERIFY_CAPTCHA_AFTER`` wrong codes for the phone today a login needs
+        ``ticket`` and ``randstr``.
 
         Raises
         ------
         errors.InvalidParam, errors.MissingCode, errors.CodeHasExpired,
         errors.CodeHasValid, errors.CodeIsError (``attemptsLeft``),
-        errors.VerifyLimitExceeded, errors.ServiceUnavailable
+        errors.VerifyLimitExceeded, errors.IpLimitExceeded, errors.ServiceBusy,
+        errors.CaptchaRequired, errors.CaptchaFailed, errors.ServiceUnavailable
         """
         if code is None or code.strip() == "":
             raise errors.MissingCode()
@@ -275,10 +331,21 @@ class VerificationService:
         if not code.isascii() or not code.isdigit() or len(code) > 16:
             raise errors.InvalidParam("验证码格式不正确，应为数字")
         digests = [code_digest(key, phone.e164, code) for key in self._keys]
+        ticket_ok = False
+        if self.captcha is not None and ticket and randstr:
+            self._check_captcha(ticket, randstr, client_ip)
+            ticket_ok = True
+        client = client_key(client_ip, self.settings.ipv6_prefix_length)
         try:
-            result = self.store.check_code(phone.e164, digests, moment_at(self.clock()))
+            result = self.store.check_code(phone.e164, digests, moment_at(self.clock()), client=client, ticket=ticket_ok)
         except StoreUnavailable as exc:
             raise errors.ServiceUnavailable() from exc
+        if result.status == "IP":
+            raise errors.IpLimitExceeded("当前网络校验失败次数过多，请稍后再试", retryAfter=_seconds(result.wait_ms))
+        if result.status == "BUSY":
+            raise errors.ServiceBusy("校验请求过多，请稍后再试", retryAfter=_seconds(result.wait_ms))
+        if result.status == "CAPTCHA":
+            raise errors.CaptchaRequired("该手机号验证码错误次数较多，请先完成人机验证")
         if result.status == "OK":
             return CodeVerified(phone=phone)
         if result.status == "WRONG":

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
+import uuid
 from typing import Any, NamedTuple, Sequence
 
 import redis
@@ -57,6 +58,17 @@ class SendLimits:
     global_window_ms: int
     max_wrong_tries: int
     daily_verify_limit: int
+    # Abuse limits; 0 turns a limit off (global_hard_limit 0: = global_limit).
+    unknown_ip_limit: int = 0
+    prefix_limit: int = 0
+    prefix_window_ms: int = 0
+    global_hard_limit: int = 0
+    step_up: bool = False  #: CAPTCHA_MODE=adaptive: a spent global_limit asks for a ticket
+    ip_verify_limit: int = 0
+    ip_verify_window_ms: int = 0
+    global_verify_limit: int = 0
+    global_verify_window_ms: int = 0
+    verify_captcha_after: int = 0
 
 
 @dataclass(frozen=True)
@@ -81,7 +93,7 @@ class Moment:
 class Refusal(NamedTuple):
     """Why ``reserve_send`` refused, and for how long (ms) it will refuse."""
 
-    #: COOLDOWN, DAILY, HOURLY, IP or GLOBAL
+    #: COOLDOWN, DAILY, HOURLY, IP, PREFIX, STEPUP (a captcha ticket would pass) or GLOBAL
     reason: str
     #: milliseconds until a retry can pass this limit
     wait_ms: int
@@ -99,18 +111,19 @@ class Reserved(NamedTuple):
 class CheckResult(NamedTuple):
     """Outcome of ``check_code``."""
 
-    #: OK, EXPIRED, INVALIDATED, WRONG or LOCKED
+    #: OK, EXPIRED, INVALIDATED, WRONG, LOCKED, or before the phone is read IP / BUSY (the
+    #: client's / the global failed-login quota is spent) and CAPTCHA (a ticket is needed)
     status: str
     #: WRONG: tries left for this code
     tries_left: int = 0
-    #: LOCKED: milliseconds until the daily verify limit resets
+    #: LOCKED, IP, BUSY: milliseconds until a retry can pass
     wait_ms: int = 0
 
 
 def _script_source(name: str) -> str:
     folder = resources.files("smsverify.store") / "lua"
     body = (folder / name).read_text(encoding="utf-8")
-    if name in ("send.lua", "window.lua"):
+    if name in ("send.lua", "window.lua", "check.lua"):
         body = (folder / "lib.lua").read_text(encoding="utf-8") + "\n" + body
     return body
 
@@ -157,8 +170,17 @@ class RedisCodeStore:
         client_ip: str | None,
         moment: Moment,
         providers: Sequence[str] = (),
+        *,
+        prefix: str | None = None,
+        ticket: bool = False,
     ) -> Refusal | Reserved:
         """Reserve a send to ``phone`` (E.164) and store the code's HMAC.
+
+        ``client_ip`` is the client's limit key (an IPv4 address, an IPv6
+        prefix, or :data:`keys.UNKNOWN_CLIENT`, which has its own limit);
+        ``None`` turns the per-client step off. ``prefix`` is the destination
+        number block (``None``: no prefix step). ``ticket``: a verified
+        captcha ticket came with the request (passes the global step-up).
 
         Returns :class:`Reserved`, with which of ``providers`` are marked
         down, or the first limit that refused (:class:`Refusal`); nothing is
@@ -166,27 +188,39 @@ class RedisCodeStore:
         """
         lim = self.limits
         pk = keys.phone_keys(phone, moment.day)
-        ip_limit = lim.ip_limit if client_ip else 0
+        ip_limit = (lim.unknown_ip_limit if client_ip == keys.UNKNOWN_CLIENT else lim.ip_limit) if client_ip else 0
+        prefix_limit = lim.prefix_limit if prefix else 0
         health = [keys.provider_down_key(name) for name in providers]
         script_keys = [pk.code, pk.cooldown, pk.hourly, pk.daily_sends]
         if not self.cluster:
-            # Without a client IP the IP step is off (ip_limit 0) and its key a placeholder.
-            script_keys += [keys.ip_log_key(client_ip or "-"), keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY, *health]
-            reply = self._reserve_phone(script_keys, digest, reservation_id, moment, ip_limit, lim.global_limit, len(health))
+            # A step that is off (limit 0) never reads its key, a placeholder.
+            script_keys += [keys.ip_log_key(client_ip or "-"), keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY,
+                            keys.prefix_log_key(prefix or "-"), *health]
+            reply = self._reserve_phone(
+                script_keys, digest, reservation_id, moment, ip_limit, lim.global_limit, len(health),
+                prefix_limit=prefix_limit, ticket=ticket,
+            )
             return _refusal(reply) or _reserved(reply, providers)
 
         held: list[str] = []
-        if ip_limit:
-            reply = self._reserve_window([keys.ip_log_key(client_ip)], reservation_id, moment, lim.ip_window_ms, ip_limit)
+        steps = [("IP", keys.ip_log_key(client_ip or "-"), lim.ip_window_ms, ip_limit),
+                 ("PREFIX", keys.prefix_log_key(prefix or "-"), lim.prefix_window_ms, prefix_limit)]
+        for reason, key, window_ms, limit in steps:
+            if not limit:
+                continue
+            reply = self._reserve_window([key], reservation_id, moment, window_ms, limit)
             if _text(reply[0]) != "OK":
-                return Refusal("IP", int(reply[1]))
-            held.append(keys.ip_log_key(client_ip))
+                self._forget(held, reservation_id)
+                return Refusal(reason, int(reply[1]))
+            held.append(key)
         reply = self._reserve_window(
             [keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY, *health], reservation_id, moment,
             lim.global_window_ms, lim.global_limit, report_trip=True, providers=len(health),
+            hard_limit=lim.global_hard_limit, ticket=ticket, step_up=lim.step_up,
         )
         if _text(reply[0]) != "OK":
-            outcome: Refusal | Reserved = Refusal("GLOBAL", int(reply[1]), bool(int(reply[2])))
+            reason = "STEPUP" if _text(reply[0]) == "STEPUP" else "GLOBAL"
+            outcome: Refusal | Reserved = Refusal(reason, int(reply[1]), bool(int(reply[2])))
         else:
             held.append(keys.GLOBAL_LOG_KEY)
             reserved = _reserved(reply, providers)
@@ -205,7 +239,7 @@ class RedisCodeStore:
 
     def _reserve_phone(
         self, script_keys: list[str], digest: str, reservation_id: str, moment: Moment,
-        ip_limit: int, global_limit: int, providers: int,
+        ip_limit: int, global_limit: int, providers: int, *, prefix_limit: int = 0, ticket: bool = False,
     ) -> Sequence[Any]:
         lim = self.limits
         return self._run(
@@ -215,15 +249,20 @@ class RedisCodeStore:
                 moment.now_ms, reservation_id, digest, lim.code_ttl_ms, lim.cooldown_ms, lim.hourly_limit,
                 lim.daily_limit, moment.day_key_ttl_ms, moment.ms_to_day_end, HOUR_MS,
                 lim.ip_window_ms, ip_limit, lim.global_window_ms, global_limit, providers,
+                prefix_limit, lim.prefix_window_ms, lim.global_hard_limit, int(ticket), int(lim.step_up),
             ],
         )
 
     def _reserve_window(
         self, script_keys: list[str], reservation_id: str, moment: Moment, window_ms: int, limit: int,
-        *, report_trip: bool = False, providers: int = 0,
+        *, report_trip: bool = False, providers: int = 0, hard_limit: int = 0, ticket: bool = False,
+        step_up: bool = False,
     ) -> Sequence[Any]:
         return self._run(
-            "window", script_keys, [moment.now_ms, reservation_id, window_ms, limit, "1" if report_trip else "0", providers]
+            "window", script_keys, [
+                moment.now_ms, reservation_id, window_ms, limit, "1" if report_trip else "0", providers,
+                hard_limit, int(ticket), int(step_up),
+            ]
         )
 
     def _forget(self, window_keys: list[str], reservation_id: str) -> int:
@@ -236,38 +275,75 @@ class RedisCodeStore:
                 raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
         return removed
 
-    def release_send(self, phone: str, reservation_id: str, client_ip: str | None, moment: Moment) -> int:
+    def release_send(
+        self, phone: str, reservation_id: str, client_ip: str | None, moment: Moment, *, prefix: str | None = None
+    ) -> int:
         """Undo a reservation after the provider refused the SMS.
 
         Removes only what this reservation wrote: its code, its cooldown, its
-        entries in the hourly, per-IP and global logs, one daily count.
+        entries in the hourly, per-IP, prefix and global logs, one daily count.
         Returns the number of entries removed.
         """
         pk = keys.phone_keys(phone, moment.day)
         window_keys = ([keys.ip_log_key(client_ip)] if client_ip else []) + [keys.GLOBAL_LOG_KEY]
+        window_keys += [keys.prefix_log_key(prefix)] if prefix else []
         script_keys = [pk.code, pk.cooldown, pk.hourly, pk.daily_sends]
         if not self.cluster:
             return int(self._run("release", script_keys + window_keys, [reservation_id]))
         return int(self._run("release", script_keys, [reservation_id])) + self._forget(window_keys, reservation_id)
 
     # -- login -------------------------------------------------------------------
-    def check_code(self, phone: str, digests: Sequence[str], moment: Moment) -> CheckResult:
+    def check_code(
+        self, phone: str, digests: Sequence[str], moment: Moment, *, client: str | None = None, ticket: bool = False,
+    ) -> CheckResult:
         """Check a submitted code, given as its HMACs under the current (and
         previous) key; consume it when it matches.
+
+        With ``client`` (the client's limit key) the login throttles apply:
+        the client's and the global failed-login quotas are checked before the
+        phone is read (IP / BUSY refusals touch nothing of the phone), every
+        failed login counts in both, and past ``verify_captcha_after`` wrong
+        codes today the phone needs ``ticket`` (a verified captcha ticket).
+        Single node: one script. Cluster: the two quotas are reserved on their
+        own slots first and given back when the login succeeds or needs a captcha.
         """
         lim = self.limits
         pk = keys.phone_keys(phone, moment.day)
-        reply = self._run(
-            "check",
-            [pk.code, pk.daily_verifies],
-            [moment.now_ms, lim.max_wrong_tries, lim.daily_verify_limit, moment.day_key_ttl_ms, moment.ms_to_day_end, *digests],
-        )
-        status = _text(reply[0])
-        if status == "WRONG":
-            return CheckResult(status, tries_left=int(reply[1]))
-        if status == "LOCKED":
-            return CheckResult(status, wait_ms=int(reply[1]))
-        return CheckResult(status)
+        args = [moment.now_ms, lim.max_wrong_tries, lim.daily_verify_limit, moment.day_key_ttl_ms, moment.ms_to_day_end, *digests]
+        if client is None:
+            return _check_result(self._run("check", [pk.code, pk.daily_verifies], args))
+        attempt = uuid.uuid4().hex
+        client_key = keys.ip_verify_key(client)
+        if not self.cluster:
+            throttles = [lim.ip_verify_limit, lim.ip_verify_window_ms, lim.global_verify_limit, lim.global_verify_window_ms,
+                         lim.verify_captcha_after, int(ticket), attempt]
+            script_keys = [pk.code, pk.daily_verifies, client_key, keys.GLOBAL_VERIFY_KEY]
+            return _check_result(self._run("check", script_keys, args + throttles))
+        held: list[str] = []
+        for status, key, window_ms, limit in (("IP", client_key, lim.ip_verify_window_ms, lim.ip_verify_limit),
+                                              ("BUSY", keys.GLOBAL_VERIFY_KEY, lim.global_verify_window_ms,
+                                               lim.global_verify_limit)):
+            if not limit:
+                continue
+            reply = self._reserve_window([key], attempt, moment, window_ms, limit)
+            if _text(reply[0]) != "OK":
+                self._forget(held, attempt)
+                return CheckResult(status, wait_ms=int(reply[1]))
+            held.append(key)
+        result = _check_result(self._run("check", [pk.code, pk.daily_verifies],
+                                         args + [0, 0, 0, 0, lim.verify_captcha_after, int(ticket), attempt]))
+        if result.status in ("OK", "CAPTCHA"):
+            self._forget(held, attempt)  # only failed logins count
+        return result
+
+
+def _check_result(reply: Sequence[Any]) -> CheckResult:
+    status = _text(reply[0])
+    if status == "WRONG":
+        return CheckResult(status, tries_left=int(reply[1]))
+    if status in ("LOCKED", "IP", "BUSY"):
+        return CheckResult(status, wait_ms=int(reply[1]))
+    return CheckResult(status)
 
 
 def _text(value: Any) -> str:

@@ -44,3 +44,82 @@ local function ok_with_health(n, now)
   end
   return reply
 end
+
+-- Abuse limits (adaptive captcha, login throttles). -------------------------
+
+-- A window with a soft and a hard limit: below soft everyone passes; from
+-- soft to hard only a request with a verified captcha ticket passes, the
+-- others get 'STEPUP' when step-up is on, else 'FULL'; at hard nobody passes.
+-- Returns nil (pass), 'STEPUP' or 'FULL'. hard < soft counts as hard = soft.
+local function stepped_verdict(count, soft, hard, ticket, stepup)
+  if hard < soft then
+    hard = soft
+  end
+  if count < soft or (ticket and count < hard) then
+    return nil
+  end
+  if stepup and count < hard then
+    return 'STEPUP'
+  end
+  return 'FULL'
+end
+
+-- Milliseconds until a sliding window of `limit` entries has room, or nil
+-- when it has room now (or limit is 0: the window is off).
+local function window_full(key, now, window, limit)
+  if limit <= 0 then
+    return nil
+  end
+  local count, wait = window_state(key, now, window)
+  if count >= limit then
+    return wait
+  end
+  return nil
+end
+
+-- Login throttles: the last LOGIN_ARGS entries of ARGV, after the candidate
+-- digests, are: client failed-login limit, its window (ms), global
+-- failed-login limit, its window (ms), wrong codes per phone per day before
+-- a captcha ticket is needed (0: never), '1' if a verified ticket came with
+-- the request, and this attempt's id. KEYS[3] is the client's failed-login
+-- log and KEYS[4] the global one (both sorted sets; unused with limits 0, as
+-- in cluster mode, where they live on other slots). check.lua has 5 fixed
+-- ARGV and 1 or 2 digests, so more than 7 ARGV in all means throttles.
+local LOGIN_ARGS = 7
+local function login_throttle()
+  local n = #ARGV
+  if n < 5 + 1 + LOGIN_ARGS then
+    return {client_limit = 0, global_limit = 0, captcha_after = 0, last_digest = n}
+  end
+  return {
+    client_limit = tonumber(ARGV[n - 6]), client_window = tonumber(ARGV[n - 5]),
+    global_limit = tonumber(ARGV[n - 4]), global_window = tonumber(ARGV[n - 3]),
+    captcha_after = tonumber(ARGV[n - 2]), ticket = ARGV[n - 1] == '1', member = ARGV[n],
+    last_digest = n - LOGIN_ARGS,
+  }
+end
+
+-- Before anything of the phone is read: {'IP'|'BUSY', wait ms} when the
+-- client's or the global failed-login quota is spent, else nil.
+local function login_gate(t, now)
+  local wait = window_full(KEYS[3], now, t.client_window or 0, t.client_limit)
+  if wait then
+    return {'IP', wait}
+  end
+  wait = window_full(KEYS[4], now, t.global_window or 0, t.global_limit)
+  if wait then
+    return {'BUSY', wait}
+  end
+  return nil
+end
+
+-- Count a failed login in the client's and the global logs; returns reply.
+local function login_failed(t, now, reply)
+  if t.client_limit > 0 then
+    window_add(KEYS[3], now, t.client_window, t.member)
+  end
+  if t.global_limit > 0 then
+    window_add(KEYS[4], now, t.global_window, t.member)
+  end
+  return reply
+end
