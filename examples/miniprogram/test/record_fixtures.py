@@ -269,6 +269,12 @@ def per_ip(rec: Recorder) -> None:
     s.get_sms("getSms_ip_limit", "13800138006", description="a second phone from the same client IP")
 
 
+def per_prefix(rec: Recorder) -> None:
+    s = rec.session("PREFIX_SEND_LIMIT=1", console_env(PREFIX_SEND_LIMIT="1"))
+    s.get_sms(None, "13800138005")
+    s.get_sms("getSms_prefix_limit", "13800138006", ip=OTHER_IP, description="a second phone of the same number block")
+
+
 def global_budget(rec: Recorder) -> None:
     s = rec.session("GLOBAL_SEND_LIMIT=1", console_env(GLOBAL_SEND_LIMIT="1"))
     s.get_sms(None, "13800138005")
@@ -327,7 +333,7 @@ def tencent(rec: Recorder) -> None:
     s.get_sms("tencent_unreachable", "13800138010", description="the SMS API refuses connections: nothing was sent")
 
 
-SCENARIOS = (protocol, invalidated, expired, hourly, daily, per_ip, global_budget, verify_limit, captcha, redis_down, tencent)
+SCENARIOS = (protocol, invalidated, expired, hourly, daily, per_ip, per_prefix, global_budget, verify_limit, captcha, redis_down, tencent)
 
 
 def record() -> dict[str, Any]:

@@ -56,6 +56,7 @@ var CODES = {
   },
   MissingCode: { action: ACTIONS.ENTER_CODE, message: '请输入验证码' },
   CaptchaFailed: { action: ACTIONS.CAPTCHA, message: '人机验证未通过，请重新验证' },
+  CaptchaRequired: { action: ACTIONS.CAPTCHA, message: '请先完成人机验证' },
   CodeHasExpired: { action: ACTIONS.NEW_CODE, message: '验证码已过期或已使用，请重新获取' },
   CodeHasValid: { action: ACTIONS.NEW_CODE, message: '验证码错误次数过多，已失效，请重新获取' },
   CodeIsError: {
@@ -79,6 +80,11 @@ var CODES = {
     action: ACTIONS.WAIT,
     message: '当前网络获取验证码次数过多，请 {wait}后再试',
     noWait: '当前网络获取验证码次数过多，请稍后再试'
+  },
+  PrefixLimitExceeded: {
+    action: ACTIONS.WAIT,
+    message: '该号段获取验证码次数过多，请 {wait}后再试',
+    noWait: '该号段获取验证码次数过多，请稍后再试'
   },
   VerifyLimitExceeded: {
     action: ACTIONS.WAIT,
