@@ -70,11 +70,13 @@ local function window_full(key, now, window, limit)
   if limit <= 0 then
     return nil
   end
-  local count, wait = window_state(key, now, window)
-  if count >= limit then
-    return wait
+  -- window_state without its ZRANGE unless the window is full (the common case pays 2 commands)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) < limit then
+    return nil
   end
-  return nil
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return tonumber(oldest[2]) + window - now
 end
 
 -- Login throttles: the last LOGIN_ARGS entries of ARGV, after the candidate
