@@ -37,9 +37,10 @@ Zhenzi Cloud (榛子云)
     ``ZHENZI_APP_ID``, ``ZHENZI_APP_SECRET``, ``ZHENZI_TEMPLATE_ID``,
     ``ZHENZI_BASE_URL`` [https://sms_developer.zhenzikj.com].
 Codes
-    ``CODE_SECRET`` (HMAC key, >= 16 characters), ``CODE_SECRET_PREVIOUS``
+    ``CODE_SECRET`` (HMAC key, >= 16 characters; inside SCF >= 32 bytes and
+    not low-entropy, see :mod:`smsverify.secret_strength`), ``CODE_SECRET_PREVIOUS``
     (accepted when verifying, for rotation), ``CODE_LENGTH`` [6],
-    ``CODE_TTL_SECONDS`` [300], ``MAX_VERIFY_ATTEMPTS`` [3].
+    ``CODE_TTL_SECONDS`` [300], ``MAX_VERIFY_ATTEMPTS`` [3]. Inside SCF ``CODE_LENGTH`` >= 6.
 Limits
     ``SEND_INTERVAL_SECONDS`` [60], ``HOURLY_SEND_LIMIT`` [5],
     ``DAILY_SEND_LIMIT`` [10], ``DAILY_VERIFY_LIMIT`` [30], ``IP_SEND_LIMIT``
