@@ -66,11 +66,15 @@ print(json.dumps({{
 """
 FLOOR = ["-c", "import redis"]
 
+#: The same login with ``handler.py``'s ``lean_imports.install()`` made a no-op: what the deferral gains.
+NO_LEAN = "import smsverify.lean_imports as lean\nlean.install = lambda: None\n" + LOGIN
+
 VARIANTS = {
     "python -c pass": ["-c", "pass"],
     "import redis": FLOOR,
     "import handler": ["-c", "import handler"],
     "import handler + one login": ["-c", LOGIN],
+    "import handler + one login, without lean_imports": ["-c", NO_LEAN],
 }
 
 _IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)\s*$")

@@ -3,8 +3,11 @@ floor (one bare redis-py EVALSHA of a trivial script on an already-connected
 client), all against the same redis-server and emulator, interleaved round by
 round so that all of them see the same machine noise.
 
-One round: floor EVALSHA; smsverify getSms, login with a wrong code, login
-with the right code; the same three through the naive baseline. Each call is
+One round: floor EVALSHA; the prescribed floor (the same EVALSHA inside a
+trivial WSGI app run by serverless-wsgi's ``handle_request`` on the adapted
+event); smsverify getSms, login with a wrong code, login with the right code,
+a getSms refused by the resend cooldown; the same three through the naive
+baseline. Each call is
 timed alone (``perf_counter_ns``); everything else (building events, reading
 the code the emulator received, checking each answer) is outside the timed
 calls. The first ``warmup`` rounds are not kept. The emulator answers at once.
@@ -89,8 +92,28 @@ def run(parts: Parts, *, rounds: int, warmup: int) -> dict[str, Samples]:
     client = redis.Redis.from_url(parts.redis_url)
     sha = client.script_load("return 1")
 
+    import serverless_wsgi
+
+    from smsverify.edge.event import to_wsgi_event
+
+    # A getSms refused by the cooldown: its own container, a frozen clock, phones sent to once before the rounds.
+    frozen = time.time()
+    cooled = create_handler({**parts.env, **UNLIMITED, "SEND_INTERVAL_SECONDS": "60"}, clock=lambda: frozen)
+    cooled_phones = [f"86135{i:08d}" for i in range(len(PHONES))]
+    for phone in cooled_phones:
+        expect(cooled(get_sms(phone), {}), "Ok")
+    silence_function_logs()
+
+    def trivial_app(environ: dict, start_response: Callable) -> list[bytes]:
+        client.evalsha(sha, 0)
+        start_response("200 OK", [("Content-Type", "application/json; charset=utf-8")])
+        return [b'{"codeStr": "Ok"}']
+
+    floor_event = to_wsgi_event(login(PHONES[0], "000000"), "bench-request-id")
+
     cases = [
-        "floor", "getSms", "login-wrong", "login-success", "naive getSms", "naive login-wrong", "naive login-success",
+        "floor", "prescribed floor", "getSms", "login-wrong", "login-success", "getSms-cooldown",
+        "naive getSms", "naive login-wrong", "naive login-success",
         "back-to-back floor", "back-to-back login-wrong",
     ]
     samples = {name: Samples() for name in cases}
@@ -109,12 +132,17 @@ def run(parts: Parts, *, rounds: int, warmup: int) -> dict[str, Samples]:
 
         if timed(pick("floor"), lambda: client.evalsha(sha, 0)) != 1:
             raise RuntimeError("the floor script did not answer 1")
+        if timed(pick("prescribed floor"), lambda: serverless_wsgi.handle_request(trivial_app, floor_event, {}))[
+                "statusCode"] != 200:
+            raise RuntimeError("the prescribed floor did not answer 200")
 
         expect(timed(pick("getSms"), lambda: ours(send_event, {})), "Ok")
         code = latest_code(phone)
         wrong_event, right_event = login(phone, wrong(code)), login(phone, code)
         expect(timed(pick("login-wrong"), lambda: ours(wrong_event, {})), "CodeIsError")
         expect(timed(pick("login-success"), lambda: ours(right_event, {})), "Success")
+        cooled_event = get_sms(cooled_phones[i % len(cooled_phones)])
+        expect(timed(pick("getSms-cooldown"), lambda: cooled(cooled_event, {})), "TooFrequent")
 
         expect(timed(pick("naive getSms"), lambda: naive(send_event, {})), "Ok")
         code = latest_code(phone)

@@ -9,20 +9,40 @@
 #
 # Contents: handler.py, the smsverify package (with its Lua scripts) and the runtime
 # dependencies of requirements.txt, installed as wheels for the SCF runtime Python3.10 on
-# Linux x86_64 (PYTHON_VERSION below; tests/deploy checks it against serverless.yml).
+# Linux x86_64 (PYTHON_VERSION below; tests/deploy checks it against serverless.yml), with
+# bytecode for Python 3.10.
+#
+# Every step runs under a real CPython 3.10 (scripts/python310.sh finds one), whatever Python
+# runs `make package`: pip's --python-version selects wheels for 3.10 but evaluates environment
+# markers for the interpreter running pip, so a Python >= 3.11.3 would leave out
+# `async-timeout; python_full_version < "3.11.3"` (a dependency of redis) and the package would
+# fail on SCF with ModuleNotFoundError. Without a 3.10 interpreter the build refuses to run.
 # Where a dependency publishes a pure-Python wheel next to its compiled one
 # (charset-normalizer), the pure one is used; compiled extensions that remain have a
 # pure-Python fallback (tests/deploy/test_package.py proves the package runs without them).
 # No __pycache__, no console scripts (bin/), nothing of the developer's environment.
 #
-# Environment: PYTHON (the interpreter whose pip installs the wheels; default python3),
-# BUILD_DIR, DIST_DIR.
+# Environment: PYTHON (used when it is a CPython 3.10; otherwise SMSVERIFY_PYTHON310, python3.10
+# on PATH or pyenv's 3.10, see scripts/python310.sh), BUILD_DIR, DIST_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 
-PYTHON="${PYTHON:-python3}"
 PYTHON_VERSION=3.10
+if [ -n "${PYTHON:-}" ] && "$PYTHON" -c 'import sys, pip; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1; then
+  PYTHON="$("$PYTHON" -c 'import sys; print(sys.executable)')"
+elif ! PYTHON="$(bash scripts/python310.sh)"; then
+  cat >&2 <<MSG
+package: refusing to build: no CPython $PYTHON_VERSION interpreter with pip found (looked at \$PYTHON,
+\$SMSVERIFY_PYTHON310, python$PYTHON_VERSION on PATH, pyenv's versions/$PYTHON_VERSION.*).
+SCF runs Python$PYTHON_VERSION, and pip resolves dependency markers for the Python that runs it: built by
+another Python, the package can miss $PYTHON_VERSION-only dependencies (redis needs async-timeout below
+3.11.3) and fail on SCF. Install one (apt-get install python$PYTHON_VERSION, pyenv install $PYTHON_VERSION,
+actions/setup-python) or point SMSVERIFY_PYTHON310 at it, then run make package again.
+MSG
+  exit 1
+fi
+echo "package: dependencies resolved and bytecode compiled by $PYTHON ($("$PYTHON" -V 2>&1))" >&2
 PLATFORM=manylinux2014_x86_64
 DIST_DIR="${1:-${DIST_DIR:-dist}}"
 BUILD_DIR="${BUILD_DIR:-build}"
@@ -88,16 +108,11 @@ find "$BUILD_DIR" -name '*.py[co]' -delete
 
 # 4b. Bytecode for SCF's interpreter. SCF's code directory is read-only, so without .pyc files every
 # new instance compiles every module it imports (bench/run.py, "as deployed": about 230 ms of a cold
-# start). Only an interpreter of PYTHON_VERSION writes bytecode that Python3.10 loads, so other
-# builders leave it out (the deploy workflow builds with 3.10). unchecked-hash: deterministic, and
-# never re-validated against the (unchanging) sources.
-BUILDER_VERSION=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-if [ "$BUILDER_VERSION" = "$PYTHON_VERSION" ]; then
-  "$PYTHON" -m compileall -q -j 0 --invalidation-mode unchecked-hash "$BUILD_DIR" >/dev/null
-  echo "package: bytecode compiled for Python $PYTHON_VERSION" >&2
-else
-  echo "package: no bytecode (built with Python $BUILDER_VERSION; SCF runs $PYTHON_VERSION: build with PYTHON=python$PYTHON_VERSION to include it)" >&2
-fi
+# start). unchecked-hash: deterministic, and never re-validated against the (unchanging) sources.
+# Recorded source paths are SCF's (/var/user/...), not this machine's; a fixed hash seed keeps
+# the marshalled sets and frozensets in one order, so two builds give the same bytes.
+PYTHONHASHSEED=0 "$PYTHON" -m compileall -q -j 0 --invalidation-mode unchecked-hash -s "$BUILD_DIR" -p /var/user \
+  "$BUILD_DIR" >/dev/null
 
 # 5. A deterministic zip: sorted entries, fixed timestamps and permissions.
 "$PYTHON" - "$BUILD_DIR" "$ZIP" <<'EOF'

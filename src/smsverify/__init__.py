@@ -4,8 +4,4 @@ The entry point is :func:`smsverify.edge.handler.create_handler`; the root
 ``handler.py`` exposes it as ``main_handler`` for SCF.
 """
 
-from smsverify import lean_imports
-
 __version__ = "0.1.0"
-
-lean_imports.install()

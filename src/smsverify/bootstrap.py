@@ -8,9 +8,66 @@ import time
 from smsverify.config import Settings
 from smsverify.service.clock import Clock
 from smsverify.service.delivery import Delivery
-from smsverify.service.verification import VerificationService, limits_from
+from smsverify.service.policy import ServicePolicy
+from smsverify.service.verification import VerificationService
 from smsverify.store.connection import connect
-from smsverify.store.redis_store import RedisCodeStore
+from smsverify.store.redis_store import RedisCodeStore, SendLimits
+
+
+def limits_from(settings: Settings) -> SendLimits:
+    """The store's policy, in milliseconds, from the settings (seconds)."""
+    return SendLimits(
+        code_ttl_ms=settings.code_ttl_seconds * 1000,
+        cooldown_ms=settings.send_interval_seconds * 1000,
+        hourly_limit=settings.hourly_send_limit,
+        daily_limit=settings.daily_send_limit,
+        ip_limit=settings.ip_send_limit,
+        ip_window_ms=settings.ip_send_window_seconds * 1000,
+        global_limit=settings.global_send_limit,
+        global_window_ms=settings.global_send_window_seconds * 1000,
+        max_wrong_tries=settings.max_verify_attempts,
+        daily_verify_limit=settings.daily_verify_limit,
+        **_abuse_limits(settings),
+    )
+
+
+def _abuse_limits(settings: Settings) -> dict:
+    """The abuse limits of :class:`SendLimits`; captcha rules only when captcha is configured."""
+    step_up = settings.captcha_enabled and settings.captcha_mode == "adaptive"
+    return {
+        "unknown_ip_limit": settings.unknown_ip_send_limit,
+        "prefix_limit": settings.prefix_send_limit,
+        "prefix_window_ms": settings.prefix_send_window_seconds * 1000,
+        "global_hard_limit": settings.global_send_hard_limit if step_up else 0,
+        "step_up": step_up,
+        "ip_verify_limit": settings.ip_verify_limit,
+        "ip_verify_window_ms": settings.ip_verify_window_seconds * 1000,
+        "global_verify_limit": settings.global_verify_limit,
+        "global_verify_window_ms": settings.global_verify_window_seconds * 1000,
+        "verify_captcha_after": settings.verify_captcha_after if settings.captcha_enabled else 0,
+    }
+
+
+def policy_from(settings: Settings) -> ServicePolicy:
+    """The service's policy (seconds, counts, keys) from the settings."""
+    previous = (settings.code_secret_previous,) if settings.code_secret_previous else ()
+    return ServicePolicy(
+        code_length=settings.code_length,
+        code_ttl_seconds=settings.code_ttl_seconds,
+        send_interval_seconds=settings.send_interval_seconds,
+        provider_backoff_seconds=settings.provider_backoff_seconds,
+        global_send_limit=settings.global_send_limit,
+        global_send_window_seconds=settings.global_send_window_seconds,
+        default_region=settings.default_region,
+        allowed_country_codes=settings.allowed_country_codes,
+        code_keys=(settings.code_secret, *previous),
+        captcha_required=settings.captcha_enabled,
+        captcha_mode=settings.captcha_mode,
+        ipv6_prefix_length=settings.ipv6_prefix_length,
+        prefix_digits=settings.prefix_digits,
+        unknown_ip_send_limit=settings.unknown_ip_send_limit,
+        ip_send_window_seconds=settings.ip_send_window_seconds,
+    )
 
 
 def build_service(settings: Settings, *, clock: Clock = time.time) -> VerificationService:
@@ -28,7 +85,8 @@ def build_service(settings: Settings, *, clock: Clock = time.time) -> Verificati
     if settings.captcha_enabled:
         from smsverify.captcha import TencentCaptcha
 
-        assert settings.credentials is not None  # required with captcha by Settings.from_env
+        if settings.credentials is None or settings.captcha_app_id is None:
+            raise ValueError("captcha is enabled without its settings: build Settings with Settings.from_env")
         captcha = TencentCaptcha(
             settings.credentials,
             app_id=settings.captcha_app_id,
@@ -41,4 +99,4 @@ def build_service(settings: Settings, *, clock: Clock = time.time) -> Verificati
         timeout_seconds=settings.sms_timeout_seconds,
         budget_seconds=settings.sms_send_budget_seconds,
     )
-    return VerificationService(settings, store, delivery, captcha=captcha, clock=clock)
+    return VerificationService(policy_from(settings), store, delivery, captcha=captcha, clock=clock)

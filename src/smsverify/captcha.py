@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from smsverify.config import TencentCredentials
+from smsverify.credentials import TencentCredentials
 from smsverify.tencent_api import sdk_client
 
 CAPTCHA_TYPE = 9

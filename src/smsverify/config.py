@@ -1,8 +1,11 @@
 """Configuration: one frozen :class:`Settings` built once per container.
 
 :meth:`Settings.from_env` reads a mapping (normally ``os.environ``), validates
-every variable and raises :class:`~smsverify.errors.ConfigError` naming the
-first bad one. Tests pass plain dicts; nothing here mutates the environment.
+every variable and raises one :class:`~smsverify.errors.ConfigError` naming
+every bad one (``.problems``). Tests pass plain dicts; nothing here mutates
+the environment. Each SMS provider's own variables are read by its module
+(:mod:`smsverify.senders`), listed in its docstring; this module never
+imports one.
 
 Variables (defaults in brackets; durations in seconds):
 
@@ -12,30 +15,17 @@ Redis
     ``REDIS_CLUSTER`` [false]; ``REDIS_TIMEOUT_SECONDS`` [1.0] for connect
     and read.
 SMS
-    ``SMS_PROVIDER``: one of ``tencent``, ``ronglian``, ``huyi``, ``zhenzi``,
+    ``SMS_PROVIDER``: a provider name of :data:`smsverify.senders.PROVIDERS`
     or a comma list of them tried in order (failover); ``console`` alone, for
     local runs. ``SMS_TEMPLATE_PARAMS`` [code,minutes] (template values in
     order, for every template-based provider), ``SMS_TIMEOUT_SECONDS`` [5]
     per provider request, ``SMS_SEND_BUDGET_SECONDS`` [8] for all attempts of
-    one getSms, ``PROVIDER_COOLDOWN_SECONDS`` [60] during which a provider
-    that failed is skipped by every instance.
-Tencent Cloud SMS
-    ``SMS_SDKAPPID``, ``SMS_SIGN``, ``SMS_TEMPLATE_ID``, ``SMS_REGION``
-    [ap-guangzhou], ``SMS_API_ENDPOINT`` [sms.tencentcloudapi.com]; role
-    credentials ``TENCENTCLOUD_SECRETID``, ``TENCENTCLOUD_SECRETKEY``,
-    ``TENCENTCLOUD_SESSIONTOKEN`` (as SCF injects them).
-Ronglian Cloud (容联云)
-    ``RONGLIAN_ACCOUNT_SID``, ``RONGLIAN_AUTH_TOKEN``, ``RONGLIAN_APP_ID``,
-    ``RONGLIAN_TEMPLATE_ID`` [1, the free test template: 1-4 digit values,
-    so ``CODE_LENGTH`` must be 4], ``RONGLIAN_BASE_URL``
-    [https://app.cloopen.com:8883].
-Huyi 106 (互亿无线)
-    ``HUYI_ACCOUNT`` (APIID), ``HUYI_API_KEY``, ``HUYI_TEMPLATE`` (the
-    approved text with ``{code}`` and optionally ``{minutes}``) [the unpaid
-    accounts' default template], ``HUYI_BASE_URL`` [https://106.ihuyi.com].
-Zhenzi Cloud (榛子云)
-    ``ZHENZI_APP_ID``, ``ZHENZI_APP_SECRET``, ``ZHENZI_TEMPLATE_ID``,
-    ``ZHENZI_BASE_URL`` [https://sms_developer.zhenzikj.com].
+    one getSms, ``PROVIDER_BACKOFF_SECONDS`` [60] (older name
+    ``PROVIDER_COOLDOWN_SECONDS``, still read) during which a provider that
+    failed is tried last by every instance.
+Provider variables
+    Read by each provider's module (:mod:`smsverify.senders`), listed in
+    its docstring, and only when ``SMS_PROVIDER`` names it.
 Codes
     ``CODE_SECRET`` (HMAC key, >= 16 characters; inside SCF >= 32 bytes and
     not low-entropy, see :mod:`smsverify.secret_strength`), ``CODE_SECRET_PREVIOUS``
@@ -61,7 +51,9 @@ Phones
     ``*`` for any).
 Captcha (optional, both or neither)
     ``CAPTCHA_APP_ID``, ``CAPTCHA_APP_SECRET_KEY``, ``CAPTCHA_API_ENDPOINT``
-    [captcha.tencentcloudapi.com].
+    [captcha.tencentcloudapi.com]; with the role credentials
+    ``TENCENTCLOUD_SECRETID``, ``TENCENTCLOUD_SECRETKEY``,
+    ``TENCENTCLOUD_SESSIONTOKEN`` (:mod:`smsverify.credentials`).
 
 Inside SCF (``TENCENTCLOUD_RUNENV=SCF`` or ``SCF_FUNCTIONNAME`` set by the
 runtime) Redis, ``CODE_SECRET`` and the SMS settings are required. Outside
@@ -73,60 +65,29 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 from urllib.parse import quote
 
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, SUPPORTED_REGIONS
 
-from smsverify.errors import ConfigError
+from smsverify.credentials import TencentCredentials
+from smsverify.env import EnvReader, is_scf
+
+__all__ = ["OLDER_NAMES", "Settings", "SmsCommon", "TEMPLATE_PARAM_NAMES", "is_scf"]
 
 TEMPLATE_PARAM_NAMES = ("code", "minutes")
-#: SMS providers with a sender module, in the order the README lists them.
-SMS_PROVIDERS = ("tencent", "ronglian", "huyi", "zhenzi")
-#: Ronglian's free test template (providers.md): values of 1-4 digits only.
-RONGLIAN_TEST_TEMPLATE = "1"
-#: The template unpaid Huyi accounts may use (Huyi API doc v3.3, section 2.6).
-HUYI_DEFAULT_TEMPLATE = "您的验证码是：{code}。请不要把验证码泄露给其他人。"
+#: Variable names still accepted -> the current name, read only when the current one is unset.
+OLDER_NAMES = {"PROVIDER_COOLDOWN_SECONDS": "PROVIDER_BACKOFF_SECONDS"}
 
 
 @dataclass(frozen=True)
-class TencentCredentials:
-    """A Tencent Cloud CAM key pair with an optional STS session token."""
+class SmsCommon:
+    """What every SMS provider module may need from the common settings."""
 
-    secret_id: str
-    secret_key: str = field(repr=False)
-    session_token: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class RonglianSettings:
-    """Ronglian Cloud template SMS (``RONGLIAN_*``)."""
-
-    account_sid: str
-    auth_token: str = field(repr=False)
-    app_id: str
-    template_id: str
-    base_url: str
-
-
-@dataclass(frozen=True)
-class HuyiSettings:
-    """Huyi 106 SMS (``HUYI_*``); ``template`` holds ``{code}`` (and ``{minutes}``)."""
-
-    account: str
-    api_key: str = field(repr=False)
-    template: str
-    base_url: str
-
-
-@dataclass(frozen=True)
-class ZhenziSettings:
-    """Zhenzi Cloud v2 template SMS (``ZHENZI_*``)."""
-
-    app_id: str
-    app_secret: str = field(repr=False)
-    template_id: str
-    base_url: str
+    template_params: tuple[str, ...]  #: ``SMS_TEMPLATE_PARAMS``: ``code`` and/or ``minutes``, in order
+    timeout_seconds: float  #: ``SMS_TIMEOUT_SECONDS``, per provider request
+    code_length: int  #: ``CODE_LENGTH``, digits
+    code_ttl_seconds: int  #: ``CODE_TTL_SECONDS``
 
 
 @dataclass(frozen=True)
@@ -138,22 +99,13 @@ class Settings:
     redis_url: str | None = field(repr=False)
     redis_cluster: bool
     redis_timeout_seconds: float
-    # SMS: providers in failover order
+    # SMS: providers in failover order, each with its module's settings (None for console)
     sms_providers: tuple[str, ...]
-    sms_send_budget_seconds: float
-    provider_cooldown_seconds: int
-    ronglian: RonglianSettings | None
-    huyi: HuyiSettings | None
-    zhenzi: ZhenziSettings | None
-    # Tencent Cloud SMS
-    sms_sdk_app_id: str | None
-    sms_sign: str | None
-    sms_template_id: str | None
+    sms_provider_settings: tuple[Any, ...]
     sms_template_params: tuple[str, ...]
-    sms_region: str
-    sms_api_endpoint: str
     sms_timeout_seconds: float
-    credentials: TencentCredentials | None
+    sms_send_budget_seconds: float
+    provider_backoff_seconds: int
     # Codes
     code_secret: bytes = field(repr=False)
     code_secret_previous: bytes | None = field(repr=False)
@@ -185,10 +137,11 @@ class Settings:
     # Phones
     default_region: str
     allowed_country_codes: frozenset[int] | None  # None: any country
-    # Captcha
+    # Captcha (credentials: the role's key, read only when captcha is on)
     captcha_app_id: int | None
     captcha_app_secret_key: str | None = field(repr=False)
     captcha_api_endpoint: str
+    credentials: TencentCredentials | None
     #: Local fallbacks in effect, one sentence each, announced once on stderr.
     notices: tuple[str, ...] = ()
 
@@ -201,6 +154,19 @@ class Settings:
     def captcha_enabled(self) -> bool:
         return self.captcha_app_id is not None
 
+    @property
+    def sms_common(self) -> SmsCommon:
+        return SmsCommon(self.sms_template_params, self.sms_timeout_seconds, self.code_length, self.code_ttl_seconds)
+
+    def provider_settings(self, name: str) -> Any:
+        """The settings provider ``name``'s module read (its ``from_env``).
+
+        Raises ``KeyError`` when ``name`` is not among :attr:`sms_providers`.
+        """
+        if name not in self.sms_providers:
+            raise KeyError(name)
+        return self.sms_provider_settings[self.sms_providers.index(name)]
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Settings":
         """Build and validate settings from an environment mapping.
@@ -208,330 +174,200 @@ class Settings:
         Raises
         ------
         ConfigError
-            The first missing or malformed variable, by name.
+            Every missing or malformed variable, in ``.problems``; the first
+            one in ``.variable``.
         """
-        return _Reader(env).settings()
+        reader = EnvReader(env)
+        settings = _read(reader)
+        reader.raise_problems()
+        return settings
 
 
-def is_scf(env: Mapping[str, str]) -> bool:
-    """True inside Tencent SCF, as told by the runtime's own variables."""
-    return env.get("TENCENTCLOUD_RUNENV", "").upper() == "SCF" or bool(env.get("SCF_FUNCTIONNAME"))
+def _read(reader: EnvReader) -> Settings:
+    # The registry of provider modules; imported here so importing config loads no sender.
+    from smsverify import senders
+
+    in_scf = reader.in_scf
+    redis_url, redis_cluster = _redis(reader, in_scf)
+    code_secret, previous = _code_secrets(reader, in_scf)
+    common = SmsCommon(
+        template_params=_template_params(reader),
+        timeout_seconds=reader.number("SMS_TIMEOUT_SECONDS", 5.0),
+        code_length=reader.integer("CODE_LENGTH", 6, minimum=4, maximum=10),
+        code_ttl_seconds=reader.integer("CODE_TTL_SECONDS", 300, minimum=30, maximum=86400),
+    )
+    providers = senders.read_names(reader)
+    provider_settings = senders.read_settings(reader, providers, common)
+    captcha_app_id, captcha_key = _captcha(reader)
+    global_limit = reader.integer("GLOBAL_SEND_LIMIT", 1000)
+    credentials = None
+    if captcha_app_id is not None:
+        credentials = TencentCredentials.from_env(reader, "to check captcha tickets")
+    return Settings(
+        in_scf=in_scf,
+        redis_url=redis_url,
+        redis_cluster=redis_cluster,
+        redis_timeout_seconds=reader.number("REDIS_TIMEOUT_SECONDS", 1.0),
+        sms_providers=providers,
+        sms_provider_settings=provider_settings,
+        sms_template_params=common.template_params,
+        sms_timeout_seconds=common.timeout_seconds,
+        sms_send_budget_seconds=reader.number("SMS_SEND_BUDGET_SECONDS", 8.0, minimum=0.5, maximum=900.0),
+        provider_backoff_seconds=_provider_backoff(reader),
+        code_secret=code_secret,
+        code_secret_previous=previous,
+        code_length=common.code_length,
+        code_ttl_seconds=common.code_ttl_seconds,
+        max_verify_attempts=reader.integer("MAX_VERIFY_ATTEMPTS", 3, maximum=100),
+        send_interval_seconds=reader.integer("SEND_INTERVAL_SECONDS", 60, minimum=0, maximum=86400),
+        hourly_send_limit=reader.integer("HOURLY_SEND_LIMIT", 5),
+        daily_send_limit=reader.integer("DAILY_SEND_LIMIT", 10),
+        daily_verify_limit=reader.integer("DAILY_VERIFY_LIMIT", 30),
+        ip_send_limit=reader.integer("IP_SEND_LIMIT", 20),
+        ip_send_window_seconds=reader.integer("IP_SEND_WINDOW_SECONDS", 3600, maximum=86400 * 7),
+        global_send_limit=global_limit,
+        global_send_window_seconds=reader.integer("GLOBAL_SEND_WINDOW_SECONDS", 3600, maximum=86400 * 7),
+        **_abuse_limits(reader, in_scf, common.code_length, global_limit),
+        default_region=_region(reader),
+        allowed_country_codes=_country_codes(reader),
+        captcha_app_id=captcha_app_id,
+        captcha_app_secret_key=captcha_key,
+        captcha_api_endpoint=reader.text("CAPTCHA_API_ENDPOINT", "captcha.tencentcloudapi.com") or "",
+        credentials=credentials,
+        notices=tuple(reader.notices),
+    )
 
 
-class _Reader:
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-        self.notices: list[str] = []
+def _provider_backoff(reader: EnvReader) -> int:
+    """``PROVIDER_BACKOFF_SECONDS``, or its older name ``PROVIDER_COOLDOWN_SECONDS``."""
+    name = "PROVIDER_BACKOFF_SECONDS"
+    if reader.text(name) is None:
+        name = next(older for older, current in OLDER_NAMES.items() if current == name)
+    return reader.integer(name, 60, minimum=0, maximum=86400)
 
-    # -- primitive readers -------------------------------------------------
-    def text(self, name: str, default: str | None = None) -> str | None:
-        value = self.env.get(name)
-        if value is None or value.strip() == "":
-            return default
-        if value != value.strip():
-            raise ConfigError(name, "has leading or trailing spaces")
-        return value
 
-    def integer(self, name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ConfigError(name, f"must be an integer, got {raw!r}") from None
-        if value < minimum or (maximum is not None and value > maximum):
-            bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-            raise ConfigError(name, f"must be {bound}, got {value}")
-        return value
+def _abuse_limits(reader: EnvReader, in_scf: bool, code_length: int, global_limit: int) -> dict:
+    """The limits against SMS pumping and code guessing, and the SCF code length rule."""
+    if in_scf and code_length < 6:
+        reader.problem("CODE_LENGTH", f"must be at least 6 inside SCF, got {code_length} (4-5 are for local runs only)")
+    mode = (reader.text("CAPTCHA_MODE", "always") or "always").lower()
+    if mode not in ("always", "adaptive"):
+        reader.problem("CAPTCHA_MODE", f"must be always or adaptive, got {mode!r}")
+        mode = "always"
+    return {
+        "ipv6_prefix_length": reader.integer("IPV6_PREFIX_LENGTH", 64, minimum=16, maximum=128),
+        "unknown_ip_send_limit": reader.integer("UNKNOWN_IP_SEND_LIMIT", 50),
+        "prefix_digits": reader.integer("PREFIX_DIGITS", 7, maximum=14),
+        "prefix_send_limit": reader.integer("PREFIX_SEND_LIMIT", 30),
+        "prefix_send_window_seconds": reader.integer("PREFIX_SEND_WINDOW_SECONDS", 3600, maximum=86400 * 7),
+        "global_send_hard_limit": reader.integer("GLOBAL_SEND_HARD_LIMIT", 3 * global_limit, minimum=global_limit),
+        "ip_verify_limit": reader.integer("IP_VERIFY_LIMIT", 10),
+        "ip_verify_window_seconds": reader.integer("IP_VERIFY_WINDOW_SECONDS", 3600, maximum=86400 * 7),
+        "global_verify_limit": reader.integer("GLOBAL_VERIFY_LIMIT", 10000),
+        "global_verify_window_seconds": reader.integer("GLOBAL_VERIFY_WINDOW_SECONDS", 3600, maximum=86400 * 7),
+        "verify_captcha_after": reader.integer("VERIFY_CAPTCHA_AFTER", 5),
+        "captcha_mode": mode,
+    }
 
-    def number(self, name: str, default: float, minimum: float = 0.05, maximum: float = 60.0) -> float:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(name, f"must be a number of seconds, got {raw!r}") from None
-        if not minimum <= value <= maximum:
-            raise ConfigError(name, f"must be between {minimum} and {maximum} seconds, got {value}")
-        return value
 
-    def flag(self, name: str, default: bool = False) -> bool:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        lowered = raw.lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off"):
-            return False
-        raise ConfigError(name, f"must be true or false, got {raw!r}")
-
-    # -- groups --------------------------------------------------------------
-    def settings(self) -> Settings:
-        in_scf = is_scf(self.env)
-        redis_url, redis_cluster = self.redis(in_scf)
-        providers = self.providers(in_scf)
-        sms = self.sms(providers)
-        code_secret, previous = self.code_secrets(in_scf)
-        code_length = self.integer("CODE_LENGTH", 6, minimum=4, maximum=10)
-        sms_timeout = self.number("SMS_TIMEOUT_SECONDS", 5.0)
-        ronglian = self.ronglian(code_length) if "ronglian" in providers else None
-        huyi = self.huyi(code_length) if "huyi" in providers else None
-        zhenzi = self.zhenzi() if "zhenzi" in providers else None
-        if "tencent" in providers and code_length > 6:
-            # Tencent template review: a verification-code variable holds 0-6 digits
-            # (cloud.tencent.com/document/product/382/39023).
-            raise ConfigError("CODE_LENGTH", "Tencent SMS templates accept at most 6 digits for a code")
-        captcha_app_id, captcha_key = self.captcha()
-        abuse = self.abuse_limits(in_scf, code_length)
-        if "tencent" in providers:
-            sms["credentials"] = self.credentials("for the tencent SMS provider")
-        elif captcha_app_id is not None:
-            sms["credentials"] = self.credentials("to check captcha tickets")
-        return Settings(
-            in_scf=in_scf,
-            redis_url=redis_url,
-            redis_cluster=redis_cluster,
-            redis_timeout_seconds=self.number("REDIS_TIMEOUT_SECONDS", 1.0),
-            sms_providers=providers,
-            sms_send_budget_seconds=self.number("SMS_SEND_BUDGET_SECONDS", 8.0, minimum=0.5, maximum=900.0),
-            provider_cooldown_seconds=self.integer("PROVIDER_COOLDOWN_SECONDS", 60, minimum=0, maximum=86400),
-            ronglian=ronglian,
-            huyi=huyi,
-            zhenzi=zhenzi,
-            sms_timeout_seconds=sms_timeout,
-            **sms,
-            code_secret=code_secret,
-            code_secret_previous=previous,
-            code_length=code_length,
-            code_ttl_seconds=self.integer("CODE_TTL_SECONDS", 300, minimum=30, maximum=86400),
-            max_verify_attempts=self.integer("MAX_VERIFY_ATTEMPTS", 3, maximum=100),
-            send_interval_seconds=self.integer("SEND_INTERVAL_SECONDS", 60, minimum=0, maximum=86400),
-            hourly_send_limit=self.integer("HOURLY_SEND_LIMIT", 5),
-            daily_send_limit=self.integer("DAILY_SEND_LIMIT", 10),
-            daily_verify_limit=self.integer("DAILY_VERIFY_LIMIT", 30),
-            ip_send_limit=self.integer("IP_SEND_LIMIT", 20),
-            ip_send_window_seconds=self.integer("IP_SEND_WINDOW_SECONDS", 3600, maximum=86400 * 7),
-            global_send_limit=self.integer("GLOBAL_SEND_LIMIT", 1000),
-            global_send_window_seconds=self.integer("GLOBAL_SEND_WINDOW_SECONDS", 3600, maximum=86400 * 7),
-            **abuse,
-            default_region=self.region(),
-            allowed_country_codes=self.country_codes(),
-            captcha_app_id=captcha_app_id,
-            captcha_app_secret_key=captcha_key,
-            captcha_api_endpoint=self.text("CAPTCHA_API_ENDPOINT", "captcha.tencentcloudapi.com"),
-            notices=tuple(self.notices),
-        )
-
-    def abuse_limits(self, in_scf: bool, code_length: int) -> dict:
-        """The limits against SMS pumping and code guessing, and the SCF code length rule."""
-        if in_scf and code_length < 6:
-            raise ConfigError("CODE_LENGTH", f"must be at least 6 inside SCF, got {code_length} (4-5 are for local runs only)")
-        global_limit = self.integer("GLOBAL_SEND_LIMIT", 1000)
-        mode = (self.text("CAPTCHA_MODE", "always") or "always").lower()
-        if mode not in ("always", "adaptive"):
-            raise ConfigError("CAPTCHA_MODE", f"must be always or adaptive, got {mode!r}")
-        return {
-            "ipv6_prefix_length": self.integer("IPV6_PREFIX_LENGTH", 64, minimum=16, maximum=128),
-            "unknown_ip_send_limit": self.integer("UNKNOWN_IP_SEND_LIMIT", 50),
-            "prefix_digits": self.integer("PREFIX_DIGITS", 7, maximum=14),
-            "prefix_send_limit": self.integer("PREFIX_SEND_LIMIT", 30),
-            "prefix_send_window_seconds": self.integer("PREFIX_SEND_WINDOW_SECONDS", 3600, maximum=86400 * 7),
-            "global_send_hard_limit": self.integer("GLOBAL_SEND_HARD_LIMIT", 3 * global_limit, minimum=global_limit),
-            "ip_verify_limit": self.integer("IP_VERIFY_LIMIT", 10),
-            "ip_verify_window_seconds": self.integer("IP_VERIFY_WINDOW_SECONDS", 3600, maximum=86400 * 7),
-            "global_verify_limit": self.integer("GLOBAL_VERIFY_LIMIT", 10000),
-            "global_verify_window_seconds": self.integer("GLOBAL_VERIFY_WINDOW_SECONDS", 3600, maximum=86400 * 7),
-            "verify_captcha_after": self.integer("VERIFY_CAPTCHA_AFTER", 5),
-            "captcha_mode": mode,
-        }
-
-    def redis(self, in_scf: bool) -> tuple[str | None, bool]:
-        url = self.text("REDIS_URL")
-        host = self.text("REDIS_HOST")
-        cluster = self.flag("REDIS_CLUSTER")
-        if url is not None:
-            if not url.startswith(("redis://", "rediss://", "redis+cluster://")):
-                raise ConfigError("REDIS_URL", "must start with redis://, rediss:// or redis+cluster://")
-            if url.startswith("redis+cluster://"):
-                cluster = True
-                url = "redis://" + url[len("redis+cluster://"):]
-            return url, cluster
-        if host is None:
-            if in_scf:
-                raise ConfigError("REDIS_HOST", "is required inside SCF (or set REDIS_URL)")
-            self.notices.append("no REDIS_HOST or REDIS_URL: using an in-process store (state is lost on exit)")
+def _redis(reader: EnvReader, in_scf: bool) -> tuple[str | None, bool]:
+    url = reader.text("REDIS_URL")
+    host = reader.text("REDIS_HOST")
+    cluster = reader.flag("REDIS_CLUSTER")
+    if url is not None:
+        if not url.startswith(("redis://", "rediss://", "redis+cluster://")):
+            reader.problem("REDIS_URL", "must start with redis://, rediss:// or redis+cluster://")
             return None, False
-        port = self.integer("REDIS_PORT", 6379, maximum=65535)
-        db = self.integer("REDIS_DB", 0, minimum=0, maximum=1024)
-        password = self.text("REDIS_PASSWORD")
-        auth = f":{quote(password, safe='')}@" if password else ""
-        return f"redis://{auth}{host}:{port}/{db}", cluster
-
-    def providers(self, in_scf: bool) -> tuple[str, ...]:
-        raw = self.text("SMS_PROVIDER")
-        if raw is not None:
-            names = tuple(part.strip().lower() for part in raw.split(","))
-            if names == ("console",):
-                if in_scf:
-                    raise ConfigError("SMS_PROVIDER", "'console' writes codes to the log and is for local runs only")
-                return names
-            for name in names:
-                if name == "console":
-                    raise ConfigError("SMS_PROVIDER", "'console' cannot be part of a failover list")
-                if name not in SMS_PROVIDERS:
-                    raise ConfigError("SMS_PROVIDER", f"unknown provider {name!r}: use {', '.join(SMS_PROVIDERS)} or console")
-            if len(set(names)) != len(names):
-                raise ConfigError("SMS_PROVIDER", f"names a provider twice: {raw!r}")
-            return names
-        if in_scf or any(self.text(n) for n in ("SMS_SDKAPPID", "SMS_SIGN", "SMS_TEMPLATE_ID")):
-            return ("tencent",)
-        self.notices.append("no SMS settings: using the console SMS provider (messages go to stderr)")
-        return ("console",)
-
-    def sms(self, providers: tuple[str, ...]) -> dict:
-        template_params = tuple(p.strip() for p in (self.text("SMS_TEMPLATE_PARAMS", "code,minutes") or "").split(","))
-        if "code" not in template_params or any(p not in TEMPLATE_PARAM_NAMES for p in template_params):
-            raise ConfigError("SMS_TEMPLATE_PARAMS", "must be a comma list of 'code' and 'minutes' containing 'code'")
-        values = {
-            "sms_sdk_app_id": self.text("SMS_SDKAPPID"),
-            "sms_sign": self.text("SMS_SIGN"),
-            "sms_template_id": self.text("SMS_TEMPLATE_ID"),
-            "sms_template_params": template_params,
-            "sms_region": self.text("SMS_REGION", "ap-guangzhou"),
-            "sms_api_endpoint": self.text("SMS_API_ENDPOINT", "sms.tencentcloudapi.com"),
-            "credentials": None,
-        }
-        if "tencent" not in providers:
-            return values
-        for name, key in (("SMS_SDKAPPID", "sms_sdk_app_id"), ("SMS_TEMPLATE_ID", "sms_template_id"), ("SMS_SIGN", "sms_sign")):
-            if values[key] is None:
-                raise ConfigError(name, "is required for the tencent SMS provider")
-        if not values["sms_sdk_app_id"].isdigit():
-            raise ConfigError("SMS_SDKAPPID", "must be the numeric SdkAppId, e.g. 1400000000")
-        return values
-
-    def required(self, name: str, provider: str) -> str:
-        value = self.text(name)
-        if value is None:
-            raise ConfigError(name, f"is required for the {provider} SMS provider")
-        return value
-
-    def base_url(self, name: str, default: str) -> str:
-        url = self.text(name, default) or default
-        if not url.startswith(("https://", "http://")):
-            raise ConfigError(name, f"must be an http(s) URL, got {url!r}")
-        return url.rstrip("/")
-
-    def ronglian(self, code_length: int) -> RonglianSettings:
-        template_id = self.text("RONGLIAN_TEMPLATE_ID", RONGLIAN_TEST_TEMPLATE) or RONGLIAN_TEST_TEMPLATE
-        if not template_id.isdigit():
-            raise ConfigError("RONGLIAN_TEMPLATE_ID", f"must be a numeric template ID, got {template_id!r}")
-        if template_id == RONGLIAN_TEST_TEMPLATE and code_length > 4:
-            raise ConfigError(
-                "CODE_LENGTH",
-                f"is {code_length}, but Ronglian's free test template 1 accepts only 1-4 digit values "
-                "(error 161125): set CODE_LENGTH=4 or RONGLIAN_TEMPLATE_ID to your approved template",
-            )
-        return RonglianSettings(
-            account_sid=self.required("RONGLIAN_ACCOUNT_SID", "ronglian"),
-            auth_token=self.required("RONGLIAN_AUTH_TOKEN", "ronglian"),
-            app_id=self.required("RONGLIAN_APP_ID", "ronglian"),
-            template_id=template_id,
-            base_url=self.base_url("RONGLIAN_BASE_URL", "https://app.cloopen.com:8883"),
-        )
-
-    def huyi(self, code_length: int) -> HuyiSettings:
-        template = self.text("HUYI_TEMPLATE", HUYI_DEFAULT_TEMPLATE) or HUYI_DEFAULT_TEMPLATE
-        try:
-            template.format(code="0", minutes="0")
-        except (KeyError, IndexError, ValueError):
-            raise ConfigError("HUYI_TEMPLATE", "may only contain the placeholders {code} and {minutes}") from None
-        if "{code}" not in template:
-            raise ConfigError("HUYI_TEMPLATE", "must contain {code}, where the verification code goes")
-        if code_length > 8:
-            raise ConfigError("CODE_LENGTH", "Huyi accepts template variables of at most 8 characters (error 40722)")
-        return HuyiSettings(
-            account=self.required("HUYI_ACCOUNT", "huyi"),
-            api_key=self.required("HUYI_API_KEY", "huyi"),
-            template=template,
-            base_url=self.base_url("HUYI_BASE_URL", "https://106.ihuyi.com"),
-        )
-
-    def zhenzi(self) -> ZhenziSettings:
-        return ZhenziSettings(
-            app_id=self.required("ZHENZI_APP_ID", "zhenzi"),
-            app_secret=self.required("ZHENZI_APP_SECRET", "zhenzi"),
-            template_id=self.required("ZHENZI_TEMPLATE_ID", "zhenzi"),
-            base_url=self.base_url("ZHENZI_BASE_URL", "https://sms_developer.zhenzikj.com"),
-        )
-
-    def credentials(self, purpose: str) -> TencentCredentials:
-        """The role's key as SCF injects it (names no SDK provider reads)."""
-        secret_id = self.text("TENCENTCLOUD_SECRETID")
-        secret_key = self.text("TENCENTCLOUD_SECRETKEY")
-        for name, value in (("TENCENTCLOUD_SECRETID", secret_id), ("TENCENTCLOUD_SECRETKEY", secret_key)):
-            if value is None:
-                raise ConfigError(name, f"is required {purpose} (SCF sets it from the function's execution role)")
-        return TencentCredentials(secret_id, secret_key, self.text("TENCENTCLOUD_SESSIONTOKEN"))
-
-    def code_secrets(self, in_scf: bool) -> tuple[bytes, bytes | None]:
-        secret = self.text("CODE_SECRET")
-        if secret is None:
-            if in_scf:
-                raise ConfigError("CODE_SECRET", "is required inside SCF (a random string of at least 16 characters)")
-            self.notices.append("no CODE_SECRET: using a random per-process key (codes die with the process)")
-            current = secrets.token_bytes(32)
-        elif len(secret) < 16:
-            raise ConfigError("CODE_SECRET", "must be at least 16 characters")
-        else:
-            current = secret.encode()
-        previous = self.text("CODE_SECRET_PREVIOUS")
-        if previous is not None and len(previous) < 16:
-            raise ConfigError("CODE_SECRET_PREVIOUS", "must be at least 16 characters")
+        if url.startswith("redis+cluster://"):
+            cluster = True
+            url = "redis://" + url[len("redis+cluster://"):]
+        return url, cluster
+    if host is None:
         if in_scf:
-            self.strong_secret("CODE_SECRET", secret)
-            self.strong_secret("CODE_SECRET_PREVIOUS", previous)
-        return current, previous.encode() if previous else None
+            reader.problem("REDIS_HOST", "is required inside SCF (or set REDIS_URL)")
+            return None, False
+        reader.notices.append("no REDIS_HOST or REDIS_URL: using an in-process store (state is lost on exit)")
+        return None, False
+    port = reader.integer("REDIS_PORT", 6379, maximum=65535)
+    db = reader.integer("REDIS_DB", 0, minimum=0, maximum=1024)
+    password = reader.text("REDIS_PASSWORD")
+    auth = f":{quote(password, safe='')}@" if password else ""
+    return f"redis://{auth}{host}:{port}/{db}", cluster
 
-    @staticmethod
-    def strong_secret(name: str, value: str | None) -> None:
-        """Inside SCF an HMAC secret is >= 32 bytes and not typed by hand (:mod:`smsverify.secret_strength`)."""
-        from smsverify.secret_strength import weak_secret_reason
 
-        reason = weak_secret_reason(value) if value is not None else None
-        if reason is not None:
-            raise ConfigError(name, reason)
+def _template_params(reader: EnvReader) -> tuple[str, ...]:
+    params = tuple(p.strip() for p in (reader.text("SMS_TEMPLATE_PARAMS", "code,minutes") or "").split(","))
+    if "code" not in params or any(p not in TEMPLATE_PARAM_NAMES for p in params):
+        reader.problem("SMS_TEMPLATE_PARAMS", "must be a comma list of 'code' and 'minutes' containing 'code'")
+        return ("code", "minutes")
+    return params
 
-    def region(self) -> str:
-        region = (self.text("DEFAULT_REGION", "CN") or "CN").upper()
-        if region not in SUPPORTED_REGIONS:
-            raise ConfigError("DEFAULT_REGION", f"must be an ISO 3166 region code such as CN, got {region!r}")
-        return region
 
-    def country_codes(self) -> frozenset[int] | None:
-        raw = self.text("ALLOWED_COUNTRY_CODES", "86") or "86"
-        if raw == "*":
-            return None
-        codes = set()
-        for part in raw.split(","):
-            part = part.strip().lstrip("+")
-            if not part.isdigit() or int(part) not in COUNTRY_CODE_TO_REGION_CODE:
-                raise ConfigError("ALLOWED_COUNTRY_CODES", f"{part!r} is not a country calling code (e.g. 86,852)")
-            codes.add(int(part))
-        return frozenset(codes)
+def _code_secrets(reader: EnvReader, in_scf: bool) -> tuple[bytes, bytes | None]:
+    secret = reader.text("CODE_SECRET")
+    current = secrets.token_bytes(32)
+    if secret is None:
+        if in_scf:
+            reader.problem("CODE_SECRET", "is required inside SCF (a random string of at least 16 characters)")
+        else:
+            reader.notices.append("no CODE_SECRET: using a random per-process key (codes die with the process)")
+    elif len(secret) < 16:
+        reader.problem("CODE_SECRET", "must be at least 16 characters")
+    else:
+        current = secret.encode()
+    previous = reader.text("CODE_SECRET_PREVIOUS")
+    if previous is not None and len(previous) < 16:
+        reader.problem("CODE_SECRET_PREVIOUS", "must be at least 16 characters")
+        previous = None
+    if in_scf:
+        _strong_secret(reader, "CODE_SECRET", secret)
+        _strong_secret(reader, "CODE_SECRET_PREVIOUS", previous)
+    return current, previous.encode() if previous else None
 
-    def captcha(self) -> tuple[int | None, str | None]:
-        app_id = self.text("CAPTCHA_APP_ID")
-        key = self.text("CAPTCHA_APP_SECRET_KEY")
-        if app_id is None and key is None:
-            return None, None
-        if app_id is None:
-            raise ConfigError("CAPTCHA_APP_ID", "is required when CAPTCHA_APP_SECRET_KEY is set")
-        if key is None:
-            raise ConfigError("CAPTCHA_APP_SECRET_KEY", "is required when CAPTCHA_APP_ID is set")
-        if not app_id.isdigit():
-            raise ConfigError("CAPTCHA_APP_ID", f"must be the numeric CaptchaAppId, got {app_id!r}")
-        return int(app_id), key
+
+def _strong_secret(reader: EnvReader, name: str, value: str | None) -> None:
+    """Inside SCF an HMAC secret is >= 32 bytes and not typed by hand (:mod:`smsverify.secret_strength`)."""
+    from smsverify.secret_strength import weak_secret_reason
+
+    reason = weak_secret_reason(value) if value is not None else None
+    if reason is not None:
+        reader.problem(name, reason)
+
+
+def _region(reader: EnvReader) -> str:
+    region = (reader.text("DEFAULT_REGION", "CN") or "CN").upper()
+    if region not in SUPPORTED_REGIONS:
+        reader.problem("DEFAULT_REGION", f"must be an ISO 3166 region code such as CN, got {region!r}")
+        return "CN"
+    return region
+
+
+def _country_codes(reader: EnvReader) -> frozenset[int] | None:
+    raw = reader.text("ALLOWED_COUNTRY_CODES", "86") or "86"
+    if raw == "*":
+        return None
+    codes = set()
+    for part in raw.split(","):
+        part = part.strip().lstrip("+")
+        if not part.isdigit() or int(part) not in COUNTRY_CODE_TO_REGION_CODE:
+            reader.problem("ALLOWED_COUNTRY_CODES", f"{part!r} is not a country calling code (e.g. 86,852)")
+            return frozenset({86})
+        codes.add(int(part))
+    return frozenset(codes)
+
+
+def _captcha(reader: EnvReader) -> tuple[int | None, str | None]:
+    app_id = reader.text("CAPTCHA_APP_ID")
+    key = reader.text("CAPTCHA_APP_SECRET_KEY")
+    if app_id is None and key is None:
+        return None, None
+    if app_id is None:
+        reader.problem("CAPTCHA_APP_ID", "is required when CAPTCHA_APP_SECRET_KEY is set")
+        return None, None
+    if key is None:
+        reader.problem("CAPTCHA_APP_SECRET_KEY", "is required when CAPTCHA_APP_ID is set")
+        return None, None
+    if not app_id.isdigit():
+        reader.problem("CAPTCHA_APP_ID", f"must be the numeric CaptchaAppId, got {app_id!r}")
+        return None, None
+    return int(app_id), key

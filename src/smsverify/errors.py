@@ -16,20 +16,33 @@ from typing import Any, ClassVar
 
 
 class ConfigError(Exception):
-    """A missing or malformed configuration variable, raised at start-up.
+    """Missing or malformed configuration variables, raised at start-up.
 
     Parameters
     ----------
     variable:
-        The environment variable at fault, e.g. ``"REDIS_PORT"``.
+        The (first) environment variable at fault, e.g. ``"REDIS_PORT"``.
     problem:
         What is wrong with it, in plain words.
+
+    :attr:`problems` lists every ``(variable, problem)`` found by one read of
+    the environment (:meth:`collected`), so one failed start names them all;
+    ``variable`` and ``problem`` are its first pair.
     """
 
     def __init__(self, variable: str, problem: str) -> None:
         super().__init__(f"{variable}: {problem}")
         self.variable = variable
         self.problem = problem
+        self.problems: list[tuple[str, str]] = [(variable, problem)]
+
+    @classmethod
+    def collected(cls, problems: list[tuple[str, str]]) -> "ConfigError":
+        """One error for every ``(variable, problem)`` pair, in order (at least one)."""
+        error = cls(*problems[0])
+        error.problems = list(problems)
+        error.args = ("; ".join(f"{variable}: {problem}" for variable, problem in problems),)
+        return error
 
 
 class VerificationError(Exception):
@@ -124,13 +137,20 @@ class PrefixLimitExceeded(VerificationError):
     default_msg = "该号段发送次数过多，请稍后再试"
 
 
+class OriginNotAllowed(VerificationError):
+    """A browser request from an origin not in ``ALLOWED_ORIGINS``; nothing was run."""
+
+    code_str = "OriginNotAllowed"
+    default_msg = "该来源不允许调用此接口"
+
+
 class VerifyLimitExceeded(VerificationError):
     code_str = "VerifyLimitExceeded"
     default_msg = "该手机号今日校验次数已达上限"
 
 
 class ServiceBusy(VerificationError):
-    """The global send budget (circuit breaker against SMS pumping) is spent."""
+    """The global send quota (GLOBAL_SEND_LIMIT per GLOBAL_SEND_WINDOW_SECONDS, a guard against SMS pumping) is spent."""
 
     code_str = "ServiceBusy"
     default_msg = "短信服务繁忙，请稍后再试"

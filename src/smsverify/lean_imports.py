@@ -17,6 +17,9 @@ package ``__init__`` on modules a deployed function never uses (measured with
 real ``__init__`` once (a module ``__getattr__``, PEP 562) and answers from
 it, so code that uses the package the ordinary way still works, only later.
 smsverify imports what it needs from the submodules directly.
+
+Only ``handler.py`` (the SCF entry) installs it: a library import of
+:mod:`smsverify` leaves ``sys.modules`` alone.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import threading
 from typing import Any
 
 #: Packages deferred by :func:`install`.
@@ -56,7 +60,17 @@ def defer_package_init(name: str) -> None:
     sys.modules[name] = package
 
 
+_lock = threading.Lock()
+
+
 def install() -> None:
-    """Defer the ``__init__`` of every package in :data:`DEFERRED`."""
-    for name in DEFERRED:
-        defer_package_init(name)
+    """Defer the ``__init__`` of every package in :data:`DEFERRED`.
+
+    Called once, by the SCF entry module ``handler.py``, before anything
+    imports those packages; importing :mod:`smsverify` alone changes nothing.
+    Safe to call from several threads: the lock makes the check-and-register
+    of each package one step.
+    """
+    with _lock:
+        for name in DEFERRED:
+            defer_package_init(name)

@@ -12,9 +12,16 @@ import json
 import logging
 import sys
 import time
+from contextvars import ContextVar
 from typing import Any
 
 LOGGER_NAME = "smsverify"
+
+#: Fields of the invocation being answered (``requestId``, masked ``phone``,
+#: ``scene``, ...): set by the edge at the start of each invocation, read by
+#: :class:`JsonFormatter` so every line written meanwhile (service, store,
+#: senders) carries them. A fresh dict per invocation: warm containers keep nothing.
+REQUEST_FIELDS: ContextVar[dict[str, Any]] = ContextVar("smsverify_request_fields")
 
 
 class JsonFormatter(logging.Formatter):
@@ -27,6 +34,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        line.update(REQUEST_FIELDS.get(None) or {})
         line.update(getattr(record, "fields", {}) or {})
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
@@ -60,6 +68,7 @@ def configure_logging(level: int = logging.INFO) -> logging.Logger:
 
 
 def log_invocation(**fields: Any) -> None:
-    """Write the invocation line; ``None`` fields are left out."""
-    clean = {k: v for k, v in fields.items() if v is not None}
+    """Write the invocation line: the request fields (:data:`REQUEST_FIELDS`)
+    and ``fields``; ``None`` values are left out."""
+    clean = {k: v for k, v in {**(REQUEST_FIELDS.get(None) or {}), **fields}.items() if v is not None}
     logging.getLogger(LOGGER_NAME).info("invocation", extra={"fields": clean})

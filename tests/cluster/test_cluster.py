@@ -30,7 +30,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from redis.cluster import RedisCluster, key_slot
 
+from smsverify.clock import moment_at
 from smsverify.edge.handler import create_handler
+from smsverify.store.redis_store import CheckOutcome
 from smsverify.store import keys
 from tests.conftest import answer, get_sms, last_code, login, ronglian_env, wrong
 
@@ -296,3 +298,50 @@ def test_failover_marks_and_reads_provider_health_on_the_global_slot(service, sm
     clock.advance(60)
     sms_api.sms_http_status = 200
     assert send(handler, OTHER_PHONES[1])["provider"] == "tencent"
+
+
+# -- faults ------------------------------------------------------------------------
+def test_a_paused_phone_shard_leaks_no_reservation_on_the_other_slots(service, sms_api, rc, cluster, clock):
+    import threading
+    import time
+
+    ip_key, global_key = keys.ip_log_key(IP), keys.GLOBAL_LOG_KEY
+    taken = {node_of(cluster, ip_key), node_of(cluster, global_key)}
+    # A phone whose shard serves neither the per-IP nor the global log.
+    phone = next(
+        p for p in [PHONE, *OTHER_PHONES, *(f"+86138001380{i:02d}" for i in range(10, 99))]
+        if node_of(cluster, keys.phone_keys(p, shanghai_day(clock.now)).code) not in taken
+    )
+    paused = cluster.nodes[node_of(cluster, keys.phone_keys(phone, shanghai_day(clock.now)).code)]
+    handler = service(REDIS_TIMEOUT_SECONDS="0.2")
+    assert send(handler, OTHER_PHONES[0], ip="198.51.100.9")["codeStr"] == "Ok"  # slot map and scripts loaded
+    globals_before = rc.zcard(global_key)
+
+    # Paused for less than cluster-node-timeout (5 s), so the cluster does not fail the node over.
+    stall = threading.Thread(target=paused.client().execute_command, args=("DEBUG", "SLEEP", 4), daemon=True)
+    stall.start()
+    time.sleep(0.2)
+    answer_ = send(handler, phone)["codeStr"]
+    stall.join()
+
+    assert answer_ == "ServiceUnavailable"
+    assert sms_api.sent_to(phone) == []
+    # Every earlier step's reservation was removed by its id.
+    assert rc.zcard(ip_key) == 0
+    assert rc.zcard(global_key) == globals_before
+    # After recovery the user behind that IP is not refused for what the pause did.
+    time.sleep(0.3)
+    assert send(handler, OTHER_PHONES[1])["codeStr"] == "Ok"
+    assert rc.zcard(ip_key) == 1
+
+
+def test_the_store_satisfies_the_code_store_protocol_on_a_server_and_a_cluster(cluster, redis_url):
+    from smsverify.store.base import CodeStore
+    from smsverify.store.connection import connect
+    from smsverify.store.redis_store import RedisCodeStore, SendLimits
+
+    limits = SendLimits(300_000, 60_000, 5, 10, 10, 3_600_000, 1000, 3_600_000, 3, 30)
+    for url, is_cluster in ((redis_url, False), (cluster.url, True)):
+        store = RedisCodeStore(connect(url, cluster=is_cluster, timeout_seconds=1), limits, cluster=is_cluster)
+        assert isinstance(store, CodeStore)
+        assert store.check_code("+8613800138000", ["00"], moment_at(1_795_000_000)).status is CheckOutcome.EXPIRED

@@ -246,3 +246,127 @@ def test_concurrent_sends_respect_every_limit_exactly(pool, backend, store, sms_
     assert global_count == case.sms
     expected_ip = Counter(ip for ip, b in zip(sender_ips, bodies) if b["codeStr"] == "Ok")
     assert per_ip == {ip: expected_ip.get(ip, 0) for ip in set(sender_ips)}
+
+
+# -- the same races with faults injected mid-run -----------------------------------
+# Single server: the 32 processes reach Redis through the fault proxy
+# (tests/support/fault_proxy.py), which drops the replies to some EVALSHA after
+# Redis ran them (the client retries on a new connection) and kills every open
+# connection during the race. Cluster: the phone's shard is paused (DEBUG SLEEP)
+# for longer than the read timeout as the race starts. The counts must be the
+# fault-free ones: one Success per code, one SMS per allowed send, no limit
+# exceeded, nobody refused for the fault.
+import threading  # noqa: E402
+import time  # noqa: E402
+
+from tests.support.fault_proxy import FaultProxy  # noqa: E402
+
+DROPPED = 6
+
+
+class Faults:
+    """Injects the backend's faults around one race; ``env`` is what the children use."""
+
+    def __init__(self, backend: Backend, request) -> None:
+        self.backend = backend
+        self.request = request
+        self.proxy: FaultProxy | None = None
+        self.stall: threading.Thread | None = None
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        if not self.backend.cluster:
+            server = self.request.getfixturevalue("redis_server")
+            self.proxy = FaultProxy(("127.0.0.1", server.port)).start()
+            return {**self.backend.env(**overrides), "REDIS_URL": self.proxy.url}
+        return self.backend.env(REDIS_TIMEOUT_SECONDS="0.5", **overrides)
+
+    def inject(self, phone: str) -> None:
+        """Arm the faults; the race starts right after."""
+        if self.proxy is not None:
+            self.proxy.drop_replies_to(b"EVALSHA", DROPPED)
+            self.stall = threading.Thread(target=self._kill_soon, daemon=True)
+        else:
+            cluster = self.request.getfixturevalue("redis_cluster")
+            node = cluster.nodes[_node_of(cluster, keys.phone_keys(phone, "20000101").code)]
+            self.stall = threading.Thread(target=node.client().execute_command, args=("DEBUG", "SLEEP", 1), daemon=True)
+        self.stall.start()
+
+    def _kill_soon(self) -> None:
+        time.sleep(0.05)
+        self.proxy.kill_all()
+
+    def check(self) -> None:
+        self.stall.join()
+        if self.proxy is not None:
+            assert self.proxy.dropped_replies == DROPPED  # the faults really happened
+            self.proxy.stop()
+
+
+def _node_of(cluster, key: str) -> int:
+    from redis.cluster import key_slot
+
+    slot = key_slot(key.encode())
+    for start, end, primary, *_ in cluster.nodes[0].client().execute_command("CLUSTER", "SLOTS"):
+        if start <= slot <= end:
+            return next(i for i, node in enumerate(cluster.nodes) if node.port == int(primary[1]))
+    raise AssertionError(f"slot {slot} is not served")
+
+
+@pytest.fixture
+def faults(backend, request):
+    injected = Faults(backend, request)
+    yield injected
+    if injected.proxy is not None:
+        injected.proxy.stop()
+
+
+def test_faults_mid_run_right_code_still_succeeds_exactly_once(pool, backend, faults, sms_api, clock):
+    phone = phones(1)[0]
+    env = faults.env()
+    body = answer(create_handler(env, clock=clock)(get_sms(phone), {}))
+    assert body["codeStr"] == "Ok"
+    code = sms_api.sent_to(phone)[0]["params"][0]
+    answer(create_handler(env, clock=clock)(login(phones(2)[1], "000000"), {}))  # check.lua loaded
+
+    faults.inject(phone)
+    bodies = race(pool, env, clock.now, [login(phone, code)] * PROCESSES)
+    faults.check()
+
+    assert outcomes(bodies) == {"Success": 1, "CodeHasExpired": PROCESSES - 1}
+
+
+def test_faults_mid_run_wrong_codes_count_exactly(pool, backend, faults, store, sms_api, clock):
+    phone = phones(1)[0]
+    env = faults.env(MAX_VERIFY_ATTEMPTS="3", DAILY_VERIFY_LIMIT="1000")
+    assert answer(create_handler(env, clock=clock)(get_sms(phone), {}))["codeStr"] == "Ok"
+    code = sms_api.sent_to(phone)[0]["params"][0]
+    wrong = [f"{(int(code) + k) % 1_000_000:06d}" for k in range(1, PROCESSES + 1)]
+    answer(create_handler(env, clock=clock)(login(phones(2)[1], "000000"), {}))  # check.lua loaded
+
+    faults.inject(phone)
+    bodies = race(pool, env, clock.now, [login(phone, w) for w in wrong])
+    faults.check()
+
+    assert outcomes(bodies) == {"CodeIsError": 3, "CodeHasValid": PROCESSES - 3}
+    assert sorted(b["attemptsLeft"] for b in bodies if b["codeStr"] == "CodeIsError") == [0, 1, 2]
+    day = datetime.fromtimestamp(clock.now, timezone(timedelta(hours=8))).strftime("%Y%m%d")
+    # phones(2)[1]'s wrong try is on its own counter; this phone's counts each wrong try once.
+    assert int(store.get(keys.phone_keys(phone, day).daily_verifies)) == 3
+
+
+def test_faults_mid_run_sends_respect_the_ip_limit_exactly(pool, backend, faults, store, sms_api, clock):
+    to, sender_ips = phones(), [SHARED_IP] * PROCESSES
+    env = faults.env(IP_SEND_LIMIT="5")
+    answer(create_handler(env, clock=clock)(get_sms(phones(PROCESSES + 1)[-1], ip="192.0.2.1"), {}))  # send.lua loaded
+    sms_api.reset()
+    globals_before = store.zcard(keys.GLOBAL_LOG_KEY)
+
+    faults.inject(to[0])
+    bodies = race(pool, env, clock.now, [get_sms(p, ip=ip) for p, ip in zip(to, sender_ips)])
+    faults.check()
+
+    assert outcomes(bodies) == {"Ok": 5, "IpLimitExceeded": PROCESSES - 5}
+    assert len(sms_api.sent) == 5
+    assert sorted(m["phone"] for m in sms_api.sent) == sorted(p for p, b in zip(to, bodies) if b["codeStr"] == "Ok")
+    global_count, per_ip = send_logs(store, sender_ips)
+    assert (global_count - globals_before, per_ip) == (5, {SHARED_IP: 5})

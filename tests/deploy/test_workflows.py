@@ -4,9 +4,11 @@ Proven here:
 
 - both workflow files parse;
 - test.yml runs the README's test command (its second ``sh`` block) on push and pull
-  request, on the SCF Python (3.10), with redis-server and node installed;
-- deploy.yml runs on a ``v*`` tag or by hand, builds the package (``make package``) before it
-  deploys, references only secrets and variables that the README's "Deploying from CI"
+  request, with redis-server and node installed and Python 3.10 (SCF's, for the package
+  test) set up in every matrix job, the matrix Python the default;
+- deploy.yml runs on a ``v*`` tag or by hand, deploys only after a test job that calls
+  test.yml (the same README test command) passed, builds the package (``make package``)
+  before it deploys, references only secrets and variables that the README's "Deploying from CI"
   section documents (and the README documents no other), passes secrets only through
   ``env`` (never in a command line), and provides every ``${env:X}`` of serverless.yml to
   the deploy step;
@@ -111,7 +113,7 @@ def test_the_workflow_parses(name):
 
 def test_the_test_workflow_runs_the_readme_test_command_on_push_and_pull_request():
     flow = workflow("test.yml")
-    assert set(triggers(flow)) == {"push", "pull_request"}
+    assert set(triggers(flow)) == {"push", "pull_request", "workflow_call"}
     assert flow["jobs"]["test"]["runs-on"] == "ubuntu-latest"
     assert readme_test_command() == "bash scripts/test.sh"
     step_running(flow, "test", rf"^{re.escape(readme_test_command())}$")
@@ -120,7 +122,9 @@ def test_the_test_workflow_runs_the_readme_test_command_on_push_and_pull_request
 def test_the_test_workflow_has_the_scf_python_redis_and_node():
     flow = workflow("test.yml")
     runtime = yaml.safe_load((ROOT / "serverless.yml").read_text(encoding="utf-8"))["inputs"]["runtime"]
-    assert uses(flow, "test", "actions/setup-python")["python-version"] == "${{ matrix.python }}"
+    versions = uses(flow, "test", "actions/setup-python")["python-version"].strip().splitlines()
+    # SCF's Python first, in every job (the package test runs under it); the matrix one last, the default.
+    assert versions == [runtime.removeprefix("Python"), "${{ matrix.python }}"]
     assert runtime.removeprefix("Python") in flow["jobs"]["test"]["strategy"]["matrix"]["python"]
     assert str(uses(flow, "test", "actions/setup-node")["node-version"]) == "20"
     install, _ = step_running(flow, "test", r"apt-get install -y redis-server")
@@ -134,6 +138,15 @@ def test_the_deploy_workflow_runs_on_a_version_tag_or_by_hand():
     on = triggers(workflow("deploy.yml"))
     assert on["push"] == {"tags": ["v*"]}
     assert "workflow_dispatch" in on
+
+
+def test_the_deploy_workflow_deploys_only_after_the_test_workflow_passed():
+    flow = workflow("deploy.yml")
+    assert flow["jobs"]["test"] == {"uses": "./.github/workflows/test.yml"}
+    assert flow["jobs"]["deploy"]["needs"] in ("test", ["test"])
+    assert set(flow["jobs"]) == {"test", "deploy"}
+    # The called workflow runs the README's test command (test_the_test_workflow_runs_the_readme_test_command...).
+    assert "workflow_call" in triggers(workflow("test.yml"))
 
 
 def test_the_deploy_workflow_builds_the_package_then_deploys_it():
@@ -163,7 +176,7 @@ def test_the_deploy_step_provides_every_variable_serverless_yml_reads():
 
 def test_secrets_reach_commands_only_through_the_environment():
     for job in workflow("deploy.yml")["jobs"]:
-        for step in steps(workflow("deploy.yml"), job):
+        for step in workflow("deploy.yml")["jobs"][job].get("steps", []):
             assert not re.search(r"\b(secrets|vars)\.", step.get("run", "")), step["run"]
 
 

@@ -213,19 +213,28 @@ class ProviderEmulator:
     def running(self) -> bool:
         return self._server is not None
 
-    def start(self, port: int = 0) -> "ProviderEmulator":
-        """Listen on 127.0.0.1:``port`` (0: any free port)."""
+    def start(self, port: int = 0, *, tls: Any = None) -> "ProviderEmulator":
+        """Listen on 127.0.0.1:``port`` (0: any free port).
+
+        ``tls``: an ``ssl.SSLContext`` for the server side, to serve HTTPS
+        (then :attr:`url` starts with ``https://``).
+        """
         if self._server is not None:
             raise RuntimeError("emulator already started")
+        self._tls = tls
         self._bind(port)
         return self
 
     def _bind(self, port: int) -> None:
         handler = type("_BoundHandler", (_Handler,), {"emulator": self})
         server = _Server((self.host, port), handler)
+        tls = getattr(self, "_tls", None)
+        if tls is not None:
+            # The handshake runs in accept(); a client that refuses the certificate fails it there.
+            server.socket = tls.wrap_socket(server.socket, server_side=True)
         self._server = server
         self.port = server.server_address[1]
-        self.url = f"http://{self.host}:{self.port}"
+        self.url = f"{'https' if tls is not None else 'http'}://{self.host}:{self.port}"
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05},
             name=f"{self.provider}-emulator-{self.port}", daemon=True,

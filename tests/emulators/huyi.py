@@ -1,7 +1,6 @@
 """Local emulator of the 互亿无线 ihuyi 106 SMS legacy HTTP API (``sms.php``).
 
-Facts come from /work/shared/reference/providers.md section 2 ("providers.md
-§2"), which cites the official PDF "互亿无线短信验证码 API v3.3" (2018-05-16,
+Facts come from the official PDF "互亿无线短信验证码 API v3.3" (2018-05-16,
 §2.6-2.7, §3.5, §8) and the official demos (``DEMO/python/sms2.py``,
 ``DEMO/GO/sms.go``, ``DEMO/shell/sms.sh``, ``DEMO/PHP/sms/sms.class.php``);
 the production URL is ``http://106.ihuyi.com/webservice/sms.php`` (HTTPS
@@ -9,13 +8,13 @@ also supported).  Where those sources are silent this module says "CHOICE".
 
 Point a sender's base URL at :attr:`HuyiEmulator.url`.  Served:
 ``/webservice/sms.php`` (GET or POST; another path is HTTP 404, another method
-HTTP 405, CHOICE) with ``method`` **in the query string** (providers.md:
+HTTP 405, CHOICE) with ``method`` **in the query string** (the Huyi sources:
 "``method`` is always in the query string"; CHOICE: a ``method`` only in the
 form body is not seen, and a missing/unknown method answers code ``0``
 "submit failed").  Parameters are read from the query string and from an
 ``application/x-www-form-urlencoded`` UTF-8 body, the body winning for a
 name given twice (CHOICE, PHP's ``$_REQUEST`` order).  ``format=json`` gives
-JSON, anything else the default XML (providers.md "Responses").
+JSON, anything else the default XML (the Huyi sources).
 
 ``method=Submit`` is verified in this order (after the common knobs of
 ``_http.py``: ``delay_seconds``, then ``http_status``):
@@ -32,13 +31,13 @@ JSON, anything else the default XML (providers.md "Responses").
    * ``time`` not 10 ASCII digits -> 40502 (CHOICE);
    * ``time`` more than :data:`PASSWORD_WINDOW_SECONDS` (300 s) away from the
      emulator's ``clock()`` -> 40501 "dynamic password expired".  CHOICE:
-     providers.md ("Gaps") found no documented window, only that 40501
+     the Huyi sources ("Gaps") found no documented window, only that 40501
      exists; 300 s is the usual window of Chinese SMS APIs (and of
      Tencent's signature v3);
    * md5 different (uppercase hex included) -> 40502 "check failed".
 
 4. ``mobile`` must be exactly one 11-digit mainland mobile number
-   ``^1[0-9]{10}$`` (providers.md: "only one number"; "else 406").
+   ``^1[0-9]{10}$`` (the Huyi sources: "only one number"; "else 406").
 5. ``content``: more than 300 characters -> 4073 (doc: "at most 300
    characters"); then it must match one of ``templates`` (approved template
    texts, each variable written ``【变量】`` as in the default template of doc
@@ -66,7 +65,7 @@ Each accepted message is one :attr:`sent` record: ``phone`` (= ``mobile``),
 ``params`` (``[content]``), ``message_id`` (= ``smsid``), ``content``,
 ``variables`` (the template values found in the content).
 
-``method=GetNum`` (providers.md "Balance"): ``account``/``password`` checked
+``method=GetNum`` (the Huyi sources): ``account``/``password`` checked
 as above (401, 402, 405, 40501, 40502) with the dynamic password
 ``md5(account + apikey + time)``; answers ``{"code":2,"msg":"查询成功",
 "num":<balance>}`` (or ``<GetNumResult>`` XML).  ``force_code`` does not
@@ -153,7 +152,7 @@ def submit_password(account: str, api_key: str, mobile: str, content: str, unix_
 
 
 def getnum_password(account: str, api_key: str, unix_time: str) -> str:
-    """Dynamic password of ``GetNum``: ``md5(account+apikey+time)`` (providers.md "Balance")."""
+    """Dynamic password of ``GetNum``: ``md5(account+apikey+time)`` (the Huyi sources)."""
     return _md5(account + api_key + unix_time)
 
 
@@ -191,11 +190,14 @@ class HuyiEmulator(ProviderEmulator):
         self.templates = list(templates) if templates is not None else [DEFAULT_TEMPLATE]
         self.balance = DEFAULT_BALANCE
         self.plain_key_requests = 0
+        self.force_xml = False
         super().__init__(daily_limit=daily_limit)
 
     def _reset_provider_state(self) -> None:
         self.balance = DEFAULT_BALANCE
         self.plain_key_requests = 0
+        #: Knob: answer in XML even when ``format=json`` was asked for.
+        self.force_xml = False
 
     # --------------------------------------------------------------- dispatch
     def _observe(self, request: Request) -> None:
@@ -221,7 +223,7 @@ class HuyiEmulator(ProviderEmulator):
         if request.method not in ("GET", "POST"):
             return Answer.http_error(405)
         params = request.params()
-        as_json = params.get("format", "").strip().lower() == "json"
+        as_json = params.get("format", "").strip().lower() == "json" and not self.force_xml
         method = request.query.get("method", "")
         if method == "GetNum":
             return self._get_num(params, as_json)

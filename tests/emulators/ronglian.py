@@ -1,7 +1,6 @@
 """Local emulator of the Ronglian Cloud (容联云通讯, cloopen) template-SMS REST call.
 
-Facts come from /work/shared/reference/providers.md section 1 ("providers.md
-§1"), which cites the official REST doc
+Facts come from the official REST doc
 https://console.yuntongxun.com/doc/rest/sms/3_2_2_2.html, the Python SDK doc
 https://doc.yuntongxun.com/p/5f029ae7a80948a1006e776e, the ``ronglian_sms_sdk``
 1.0.0 source (``SmsSDK.py``) and ``dromara/SMS4J`` ``CloopenHelper.java``.
@@ -16,7 +15,7 @@ What is verified, in this order (after the common knobs of ``_http.py``:
 
 1. Route: another path is HTTP 404, another method on the route HTTP 405
    (CHOICE: the docs only describe the one call).
-2. Headers (providers.md §1 "Headers", from the REST doc and ``SmsSDK.py``):
+2. Headers (the Ronglian sources, from the REST doc and ``SmsSDK.py``):
    ``Content-Type`` must be ``application/json`` with ``charset=utf-8``
    (else HTTP 415), ``Accept`` must list ``application/json`` (else HTTP 406).
    CHOICE: the docs give no error code for a wrong media type; the REST API
@@ -24,7 +23,7 @@ What is verified, in this order (after the common knobs of ``_http.py``:
    way a Java REST server refuses a media type, with an empty-bodied 415/406.
    This is stricter than necessary only for a sender that ignores the doc.
 3. ``Authorization`` = ``base64(accountSid + ":" + timestamp)`` with **no**
-   ``Basic`` prefix (providers.md §1; codes from the providers.md table):
+   ``Basic`` prefix (the Ronglian sources; codes from the Ronglian sources table):
    empty -> ``161101``; not strict base64, not UTF-8, or no ``:`` ->
    ``161102`` (so ``Basic xxx`` is ``161102``).
 4. Timestamp ``yyyyMMddHHmmss`` in Asia/Shanghai time (``SmsSDK.py`` uses
@@ -33,15 +32,15 @@ What is verified, in this order (after the common knobs of ``_http.py``:
    ("a timestamp is valid for 24 hours", REST doc).  CHOICE: the window is
    symmetric (a timestamp 24 h in the future is refused too).
 5. The ``accountSid`` decoded from ``Authorization`` must equal the one in the
-   path (providers.md "What the emulator should check") -> CHOICE ``161103``;
+   path (the Ronglian sources) -> CHOICE ``161103``;
    an unknown ``accountSid`` -> CHOICE ``161100``.
 6. ``sig`` query parameter = ``MD5(accountSid + authToken + timestamp)`` as
-   **uppercase** hex (providers.md §1 "SIG"), missing or different ->
-   CHOICE ``161100``.  providers.md names only 161101/161102/161106/161108
+   **uppercase** hex (the Ronglian sources), missing or different ->
+   CHOICE ``161100``.  The Ronglian sources name only 161101/161102/161106/161108
    inside the "161100–161108 authentication problems" range; the meanings of
    161100 and 161103 used here are this emulator's choice, and 161104,
    161105 and 161107 are reachable only through ``force_code``.
-7. Body: a UTF-8 JSON object, else HTTP 400 (CHOICE).  Fields (providers.md
+7. Body: a UTF-8 JSON object, else HTTP 400 (CHOICE).  Fields (the Ronglian sources
    §1 "Body" and error table):
 
    * ``to``: absent/null -> ``112300``; not a string -> ``160042``; empty or
@@ -57,17 +56,17 @@ What is verified, in this order (after the common knobs of ``_http.py``:
    * ``datas``: absent/null/``[]`` while the template has parameters ->
      ``112308``; not a list of strings, or a count other than
      ``templates[templateId]`` -> ``160052``.
-   * Free test template ``"1"`` (providers.md §1 "Test template"):
+   * Free test template ``"1"`` (the Ronglian sources):
      ``datas[0]`` must match ``^[0-9]{1,4}$`` else ``161125`` with
      ``statusMsg`` "请输入1到4位的数字"; when ``test_numbers`` is set, every
      number must be one of them else ``113302``.
 8. Per-number daily limit: once ``daily_limit`` messages of this template
-   went to a number on this Asia/Shanghai day -> ``160040`` (providers.md:
+   went to a number on this Asia/Shanghai day -> ``160040`` (the Ronglian sources:
    "verification code: same template + same number daily limit").  CHOICE:
    with several numbers, one number over its limit refuses the whole request.
 9. ``force_code`` (knob): answer that code instead of success.
 
-Success (providers.md §1 "Responses"): HTTP 200
+Success (the Ronglian sources): HTTP 200
 ``{"statusCode":"000000","templateSMS":{"dateCreated":"yyyyMMddHHmmss",
 "smsMessageSid":"<32 lowercase hex>"}}``; one :attr:`sent` record per number
 (``phone``, ``params`` = ``datas``, ``message_id`` = ``smsMessageSid``,
@@ -76,9 +75,9 @@ move.  Failure: HTTP 200 ``{"statusCode":"<code>","statusMsg":"…"}``.
 ``statusCode`` is always a JSON string.  Answers are
 ``application/json;charset=utf-8``.
 
-:data:`RONGLIAN_ERRORS` holds every server code of the providers.md table
+:data:`RONGLIAN_ERRORS` holds every server code of the Ronglian sources table
 (the 161100–161108 range expanded).  ``172001`` ("网络错误") and a bare HTTP
-status are values the SDK makes up itself (providers.md "Values the SDK
+status are values the SDK makes up itself (the Ronglian sources "Values the SDK
 makes up"), never server answers, so they are kept apart in
 :data:`RONGLIAN_SDK_ONLY_CODES`.
 """
@@ -110,7 +109,7 @@ MAX_NUMBERS = 200
 TIMESTAMP_WINDOW_SECONDS = 24 * 3600
 API_PATH = re.compile(r"^/2013-12-26/Accounts/(?P<sid>[^/]+)/SMS/TemplateSMS$")
 
-#: Every server error code of providers.md §1 (code -> meaning).
+#: Every server error code of the Ronglian sources (code -> meaning).
 RONGLIAN_ERRORS: dict[str, str] = {
     "112300": "recipient number empty",
     "112306": "recipient number empty",
@@ -156,7 +155,7 @@ _TEST_TEMPLATE_VALUE = re.compile(r"^[0-9]{1,4}$")
 
 
 def ronglian_sig(account_sid: str, auth_token: str, timestamp: str) -> str:
-    """``MD5(accountSid + authToken + timestamp)`` as uppercase hex (providers.md §1)."""
+    """``MD5(accountSid + authToken + timestamp)`` as uppercase hex (the Ronglian sources)."""
     return hashlib.md5((account_sid + auth_token + timestamp).encode("utf-8")).hexdigest().upper()
 
 

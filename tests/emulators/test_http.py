@@ -1,7 +1,7 @@
 """The common behaviour of ``_http.py``, proven on each of the three provider emulators.
 
 Each provider's test module supplies ``make_emulator``, ``send_ok`` (a valid
-send built by hand from providers.md), ``answer_code``, ``SUCCESS``,
+send built by hand from the providers' public docs), ``answer_code``, ``SUCCESS``,
 ``PHONE`` and ``SECRETS``; every test here runs for Ronglian, Huyi and
 Zhenzi.  Proven: ``delay_seconds`` answers after the delay (lower bound only)
 and still processes a request whose client gave up; ``http_status`` answers

@@ -1,4 +1,4 @@
-"""Tests of the ihuyi emulator, driven by requests built by hand from providers.md §2.
+"""Tests of the ihuyi emulator, driven by requests built by hand from the Huyi sources.
 
 Requests follow the official doc v3.3 and demos: a form POST (or GET) to
 ``/webservice/sms.php?method=Submit`` with ``account``, the dynamic
@@ -36,7 +36,7 @@ TEMPLATE = "您的验证码是：【变量】。请不要把验证码泄露给�
 MINUTES_TEMPLATE = "您的验证码是：【变量】，【变量】分钟内有效。"
 NS = "{106.ihuyi.com}"
 
-#: The codes of the doc §3.5 table (providers.md §2), transcribed; 2 is success.
+#: The codes of the doc §3.5 table (the Huyi sources), transcribed; 2 is success.
 DOCUMENTED_CODES = {
     0, 400, 401, 402, 403, 404, 4030, 405, 4050, 40501, 40502, 4051, 4052, 406, 407, 4070,
     4071, 4072, 40722, 4073, 4074, 4075, 408, 4080, 4082, 4085,

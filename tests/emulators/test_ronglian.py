@@ -1,4 +1,4 @@
-"""Tests of the Ronglian emulator, driven by requests built by hand from providers.md §1.
+"""Tests of the Ronglian emulator, driven by requests built by hand from the Ronglian sources.
 
 The requests here never use the emulator's own helpers: the ``sig`` is
 ``hashlib.md5(accountSid + authToken + timestamp)`` uppercased, the
@@ -37,7 +37,7 @@ SECRETS = (AUTH_TOKEN,)
 BEIJING = timezone(timedelta(hours=8))
 TEMPLATES = {"1": 2, "100001": 2, "200002": 0}
 
-#: The codes of the providers.md §1 table, transcribed (161100-161108 expanded).
+#: The codes of the Ronglian sources table, transcribed (161100-161108 expanded).
 DOCUMENTED_CODES = {
     "112300", "112306", "112307", "112308", "112310", "112311", "112314", "112318", "112323",
     "113302", "160038", "160039", "160040", "160041", "160042", "160043", "160044", "160048",

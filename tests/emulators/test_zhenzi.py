@@ -1,4 +1,4 @@
-"""Tests of the Zhenzi emulator, driven by requests built by hand from providers.md §3.
+"""Tests of the Zhenzi emulator, driven by requests built by hand from the Zhenzi sources.
 
 Requests follow the official v2 SDKs: form-urlencoded POSTs carrying
 ``appId`` and ``appSecret`` in the body; ``/sms/v2/send.do`` with
@@ -33,7 +33,7 @@ BEIJING = timezone(timedelta(hours=8))
 TEMPLATES = {"1001": 2, "1002": 0}
 SEND, BALANCE, FIND = "/sms/v2/send.do", "/account/balance.do", "/smslog/findSmsByMessageId.do"
 
-#: The codes of the providers.md §3 table, transcribed.
+#: The codes of the Zhenzi sources table, transcribed.
 DOCUMENTED_CODES = {100, 101, 105, 106, 107, 108, 109, 110, 111, 117, 1000}
 
 

@@ -1,7 +1,6 @@
 """Local emulator of the 榛子云 Zhenzi SMS API (template send v2, balance, message lookup).
 
-Facts come from /work/shared/reference/providers.md section 3 ("providers.md
-§3"), which cites the official single-file SDKs (Python v1/v2, Node v2 in
+Facts come from the official single-file SDKs (Python v1/v2, Node v2 in
 ``ybr54323/GTS_BE`` ``utils/zhenzisms.js`` with the error table ``codeMean``,
 the WeChat mini-program v1 SDK) and the Java SDK doc
 ``smsow.zhenzikj.com/doc/java_sdk_doc.html``.  Production bases:
@@ -10,14 +9,14 @@ the WeChat mini-program v1 SDK) and the Java SDK doc
 this module says "CHOICE".
 
 Point a sender's base URL (the SDKs' ``apiUrl``) at :attr:`ZhenziEmulator.url`.
-Served paths (providers.md §3 "Requests"); another path is HTTP 404, another
+Served paths (the Zhenzi sources); another path is HTTP 404, another
 method than POST HTTP 405 (CHOICE)::
 
     POST /sms/v2/send.do                 number, templateId, templateParams, [messageId], [clientIp]
     POST /account/balance.do             (nothing else)
     POST /smslog/findSmsByMessageId.do   messageId
 
-The v1 free-text ``/sms/send.do`` is not served (providers.md: "Prefer v2";
+The v1 free-text ``/sms/send.do`` is not served (the Zhenzi sources: "Prefer v2";
 whether v1 still works is unknown).
 
 Every request is ``application/x-www-form-urlencoded`` (UTF-8) and carries
@@ -36,7 +35,7 @@ the URL fails here.  Verified in this order (after the common knobs of
    * ``templateId`` empty -> 100, unknown -> 117 ("templateId wrong or
      template not approved (v2)");
    * ``templateParams`` must be a JSON-encoded array of strings, e.g.
-     ``["9988","15分钟"]`` (providers.md §3 table): absent/empty while the
+     ``["9988","15分钟"]`` (the Zhenzi sources table): absent/empty while the
      template has parameters, not JSON, not an array, or an item that is not
      a string -> 100; a count other than ``templates[templateId]`` -> 117
      (CHOICE: the docs do not say which code a wrong count gives; 117 is the
@@ -52,21 +51,21 @@ the URL fails here.  Verified in this order (after the common knobs of
    ``phone`` (= ``number``), ``params`` (the decoded array), ``message_id``
    (the request's ``messageId``, ``None`` when absent), ``template_id``,
    ``client_ip`` (``None`` when absent).
-3. ``/account/balance.do``: ``{"code":0,"data":<balance>}`` (providers.md:
+3. ``/account/balance.do``: ``{"code":0,"data":<balance>}`` (the Zhenzi sources:
    "Balance returns only 100, 105, 106, 107, 110 and 1000"; ``force_code``
    does not apply to it, CHOICE: it is a send knob).
 4. ``/smslog/findSmsByMessageId.do``: ``messageId`` empty -> 100; a
    ``messageId`` never sent -> 100 (CHOICE: the docs show only the success
    shape); else ``{"code":0,"data":{"message","appName","createTime",
    "status":"success","toNumber","messageId"}}`` (shape of the [W] sample
-   in providers.md; ``createTime`` ``yyyy-MM-dd HH:mm:ss`` Asia/Shanghai;
+   in the Zhenzi sources; ``createTime`` ``yyyy-MM-dd HH:mm:ss`` Asia/Shanghai;
    ``message`` is ``"<templateId>:" + the JSON array of values``, since the
    emulator knows no template text).
 
 All answers are HTTP 200 ``application/json;charset=utf-8`` with an int
-``code`` and the error text in ``data`` (providers.md "Responses").
+``code`` and the error text in ``data`` (the Zhenzi sources).
 
-:data:`ZHENZI_ERRORS` holds every code of the providers.md table;
+:data:`ZHENZI_ERRORS` holds every code of the Zhenzi sources table;
 :data:`ZHENZI_BALANCE_ERRORS` the subset the balance call can return.
 """
 
@@ -93,7 +92,7 @@ SEND_PATH = "/sms/v2/send.do"
 BALANCE_PATH = "/account/balance.do"
 FIND_PATH = "/smslog/findSmsByMessageId.do"
 
-#: Every code of providers.md §3 (``codeMean`` of the Node v2 SDK): code -> meaning.
+#: Every code of the Zhenzi sources (``codeMean`` of the Node v2 SDK): code -> meaning.
 ZHENZI_ERRORS: dict[int, str] = {
     100: "参数错误 (bad parameters: empty, or bad phone format)",
     101: "短信内容超过1000字 (content longer than 1000 characters)",
@@ -108,7 +107,7 @@ ZHENZI_ERRORS: dict[int, str] = {
     1000: "系统错误 (system error)",
 }
 
-#: The codes the balance call can return (providers.md §3).
+#: The codes the balance call can return (the Zhenzi sources).
 ZHENZI_BALANCE_ERRORS = frozenset({100, 105, 106, 107, 110, 1000})
 
 _MOBILE = re.compile(r"^1[0-9]{10}$")

@@ -35,6 +35,7 @@ import binascii
 import collections
 import contextlib
 import io
+import ipaddress
 import json
 import logging
 import re
@@ -387,13 +388,15 @@ def m_wrong_type_ignored(draw, event, in_query, method):
     field = draw(st.sampled_from([
         "requestContext", "queryStringParameters", "headerParameters", "pathParameters", "stageVariables",
         "multiValueHeaders", "multiValueQueryStringParameters", "version", "requestPath", "source", "x-unknown",
-        "requestContext.requestId", "requestContext.sourceIp", "requestContext.identity", "requestContext.elb",
+        "requestContext.requestId", "requestContext.identity", "requestContext.elb",
     ]))
     value = draw(ANY_VALUE)
     if field.startswith("requestContext."):
         event.setdefault("requestContext", {})[field.split(".", 1)[1]] = value
     else:
         event[field] = value
+    if field == "requestContext" and isinstance(value, dict):
+        return _source_ip_expectation(value.get("sourceIp"))  # the one requestContext field that is checked
     return SERVED_AS_IS
 
 
@@ -444,8 +447,27 @@ def m_huge(draw, event, in_query, method):
     if target == "query":  # likewise for an unknown query parameter
         event["queryString"]["x-huge"] = value
         return BROKEN
-    event.setdefault("requestContext", {})[target] = value  # cut (requestId) or ignored (sourceIp)
-    return SERVED_AS_IS
+    event.setdefault("requestContext", {})[target] = value  # cut (requestId) or refused (sourceIp: not an address)
+    return BROKEN if target == "sourceIp" else SERVED_AS_IS
+
+
+def m_source_ip(draw, event, in_query, method):
+    """``requestContext.sourceIp``: an address (normalised), absent/empty, or anything else (refused)."""
+    value = draw(ANY_VALUE | st.ip_addresses().map(str))
+    event.setdefault("requestContext", {})["sourceIp"] = value
+    return _source_ip_expectation(value)
+
+
+def _source_ip_expectation(value: Any) -> str:
+    if value is None or value == "":
+        return SERVED_AS_IS
+    if not isinstance(value, str):
+        return BROKEN
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return BROKEN
+    return SERVED_AS_IS if len(value) <= 64 else BROKEN
 
 
 def m_duplicate_in_query(draw, event, in_query, method):
@@ -511,15 +533,16 @@ def m_random_code(draw, event, in_query, method):
 
 
 def m_content_type(draw, event, in_query, method):
-    odd = st.from_regex(r"[a-z]{1,12}/[a-z0-9.+-]{1,20}", fullmatch=True).filter(
-        lambda t: t not in ("application/json", "application/x-www-form-urlencoded")
-    )
+    read = ("application/json", "application/x-www-form-urlencoded", "text/plain", "multipart/form-data")
+    odd = st.from_regex(r"[a-z]{1,12}/[a-z0-9.+-]{1,20}", fullmatch=True).filter(lambda t: t not in read)
     value = draw(odd | HEADER_TEXT)
     event["headers"][_content_type_key(event)] = value
     if breaks_header(value):
         return BROKEN
     if in_query:
         return SERVED_AS_IS  # no body to read
+    if value.partition(";")[0].strip().lower() in read:
+        return ANYTHING  # a type the function reads, whatever the body really is
     return BROKEN if re.fullmatch(r"[a-z]{1,12}/[a-z0-9.+-]{1,20}", value) else ANYTHING
 
 
@@ -553,7 +576,7 @@ def m_extra_headers(draw, event, in_query, method):
 
 
 MUTATIONS = [
-    m_identity, m_wrong_type_shape, m_wrong_type_entry, m_wrong_type_ignored, m_drop, m_body_text, m_body_not_utf8,
+    m_identity, m_source_ip, m_wrong_type_shape, m_wrong_type_entry, m_wrong_type_ignored, m_drop, m_body_text, m_body_not_utf8,
     m_body_not_base64, m_huge, m_duplicate_in_query, m_single_item_lists, m_duplicate_in_body, m_random_query,
     m_extra_query, m_random_method, m_random_phone, m_random_code, m_content_type, m_base64_flag, m_http_method,
     m_path, m_extra_headers,

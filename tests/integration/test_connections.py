@@ -23,7 +23,7 @@ import redis
 
 from tests.conftest import answer, get_sms, last_code, login, wrong
 
-BLACKLISTED = "FailedOperation.PhoneNumberInBlacklist"  # a provider refusal that is undone (two round trips)
+BLACKLISTED = "FailedOperation.SignatureIncorrectOrUnapproved"  # a provider refusal that is undone (two round trips)
 
 
 class Connections:

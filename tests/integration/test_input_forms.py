@@ -60,6 +60,14 @@ def function_url(body: dict, query: dict | None = None) -> dict:
     return event
 
 
+def multipart(fields: dict[str, str]) -> dict:
+    """A browser ``FormData`` body, as API Gateway passes it (base64)."""
+    boundary = "----WebKitFormBoundary7MA4YWxkTrZu0gW"  # pragma: allowlist secret (a multipart boundary)
+    parts = "".join(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                    for k, v in fields.items())
+    return post(parts + f"--{boundary}--\r\n", f"multipart/form-data; boundary={boundary}", base64_flag=True, encode=True)
+
+
 def get_query(query: dict) -> dict:
     event = load_event("get_sms.json")
     event["queryString"] = dict(query)
@@ -117,6 +125,22 @@ GET_SMS_FORMS: dict[str, tuple[Callable[[], dict], str]] = {
     "content-type-header-capitalised": (
         lambda: capitalised_content_type(load_event("get_sms_post_form.json")), "+8613800138001"),
     "form-url-encoded-spaces": (lambda: post("method=getSms&phone=%2B86+138+0013+8011"), "+8613800138011"),
+    # What real clients send:
+    "fetch-text-plain-json": (
+        lambda: post('{"method": "getSms", "phone": "13800138012"}', "text/plain;charset=UTF-8"), "+8613800138012"),
+    "text-plain-form": (lambda: post("method=getSms&phone=13800138012", "text/plain"), "+8613800138012"),
+    "wx-request-form-string-under-json-header": (
+        lambda: post("method=getSms&phone=13800138013", JSON), "+8613800138013"),
+    "json-with-utf8-bom": (lambda: post('\ufeff{"method": "getSms", "phone": "13800138014"}', JSON), "+8613800138014"),
+    "json-null-ticket-is-absent": (
+        lambda: post('{"method": "getSms", "phone": "13800138014", "ticket": null, "randstr": null}', JSON),
+        "+8613800138014"),
+    "multipart-form-data": (lambda: multipart({"method": "getSms", "phone": "13800138015"}), "+8613800138015"),
+    "function-url-with-source-ip": (
+        lambda: {**load_event("get_sms_function_url.json"), "requestContext": {"sourceIp": "198.51.100.23"}},
+        "+8613800138003"),
+    "scene-passed-through": (lambda: get_query({"method": "getSms", "phone": "8613800138016", "scene": "login"}),
+                             "+8613800138016"),
 }
 
 
@@ -171,6 +195,15 @@ LOGIN_FORMS: dict[str, tuple[Callable[[str, str], dict], str]] = {
     "function-url-json": (lambda p, c: function_url({"method": "login", "phone": p[3:], "code": c}), "+8613800138003"),
     "split-code-in-body": (lambda p, c: post(f"code={c}", query={"method": "login", "phone": p}), "+8613800138004"),
     "form-without-content-type": (lambda p, c: post(f"method=login&phone={p[3:]}&code={c}", None), "+8613800138005"),
+    "fetch-text-plain-json": (
+        lambda p, c: post(json.dumps({"method": "login", "phone": p, "code": c}), "text/plain;charset=UTF-8"),
+        "+8613800138006"),
+    "wx-request-form-string-under-json-header": (
+        lambda p, c: post(f"method=login&phone={p[3:]}&code={c}", JSON), "+8613800138007"),
+    "multipart-form-data": (lambda p, c: multipart({"method": "login", "phone": p[3:], "code": c}), "+8613800138008"),
+    "json-with-bom-and-null-wx-code": (
+        lambda p, c: post("\ufeff" + json.dumps({"method": "login", "phone": p, "code": c, "wxCode": None}), JSON),
+        "+8613800138009"),
 }
 
 
@@ -228,7 +261,11 @@ MALFORMED: dict[str, Callable[[], dict]] = {
     "json-phone-is-null": lambda: post('{"method": "getSms", "phone": null}', JSON),
     "base64-flag-but-not-base64": lambda: post("method=getSms&phone=13800138000", base64_flag="true"),
     "base64-flag-not-a-boolean": lambda: post("method=getSms&phone=13800138000", base64_flag="yes"),
-    "unsupported-content-type": lambda: post("method=getSms&phone=13800138000", "text/plain"),
+    "unsupported-content-type": lambda: post("method=getSms&phone=13800138000", "application/xml"),
+    "source-ip-lone-surrogate": lambda: {**load_event("get_sms.json"), "requestContext": {"sourceIp": "\ud800"}},
+    "source-ip-not-an-address": lambda: {**load_event("get_sms.json"), "requestContext": {"sourceIp": "example.com"}},
+    "multipart-garbage": lambda: post("garbage", "multipart/form-data; boundary=b"),
+    "text-plain-broken-json": lambda: post('{"method": "getSms", "phone": ', "text/plain;charset=UTF-8"),
 }
 
 

@@ -187,7 +187,7 @@ def test_full_scenario_leaks_no_code_secret_credential_or_phone(
         call(get_sms("+8613800138000"), "TooFrequent", "getSms")
 
         clock.advance(61)
-        sms_api.sms_number_error = "FailedOperation.PhoneNumberInBlacklist"
+        sms_api.sms_number_error = "FailedOperation.SignatureIncorrectOrUnapproved"
         assert call(get_sms("13800138000"), "SmsSendFailed", "getSms")["providerCode"] == f"tencent:{sms_api.sms_number_error}"
         sms_api.sms_number_error = None
         sms_api.sms_request_error = ("FailedOperation.InsufficientBalanceInSmsPackage", "insufficient balance")

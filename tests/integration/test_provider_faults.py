@@ -1,13 +1,13 @@
-"""SMS provider faults through ``main_handler`` (issues 2 and 3).
+"""SMS provider faults through ``main_handler`` (failures, releases, timeouts).
 
 Real redis-server (``redis_url``) and the Tencent Cloud API emulator
 (``sms_api``), which the real SDK talks to with signed requests. Proven here:
 
-* every Tencent error code of ../shared/reference/tencent-sms-api.md, injected
+* every Tencent error code of Tencent Cloud SMS "Error codes" (https://cloud.tencent.com/document/api/382/59177), injected
   both as a per-number ``SendStatusSet[0].Code`` and as a request-level
   ``Response.Error``, maps to its documented ``codeStr``/status, echoes the
   Tencent code as ``providerCode`` (``tencent:<code>``), and keeps or releases the getSms
-  reservation as issue 2 specifies:
+  reservation as follows:
 
   - released: the phone's code, cooldown and hourly entry are gone, the daily
     counter is back to 0, no per-IP/global quota stays spent, and an
@@ -61,7 +61,7 @@ class Row(NamedTuple):
     reservation: str  #: KEPT or RELEASED
 
 
-#: Every code of tencent-sms-api.md -> (codeStr, status, reservation).
+#: Every code of that error-code page -> (codeStr, status, reservation).
 TENCENT_CODES: list[tuple[str, str, int, str]] = [
     # Rate limits: the provider's own per-number limits are real, so the reservation stays.
     ("LimitExceeded.PhoneNumberThirtySecondLimit", "TooFrequent", 429, KEPT),
@@ -77,7 +77,7 @@ TENCENT_CODES: list[tuple[str, str, int, str]] = [
     ("FailedOperation.SignatureIncorrectOrUnapproved", "SmsSendFailed", 502, RELEASED),
     ("FailedOperation.TemplateIncorrectOrUnapproved", "SmsSendFailed", 502, RELEASED),
     ("FailedOperation.TemplateParamSetNotMatchApprovedTemplate", "SmsSendFailed", 502, RELEASED),
-    ("FailedOperation.PhoneNumberInBlacklist", "SmsSendFailed", 502, RELEASED),
+    ("FailedOperation.PhoneNumberInBlacklist", "InValidParam", 400, RELEASED),  # the number opted out
     ("FailedOperation.PhoneNumberParseFail", "InValidParam", 400, RELEASED),
     ("FailedOperation.ContainSensitiveWord", "SmsSendFailed", 502, RELEASED),
     # Unauthorized operations

@@ -1,4 +1,4 @@
-"""Ronglian, Huyi and Zhenzi end to end through ``main_handler``, and failover (issue 5).
+"""Ronglian, Huyi and Zhenzi end to end through ``main_handler``, and failover.
 
 Real redis-server, and each provider's emulator (tests/emulators/), which
 verifies what the real service verifies: Ronglian's MD5 ``sig`` and base64
@@ -21,7 +21,8 @@ Proven here:
   a number-level refusal (invalid number, the number's rate limit) -> no
   other provider is tried; all failing -> released, unless one timed out
   (then the code is kept and logs in); a failed provider is skipped by every
-  instance for PROVIDER_COOLDOWN_SECONDS and tried again after it; the
+  instance for PROVIDER_BACKOFF_SECONDS (or its older name PROVIDER_COOLDOWN_SECONDS)
+  and tried again after it; the
   budget stops failover; providers that cannot reach a non-+86 number are
   left out;
 * Redis cost: a getSms with a failover list is one Redis command when all
@@ -363,9 +364,9 @@ def test_a_timeout_then_a_refusal_keeps_the_code(handler_for, apis):
     assert check(handler, code)["codeStr"] == "Success"
 
 
-def test_a_failed_provider_is_skipped_by_every_instance_until_its_cooldown_ends(handler_for, apis, clock):
-    first_container = handler_for("tencent,ronglian", PROVIDER_COOLDOWN_SECONDS="120")
-    second_container = handler_for("tencent,ronglian", PROVIDER_COOLDOWN_SECONDS="120")
+def test_a_failed_provider_is_skipped_by_every_instance_until_its_backoff_ends(handler_for, apis, clock):
+    first_container = handler_for("tencent,ronglian", PROVIDER_BACKOFF_SECONDS="120")
+    second_container = handler_for("tencent,ronglian", PROVIDER_COOLDOWN_SECONDS="120")  # the older name still works
     apis["tencent"].sms_http_status = 503
 
     assert send(first_container)["provider"] == "ronglian"
@@ -393,8 +394,8 @@ def test_a_provider_marked_down_is_still_the_last_resort(handler_for, apis):
     assert (sent["codeStr"], sent["provider"]) == ("Ok", "tencent")
 
 
-def test_zero_cooldown_marks_nothing(handler_for, apis, redis_server):
-    handler = handler_for("tencent,ronglian", PROVIDER_COOLDOWN_SECONDS="0")
+def test_zero_provider_backoff_marks_nothing(handler_for, apis, redis_server):
+    handler = handler_for("tencent,ronglian", PROVIDER_BACKOFF_SECONDS="0")
     send(handler, "8613700137000")  # warm: the send script is loaded
     apis["tencent"].sms_http_status = 503
 

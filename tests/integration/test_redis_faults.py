@@ -13,20 +13,38 @@ Proven here:
 * SCRIPT FLUSH between invocations (as after a fail-over): EVALSHA reloads the
   scripts (SCRIPT LOAD seen in ``INFO commandstats``) and both calls succeed.
 
+Faults between a live server and the warm handler (a real TCP proxy,
+tests/support/fault_proxy.py, or ``DEBUG SLEEP`` on the server):
+
+* a reply dropped after Redis ran check.lua: the right code still answers
+  ``Success``, a wrong one is counted once (``attemptsLeft`` 2, daily count 1);
+  a dropped getSms reply sends one SMS and counts one send;
+* a 2.5 s stall with a 1 s timeout: login and getSms get their real answer
+  (the store sends the same call again on a new connection);
+* an idle connection silently blackholed (a thawed container): the first
+  login succeeds on a new connection; connections use TCP keepalive;
+* every Redis 503 logs one WARNING naming its cause class, no secret in it.
+
 The time bounds are upper bounds with a wide margin: they prove the waits are
 bounded by the configured timeouts, not how fast anything is.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
+import threading
 import time
 from typing import Any
 
 import pytest
+import redis
 
+from smsverify.clock import moment_at
 from smsverify.edge.handler import create_handler
-from tests.conftest import answer, get_sms, last_code, login
+from smsverify.store import keys
+from tests.conftest import answer, get_sms, last_code, login, wrong
+from tests.support.fault_proxy import FaultProxy
 
 PHONE_1, E164_1 = "8613800138001", "+8613800138001"
 PHONE_2, E164_2 = "8613800138002", "+8613800138002"
@@ -121,3 +139,151 @@ def test_script_flush_between_invocations_reloads_the_scripts(redis_url, redis_s
     assert stats["cmdstat_script|load"]["calls"] == 2  # send.lua and check.lua, once each
     assert stats["cmdstat_evalsha"]["calls"] == 4  # NOSCRIPT then the retry, for each
     assert stats["cmdstat_evalsha"]["failed_calls"] == 2
+
+
+# -- faults between the client and a live server ------------------------------
+# A real TCP proxy (tests/support/fault_proxy.py) sits between the warm handler
+# and redis-server; DEBUG SLEEP stalls the server itself.
+
+
+
+@pytest.fixture
+def proxy(redis_url, redis_server):
+    with FaultProxy(("127.0.0.1", redis_server.port)) as running:
+        yield running
+
+
+def stall_server(redis_server, seconds: float) -> threading.Thread:
+    """``DEBUG SLEEP seconds`` on the server, from another connection; returns once it blocks."""
+    admin = redis_server.client()
+    thread = threading.Thread(target=admin.execute_command, args=("DEBUG", "SLEEP", seconds), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:  # wait until the server stops answering
+        try:
+            redis.Redis(port=redis_server.port, socket_timeout=0.05, retry=None).ping()
+        except redis.TimeoutError:
+            return thread
+        time.sleep(0.01)
+    raise AssertionError("DEBUG SLEEP did not stall the server")
+
+
+def warm(handler) -> None:
+    """Load send.lua and check.lua (on another phone) so the next reply is a script's, not NOSCRIPT."""
+    handler(get_sms(PHONE_2, ip="203.0.113.9"), {})
+    handler(login(PHONE_2, "000000"), {})
+
+
+def test_dropped_reply_of_a_right_code_still_answers_success(proxy, make_env, sms_api, clock):
+    handler = create_handler(make_env(proxy.url), clock=clock)
+    warm(handler)
+    assert_answer(answer(handler(get_sms(PHONE_1), {})), "Ok", 200)
+    proxy.drop_next_reply()  # check.lua runs and consumes the code; its reply is lost
+    assert_answer(answer(handler(login(PHONE_1, last_code(sms_api, E164_1)), {})), "Success", 200)
+    assert proxy.dropped_replies == 1
+
+
+def test_dropped_reply_of_a_wrong_code_counts_it_once(proxy, redis_server, make_env, sms_api, clock):
+    handler = create_handler(make_env(proxy.url), clock=clock)
+    warm(handler)
+    assert_answer(answer(handler(get_sms(PHONE_1), {})), "Ok", 200)
+    code = last_code(sms_api, E164_1)
+    proxy.drop_next_reply()
+    body = answer(handler(login(PHONE_1, wrong(code)), {}))
+    assert_answer(body, "CodeIsError", 401)
+    assert body["attemptsLeft"] == 2  # MAX_VERIFY_ATTEMPTS 3, one wrong try
+    assert proxy.dropped_replies == 1
+    daily = keys.phone_keys(E164_1, moment_at(clock()).day).daily_verifies
+    assert redis_server.client().get(daily) == b"1"
+    assert_answer(answer(handler(login(PHONE_1, code), {})), "Success", 200)
+
+
+def test_dropped_reply_of_a_getsms_sends_one_sms_and_counts_once(proxy, redis_server, make_env, sms_api, clock):
+    handler = create_handler(make_env(proxy.url), clock=clock)
+    warm(handler)
+    proxy.drop_next_reply()
+    assert_answer(answer(handler(get_sms(PHONE_1), {})), "Ok", 200)
+    assert len(sms_api.sent_to(E164_1)) == 1
+    day = keys.phone_keys(E164_1, moment_at(clock()).day)
+    assert redis_server.client().get(day.daily_sends) == b"1"
+    assert_answer(answer(handler(login(PHONE_1, last_code(sms_api, E164_1)), {})), "Success", 200)
+
+
+def test_login_during_a_stall_longer_than_the_timeout_gets_its_answer(redis_url, redis_server, make_env, sms_api, clock):
+    handler = create_handler(make_env(redis_url, REDIS_TIMEOUT_SECONDS="1"), clock=clock)
+    assert_answer(answer(handler(get_sms(PHONE_1), {})), "Ok", 200)
+    stalled = stall_server(redis_server, 2.5)
+    assert_answer(answer(handler(login(PHONE_1, last_code(sms_api, E164_1)), {})), "Success", 200)
+    stalled.join()
+
+
+def test_getsms_during_a_stall_longer_than_the_timeout_sends_its_sms(redis_url, redis_server, make_env, sms_api, clock):
+    handler = create_handler(make_env(redis_url, REDIS_TIMEOUT_SECONDS="1"), clock=clock)
+    warm(handler)
+    stalled = stall_server(redis_server, 2.5)
+    assert_answer(answer(handler(get_sms(PHONE_1), {})), "Ok", 200)
+    stalled.join()
+    assert len(sms_api.sent_to(E164_1)) == 1
+    assert_answer(answer(handler(login(PHONE_1, last_code(sms_api, E164_1)), {})), "Success", 200)
+
+
+def test_thawed_container_survives_a_blackholed_idle_connection(proxy, make_env, sms_api, clock):
+    handler = create_handler(make_env(proxy.url, REDIS_TIMEOUT_SECONDS="0.5"), clock=clock)
+    assert_answer(answer(handler(get_sms(PHONE_1), {})), "Ok", 200)
+    assert proxy.blackhole_existing() == 1  # the idle path is silently gone
+    body, took = timed(handler, login(PHONE_1, last_code(sms_api, E164_1)))
+    assert_answer(body, "Success", 200)
+    assert proxy.connections == 2  # a new connection after one read timeout
+    assert took < 3
+
+
+def test_redis_connections_use_tcp_keepalive(redis_url):
+    from smsverify.store.connection import connect
+
+    client = connect(redis_url, cluster=False, timeout_seconds=1)
+    assert client.connection_pool.connection_kwargs["socket_keepalive"] is True
+
+
+# -- a 503 that says why --------------------------------------------------------
+class Recorder(logging.Handler):
+    """Every record of the ``smsverify`` logger, whatever its handlers and propagation."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.mark.parametrize("fault", ["refused", "timeout", "DNS", "auth"])
+def test_a_redis_503_logs_one_warning_with_its_cause_class(
+    fault, redis_url, redis_server, black_hole, make_env, sms_api, clock
+):
+    password = "not-the-password-0123"  # pragma: allowlist secret
+    url = {
+        "refused": f"redis://127.0.0.1:{redis_server.port}/0",
+        "timeout": black_hole,
+        "DNS": "redis://redis-host.invalid:6379/0",
+        "auth": f"redis://:{password}@127.0.0.1:{redis_server.port}/0",
+    }[fault]
+    if fault == "refused":
+        redis_server.stop()
+    if fault == "auth":
+        redis_server.client().config_set("requirepass", "the-real-one-456")
+    try:
+        handler = create_handler(make_env(url, REDIS_TIMEOUT_SECONDS="0.2"), clock=clock)
+        recorder = Recorder()
+        logging.getLogger("smsverify").addHandler(recorder)
+        try:
+            assert_answer(answer(handler(login(PHONE_1, "123456"), {})), "ServiceUnavailable", 503)
+        finally:
+            logging.getLogger("smsverify").removeHandler(recorder)
+    finally:
+        if fault == "auth":
+            admin = redis.Redis(port=redis_server.port, password="the-real-one-456")  # pragma: allowlist secret
+            admin.config_set("requirepass", "")
+    assert [r.getMessage() for r in recorder.records if r.levelno == logging.WARNING] == [
+        f"redis unavailable (cause: {fault}); answering ServiceUnavailable"
+    ]
+    assert not any(password in r.getMessage() for r in recorder.records)

@@ -38,7 +38,7 @@ WARM, WARM_REFUSED, FIRST, SECOND = "8613800138009", "8613800138008", "861380013
 NEVER_SENT = "8613800138003"
 #: Longer than CODE_TTL_SECONDS (300 by default).
 PAST_EXPIRY_SECONDS = 301
-BLACKLISTED = "FailedOperation.PhoneNumberInBlacklist"  # a per-number provider refusal that releases the reservation
+BLACKLISTED = "FailedOperation.SignatureIncorrectOrUnapproved"  # a provider refusal that releases the reservation
 
 
 

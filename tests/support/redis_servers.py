@@ -21,6 +21,14 @@ def redis_binary(name: str = "redis-server") -> str | None:
     return shutil.which(name)
 
 
+def debug_command_option() -> list[str]:
+    """``--enable-debug-command yes`` where redis-server knows it (7.0+), so
+    fault tests can run ``DEBUG SLEEP``; older servers allow DEBUG anyway."""
+    out = subprocess.run([redis_binary(), "--version"], capture_output=True, text=True).stdout
+    major = int(out.split("v=")[1].split(".")[0]) if "v=" in out else 0
+    return ["--enable-debug-command", "yes"] if major >= 7 else []
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -47,6 +55,7 @@ class RedisServer:
         args = [
             redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", str(self.workdir), "--protected-mode", "no", "--maxclients", "2000",
+            *debug_command_option(),
         ]
         if self.cluster:
             # The bus port defaults to port + 10000, out of range for ephemeral ports above 55535: pick one.

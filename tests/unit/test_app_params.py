@@ -17,7 +17,6 @@ from urllib.parse import quote
 
 import pytest
 from werkzeug.test import EnvironBuilder
-from werkzeug.wrappers import Request
 
 from smsverify.edge.app import MAX_PARAM_LENGTH, read_params
 from smsverify.edge.event import MAX_BODY_BYTES
@@ -27,10 +26,10 @@ FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 
 
-def request(query: str = "", body: bytes | None = None, content_type: str | None = None) -> Request:
+def request(query: str = "", body: bytes | None = None, content_type: str | None = None) -> dict:
     builder = EnvironBuilder(method="POST" if body is not None else "GET", query_string=query,
                              data=body, content_type=content_type)
-    return Request(builder.get_environ())
+    return builder.get_environ()
 
 
 def params(query: str = "", body: bytes | str | None = None, content_type: str | None = None) -> dict[str, str]:
@@ -112,17 +111,17 @@ def test_empty_value_kept():
 # -- refused ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", [True, False, None, 1.5, {"a": "b"}, ["13800138000"], []])
-@pytest.mark.parametrize("name", ["method", "phone", "code", "ticket", "randstr"])
+@pytest.mark.parametrize("value", [True, False, 1.5, {"a": "b"}, ["13800138000"], []])
+@pytest.mark.parametrize("name", ["method", "phone", "code", "ticket", "randstr", "scene", "wxCode"])
 def test_json_non_text_value_of_known_param_refused(name, value):
     refused(body=json.dumps({name: value}), content_type=JSON)
 
 
 @pytest.mark.parametrize(
     "body",
-    [b'{"method": "getSms"', b"method=getSms", b"{'method': 'getSms'}", b"\xff{}", b'{"phone": NaN}',
+    [b'{"method": "getSms"', b"getSms", b"{'method': 'getSms'}", b"\xff{}", b'{"phone": NaN}',
      b'{"phone": 1e400}', b'{"phone": ' + b"9" * 5000 + b"}"],
-    ids=["truncated", "form-as-json", "single-quotes", "non-utf8", "nan", "inf", "huge-int"],
+    ids=["truncated", "bare-word", "single-quotes", "non-utf8", "nan", "inf", "huge-int"],
 )
 def test_malformed_json_refused(body):
     refused(body=body, content_type=JSON)
@@ -203,7 +202,7 @@ def test_too_many_form_fields_refused():
 
 
 @pytest.mark.parametrize(
-    "content_type", ["text/xml", "application/xml", "text/plain", "multipart/form-data; boundary=x", "application/octet-stream"]
+    "content_type", ["text/xml", "application/xml", "application/octet-stream", "image/png"]
 )
 def test_unsupported_content_type_refused(content_type):
     error = refused(body="<method>getSms</method>", content_type=content_type)
@@ -217,3 +216,86 @@ def test_unsupported_content_type_message_is_bounded():
 
 def test_percent_encoded_values_decoded_once():
     assert params("phone=" + quote("+86 138-0013-8000", safe="")) == {"phone": "+86 138-0013-8000"}
+
+
+# -- what real clients send --------------------------------------------------------------
+
+
+def test_json_null_is_an_absent_parameter():
+    """wx.request serialises ``{code: null}``."""
+    assert params(body=json.dumps({"method": "login", "phone": "1", "code": None}), content_type=JSON) == {
+        "method": "login", "phone": "1"}
+
+
+def test_json_null_does_not_clash_with_the_query():
+    assert params("code=123456", body='{"method": "login", "code": null}', content_type=JSON) == {
+        "method": "login", "code": "123456"}
+
+
+def test_form_string_under_the_json_header_is_a_form():
+    """wx.request with string data keeps its default ``application/json`` header."""
+    assert params(body="method=getSms&phone=13800138000", content_type=JSON) == {
+        "method": "getSms", "phone": "13800138000"}
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "text/plain;charset=UTF-8"])
+def test_text_plain_json_object(content_type):
+    """What a browser's fetch sends for a string body."""
+    assert params(body='{"method": "login", "phone": "1", "code": "012345"}', content_type=content_type) == {
+        "method": "login", "phone": "1", "code": "012345"}
+
+
+def test_text_plain_form():
+    assert params(body="method=login&phone=1&code=012345", content_type="text/plain") == {
+        "method": "login", "phone": "1", "code": "012345"}
+
+
+def test_text_plain_broken_json_refused():
+    refused(body='{"method": "login"', content_type="text/plain")
+
+
+@pytest.mark.parametrize("content_type", [JSON, "text/plain", None])
+def test_utf8_bom_before_json_is_skipped(content_type):
+    body = b"\xef\xbb\xbf" + json.dumps({"method": "getSms", "phone": "1"}).encode()
+    assert params(body=body, content_type=content_type) == {"method": "getSms", "phone": "1"}
+
+
+def multipart(fields: dict[str, str], files: dict[str, bytes] | None = None) -> dict:
+    from io import BytesIO
+
+    data: dict = dict(fields)
+    for name, content in (files or {}).items():
+        data[name] = (BytesIO(content), "f.bin")
+    return EnvironBuilder(method="POST", data=data, content_type="multipart/form-data").get_environ()
+
+
+def test_multipart_form_data():
+    """Browser FormData and axios with a FormData body."""
+    environ = multipart({"method": "login", "phone": "1", "code": "012345", "scene": "register"})
+    assert environ["CONTENT_TYPE"].startswith("multipart/form-data; boundary=")
+    assert read_params(environ) == {"method": "login", "phone": "1", "code": "012345", "scene": "register"}
+
+
+def test_multipart_file_parts_are_ignored():
+    assert read_params(multipart({"method": "getSms"}, {"phone": b"13800138000"})) == {"method": "getSms"}
+
+
+def test_multipart_repeated_field_refused():
+    body = (b"--b\r\nContent-Disposition: form-data; name=phone\r\n\r\n1\r\n"
+            b"--b\r\nContent-Disposition: form-data; name=phone\r\n\r\n2\r\n--b--\r\n")
+    refused(body=body, content_type="multipart/form-data; boundary=b")
+
+
+def test_multipart_garbage_refused():
+    refused("method=getSms", body=b"garbage", content_type="multipart/form-data; boundary=b")
+
+
+def test_multipart_over_the_bound_refused():
+    environ = multipart({"method": "getSms", "x": "a" * MAX_BODY_BYTES})
+    assert int(environ["CONTENT_LENGTH"]) > MAX_BODY_BYTES
+    assert "过大" in pytest.raises(InvalidParam, read_params, environ).value.msg
+
+
+def test_scene_and_wx_code_pass_through():
+    assert params("method=login&phone=1&code=2&scene=register&wxCode=0a1b") == {
+        "method": "login", "phone": "1", "code": "2", "scene": "register", "wxCode": "0a1b"}

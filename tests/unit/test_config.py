@@ -69,10 +69,8 @@ def test_empty_environment_gives_every_documented_default():
     assert s.redis_cluster is False
     assert s.redis_timeout_seconds == 1.0
     assert s.sms_provider == "console"
-    assert (s.sms_sdk_app_id, s.sms_sign, s.sms_template_id, s.credentials) == (None, None, None, None)
+    assert (s.sms_provider_settings, s.credentials) == ((None,), None)
     assert s.sms_template_params == ("code", "minutes")
-    assert s.sms_region == "ap-guangzhou"
-    assert s.sms_api_endpoint == "sms.tencentcloudapi.com"
     assert s.sms_timeout_seconds == 5.0
     assert isinstance(s.code_secret, bytes) and len(s.code_secret) == 32  # random per process
     assert s.code_secret_previous is None
@@ -232,9 +230,21 @@ def test_complete_scf_environment_is_accepted_without_fallbacks(marker):
     assert s.sms_provider == "tencent"
     assert s.redis_url == "redis://10.0.0.5:6379/0"
     assert s.code_secret == CODE_SECRET.encode()
-    assert s.credentials.secret_id == "AKIDunitTestSecretId"
-    assert s.credentials.secret_key == SECRET_KEY
+    tencent = s.provider_settings("tencent")
+    assert tencent.credentials.secret_id == "AKIDunitTestSecretId"
+    assert tencent.credentials.secret_key == SECRET_KEY
+    assert (tencent.region, tencent.endpoint) == ("ap-guangzhou", "sms.tencentcloudapi.com")  # documented defaults
+    assert s.credentials is None  # the captcha's, read only when captcha is on
     assert s.notices == ()
+
+
+@pytest.mark.parametrize("marker", SCF_MARKERS)
+def test_an_empty_scf_environment_names_every_missing_variable_at_once(marker):
+    error = refused(dict(marker))
+    assert {variable for variable, _ in error.problems} == set(SCF_REQUIRED)
+    assert error.variable == error.problems[0][0]
+    for variable in SCF_REQUIRED:
+        assert f"{variable}: " in str(error)
 
 
 @pytest.mark.parametrize("marker", SCF_MARKERS)
@@ -421,6 +431,7 @@ def test_repr_contains_no_secret():
         "REDIS_PASSWORD": REDIS_PASSWORD,
     })
     # The secrets are really in the object (so the check below is not vacuous).
+    assert s.provider_settings("tencent").credentials.session_token == SESSION_TOKEN
     assert s.credentials.session_token == SESSION_TOKEN and s.captcha_app_secret_key == CAPTCHA_KEY
     for text in (repr(s), str(s)):
         for secret in (CODE_SECRET, PREVIOUS_SECRET, SECRET_KEY, SESSION_TOKEN, CAPTCHA_KEY,

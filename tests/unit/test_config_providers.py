@@ -1,4 +1,4 @@
-"""Settings.from_env for the SMS providers of issue 5 and failover.
+"""Settings.from_env for the SMS provider plug-ins and failover.
 
 Proven here, on plain dicts:
 - SMS_PROVIDER takes one provider or a comma list (case and spaces forgiven),
@@ -14,15 +14,25 @@ Proven here, on plain dicts:
   CODE_LENGTH above 8 (error 40722) is refused for Huyi;
 - base URLs must be http(s) and lose a trailing slash; defaults are the
   providers' production hosts;
-- PROVIDER_COOLDOWN_SECONDS and SMS_SEND_BUDGET_SECONDS defaults and bounds;
+- PROVIDER_BACKOFF_SECONDS (older name PROVIDER_COOLDOWN_SECONDS still read)
+  and SMS_SEND_BUDGET_SECONDS defaults and bounds;
+- every bad variable of one environment is reported in one ConfigError;
+- a provider is a plug-in: a module registered by name in smsverify.senders is
+  read and built without any change to config;
 - no provider secret appears in repr(settings).
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
-from smsverify.config import HUYI_DEFAULT_TEMPLATE, Settings
+from smsverify import senders
+from smsverify.config import Settings
+from smsverify.senders.huyi import DEFAULT_TEMPLATE as HUYI_DEFAULT_TEMPLATE
 from smsverify.errors import ConfigError
 
 RONGLIAN_TOKEN = "unit-ronglian-auth-token-0123"  # pragma: allowlist secret
@@ -93,17 +103,18 @@ def test_each_provider_variable_is_required_when_named(provider, variables):
 
 def test_provider_settings_are_read_only_for_named_providers():
     s = Settings.from_env({**RONGLIAN, "SMS_PROVIDER": "ronglian", "CODE_LENGTH": "4"})
-    assert s.huyi is None and s.zhenzi is None and s.credentials is None  # no Tencent key needed
-    assert (s.ronglian.account_sid, s.ronglian.app_id, s.ronglian.template_id) == ("acc-sid", "app-id", "1")
-    assert s.ronglian.base_url == "https://app.cloopen.com:8883"
+    assert s.sms_provider_settings == (s.provider_settings("ronglian"),) and s.credentials is None  # no Tencent key needed
+    assert (s.provider_settings("ronglian").account_sid, s.provider_settings("ronglian").app_id, s.provider_settings("ronglian").template_id) == ("acc-sid", "app-id", "1")
+    assert s.provider_settings("ronglian").base_url == "https://app.cloopen.com:8883"
 
 
 def test_defaults_of_every_provider():
     s = Settings.from_env({**ALL, "SMS_PROVIDER": "ronglian,huyi,zhenzi", "CODE_LENGTH": "4"})
-    assert s.huyi.template == HUYI_DEFAULT_TEMPLATE == "您的验证码是：{code}。请不要把验证码泄露给其他人。"
-    assert s.huyi.base_url == "https://106.ihuyi.com"
-    assert s.zhenzi.base_url == "https://sms_developer.zhenzikj.com"
-    assert (s.provider_cooldown_seconds, s.sms_send_budget_seconds) == (60, 8.0)
+    assert s.provider_settings("huyi").template == HUYI_DEFAULT_TEMPLATE == "您的验证码是：{code}。请不要把验证码泄露给其他人。"
+    assert s.provider_settings("huyi").base_url == "https://106.ihuyi.com"
+    # No underscore in the host: OpenSSL cannot verify sms_developer.zhenzikj.com against *.zhenzikj.com.
+    assert s.provider_settings("zhenzi").base_url == "https://smsdeveloper.zhenzikj.com"
+    assert (s.provider_backoff_seconds, s.sms_send_budget_seconds) == (60, 8.0)
 
 
 @pytest.mark.parametrize("length", ["5", "6", "10"])
@@ -119,7 +130,7 @@ def test_ronglian_default_code_length_is_refused_with_the_test_template():
 
 def test_ronglian_own_template_allows_six_digits():
     s = Settings.from_env({**RONGLIAN, "SMS_PROVIDER": "ronglian", "RONGLIAN_TEMPLATE_ID": "2345678"})
-    assert (s.code_length, s.ronglian.template_id) == (6, "2345678")
+    assert (s.code_length, s.provider_settings("ronglian").template_id) == (6, "2345678")
 
 
 def test_ronglian_template_id_is_numeric():
@@ -143,7 +154,7 @@ def test_huyi_template_placeholders(template, problem):
 
 def test_huyi_template_with_minutes_is_accepted():
     s = Settings.from_env({**HUYI, "SMS_PROVIDER": "huyi", "HUYI_TEMPLATE": "您的验证码是：{code}，{minutes}分钟内有效。"})
-    assert s.huyi.template.format(code="1234", minutes=5) == "您的验证码是：1234，5分钟内有效。"
+    assert s.provider_settings("huyi").template.format(code="1234", minutes=5) == "您的验证码是：1234，5分钟内有效。"
 
 
 def test_huyi_refuses_codes_longer_than_eight_digits():
@@ -158,20 +169,68 @@ def test_base_urls(variable):
     assert refused({**env, variable: "ftp://example.com"}).variable == variable
     s = Settings.from_env({**env, variable: "http://127.0.0.1:9000/"})
     provider = variable.split("_")[0].lower()
-    assert getattr(s, provider).base_url == "http://127.0.0.1:9000"
+    assert s.provider_settings(provider).base_url == "http://127.0.0.1:9000"
 
 
 @pytest.mark.parametrize(
     "variable, bad",
-    [("PROVIDER_COOLDOWN_SECONDS", "-1"), ("PROVIDER_COOLDOWN_SECONDS", "86401"), ("SMS_SEND_BUDGET_SECONDS", "0.1"),
-     ("SMS_SEND_BUDGET_SECONDS", "soon")],
+    [("PROVIDER_BACKOFF_SECONDS", "-1"), ("PROVIDER_BACKOFF_SECONDS", "86401"), ("PROVIDER_COOLDOWN_SECONDS", "-1"),
+     ("SMS_SEND_BUDGET_SECONDS", "0.1"), ("SMS_SEND_BUDGET_SECONDS", "soon")],
 )
 def test_failover_timing_bounds(variable, bad):
     assert refused({**TENCENT, variable: bad}).variable == variable
 
 
-def test_zero_provider_cooldown_is_allowed():
-    assert Settings.from_env({**TENCENT, "PROVIDER_COOLDOWN_SECONDS": "0"}).provider_cooldown_seconds == 0
+def test_zero_provider_backoff_is_allowed():
+    assert Settings.from_env({**TENCENT, "PROVIDER_BACKOFF_SECONDS": "0"}).provider_backoff_seconds == 0
+
+
+def test_provider_backoff_reads_the_older_name_and_prefers_the_new_one():
+    assert Settings.from_env({**TENCENT, "PROVIDER_COOLDOWN_SECONDS": "7"}).provider_backoff_seconds == 7
+    both = {**TENCENT, "PROVIDER_COOLDOWN_SECONDS": "7", "PROVIDER_BACKOFF_SECONDS": "9"}
+    assert Settings.from_env(both).provider_backoff_seconds == 9
+
+
+def test_every_bad_provider_variable_is_reported_at_once():
+    env = {
+        "SMS_PROVIDER": "tencent,ronglian,huyi", "CODE_LENGTH": "9", "HUYI_TEMPLATE": "no placeholder",
+        "RONGLIAN_BASE_URL": "ftp://x", "SMS_SDKAPPID": "app", "SMS_SIGN": "签名", "SMS_TEMPLATE_ID": "1",
+    }
+    error = refused(env)
+    assert [variable for variable, _ in error.problems] == [
+        "SMS_SDKAPPID", "CODE_LENGTH", "TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY",
+        "RONGLIAN_ACCOUNT_SID", "RONGLIAN_AUTH_TOKEN", "RONGLIAN_APP_ID", "RONGLIAN_BASE_URL",
+        "HUYI_TEMPLATE", "HUYI_ACCOUNT", "HUYI_API_KEY",
+    ]
+    assert error.variable == "SMS_SDKAPPID"
+    assert all(f"{variable}: " in str(error) for variable, _ in error.problems)
+
+
+def test_a_registered_module_is_a_provider_without_any_change_to_config(monkeypatch, tmp_path):
+    (tmp_path / "fifth_provider.py").write_text(
+        "from dataclasses import dataclass\n"
+        "NAME = 'fifth'\n"
+        "@dataclass(frozen=True)\n"
+        "class FifthSettings:\n"
+        "    key: str\n"
+        "def from_env(reader, common):\n"
+        "    if common.code_length > 5:\n"
+        "        reader.problem('CODE_LENGTH', 'fifth takes 5 digits at most')\n"
+        "    return FifthSettings(reader.required('FIFTH_KEY', 'for the fifth SMS provider'))\n"
+        "class FifthSender:\n"
+        "    name = NAME\n"
+        "    def __init__(self, settings, params):\n"
+        "        self.settings, self.params = settings, params\n"
+        "def build(settings, common):\n"
+        "    return FifthSender(settings, common.template_params)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(senders.PROVIDERS, "fifth", "fifth_provider")
+
+    s = Settings.from_env({**TENCENT, "SMS_PROVIDER": "tencent,fifth", "FIFTH_KEY": "k", "CODE_LENGTH": "5"})
+    [tencent, fifth] = senders.build_senders(s)
+    assert (tencent.name, fifth.name, fifth.settings.key, fifth.params) == ("tencent", "fifth", "k", ("code", "minutes"))
+    assert [v for v, _ in refused({**TENCENT, "SMS_PROVIDER": "fifth"}).problems] == ["CODE_LENGTH", "FIFTH_KEY"]
 
 
 def test_no_provider_secret_in_repr():
@@ -179,3 +238,24 @@ def test_no_provider_secret_in_repr():
     text = repr(s)
     for secret in (RONGLIAN_TOKEN, HUYI_KEY, ZHENZI_SECRET):
         assert secret not in text
+
+
+IMPORT_PROBE = """
+import json, sys
+import smsverify.config
+loaded = lambda: sorted(m for m in sys.modules if m.startswith("smsverify.senders."))
+report = {"config": loaded()}
+smsverify.config.Settings.from_env(json.loads(sys.argv[1]))
+report["ronglian"] = loaded()
+print(json.dumps(report))
+"""
+
+
+def test_config_imports_no_sender_and_the_registry_imports_only_the_named_one():
+    env = {**RONGLIAN, "SMS_PROVIDER": "ronglian", "CODE_LENGTH": "4"}
+    done = subprocess.run([sys.executable, "-c", IMPORT_PROBE, json.dumps(env)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert report["config"] == []
+    assert "smsverify.senders.ronglian" in report["ronglian"]
+    assert not {"smsverify.senders.tencent", "smsverify.senders.huyi", "smsverify.senders.zhenzi"} & set(report["ronglian"])

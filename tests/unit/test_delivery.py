@@ -16,7 +16,8 @@ tests/integration/test_providers.py). Proven:
 * the time budget: each attempt gets ``min(SMS_TIMEOUT_SECONDS, time left)``,
   and no further provider is tried with less than ``MIN_ATTEMPT_SECONDS`` left
   (the first attempt always runs);
-* ``maybe_sent`` is True exactly when some attempt timed out.
+* ``maybe_sent`` is True exactly when some attempt may have sent (a timeout),
+  never for a failure before the request left (``ProviderUnreachable``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from smsverify.senders.base import (
     NumberRateLimited,
     NumberRejected,
     ProviderRefused,
+    ProviderUnreachable,
     SendError,
     SendReceipt,
     SendTimeout,
@@ -186,3 +188,17 @@ def test_no_further_attempt_below_the_minimum_but_the_first_always_runs():
 def test_every_error_type_is_a_send_error():
     for kind in (NumberRejected, NumberRateLimited, ProviderRefused, SendTimeout):
         assert issubclass(kind, SendError)
+
+
+@pytest.mark.parametrize(
+    "failures, maybe_sent",
+    [
+        ([ProviderUnreachable("a", "TLSHandshake")], False),
+        ([ProviderUnreachable("a", "ConnectionRefused"), ProviderRefused("b", "HTTP503")], False),
+        ([SendTimeout("a", "Timeout"), ProviderUnreachable("b", "ProxyError")], True),
+        ([NumberRejected("a", "406")], False),
+    ],
+)
+def test_maybe_sent_is_carried_by_each_failure(failures, maybe_sent):
+    assert DeliveryFailed(failures).maybe_sent is maybe_sent
+    assert [f.maybe_sent for f in failures] == [isinstance(f, SendTimeout) for f in failures]

@@ -230,13 +230,31 @@ def test_source_ip_comes_from_request_context_only():
 
 @pytest.mark.parametrize(
     "context",
-    [None, {}, {"sourceIp": ""}, {"sourceIp": 1234}, {"sourceIp": "1" * 65}, "10.0.2.14",
-     {"identity": {"sourceIp": "10.0.2.14"}}],
+    [None, {}, {"sourceIp": ""}, {"sourceIp": None}, "10.0.2.14", {"identity": {"sourceIp": "10.0.2.14"}}],
 )
-def test_no_usable_source_ip_means_none_even_with_forwarding_headers(context):
+def test_no_source_ip_means_none_even_with_forwarding_headers(context):
     event = sample(requestContext=context, headers={"x-forwarded-for": "198.51.100.9", "x-real-ip": "198.51.100.9"})
     assert source_ip_of(event) is None
     assert to_wsgi_event(event, RID)["requestContext"]["identity"] == {"sourceIp": ""}
+
+
+@pytest.mark.parametrize(
+    ("given", "normalised"),
+    [("10.0.2.14", "10.0.2.14"), ("2001:DB8::1", "2001:db8::1"),
+     ("2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1")],
+)
+def test_source_ip_is_normalised_with_ipaddress(given, normalised):
+    event = sample(requestContext={"sourceIp": given})
+    assert source_ip_of(event) == normalised
+    assert to_wsgi_event(event, RID)["requestContext"]["identity"] == {"sourceIp": normalised}
+
+
+def test_function_url_capture_carries_source_ip():
+    """A real Function URL event (x-scf-request-id header, no gateway headers) has requestContext.sourceIp."""
+    event = {**FUNCTION_URL_SAMPLE, "headers": {"x-scf-request-id": "r-1", "accept": "*/*"},
+             "requestContext": {"sourceIp": "198.51.100.23"}, "isBase64Encoded": False,
+             "headerParameters": {}, "pathParameters": {}, "queryStringParameters": {}}
+    assert to_wsgi_event(event, RID)["requestContext"]["identity"] == {"sourceIp": "198.51.100.23"}
 
 
 # -- malformed events ----------------------------------------------------------------------
@@ -284,6 +302,12 @@ MALFORMED = [
     pytest.param(sample(httpMethod=["GET"]), id="method-list"),
     pytest.param(sample(path=123), id="path-int"),
     pytest.param(sample(path="/" + "p" * 2048), id="path-too-long"),
+    pytest.param(sample(requestContext={"sourceIp": "\ud800"}), id="source-ip-lone-surrogate"),
+    pytest.param(sample(requestContext={"sourceIp": 1234}), id="source-ip-int"),
+    pytest.param(sample(requestContext={"sourceIp": "1" * 65}), id="source-ip-too-long"),
+    pytest.param(sample(requestContext={"sourceIp": "10.0.2.300"}), id="source-ip-octet-300"),
+    pytest.param(sample(requestContext={"sourceIp": "10.0.2.14, 198.51.100.9"}), id="source-ip-list"),
+    pytest.param(sample(requestContext={"sourceIp": "010.000.002.014"}), id="source-ip-leading-zeros"),
 ]
 
 

@@ -2,7 +2,9 @@
 
 Proven, each in a fresh interpreter so nothing is imported beforehand:
 
-* with smsverify imported, Werkzeug's ``__init__`` (and so ``werkzeug.serving``)
+* only the SCF entry (``handler.py``) installs it: importing smsverify alone
+  leaves ``sys.modules`` as it was (werkzeug imports the ordinary way);
+* through ``handler.py``, Werkzeug's ``__init__`` (and so ``werkzeug.serving``)
   and the phonenumbers modules smsverify does not use
   are not loaded, even after answering a login through ``main_handler`` with a
   real Redis, as deployed (the local in-process store, fakeredis, loads
@@ -43,11 +45,10 @@ def run(script: str, *args: str, cwd=ROOT) -> dict:
 def test_the_login_path_loads_no_deferred_init(redis_url):
     report = run(
         """
-        import json, sys
-        sys.path.insert(0, "src")
-        from smsverify.edge.handler import create_handler
-        handler = create_handler({"SMS_PROVIDER": "console", "CODE_SECRET": "x" * 32, "REDIS_URL": sys.argv[3]})
-        answer = json.loads(handler(json.loads(sys.argv[1]), {})["body"])["codeStr"]
+        import json, os, sys
+        os.environ.update({"SMS_PROVIDER": "console", "CODE_SECRET": "x" * 32, "REDIS_URL": sys.argv[3]})
+        import handler
+        answer = json.loads(handler.main_handler(json.loads(sys.argv[1]), {})["body"])["codeStr"]
         watched = json.loads(sys.argv[2])
         print(json.dumps({"answer": answer, "loaded": sorted(m for m in watched if m in sys.modules)}))
         """,
@@ -62,6 +63,8 @@ def test_the_deferred_packages_still_work_the_ordinary_way():
         """
         import json, sys
         sys.path.insert(0, "src")
+        from smsverify import lean_imports
+        lean_imports.install()
         import smsverify, werkzeug, phonenumbers
         before = "werkzeug.test" in sys.modules
         from werkzeug import run_simple
@@ -111,3 +114,41 @@ def test_a_deferred_init_runs_once_on_first_use(tmp_path):
     )
 
     assert report == {"values": [42, 7], "runs": [0, 1, 1], "names": ["from init", "from init"], "missing": "AttributeError"}
+
+
+def test_importing_smsverify_alone_changes_no_import():
+    report = run(
+        """
+        import json, sys
+        sys.path.insert(0, "src")
+        import smsverify.edge.app
+        import werkzeug
+        print(json.dumps({"init_ran": hasattr(werkzeug, "__version__") or "run_simple" in vars(werkzeug),
+                          "getattr_hook": "__getattr__" in vars(werkzeug)}))
+        """
+    )
+
+    assert report == {"init_ran": True, "getattr_hook": False}
+
+
+def test_install_is_safe_from_many_threads_at_once():
+    report = run(
+        """
+        import json, sys, threading
+        sys.path.insert(0, "src")
+        from smsverify import lean_imports
+        barrier = threading.Barrier(8)
+        def go():
+            barrier.wait()
+            lean_imports.install()
+        threads = [threading.Thread(target=go) for _ in range(8)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        import werkzeug, phonenumbers
+        ids = {id(sys.modules["werkzeug"]), id(werkzeug)}
+        from werkzeug.datastructures import MultiDict
+        print(json.dumps({"one_module": len(ids) == 1, "client": werkzeug.Client.__module__}))
+        """
+    )
+
+    assert report == {"one_module": True, "client": "werkzeug.test"}

@@ -36,6 +36,7 @@ EXPECTED_STATUS = {
     "DailyLimitExceeded": 429,
     "IpLimitExceeded": 429,
     "PrefixLimitExceeded": 429,
+    "OriginNotAllowed": 403,
     "VerifyLimitExceeded": 429,
     "InternalError": 500,
     "SmsSendFailed": 502,

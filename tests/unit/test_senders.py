@@ -8,8 +8,8 @@ signed requests), ``ConsoleSender`` writes into a StringIO. Proven here:
 * Tencent: every error code is classified as the documented table says, on the
   per-number and the request-level path alike: number rejections, number rate
   limits (daily or not), and every other code a provider-level
-  :class:`ProviderRefused`; a timeout is :class:`SendTimeout`, a refused
-  connection ``ProviderRefused("ConnectionRefused")``; no SDK or ``requests``
+  :class:`ProviderRefused`; a timeout is :class:`SendTimeout` (``maybe_sent``), a refused
+  connection ``ProviderUnreachable("ConnectionRefused")`` (never sent); no SDK or ``requests``
   exception escapes; every error names the provider (``tencent:<code>``);
 * a failover attempt's shorter timeout reaches the SDK's connection;
 * ``repr(SmsMessage)`` never shows the code or the phone;
@@ -34,11 +34,12 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from smsverify.config import TencentCredentials
+from smsverify.credentials import TencentCredentials
 from smsverify.senders.base import (
     NumberRateLimited,
     NumberRejected,
     ProviderRefused,
+    ProviderUnreachable,
     SendError,
     SendReceipt,
     SendTimeout,
@@ -123,13 +124,13 @@ CLASSIFIED = [
     ("LimitExceeded.PhoneNumberSameContentDailyLimit", NumberRateLimited, True),
     ("InvalidParameterValue.IncorrectPhoneNumber", NumberRejected, None),
     ("FailedOperation.PhoneNumberParseFail", NumberRejected, None),
+    ("FailedOperation.PhoneNumberInBlacklist", NumberRejected, None),  # opted out: no other provider either
     ("InternalError.Timeout", SendTimeout, None),
 ] + [
     (code, ProviderRefused, None)
     for code in (
         "LimitExceeded.AppDailyLimit",
         "FailedOperation.InsufficientBalanceInSmsPackage",
-        "FailedOperation.PhoneNumberInBlacklist",
         "UnauthorizedOperation.SmsSdkAppIdVerifyFail",
         "InvalidParameterValue.TemplateParameterFormatError",
         "MissingParameter.EmptyPhoneNumberSet",
@@ -206,7 +207,8 @@ def test_connection_refused_is_a_provider_refusal():
 
     error = send_failure(sender)
 
-    assert (type(error), error.qualified_code) == (ProviderRefused, "tencent:ConnectionRefused")
+    assert (type(error), error.qualified_code) == (ProviderUnreachable, "tencent:ConnectionRefused")
+    assert isinstance(error, ProviderRefused) and error.maybe_sent is False
 
 
 def wait_for_late_record(sms_api) -> None:

@@ -280,10 +280,24 @@ def test_release_twice_releases_nothing_more(make_store, client):
     store = make_store()
     m = at(10)
     assert reserve(store, A, "111111", "r1", IP1, m) is None
-    store.release_send(A, "r1", IP1, m)
+    assert store.release_send(A, "r1", IP1, m) == 5
     snapshot = dump(client)
     assert store.release_send(A, "r1", IP1, m) == 0
     assert dump(client) == snapshot
+
+
+def test_a_repeated_check_attempt_returns_its_recorded_outcome(make_store, client):
+    store = make_store()
+    assert reserve(store, A, "123456", "r1", IP1, at(10)) is None
+    digest = code_digest(KEY, A, "000000")
+    first = store.check_code(A, [digest], at(10, 0, 1), attempt_id="a1")
+    snapshot = dump(client)
+    assert store.check_code(A, [digest], at(10, 0, 1), attempt_id="a1") == first == CheckResult("WRONG", tries_left=2)
+    assert dump(client) == snapshot
+    right = code_digest(KEY, A, "123456")
+    assert store.check_code(A, [right], at(10, 0, 2), attempt_id="a2") == CheckResult("OK")
+    assert store.check_code(A, [right], at(10, 0, 2), attempt_id="a2") == CheckResult("OK")
+    assert store.check_code(A, [right], at(10, 0, 3), attempt_id="a3") == CheckResult("EXPIRED")
 
 
 def test_release_keeps_a_newer_code_of_the_same_phone(make_store, client):
@@ -466,3 +480,9 @@ def test_a_refused_reserve_is_a_refusal_whatever_the_health(make_store):
     assert reserve_watching(store, A, "r1", at(10)) == Reserved(frozenset({"huyi"}))
 
     assert reserve_watching(store, A, "r2", at(10, 0, 10)) == Refusal("COOLDOWN", 50_000)
+
+
+def test_the_store_satisfies_the_code_store_protocol_on_fakeredis(make_store):
+    from smsverify.store.base import CodeStore
+
+    assert isinstance(make_store(), CodeStore)

@@ -78,6 +78,7 @@ CAPTCHA_KEY = "captcha-test-key"  # pragma: allowlist secret
 #: codeStrs no scenario reaches, with the reason; anything else missing is an error.
 NOT_REACHABLE = {
     "InternalError": "only an unexpected exception (a defect) produces it; no configuration or provider answer reaches it",
+    "OriginNotAllowed": "a browser CORS refusal (ALLOWED_ORIGINS); wx.request sends no Origin header",
 }
 
 

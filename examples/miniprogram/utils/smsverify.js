@@ -95,6 +95,7 @@ var CODES = {
   SmsSendFailed: { action: ACTIONS.RETRY, message: '短信发送失败，请稍后重试' },
   SmsSendTimeout: { action: ACTIONS.CHECK_SMS, message: '短信可能稍有延迟，请留意查收；如未收到，请稍后重新获取' },
   ServiceUnavailable: { action: ACTIONS.RETRY, message: '服务暂不可用，请稍后再试' },
+  OriginNotAllowed: { action: ACTIONS.RETRY, message: '当前页面不允许调用验证码服务' }, // browsers only (CORS)
   InternalError: { action: ACTIONS.RETRY, message: '服务出错了，请稍后再试' }
 };
 

@@ -1,29 +1,35 @@
-"""The WSGI application (Werkzeug): parameters in, protocol call, JSON out."""
+"""The WSGI application: parameters in, protocol call, JSON out.
+
+A plain WSGI callable (PEP 3333): it reads ``QUERY_STRING`` and
+``wsgi.input`` from the environ itself and answers with ``start_response``;
+Werkzeug's form parser runs only for a ``multipart/form-data`` body. It is
+reached through :func:`smsverify.edge.handler.handle_event` only (SCF and
+``serve`` alike), which sets the request fields (:data:`REQUEST_FIELDS`) and
+writes the invocation line.
+"""
 
 from __future__ import annotations
 
+import io
 import json
-import logging
-import time
 import uuid
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl
 
-from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers import Request, Response
-
 from smsverify import errors
 from smsverify.edge.event import MAX_BODY_BYTES
-from smsverify.edge.responses import STATUS, body, error_body, headers_for, json_text
-from smsverify.observability import log_invocation
+from smsverify.edge.responses import body, error_body, integration_response, status_line
+from smsverify.observability import REQUEST_FIELDS
 from smsverify.service.verification import VerificationService
 
-log = logging.getLogger("smsverify")
 
 METHODS = ("getSms", "login")
-PARAMS = ("method", "phone", "code", "ticket", "randstr")
+#: Parameters read from the query and the body; any other name is ignored.
+#: ``scene`` (both methods) and ``wxCode`` (login) are passed through as read.
+PARAMS = frozenset(("method", "phone", "code", "ticket", "randstr", "scene", "wxCode"))
 MAX_PARAM_LENGTH = 512
+MAX_FORM_FIELDS = 64
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -35,130 +41,189 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return data
 
 
-def _json_params(raw: bytes) -> MultiDict:
+def _json_pairs(raw: bytes) -> list[tuple[str, str]]:
+    """A JSON object's known parameters; ``null`` means absent (``wx.request``
+    serialises ``{code: null}``), numbers become strings."""
     try:
         data = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise errors.InvalidParam("请求体不是有效的 JSON") from None
     if not isinstance(data, dict):
         raise errors.InvalidParam("JSON 请求体应为对象")
-    params = MultiDict()
+    pairs = []
     for key, value in data.items():
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            if key in PARAMS:
-                raise errors.InvalidParam(f"参数 {key} 应为字符串")
+        if key not in PARAMS or value is None:
             continue
-        params.add(key, str(value))
-    return params
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise errors.InvalidParam(f"参数 {key} 应为字符串")
+        pairs.append((key, str(value)))
+    return pairs
 
 
-def read_params(request: Request) -> dict[str, str]:
-    """Merge the query and the body (form or JSON) into ``name -> value``.
+def _text_of(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise errors.InvalidParam("请求体不是有效的 UTF-8 文本") from None
+
+
+def _form_pairs(text: str, *, strict: bool = False) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(text, keep_blank_values=True, strict_parsing=strict, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:
+        raise errors.InvalidParam("表单参数过多或格式错误") from None
+
+
+def _is_form_string(text: str) -> bool:
+    """``a=1&b=2``: what ``wx.request`` sends for string data under its default JSON header."""
+    try:
+        return bool(parse_qsl(text, keep_blank_values=True, strict_parsing=True, max_num_fields=MAX_FORM_FIELDS))
+    except ValueError:
+        return False
+
+
+def _multipart_pairs(environ: dict, raw: bytes) -> list[tuple[str, str]]:
+    """Browser ``FormData`` / axios: Werkzeug's parser, within the body bound; files are ignored."""
+    from werkzeug.exceptions import HTTPException
+    from werkzeug.formparser import parse_form_data
+
+    inner = {**environ, "wsgi.input": io.BytesIO(raw), "CONTENT_LENGTH": str(len(raw)), "REQUEST_METHOD": "POST"}
+    try:
+        _, form, files = parse_form_data(
+            inner, max_form_memory_size=MAX_BODY_BYTES, max_content_length=MAX_BODY_BYTES,
+            max_form_parts=MAX_FORM_FIELDS, silent=False,
+        )
+    except (HTTPException, ValueError):
+        raise errors.InvalidParam("multipart 请求体格式错误") from None
+    for upload in files.values():
+        upload.close()
+    return list(form.items(multi=True))
+
+
+def _body_pairs(environ: dict) -> list[tuple[str, str]]:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise errors.InvalidParam("Content-Length 无效") from None
+    if length <= 0:
+        return []
+    if length > MAX_BODY_BYTES:
+        raise errors.InvalidParam("请求体过大")
+    raw = environ["wsgi.input"].read(length)
+    if raw.startswith(UTF8_BOM):
+        raw = raw[3:]
+    if not raw:
+        return []
+    mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+    if mimetype == "application/json":
+        if raw.lstrip()[:1] in (b"{", b"[", b'"') or not _is_form_string(_text_of(raw)):
+            return _json_pairs(raw)
+        return _form_pairs(_text_of(raw))
+    if mimetype in ("text/plain", ""):
+        if raw.lstrip()[:1] == b"{":
+            return _json_pairs(raw)
+        return _form_pairs(_text_of(raw))
+    if mimetype == "application/x-www-form-urlencoded":
+        return _form_pairs(_text_of(raw))
+    if mimetype == "multipart/form-data":
+        return _multipart_pairs(environ, raw)
+    raise errors.InvalidParam(f"不支持的 Content-Type：{mimetype[:64]}")
+
+
+def read_params(environ: dict) -> dict[str, str]:
+    """Merge the query (``QUERY_STRING``) and the body (``wsgi.input``) into ``name -> value``.
+
+    Bodies: ``application/x-www-form-urlencoded``; ``application/json`` (a form
+    string under that header is read as a form); ``text/plain`` or no type (a
+    JSON object, else a form); ``multipart/form-data``. A UTF-8 byte-order mark
+    is skipped; JSON ``null`` is an absent parameter. Only :data:`PARAMS` are kept.
 
     Raises
     ------
     errors.InvalidParam
-        Malformed body, a parameter given twice, a non-text or oversized value.
+        Malformed body, a parameter given twice (in the query, the body or
+        across both), a non-text or oversized value, a body over ``MAX_BODY_BYTES``.
     """
-    sources: list[MultiDict] = [request.args]
-    request.max_content_length = MAX_BODY_BYTES  # gateway events are bounded by the adapter; this covers ``serve``
-    try:
-        raw = request.get_data(cache=True)
-    except HTTPException:  # 413 from Werkzeug when the body is over the bound
-        raise errors.InvalidParam("请求体过大") from None
-    if raw:
-        mimetype = request.mimetype
-        if mimetype == "application/json" or (not mimetype and raw.lstrip()[:1] == b"{"):
-            sources.append(_json_params(raw))
-        elif mimetype in ("application/x-www-form-urlencoded", ""):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise errors.InvalidParam("请求体不是有效的 UTF-8 文本") from None
-            sources.append(MultiDict(_parse_form(text)))
-        else:
-            raise errors.InvalidParam(f"不支持的 Content-Type：{mimetype[:64]}")
+    pairs = _form_pairs(environ.get("QUERY_STRING", "")) + _body_pairs(environ)
     params: dict[str, str] = {}
-    for source in sources:
-        for key, values in source.lists():
-            if key not in PARAMS:
-                continue
-            if key in params or len(values) > 1:
-                raise errors.InvalidParam(f"参数 {key} 重复")
-            value = values[0]
-            if len(value) > MAX_PARAM_LENGTH or "\x00" in value:
-                raise errors.InvalidParam(f"参数 {key} 过长或含非法字符")
-            params[key] = value
+    for key, value in pairs:
+        if key not in PARAMS:
+            continue
+        if key in params:
+            raise errors.InvalidParam(f"参数 {key} 重复")
+        if len(value) > MAX_PARAM_LENGTH or "\x00" in value:
+            raise errors.InvalidParam(f"参数 {key} 过长或含非法字符")
+        params[key] = value
     return params
 
 
-def _parse_form(text: str) -> list[tuple[str, str]]:
-    try:
-        return parse_qsl(text, keep_blank_values=True, max_num_fields=64)
-    except ValueError:
-        raise errors.InvalidParam("表单参数过多") from None
+def answer(service: VerificationService, params: dict[str, str], fields: dict[str, Any],
+           request_id: str, client_ip: str | None) -> dict[str, Any]:
+    """Run the protocol for ``params``; returns the body. Adds log fields to ``fields``.
+
+    Raises
+    ------
+    errors.VerificationError
+        Every refusal of the protocol, bad parameters included.
+    """
+    method = params.get("method")
+    if method not in METHODS:
+        raise errors.InvalidParam("缺少参数 method" if method is None else "参数 method 应为 getSms 或 login")
+    fields["method"] = method
+    if "scene" in params:
+        fields["scene"] = params["scene"]
+    if "phone" not in params:
+        raise errors.InvalidParam("缺少参数 phone")
+    phone = service.phone(params["phone"])
+    fields["phone"] = phone.masked
+    if method == "getSms":
+        sent = service.send_code(
+            phone, client_ip=client_ip, ticket=params.get("ticket"), randstr=params.get("randstr"), reference=request_id
+        )
+        fields["provider"] = sent.receipt.provider
+        if sent.receipt.serial_no:
+            fields["serialNo"] = sent.receipt.serial_no
+        if sent.failed_providers:
+            fields["failedProviders"] = list(sent.failed_providers)
+        return body("Ok", "验证码已发送", request_id,
+                    expiresIn=sent.expires_in, resendAfter=sent.resend_after, provider=sent.receipt.provider)
+    service.check_code(
+        phone, params.get("code"), client_ip=client_ip, ticket=params.get("ticket"), randstr=params.get("randstr")
+    )
+    return body("Success", "校验验证码成功", request_id)
 
 
 def create_app(service: VerificationService) -> Callable[[dict, Callable], Iterable[bytes]]:
     """A WSGI app answering ``method=getSms`` and ``method=login`` on any path.
 
-    The request id comes from ``requestContext.requestId`` of the adapted
-    event (``environ["serverless.event"]``) when run by serverless-wsgi, else
-    (``serve``) it is a new UUID. The client IP
-    is ``REMOTE_ADDR``, which the event adapter fills from the gateway's
-    ``requestContext.sourceIp``.
+    The request id and the client IP come from the request fields set by
+    :func:`smsverify.edge.handler.handle_event` (``requestId``, ``ip``, from the
+    gateway's ``requestContext``); outside it, a new UUID and ``REMOTE_ADDR``.
+    Each body gets its status and headers from
+    :func:`smsverify.edge.responses.integration_response`, the one mapping.
+    An exception other than a :class:`~smsverify.errors.VerificationError`
+    propagates (``handle_event`` answers ``InternalError`` and logs it).
     """
 
     def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        started = time.perf_counter()
-        request = Request(environ)
-        event = environ.get("serverless.event") or {}
-        request_id = event.get("requestContext", {}).get("requestId") or str(uuid.uuid4())
-        client_ip = request.remote_addr or None
-        fields: dict[str, Any] = {}
-        phone = None
+        fields = REQUEST_FIELDS.get(None)
+        if fields is None:
+            fields = {"requestId": str(uuid.uuid4())}
+            REQUEST_FIELDS.set(fields)
+        request_id = fields["requestId"]
+        client_ip = fields.get("ip") or environ.get("REMOTE_ADDR") or None
         try:
-            params = read_params(request)
-            method = params.get("method")
-            fields["method"] = method if method in METHODS else None
-            if method not in METHODS:
-                raise errors.InvalidParam("缺少参数 method" if method is None else "参数 method 应为 getSms 或 login")
-            if "phone" not in params:
-                raise errors.InvalidParam("缺少参数 phone")
-            phone = service.phone(params["phone"])
-            if method == "getSms":
-                sent = service.send_code(
-                    phone, client_ip=client_ip, ticket=params.get("ticket"), randstr=params.get("randstr"), reference=request_id
-                )
-                fields["provider"] = sent.receipt.provider
-                fields["serialNo"] = sent.receipt.serial_no or None
-                if sent.failed_providers:
-                    fields["failedProviders"] = list(sent.failed_providers)
-                payload = body(
-                    "Ok", "验证码已发送", request_id,
-                    expiresIn=sent.expires_in, resendAfter=sent.resend_after, provider=sent.receipt.provider,
-                )
-            else:
-                service.check_code(
-                    phone, params.get("code"), client_ip=client_ip, ticket=params.get("ticket"), randstr=params.get("randstr")
-                )
-                payload = body("Success", "校验验证码成功", request_id)
+            payload = answer(service, read_params(environ), fields, request_id, client_ip)
         except errors.VerificationError as exc:
             payload = error_body(exc, request_id)
-            fields["providerCode"] = exc.fields.get("providerCode")
+            if "providerCode" in exc.fields:
+                fields["providerCode"] = exc.fields["providerCode"]
             fields.update(exc.log_fields)
-        except Exception:
-            log.exception("unexpected error", extra={"fields": {"requestId": request_id}})
-            payload = body("InternalError", "服务内部错误", request_id)
-        response = Response(json_text(payload), status=STATUS[payload["codeStr"]], headers=headers_for(payload))
-        log_invocation(
-            requestId=request_id,
-            codeStr=payload["codeStr"],
-            phone=phone.masked if phone else None,
-            ip=client_ip,
-            durationMs=round((time.perf_counter() - started) * 1000, 2),
-            **fields,
-        )
-        return response(environ, start_response)
+        # Anything else is a defect: it propagates to the one guard, in handle_event.
+        fields["codeStr"] = payload["codeStr"]
+        response = integration_response(payload)
+        data = response["body"].encode("utf-8")
+        start_response(status_line(response["statusCode"]), [*response["headers"].items(), ("Content-Length", str(len(data)))])
+        return [data]
 
     return app

@@ -4,8 +4,9 @@ Tencent's API Gateway trigger event (SCF doc "API 网关触发器概述",
 https://cloud.tencent.com/document/product/583/12513) carries the whole query
 in ``queryString`` and the client IP in ``requestContext.sourceIp``; a
 Function URL event (https://cloud.tencent.cn/document/product/583/96099) is
-the same without ``requestContext``, ``queryStringParameters``,
-``headerParameters``, ``pathParameters`` and ``isBase64Encoded``.
+documented as the same without ``requestContext``, ``queryStringParameters``,
+``headerParameters``, ``pathParameters`` and ``isBase64Encoded``, but real
+captures do carry ``requestContext.sourceIp``; it is used whenever present.
 ``serverless_wsgi.handle_payload_v1`` (serverless-wsgi 3.1) reads the AWS
 names instead: ``multiValueQueryStringParameters`` / ``queryStringParameters``
 for the query, ``requestContext.identity.sourceIp`` for the IP, and the
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import uuid
 from typing import Any
 
@@ -135,13 +137,30 @@ def request_id_of(event: Any, context: Any) -> str:
 
 
 def source_ip_of(event: dict) -> str | None:
-    """The client IP as the gateway saw it (``requestContext.sourceIp``), never a header."""
+    """The client IP as the gateway saw it (``requestContext.sourceIp``), never a header.
+
+    API Gateway events and Function URL events both carry it (real Function URL
+    captures do, whatever the Function URL page's sample shows). The address is
+    validated and normalised with :mod:`ipaddress` (``2001:DB8:0::1`` ->
+    ``2001:db8::1``; IPv4 leading zeros refused). Absent or empty -> ``None``.
+
+    Raises
+    ------
+    MalformedEvent
+        ``sourceIp`` is present but is not an IPv4 or IPv6 address.
+    """
     ctx = event.get("requestContext")
-    if isinstance(ctx, dict):
-        ip = ctx.get("sourceIp")
-        if isinstance(ip, str) and 0 < len(ip) <= 64:
-            return ip
-    return None
+    if not isinstance(ctx, dict):
+        return None
+    ip = ctx.get("sourceIp")
+    if ip is None or ip == "":
+        return None
+    if not isinstance(ip, str) or len(ip) > 64:
+        raise MalformedEvent("requestContext.sourceIp is not an IP address")
+    try:
+        return str(ipaddress.ip_address(ip))
+    except ValueError:
+        raise MalformedEvent("requestContext.sourceIp is not an IP address") from None
 
 
 def to_wsgi_event(event: Any, request_id: str) -> dict:

@@ -1,4 +1,11 @@
-"""The SCF entry: Tencent event -> serverless-wsgi -> WSGI app -> integration response."""
+"""The SCF entry: Tencent event -> checks -> serverless-wsgi -> WSGI app -> integration response.
+
+Every request takes this one path, in SCF and under ``python -m smsverify
+serve`` (which turns each HTTP request into the event API Gateway would
+send). Here, in order: the request fields for the logs, CORS (``Origin``
+against ``ALLOWED_ORIGINS``, preflights), the JWKS route, the event checks,
+the protocol (through serverless-wsgi and the app), and one invocation line.
+"""
 
 from __future__ import annotations
 
@@ -14,44 +21,154 @@ from smsverify.bootstrap import build_service
 from smsverify.config import Settings
 from smsverify.edge.app import create_app
 from smsverify.edge.event import MalformedEvent, request_id_of, to_wsgi_event
-from smsverify.edge.responses import body, error_body, integration_response
-from smsverify.observability import configure_logging, log_invocation
+from smsverify.edge.responses import JSON_CONTENT_TYPE, body, error_body, integration_response, json_text
+from smsverify.edge.settings import CORS_HEADERS, CORS_MAX_AGE_SECONDS, CORS_METHODS, EdgeSettings
+from smsverify.observability import REQUEST_FIELDS, configure_logging, log_invocation
 from smsverify.service.clock import Clock
 
 log = logging.getLogger("smsverify")
 
 Handler = Callable[[Any, Any], dict]
+#: Answers the JWKS route: ``{"keys": [...]}`` (RFC 7517), public parts only.
+Jwks = Callable[[], dict]
+
+JWKS_PATH_SUFFIX = "/.well-known/jwks.json"
+JWKS_CACHE_CONTROL = "public, max-age=300"
 
 
-def handle_event(app: Callable, event: Any, context: Any) -> dict:
-    """Answer one event with an integration response; never raises.
+def no_jwks() -> dict:
+    """The JWKS route when no token keys are wired in.
 
-    Returns ``{"isBase64Encoded": False, "statusCode": int, "headers":
-    {str: str}, "body": str (JSON)}``.
+    Raises
+    ------
+    errors.InvalidParam
+        Always.
     """
-    started = time.perf_counter()
-    request_id = request_id_of(event, context)
+    raise errors.InvalidParam("no token keys configured")
+
+
+def _origin_of(headers: Any) -> Any:
+    if not isinstance(headers, dict):
+        return None
+    origin = headers.get("origin")
+    return headers.get("Origin") if origin is None else origin
+
+
+def _is_jwks(event: dict) -> bool:
+    path = event.get("path")
+    if isinstance(path, str) and path.endswith(JWKS_PATH_SUFFIX):
+        return True
+    query = event.get("queryString")
+    method = event.get("httpMethod", "GET")
+    return (isinstance(query, dict) and query.get("method") == "jwks"
+            and isinstance(method, str) and method.upper() == "GET")
+
+
+def _jwks_response(jwks: Jwks, request_id: str) -> dict:
     try:
-        wsgi_event = to_wsgi_event(event, request_id)
-    except MalformedEvent as exc:
-        log_invocation(requestId=request_id, codeStr="InValidParam", reason=str(exc),
-                       durationMs=round((time.perf_counter() - started) * 1000, 2))
-        return integration_response(error_body(errors.InvalidParam(f"请求格式错误：{exc}"), request_id))
-    try:
-        answer = serverless_wsgi.handle_request(app, wsgi_event, context)
-    except Exception:  # a defect of ours; the app itself catches everything it knows
-        log.exception("unexpected error", extra={"fields": {"requestId": request_id}})
-        return integration_response(body("InternalError", "服务内部错误", request_id))
+        keys = jwks()
+    except errors.VerificationError as exc:
+        return integration_response(error_body(exc, request_id))
     return {
         "isBase64Encoded": False,
-        "statusCode": answer["statusCode"],
-        "headers": dict(answer.get("headers") or {}),
-        "body": answer.get("body", ""),
+        "statusCode": 200,
+        "headers": {"Content-Type": JSON_CONTENT_TYPE, "Cache-Control": JWKS_CACHE_CONTROL},
+        "body": json_text(keys),
     }
 
 
-def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.time) -> Handler:
+def _preflight(cors: dict[str, str]) -> dict:
+    return {
+        "isBase64Encoded": False,
+        "statusCode": 204,
+        "headers": {**cors, "Access-Control-Allow-Methods": CORS_METHODS, "Access-Control-Allow-Headers": CORS_HEADERS,
+                    "Access-Control-Max-Age": str(CORS_MAX_AGE_SECONDS)},
+        "body": "",
+    }
+
+
+def _dispatch(app: Callable, event: Any, context: Any, edge: EdgeSettings, jwks: Jwks,
+              fields: dict[str, Any]) -> tuple[dict, bool]:
+    """The integration response and whether it gets an invocation line."""
+    request_id = fields["requestId"]
+    cors: dict[str, str] = {}
+    if edge.allowed_origins and isinstance(event, dict):
+        origin = _origin_of(event.get("headers"))
+        if origin is not None:
+            if origin not in edge.allowed_origins:
+                fields["origin"] = str(origin)[:128]
+                return integration_response(error_body(errors.OriginNotAllowed(), request_id)), True
+            cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+            method = event.get("httpMethod")
+            if isinstance(method, str) and method.upper() == "OPTIONS":
+                return _preflight(cors), False
+    try:
+        if isinstance(event, dict) and _is_jwks(event):
+            response, logged = _jwks_response(jwks, request_id), False
+        else:
+            wsgi_event = to_wsgi_event(event, request_id)
+            ip = wsgi_event["requestContext"]["identity"]["sourceIp"]
+            if ip:
+                fields["ip"] = ip
+            answer = serverless_wsgi.handle_request(app, wsgi_event, context)
+            response, logged = {
+                "isBase64Encoded": False,
+                "statusCode": answer["statusCode"],
+                "headers": dict(answer.get("headers") or {}),
+                "body": answer.get("body", ""),
+            }, True
+    except MalformedEvent as exc:
+        fields["codeStr"], fields["reason"] = "InValidParam", str(exc)
+        response, logged = integration_response(error_body(errors.InvalidParam(f"请求格式错误：{exc}"), request_id)), True
+    except Exception:  # a defect of ours; the app itself catches everything it knows
+        log.exception("unexpected error")
+        fields["codeStr"] = "InternalError"
+        response, logged = integration_response(body("InternalError", "服务内部错误", request_id)), True
+    if cors:
+        response["headers"].update(cors)
+    return response, logged
+
+
+def handle_event(app: Callable, event: Any, context: Any, *, edge: EdgeSettings | None = None,
+                 jwks: Jwks = no_jwks) -> dict:
+    """Answer one event with an integration response; never raises.
+
+    Parameters
+    ----------
+    app:
+        The WSGI app of :func:`smsverify.edge.app.create_app`.
+    event, context:
+        As SCF passes them (an API Gateway or Function URL event, see
+        :mod:`smsverify.edge.event`).
+    edge:
+        CORS settings; default: CORS off.
+    jwks:
+        Answers ``GET ?method=jwks`` and any path ending in
+        ``/.well-known/jwks.json`` (served with ``Cache-Control: public,
+        max-age=300``, no Redis, no invocation line). Default: ``InValidParam``.
+
+    Returns
+    -------
+    dict
+        ``{"isBase64Encoded": False, "statusCode": int, "headers": {str: str},
+        "body": str}`` (JSON, or empty for a 204 preflight).
+    """
+    started = time.perf_counter()
+    fields: dict[str, Any] = {"requestId": request_id_of(event, context)}
+    token = REQUEST_FIELDS.set(fields)
+    try:
+        response, logged = _dispatch(app, event, context, edge or EdgeSettings(), jwks, fields)
+        if logged:
+            log_invocation(durationMs=round((time.perf_counter() - started) * 1000, 2))
+        return response
+    finally:
+        REQUEST_FIELDS.reset(token)
+
+
+def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.time, jwks: Jwks = no_jwks) -> Handler:
     """Build the container's service once and return ``main_handler(event, context)``.
+
+    ``jwks`` answers the JWKS route (see :func:`handle_event`).
 
     Raises
     ------
@@ -59,11 +176,13 @@ def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.
         At start-up, naming the missing or malformed variable.
     """
     configure_logging()
-    settings = Settings.from_env(os.environ if env is None else env)
+    env = os.environ if env is None else env
+    settings = Settings.from_env(env)
+    edge = EdgeSettings.from_env(env)
     app = create_app(build_service(settings, clock=clock))
 
     def main_handler(event: Any, context: Any) -> dict:
-        return handle_event(app, event, context)
+        return handle_event(app, event, context, edge=edge, jwks=jwks)
 
-    main_handler.app = app  # type: ignore[attr-defined]  # for `serve` and tests
+    main_handler.app = app  # type: ignore[attr-defined]  # for tests and bench/
     return main_handler

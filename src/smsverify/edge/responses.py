@@ -10,6 +10,7 @@ https://cloud.tencent.com/document/product/583/12513):
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import Any
 
 from smsverify.errors import VerificationError
@@ -32,6 +33,7 @@ STATUS: dict[str, int] = {
     "DailyLimitExceeded": 429,
     "IpLimitExceeded": 429,
     "PrefixLimitExceeded": 429,
+    "OriginNotAllowed": 403,
     "VerifyLimitExceeded": 429,
     "InternalError": 500,
     "SmsSendFailed": 502,
@@ -39,6 +41,15 @@ STATUS: dict[str, int] = {
     "ServiceUnavailable": 503,
     "SmsSendTimeout": 504,
 }
+
+
+#: ``"200 OK"`` etc., the WSGI status line of each status above.
+_STATUS_LINES = {code: f"{code} {HTTPStatus(code).phrase}" for code in {*STATUS.values(), 204}}
+
+
+def status_line(code: int) -> str:
+    """The WSGI status line (PEP 3333) of an HTTP status code."""
+    return _STATUS_LINES.get(code) or f"{code} {HTTPStatus(code).phrase}"
 
 
 def body(code_str: str, msg: str, request_id: str, **fields: Any) -> dict[str, Any]:

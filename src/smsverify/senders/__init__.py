@@ -1,49 +1,89 @@
-"""SMS providers behind one contract (:mod:`smsverify.senders.base`).
+"""SMS providers behind one contract (:mod:`smsverify.senders.base`): a
+registry of provider names -> the modules that implement them.
 
-One module per provider; a provider module is imported by
-:func:`build_senders` only when ``SMS_PROVIDER`` names it.
+A provider module is imported only when ``SMS_PROVIDER`` names it (or, for
+the default, when its variables are set), and its SDK only on its first send,
+so a login never loads one. Each provider module exposes:
+
+- ``NAME``: the name ``SMS_PROVIDER`` uses;
+- ``from_env(reader, common)``: its settings, read with an
+  :class:`smsverify.env.EnvReader` (problems recorded on the reader, e.g. a
+  ``CODE_LENGTH`` its templates cannot carry) given the
+  :class:`smsverify.config.SmsCommon` values;
+- ``build(settings, common)``: a sender (:class:`~smsverify.senders.base.SmsSender`).
+
+Adding a provider = its module + one line in :data:`PROVIDERS`.
 """
 
 from __future__ import annotations
 
-from smsverify.config import Settings
-from smsverify.senders.base import SmsSender
+import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from smsverify.config import Settings, SmsCommon
+    from smsverify.env import EnvReader
+    from smsverify.senders.base import SmsSender
+
+#: Providers that may be combined for failover, in the order the README lists them.
+PROVIDERS: dict[str, str] = {
+    "tencent": "smsverify.senders.tencent",
+    "ronglian": "smsverify.senders.ronglian",
+    "huyi": "smsverify.senders.huyi",
+    "zhenzi": "smsverify.senders.zhenzi",
+}
+#: Providers for local runs only: alone, never inside SCF.
+LOCAL_PROVIDERS: dict[str, str] = {"console": "smsverify.senders.console"}
+#: Chosen when ``SMS_PROVIDER`` is unset inside SCF or when its ``IMPLIED_BY`` variables are set.
+DEFAULT_PROVIDER = "tencent"
+
+
+def provider_module(name: str) -> ModuleType:
+    """The module of provider ``name`` (a key of :data:`PROVIDERS` or :data:`LOCAL_PROVIDERS`)."""
+    return importlib.import_module({**PROVIDERS, **LOCAL_PROVIDERS}[name])
+
+
+def read_names(reader: EnvReader) -> tuple[str, ...]:
+    """``SMS_PROVIDER`` as a tuple of provider names in failover order.
+
+    Unset: the default provider inside SCF or when its variables are set,
+    else ``console`` (with a notice). Problems are recorded on ``reader``.
+    """
+    raw = reader.text("SMS_PROVIDER")
+    if raw is None:
+        implied = getattr(provider_module(DEFAULT_PROVIDER), "IMPLIED_BY", ())
+        if reader.in_scf or any(reader.text(name) for name in implied):
+            return (DEFAULT_PROVIDER,)
+        reader.notices.append("no SMS settings: using the console SMS provider (messages go to stderr)")
+        return ("console",)
+    names = tuple(part.strip().lower() for part in raw.split(","))
+    if len(names) == 1 and names[0] in LOCAL_PROVIDERS:
+        if reader.in_scf:
+            reader.problem("SMS_PROVIDER", f"{names[0]!r} writes codes to the log and is for local runs only")
+        return names
+    for name in names:
+        if name in LOCAL_PROVIDERS:
+            reader.problem("SMS_PROVIDER", f"{name!r} cannot be part of a failover list")
+            return ()
+        if name not in PROVIDERS:
+            choices = ", ".join(PROVIDERS)
+            reader.problem("SMS_PROVIDER", f"unknown provider {name!r}: use {choices} or {', '.join(LOCAL_PROVIDERS)}")
+            return ()
+    if len(set(names)) != len(names):
+        reader.problem("SMS_PROVIDER", f"names a provider twice: {raw!r}")
+        return ()
+    return names
+
+
+def read_settings(reader: EnvReader, names: tuple[str, ...], common: SmsCommon) -> tuple[Any, ...]:
+    """Each named provider's settings (its module's ``from_env``), in order."""
+    return tuple(provider_module(name).from_env(reader, common) for name in names)
 
 
 def build_sender(settings: Settings, name: str) -> SmsSender:
-    """The sender for provider ``name`` (one of ``SMS_PROVIDER``'s names)."""
-    if name == "console":
-        from smsverify.senders.console import ConsoleSender
-
-        return ConsoleSender()
-    if name == "ronglian":
-        from smsverify.senders.ronglian import RonglianSender
-
-        assert settings.ronglian is not None  # read by Settings.from_env when named
-        return RonglianSender(settings.ronglian, settings.sms_template_params)
-    if name == "huyi":
-        from smsverify.senders.huyi import HuyiSender
-
-        assert settings.huyi is not None
-        return HuyiSender(settings.huyi)
-    if name == "zhenzi":
-        from smsverify.senders.zhenzi import ZhenziSender
-
-        assert settings.zhenzi is not None
-        return ZhenziSender(settings.zhenzi, settings.sms_template_params)
-    from smsverify.senders.tencent import TencentSmsSender
-
-    assert settings.credentials is not None  # checked by Settings.from_env
-    return TencentSmsSender(
-        settings.credentials,
-        sdk_app_id=settings.sms_sdk_app_id or "",
-        sign_name=settings.sms_sign or "",
-        template_id=settings.sms_template_id or "",
-        template_params=settings.sms_template_params,
-        region=settings.sms_region,
-        endpoint=settings.sms_api_endpoint,
-        timeout_seconds=settings.sms_timeout_seconds,
-    )
+    """The sender for provider ``name`` (one of ``settings.sms_providers``)."""
+    return provider_module(name).build(settings.provider_settings(name), settings.sms_common)
 
 
 def build_senders(settings: Settings) -> list[SmsSender]:

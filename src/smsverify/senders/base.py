@@ -12,13 +12,17 @@ error                  scope           was the SMS sent?            failover
 :class:`NumberRejected`   the number   no                           no
 :class:`NumberRateLimited` the number  no (the limit is real)       no
 :class:`ProviderRefused`  the provider no (configuration, balance,  yes
-                                       auth, HTTP 5xx, unreachable)
+                                       auth, HTTP 5xx)
+:class:`ProviderUnreachable` provider  no (failed before the request yes
+  (a ProviderRefused)                  left: connect, TLS, DNS, proxy)
 :class:`SendTimeout`      the provider unknown (no answer in time)  yes
 =====================  ==============  ===========================  ==========
 
 Provider and transport exceptions never escape a sender module. Every error
-carries ``provider`` (the sender's name) and ``provider_code`` (the provider's
-own code, or a transport label such as ``ConnectionRefused``);
+carries ``provider`` (the sender's name), ``provider_code`` (the provider's
+own code, or a transport label such as ``ConnectionRefused``) and
+``maybe_sent`` (True only when the message may have left: the caller keeps
+the code and the cooldown then, and releases them otherwise);
 :attr:`SendError.qualified_code` is the ``<provider>:<code>`` form clients see
 as ``providerCode``.
 """
@@ -78,6 +82,9 @@ class SendError(Exception):
         The provider's message, for logs (never contains the code).
     """
 
+    #: Whether the message may have been sent despite the failure.
+    maybe_sent: bool = False
+
     def __init__(self, provider: str, provider_code: str, detail: str = "") -> None:
         super().__init__(f"{provider}:{provider_code}: {detail}" if detail else f"{provider}:{provider_code}")
         self.provider = provider
@@ -111,8 +118,15 @@ class ProviderRefused(SendError):
     balance, authentication, HTTP 5xx) or could not be reached."""
 
 
+class ProviderUnreachable(ProviderRefused):
+    """The request never left: the connection, its TLS handshake, the DNS
+    lookup or the proxy failed before anything was sent."""
+
+
 class SendTimeout(SendError):
     """No usable answer in time: the message may have been sent."""
+
+    maybe_sent = True
 
 
 class SmsSender(Protocol):
@@ -160,7 +174,7 @@ def mainland_number(phone: str) -> str | None:
     """The 11-digit national number of a +86 mobile phone, else ``None``.
 
     For the domestic-only providers (Ronglian, Huyi, Zhenzi), whose APIs take
-    national numbers (providers.md).
+    national numbers.
     """
     if phone.startswith("+861") and len(phone) == 14 and phone[1:].isdigit():
         return phone[3:]

@@ -7,12 +7,24 @@ from typing import TextIO
 
 from smsverify.senders.base import SendReceipt, SmsMessage
 
+NAME = "console"
+
+
+def from_env(reader: object, common: object) -> None:
+    """The console provider has no settings."""
+    return None
+
+
+def build(settings: None, common: object) -> "ConsoleSender":
+    """A sender writing to stderr."""
+    return ConsoleSender()
+
 
 class ConsoleSender:
     """Prints each message instead of sending it. Refused by configuration
     inside SCF, because it puts codes into the function's log."""
 
-    name = "console"
+    name = NAME
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream

@@ -6,14 +6,15 @@ only, so a login never loads it.
 
 Transport failures are classified once, here, for every provider:
 
-- refused, unreachable, DNS failure, connect timeout, a proxy that cannot be
-  reached (urllib3 raises ``ProxyError`` only before it reached the proxy):
-  the request never left, :class:`ProviderRefused` (``ConnectionRefused`` /
-  ``ConnectTimeout`` / ``ProxyError``);
+- refused, unreachable, DNS failure, connect timeout, a TLS handshake or
+  certificate failure, a proxy that cannot be reached (urllib3 raises
+  ``ProxyError`` only before it reached the proxy): the request never left,
+  :class:`ProviderUnreachable` (``ConnectionRefused`` / ``ConnectTimeout`` /
+  ``TLSHandshake`` / ``ProxyError``), ``maybe_sent`` False;
 - read timeout or a connection dropped after sending: :class:`SendTimeout`
   (``Timeout``), the provider may have sent;
 - an HTTP status other than 200: :class:`ProviderRefused` (``HTTP<status>``);
-  these providers answer business errors with HTTP 200 (providers.md);
+  these providers answer business errors with HTTP 200;
 - a 200 answer that does not parse: :class:`SendTimeout` (``InvalidResponse``),
   since the provider may have accepted the message.
 """
@@ -24,7 +25,7 @@ import json
 import threading
 from typing import Any
 
-from smsverify.senders.base import ProviderRefused, SendTimeout
+from smsverify.senders.base import ProviderRefused, ProviderUnreachable, SendTimeout
 
 
 class ProviderHttp:
@@ -58,6 +59,14 @@ class ProviderHttp:
         ``params=``, ``headers=``). Raises :class:`ProviderRefused` or
         :class:`SendTimeout` as the module doc describes.
         """
+        content = self.post_raw(path, timeout_seconds, **kwargs)
+        try:
+            return json.loads(content.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError):
+            raise SendTimeout(self.provider, "InvalidResponse", "answer is not JSON") from None
+
+    def post_raw(self, path: str, timeout_seconds: float, **kwargs: Any) -> bytes:
+        """Like :meth:`post`, but return the body of the 200 answer as bytes."""
         import requests
 
         try:
@@ -66,10 +75,7 @@ class ProviderHttp:
             raise transport_failure(self.provider, exc) from None
         if response.status_code != 200:
             raise ProviderRefused(self.provider, f"HTTP{response.status_code}", "unexpected HTTP status")
-        try:
-            return json.loads(response.content.decode("utf-8-sig"))
-        except (UnicodeDecodeError, ValueError):
-            raise SendTimeout(self.provider, "InvalidResponse", "answer is not JSON") from None
+        return response.content
 
 
 def _never_connected(exc: Exception) -> bool:
@@ -78,16 +84,19 @@ def _never_connected(exc: Exception) -> bool:
     return reason is not None and type(reason).__name__ in ("NewConnectionError", "NameResolutionError")
 
 
-def transport_failure(provider: str, cause: BaseException | None) -> Exception:
+def transport_failure(provider: str, cause: BaseException | None) -> ProviderRefused | SendTimeout:
     """Classify a ``requests`` exception (ours, or the one inside an SDK's
     ``ClientNetworkError``) as the module doc describes."""
     import requests
 
     if isinstance(cause, requests.exceptions.ConnectTimeout):
-        return ProviderRefused(provider, "ConnectTimeout", "no connection in time")
+        return ProviderUnreachable(provider, "ConnectTimeout", "no connection in time")
     if isinstance(cause, requests.exceptions.ProxyError):
-        return ProviderRefused(provider, "ProxyError", "could not reach the proxy (HTTP_PROXY / HTTPS_PROXY)")
+        return ProviderUnreachable(provider, "ProxyError", "could not reach the proxy (HTTP_PROXY / HTTPS_PROXY)")
+    if isinstance(cause, requests.exceptions.SSLError):
+        # urllib3 sends nothing before the handshake and the certificate check succeed.
+        return ProviderUnreachable(provider, "TLSHandshake", "TLS handshake or certificate check failed")
     if isinstance(cause, requests.exceptions.ConnectionError) and not isinstance(cause, requests.exceptions.ReadTimeout):
         if _never_connected(cause):
-            return ProviderRefused(provider, "ConnectionRefused", "could not connect")
+            return ProviderUnreachable(provider, "ConnectionRefused", "could not connect")
     return SendTimeout(provider, "Timeout", "no answer in time")

@@ -1,7 +1,6 @@
 """Huyi 106 SMS (互亿无线): the ``sms.php?method=Submit`` form API.
 
-Facts (../shared/reference/providers.md section 2; the official
-"互亿无线短信验证码 API v3.3" PDF and demos):
+Facts (the official "互亿无线短信验证码 API v3.3" PDF and demos, https://www.ihuyi.com):
 
 - ``POST {base}/webservice/sms.php?method=Submit``, form-encoded UTF-8:
   ``account`` (APIID), ``password``, ``mobile`` (one national number),
@@ -10,14 +9,25 @@ Facts (../shared/reference/providers.md section 2; the official
   ``md5(account + apikey + mobile + content + time)`` in lower-case hex with
   ``time`` the 10-digit Unix time, so the API key never travels.
 - ``format=json`` answers ``{"code": 2, "msg", "smsid"}``; ``code`` 2 is success.
+  Without it the API answers XML (``<SubmitResult><code>2</code><msg>..</msg>
+  <smsid>..</smsid></SubmitResult>``); such an answer is read too, so a
+  success is never mistaken for an unknown outcome.
+- Template variables hold at most 8 characters (error 40722).
+
+Variables (``from_env``): ``HUYI_ACCOUNT`` (APIID), ``HUYI_API_KEY``,
+``HUYI_TEMPLATE`` (the approved text with ``{code}`` and optionally
+``{minutes}``) [the unpaid accounts' default template, :data:`DEFAULT_TEMPLATE`],
+``HUYI_BASE_URL`` [https://106.ihuyi.com].
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import time
-
-from smsverify.config import HuyiSettings
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from smsverify.senders.base import (
     SendError,
     SendReceipt,
@@ -28,7 +38,15 @@ from smsverify.senders.base import (
 )
 from smsverify.senders.http import ProviderHttp
 
+if TYPE_CHECKING:
+    from smsverify.config import SmsCommon
+    from smsverify.env import EnvReader
+
 NAME = "huyi"
+#: The template unpaid Huyi accounts may use (Huyi API doc v3.3, section 2.6).
+DEFAULT_TEMPLATE = "您的验证码是：{code}。请不要把验证码泄露给其他人。"
+#: Longest template variable Huyi accepts (error 40722).
+MAX_CODE_LENGTH = 8
 SUCCESS = "2"
 
 #: Codes about the number (no failover); every other code is provider-level
@@ -44,6 +62,62 @@ NUMBER_LIMITS: dict[str, bool] = {
 
 def classify(code: str, detail: str = "") -> SendError:
     return classify_code(NAME, code, detail, rejections=NUMBER_REJECTIONS, limits=NUMBER_LIMITS)
+
+
+@dataclass(frozen=True)
+class HuyiSettings:
+    """Huyi 106 SMS (``HUYI_*``); ``template`` holds ``{code}`` (and ``{minutes}``)."""
+
+    account: str
+    api_key: str = field(repr=False)
+    template: str
+    base_url: str
+
+
+def from_env(reader: EnvReader, common: SmsCommon) -> HuyiSettings:
+    """Read this provider's variables; problems are recorded on ``reader``."""
+    purpose = "for the huyi SMS provider"
+    template = reader.text("HUYI_TEMPLATE", DEFAULT_TEMPLATE) or DEFAULT_TEMPLATE
+    try:
+        template.format(code="0", minutes="0")
+    except (KeyError, IndexError, ValueError):
+        reader.problem("HUYI_TEMPLATE", "may only contain the placeholders {code} and {minutes}")
+    else:
+        if "{code}" not in template:
+            reader.problem("HUYI_TEMPLATE", "must contain {code}, where the verification code goes")
+    if common.code_length > MAX_CODE_LENGTH:
+        reader.problem("CODE_LENGTH", f"Huyi accepts template variables of at most {MAX_CODE_LENGTH} characters (error 40722)")
+    return HuyiSettings(
+        account=reader.required("HUYI_ACCOUNT", purpose),
+        api_key=reader.required("HUYI_API_KEY", purpose),
+        template=template,
+        base_url=reader.base_url("HUYI_BASE_URL", "https://106.ihuyi.com"),
+    )
+
+
+def build(settings: HuyiSettings, common: SmsCommon) -> "HuyiSender":
+    """The sender for ``settings``."""
+    return HuyiSender(settings)
+
+
+def parse_answer(raw: bytes) -> object:
+    """The answer as a dict (``code``, ``msg``, ``smsid``), from JSON or from
+    Huyi's XML form; ``None`` when it is neither."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        root = ElementTree.fromstring(text.encode("utf-8"))
+    except ElementTree.ParseError:
+        return None
+    # Children are namespaced ({106.ihuyi.com}code); keep the local names.
+    fields = {child.tag.rsplit("}", 1)[-1]: (child.text or "") for child in root}
+    return fields if "code" in fields else None
 
 
 class HuyiSender:
@@ -66,12 +140,13 @@ class HuyiSender:
         content = s.template.format(code=message.code, minutes=message.ttl_minutes)
         now = str(int(self._clock()))
         password = hashlib.md5((s.account + s.api_key + mobile + content + now).encode("utf-8")).hexdigest()
-        answer = self.http.post(
+        raw = self.http.post_raw(
             "/webservice/sms.php",
             timeout_seconds,
             params={"method": "Submit"},
             data={"account": s.account, "password": password, "mobile": mobile, "content": content, "time": now, "format": "json"},
         )
+        answer = parse_answer(raw)
         if not isinstance(answer, dict) or "code" not in answer:
             raise SendTimeout(NAME, "InvalidResponse", "answer without code")
         code = str(answer["code"])

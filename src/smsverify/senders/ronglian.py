@@ -2,7 +2,7 @@
 
 Written from the protocol rather than with ``ronglian_sms_sdk``, which prints
 the auth token to stdout on every send (it would land in the function's log).
-Facts (../shared/reference/providers.md section 1; REST doc
+Facts (Ronglian's REST doc "发送模板短信",
 https://console.yuntongxun.com/doc/rest/sms/3_2_2_2.html):
 
 - ``POST {base}/2013-12-26/Accounts/{accountSid}/SMS/TemplateSMS?sig={SIG}``
@@ -13,15 +13,21 @@ https://console.yuntongxun.com/doc/rest/sms/3_2_2_2.html):
   national number; ``datas`` the template values as strings.
 - HTTP 200 answers; ``statusCode`` (a string) ``"000000"`` is success, with
   ``templateSMS.smsMessageSid``.
+- The free test template ``1`` takes values of 1-4 digits only (error 161125).
+
+Variables (``from_env``): ``RONGLIAN_ACCOUNT_SID``, ``RONGLIAN_AUTH_TOKEN``,
+``RONGLIAN_APP_ID``, ``RONGLIAN_TEMPLATE_ID`` [1, the free test template, so
+``CODE_LENGTH`` must then be 4], ``RONGLIAN_BASE_URL``
+[https://app.cloopen.com:8883].
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-
-from smsverify.config import RonglianSettings
+from typing import TYPE_CHECKING
 from smsverify.senders.base import (
     SendError,
     SendReceipt,
@@ -32,7 +38,13 @@ from smsverify.senders.base import (
 )
 from smsverify.senders.http import ProviderHttp
 
+if TYPE_CHECKING:
+    from smsverify.config import SmsCommon
+    from smsverify.env import EnvReader
+
 NAME = "ronglian"
+#: Ronglian's free test template: values of 1-4 digits only.
+TEST_TEMPLATE = "1"
 CHINA_TIME = timezone(timedelta(hours=8))
 
 #: Codes about the number (no failover). Number rate limits map to whether
@@ -50,6 +62,43 @@ NUMBER_LIMITS: dict[str, bool] = {
 
 def classify(code: str, detail: str = "") -> SendError:
     return classify_code(NAME, code, detail, rejections=NUMBER_REJECTIONS, limits=NUMBER_LIMITS)
+
+
+@dataclass(frozen=True)
+class RonglianSettings:
+    """Ronglian Cloud template SMS (``RONGLIAN_*``)."""
+
+    account_sid: str
+    auth_token: str = field(repr=False)
+    app_id: str
+    template_id: str
+    base_url: str
+
+
+def from_env(reader: EnvReader, common: SmsCommon) -> RonglianSettings:
+    """Read this provider's variables; problems are recorded on ``reader``."""
+    purpose = "for the ronglian SMS provider"
+    template_id = reader.text("RONGLIAN_TEMPLATE_ID", TEST_TEMPLATE) or TEST_TEMPLATE
+    if not template_id.isdigit():
+        reader.problem("RONGLIAN_TEMPLATE_ID", f"must be a numeric template ID, got {template_id!r}")
+    elif template_id == TEST_TEMPLATE and common.code_length > 4:
+        reader.problem(
+            "CODE_LENGTH",
+            f"is {common.code_length}, but Ronglian's free test template 1 accepts only 1-4 digit values "
+            "(error 161125): set CODE_LENGTH=4 or RONGLIAN_TEMPLATE_ID to your approved template",
+        )
+    return RonglianSettings(
+        account_sid=reader.required("RONGLIAN_ACCOUNT_SID", purpose),
+        auth_token=reader.required("RONGLIAN_AUTH_TOKEN", purpose),
+        app_id=reader.required("RONGLIAN_APP_ID", purpose),
+        template_id=template_id,
+        base_url=reader.base_url("RONGLIAN_BASE_URL", "https://app.cloopen.com:8883"),
+    )
+
+
+def build(settings: RonglianSettings, common: SmsCommon) -> "RonglianSender":
+    """The sender for ``settings``."""
+    return RonglianSender(settings, common.template_params)
 
 
 class RonglianSender:

@@ -1,7 +1,7 @@
 """Tencent Cloud SMS (API 3.0 ``SendSms``, version 2021-01-11) through the
 official slim SDK ``tencentcloud-sdk-python-sms``.
 
-Facts this module follows (see also ../shared/reference/tencent-sms-api.md):
+Facts this module follows:
 
 - Request: ``PhoneNumberSet`` (E.164), ``SmsSdkAppId``, ``SignName``,
   ``TemplateId``, ``TemplateParamSet``
@@ -17,6 +17,14 @@ Facts this module follows (see also ../shared/reference/tencent-sms-api.md):
 - Credentials: SCF injects the role's temporary key as
   ``TENCENTCLOUD_SECRETID``/``SECRETKEY``/``SESSIONTOKEN``, names that no SDK
   provider reads, so the credential is built explicitly.
+- Template review: a verification-code variable holds 0-6 digits
+  (https://cloud.tencent.com/document/product/382/39023), so ``CODE_LENGTH``
+  must be at most 6.
+
+Variables (``from_env``): ``SMS_SDKAPPID`` (numeric), ``SMS_SIGN``,
+``SMS_TEMPLATE_ID``, ``SMS_REGION`` [ap-guangzhou], ``SMS_API_ENDPOINT``
+[sms.tencentcloudapi.com], and the role credentials ``TENCENTCLOUD_SECRETID``,
+``TENCENTCLOUD_SECRETKEY``, ``TENCENTCLOUD_SESSIONTOKEN``.
 
 The SDK is imported on the first send, so invocations that never send (login)
 do not pay for it at cold start; the client is then reused by the container.
@@ -25,9 +33,10 @@ do not pay for it at cold start; the client is then reused by the container.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from smsverify.config import TencentCredentials
+from smsverify.credentials import TencentCredentials
 from smsverify.senders.base import (
     SendError,
     SendReceipt,
@@ -38,7 +47,15 @@ from smsverify.senders.base import (
 from smsverify.senders.http import transport_failure
 from smsverify.tencent_api import sdk_client
 
+if TYPE_CHECKING:
+    from smsverify.config import SmsCommon
+    from smsverify.env import EnvReader
+
 NAME = "tencent"
+#: Setting any of these outside SCF, with ``SMS_PROVIDER`` unset, selects this provider.
+IMPLIED_BY = ("SMS_SDKAPPID", "SMS_SIGN", "SMS_TEMPLATE_ID")
+#: Longest code a Tencent verification-code template variable takes (template review rules).
+MAX_CODE_LENGTH = 6
 
 #: Error codes about the number, not the provider: no failover. True marks a
 #: per-day limit. Every other code is a provider-level refusal.
@@ -52,6 +69,9 @@ NUMBER_LIMITS: dict[str, bool] = {
 NUMBER_REJECTIONS = frozenset({
     "InvalidParameterValue.IncorrectPhoneNumber",
     "FailedOperation.PhoneNumberParseFail",
+    # The number opted out (blocklist): another provider must not send to it,
+    # and Tencent is not at fault.
+    "FailedOperation.PhoneNumberInBlacklist",
 })
 
 #: Request-level codes after which the message may have been sent.
@@ -62,6 +82,52 @@ def classify(code: str, detail: str = "") -> SendError:
     """The sender-contract error for a Tencent error code (either error path)."""
     return classify_code(
         NAME, code, detail, rejections=NUMBER_REJECTIONS, limits=NUMBER_LIMITS, unknown_outcome=UNKNOWN_OUTCOME
+    )
+
+
+@dataclass(frozen=True)
+class TencentSettings:
+    """Tencent Cloud SMS settings (``SMS_*`` and the role credentials)."""
+
+    sdk_app_id: str  #: ``SMS_SDKAPPID``, e.g. ``"1400000000"``
+    sign_name: str  #: ``SMS_SIGN``
+    template_id: str  #: ``SMS_TEMPLATE_ID``
+    region: str  #: ``SMS_REGION``
+    endpoint: str  #: ``SMS_API_ENDPOINT``: a host, or a URL for local emulators
+    credentials: TencentCredentials
+
+
+def from_env(reader: EnvReader, common: SmsCommon) -> TencentSettings:
+    """Read this provider's variables; problems are recorded on ``reader``."""
+    purpose = "for the tencent SMS provider"
+    sdk_app_id = reader.required("SMS_SDKAPPID", purpose)
+    template_id = reader.required("SMS_TEMPLATE_ID", purpose)
+    sign_name = reader.required("SMS_SIGN", purpose)
+    if sdk_app_id and not sdk_app_id.isdigit():
+        reader.problem("SMS_SDKAPPID", "must be the numeric SdkAppId, e.g. 1400000000")
+    if common.code_length > MAX_CODE_LENGTH:
+        reader.problem("CODE_LENGTH", f"Tencent SMS templates accept at most {MAX_CODE_LENGTH} digits for a code")
+    return TencentSettings(
+        sdk_app_id=sdk_app_id,
+        sign_name=sign_name,
+        template_id=template_id,
+        region=reader.text("SMS_REGION", "ap-guangzhou") or "ap-guangzhou",
+        endpoint=reader.text("SMS_API_ENDPOINT", "sms.tencentcloudapi.com") or "sms.tencentcloudapi.com",
+        credentials=TencentCredentials.from_env(reader, purpose),
+    )
+
+
+def build(settings: TencentSettings, common: SmsCommon) -> "TencentSmsSender":
+    """The sender for ``settings``."""
+    return TencentSmsSender(
+        settings.credentials,
+        sdk_app_id=settings.sdk_app_id,
+        sign_name=settings.sign_name,
+        template_id=settings.template_id,
+        template_params=common.template_params,
+        region=settings.region,
+        endpoint=settings.endpoint,
+        timeout_seconds=common.timeout_seconds,
     )
 
 

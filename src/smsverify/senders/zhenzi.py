@@ -1,7 +1,7 @@
 """Zhenzi Cloud (榛子云): the v2 template send API.
 
-Facts (../shared/reference/providers.md section 3; the official single-file
-SDKs and the Java SDK doc smsow.zhenzikj.com/doc/java_sdk_doc.html):
+Facts (the official single-file SDKs and the Java SDK doc
+https://smsow.zhenzikj.com/doc/java_sdk_doc.html):
 
 - ``POST {base}/sms/v2/send.do``, form-encoded: ``appId``, ``appSecret``
   (sent as is: the API has no signature, so the base URL must be HTTPS),
@@ -10,14 +10,18 @@ SDKs and the Java SDK doc smsow.zhenzikj.com/doc/java_sdk_doc.html):
   ``/smslog/findSmsByMessageId.do``).
 - ``{"code": 0, "data": "发送成功"}`` is success; other codes carry the
   reason in ``data``.
+
+Variables (``from_env``): ``ZHENZI_APP_ID``, ``ZHENZI_APP_SECRET``,
+``ZHENZI_TEMPLATE_ID``, ``ZHENZI_BASE_URL`` [:data:`DEFAULT_BASE_URL`].
 """
 
 from __future__ import annotations
 
 import json
-
-from smsverify.config import ZhenziSettings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from smsverify.senders.base import (
+    ProviderRefused,
     SendError,
     SendReceipt,
     SendTimeout,
@@ -27,17 +31,73 @@ from smsverify.senders.base import (
 )
 from smsverify.senders.http import ProviderHttp
 
+if TYPE_CHECKING:
+    from smsverify.config import SmsCommon
+    from smsverify.env import EnvReader
+
 NAME = "zhenzi"
+#: Zhenzi's individual-developer host without the underscore of its documented
+#: ``sms_developer.zhenzikj.com``: OpenSSL does not match a host name with an
+#: underscore against the ``*.zhenzikj.com`` certificate, so certificates could
+#: not be verified there (Zhenzi's mini-program SDK uses this spelling).
+DEFAULT_BASE_URL = "https://smsdeveloper.zhenzikj.com"
 SUCCESS = "0"
 
-#: 100 is "bad parameters (empty, or bad phone format)"; every other
-#: parameter is validated at start-up, so it is taken as the number's fault.
-NUMBER_REJECTIONS = frozenset({"100"})
+#: 100 is "bad parameters (empty, or bad phone format)": the number's fault
+#: only when every parameter we sent was well formed (:func:`own_parameters_valid`).
+BAD_PARAMETERS = "100"
+NUMBER_REJECTIONS = frozenset({BAD_PARAMETERS})
 NUMBER_LIMITS: dict[str, bool] = {"109": True}  # over the daily per-number limit
 
 
-def classify(code: str, detail: str = "") -> SendError:
+def classify(code: str, detail: str = "", *, own_parameters_valid: bool = True) -> SendError:
+    """The sender-contract error for a Zhenzi ``code``; a 100 is provider-level
+    unless our own parameters were valid."""
+    if code == BAD_PARAMETERS and not own_parameters_valid:
+        return ProviderRefused(NAME, code, detail)
     return classify_code(NAME, code, detail, rejections=NUMBER_REJECTIONS, limits=NUMBER_LIMITS)
+
+
+def own_parameters_valid(form: dict[str, str]) -> bool:
+    """Whether the send form is what Zhenzi accepts (every field present,
+    ``number`` an 11-digit mainland mobile, ``templateParams`` a JSON array
+    of non-empty strings), so a 100 can only be about the number itself."""
+    if not all(form.get(name) for name in ("appId", "appSecret", "templateId", "number", "templateParams")):
+        return False
+    number = form["number"]
+    if not (len(number) == 11 and number.isdigit() and number.startswith("1")):
+        return False
+    try:
+        values = json.loads(form["templateParams"])
+    except ValueError:
+        return False
+    return isinstance(values, list) and all(isinstance(v, str) and v for v in values)
+
+
+@dataclass(frozen=True)
+class ZhenziSettings:
+    """Zhenzi Cloud v2 template SMS (``ZHENZI_*``)."""
+
+    app_id: str
+    app_secret: str = field(repr=False)
+    template_id: str
+    base_url: str
+
+
+def from_env(reader: EnvReader, common: SmsCommon) -> ZhenziSettings:
+    """Read this provider's variables; problems are recorded on ``reader``."""
+    purpose = "for the zhenzi SMS provider"
+    return ZhenziSettings(
+        app_id=reader.required("ZHENZI_APP_ID", purpose),
+        app_secret=reader.required("ZHENZI_APP_SECRET", purpose),
+        template_id=reader.required("ZHENZI_TEMPLATE_ID", purpose),
+        base_url=reader.base_url("ZHENZI_BASE_URL", DEFAULT_BASE_URL),
+    )
+
+
+def build(settings: ZhenziSettings, common: SmsCommon) -> "ZhenziSender":
+    """The sender for ``settings``."""
+    return ZhenziSender(settings, common.template_params)
 
 
 class ZhenziSender:
@@ -72,5 +132,5 @@ class ZhenziSender:
             raise SendTimeout(NAME, "InvalidResponse", "answer without code")
         code = str(answer["code"])
         if code != SUCCESS:
-            raise classify(code, str(answer.get("data", ""))[:200])
+            raise classify(code, str(answer.get("data", ""))[:200], own_parameters_valid=own_parameters_valid(form))
         return SendReceipt(provider=NAME, serial_no=message.reference)

@@ -6,7 +6,7 @@ and one time budget (``SMS_SEND_BUDGET_SECONDS``):
 - a provider-level failure (:class:`ProviderRefused`, :class:`SendTimeout`:
   unreachable, HTTP 5xx, timeout, balance, authentication, template or
   signature not approved) moves on to the next provider, and is reported so
-  the service can mark that provider down for every instance;
+  the service can back off from that provider in every instance;
 - a number-level refusal (:class:`NumberRejected`, :class:`NumberRateLimited`)
   ends delivery at once: another provider would only burn budget on it;
 - providers marked down are tried after the healthy ones, only when all
@@ -29,7 +29,6 @@ from smsverify.senders.base import (
     NumberRejected,
     SendError,
     SendReceipt,
-    SendTimeout,
     SmsMessage,
     SmsSender,
 )
@@ -56,8 +55,8 @@ class DeliveryFailed(Exception):
 
     @property
     def maybe_sent(self) -> bool:
-        """True when some attempt timed out: that provider may have sent it."""
-        return any(isinstance(f, SendTimeout) for f in self.failures)
+        """True when some attempt may have sent it (``SendError.maybe_sent``)."""
+        return any(f.maybe_sent for f in self.failures)
 
 
 class Delivery:

@@ -14,17 +14,21 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from smsverify import errors
-from smsverify.config import Settings
-from smsverify.senders.base import NumberRateLimited, NumberRejected, SendError, SendReceipt, SendTimeout, SmsMessage
+from smsverify.clock import Clock, Moment, moment_at
+from smsverify.senders.base import (
+    NumberRateLimited,
+    NumberRejected,
+    ProviderUnreachable,
+    SendError,
+    SendReceipt,
+    SmsMessage,
+)
 from smsverify.service.abuse import UNKNOWN_CLIENT, client_key, destination_prefix
-from smsverify.service.clock import Clock, moment_at
 from smsverify.service.codes import code_digest, new_code
 from smsverify.service.delivery import Delivery, DeliveryFailed, NoProviderForNumber
 from smsverify.service.phone import Phone, parse_phone
-from smsverify.store.redis_store import Moment, RedisCodeStore, Refusal, SendLimits, StoreUnavailable
-
-#: Transport failures: the provider was never reached.
-UNREACHABLE = frozenset({"ConnectionRefused", "ConnectTimeout"})
+from smsverify.service.policy import ServicePolicy
+from smsverify.store.base import CheckOutcome, CodeStore, Refusal, RefusalReason, StoreUnavailable
 
 log = logging.getLogger("smsverify")
 
@@ -57,38 +61,9 @@ class CodeVerified:
     phone: Phone
 
 
-def limits_from(settings: Settings) -> SendLimits:
-    """The store's policy, in milliseconds, from the settings (seconds)."""
-    return SendLimits(
-        code_ttl_ms=settings.code_ttl_seconds * 1000,
-        cooldown_ms=settings.send_interval_seconds * 1000,
-        hourly_limit=settings.hourly_send_limit,
-        daily_limit=settings.daily_send_limit,
-        ip_limit=settings.ip_send_limit,
-        ip_window_ms=settings.ip_send_window_seconds * 1000,
-        global_limit=settings.global_send_limit,
-        global_window_ms=settings.global_send_window_seconds * 1000,
-        max_wrong_tries=settings.max_verify_attempts,
-        daily_verify_limit=settings.daily_verify_limit,
-        **_abuse_limits(settings),
-    )
-
-
-def _abuse_limits(settings: Settings) -> dict:
-    """The abuse limits of :class:`SendLimits`; captcha rules only when captcha is configured."""
-    step_up = settings.captcha_enabled and settings.captcha_mode == "adaptive"
-    return {
-        "unknown_ip_limit": settings.unknown_ip_send_limit,
-        "prefix_limit": settings.prefix_send_limit,
-        "prefix_window_ms": settings.prefix_send_window_seconds * 1000,
-        "global_hard_limit": settings.global_send_hard_limit if step_up else 0,
-        "step_up": step_up,
-        "ip_verify_limit": settings.ip_verify_limit,
-        "ip_verify_window_ms": settings.ip_verify_window_seconds * 1000,
-        "global_verify_limit": settings.global_verify_limit,
-        "global_verify_window_ms": settings.global_verify_window_seconds * 1000,
-        "verify_captcha_after": settings.verify_captcha_after if settings.captcha_enabled else 0,
-    }
+def _store_down(exc: StoreUnavailable) -> None:
+    """The one WARNING line of a 503 caused by Redis: its cause class, no secrets."""
+    log.warning("redis unavailable (cause: %s); answering ServiceUnavailable", exc.cause)
 
 
 def _seconds(ms: int) -> int:
@@ -100,8 +75,8 @@ class VerificationService:
 
     Parameters
     ----------
-    settings:
-        Validated configuration.
+    policy:
+        The numbers the service decides with (built by :mod:`smsverify.bootstrap`).
     store:
         The code store (Redis).
     delivery:
@@ -114,29 +89,31 @@ class VerificationService:
 
     def __init__(
         self,
-        settings: Settings,
-        store: RedisCodeStore,
+        policy: ServicePolicy,
+        store: CodeStore,
         delivery: Delivery,
         captcha: CaptchaVerifier | None = None,
         clock: Clock = time.time,
     ) -> None:
-        self.settings = settings
+        self.policy = policy
         self.store = store
         self.delivery = delivery
         self.captcha = captcha
         self.clock = clock
-        self._keys = [settings.code_secret] + ([settings.code_secret_previous] if settings.code_secret_previous else [])
+        self._keys = list(policy.code_keys)
+        if policy.captcha_required != (captcha is not None):
+            raise ValueError("a captcha verifier is needed exactly when policy.captcha_required is True")
         if captcha is None:
             log.warning(
                 "no captcha configured: requests without a client IP (e.g. Function URL events) share one bucket "
                 "of UNKNOWN_IP_SEND_LIMIT=%d getSms per %d s and nothing else tells their clients apart; "
                 "set CAPTCHA_APP_ID and CAPTCHA_APP_SECRET_KEY, or serve through API Gateway",
-                settings.unknown_ip_send_limit, settings.ip_send_window_seconds,
+                policy.unknown_ip_send_limit, policy.ip_send_window_seconds,
             )
 
     def phone(self, raw: str) -> Phone:
         """A client's spelling of a phone as a :class:`Phone`; raises :class:`errors.InvalidParam`."""
-        return parse_phone(raw, self.settings.default_region, self.settings.allowed_country_codes)
+        return parse_phone(raw, self.policy.default_region, self.policy.allowed_country_codes)
 
     # -- getSms -------------------------------------------------------------------
     def send_code(
@@ -183,15 +160,15 @@ class VerificationService:
         errors.IpLimitExceeded, errors.PrefixLimitExceeded, errors.ServiceBusy,
         errors.SmsSendFailed, errors.SmsSendTimeout, errors.ServiceUnavailable
         """
-        client = client_key(client_ip, self.settings.ipv6_prefix_length)
-        prefix = destination_prefix(phone, self.settings.prefix_digits)
+        client = client_key(client_ip, self.policy.ipv6_prefix_length)
+        prefix = destination_prefix(phone, self.policy.prefix_digits)
         ticket_ok = False
         if self.captcha is not None:
-            needed = self.settings.captcha_mode == "always" or client == UNKNOWN_CLIENT
+            needed = self.policy.captcha_mode == "always" or client == UNKNOWN_CLIENT
             if needed or (ticket and randstr):
                 self._check_captcha(ticket, randstr, client_ip)
                 ticket_ok = True
-        code = new_code(self.settings.code_length)
+        code = new_code(self.policy.code_length)
         reservation = uuid.uuid4().hex
         moment = moment_at(self.clock())
         watched = self.delivery.names if self.delivery.failover else ()
@@ -201,10 +178,15 @@ class VerificationService:
                 prefix=prefix, ticket=ticket_ok,
             )
         except StoreUnavailable as exc:
+            _store_down(exc)
+            # No answer even after the store's retries: the reservation may
+            # have been made. Undo it by its id so the user's retry is not
+            # refused by a cooldown for an SMS that never left.
+            self._release(phone, reservation, client, moment, prefix)
             raise errors.ServiceUnavailable() from exc
         if isinstance(outcome, Refusal):
             raise self._refused(outcome.reason, outcome.wait_ms, outcome.first_trip)
-        ttl = self.settings.code_ttl_seconds
+        ttl = self.policy.code_ttl_seconds
         message = SmsMessage(phone=phone.e164, code=code, ttl_minutes=math.ceil(ttl / 60), reference=reference)
         try:
             receipt, failures = self.delivery.send(message, outcome.providers_down, lambda exc: self._provider_failed(exc, moment))
@@ -220,17 +202,17 @@ class VerificationService:
         return CodeSent(
             phone=phone,
             expires_in=ttl,
-            resend_after=self.settings.send_interval_seconds,
+            resend_after=self.policy.send_interval_seconds,
             receipt=receipt,
             failed_providers=tuple(f.qualified_code for f in failures),
         )
 
     def _provider_failed(self, exc: SendError, moment: Moment) -> None:
         """A provider-level failure: log it, and with failover mark the
-        provider down for ``PROVIDER_COOLDOWN_SECONDS`` in every instance."""
+        provider down for ``PROVIDER_BACKOFF_SECONDS`` in every instance."""
         # The code and its kind only: a provider's own message may quote the number.
         log.error("sms provider failed: %s (%s)", exc.qualified_code, type(exc).__name__)
-        seconds = self.settings.provider_cooldown_seconds
+        seconds = self.policy.provider_backoff_seconds
         if not self.delivery.failover or seconds <= 0:
             return
         try:
@@ -244,16 +226,17 @@ class VerificationService:
         if isinstance(final, NumberRateLimited):
             if final.daily:  # the provider's day: assumed to be China's calendar day, like ours
                 return errors.DailyLimitExceeded(retryAfter=_seconds(moment.ms_to_day_end), providerCode=code)
-            return errors.TooFrequent(retryAfter=self.settings.send_interval_seconds, providerCode=code)
+            # The provider's own short-term window, not ours: SEND_INTERVAL_SECONDS may be 0.
+            return errors.TooFrequent(retryAfter=max(1, self.policy.send_interval_seconds), providerCode=code)
         if isinstance(final, NumberRejected):
             return errors.InvalidParam("短信服务商无法识别该手机号", providerCode=code)
         if failed.maybe_sent:
-            timed_out = next(f for f in failed.failures if isinstance(f, SendTimeout))
+            timed_out = next(f for f in failed.failures if f.maybe_sent)
             log.warning("sms send outcome unknown (%s); code kept", timed_out.qualified_code)
             return errors.SmsSendTimeout(
-                providerCode=timed_out.qualified_code, resendAfter=self.settings.send_interval_seconds
+                providerCode=timed_out.qualified_code, resendAfter=self.policy.send_interval_seconds
             )
-        if final.provider_code in UNREACHABLE:
+        if isinstance(final, ProviderUnreachable):
             return errors.SmsSendFailed("短信服务连接失败", providerCode=code)
         return errors.SmsSendFailed(providerCode=code)
 
@@ -272,25 +255,25 @@ class VerificationService:
             log.error("captcha check unavailable: %s", exc)
             raise errors.ServiceUnavailable("人机验证服务暂不可用，请稍后再试") from None
 
-    def _refused(self, reason: str, wait_ms: int, first_trip: bool) -> errors.VerificationError:
+    def _refused(self, reason: RefusalReason, wait_ms: int, first_trip: bool) -> errors.VerificationError:
         retry_after = _seconds(wait_ms)
-        if reason == "COOLDOWN":
+        if reason is RefusalReason.COOLDOWN:
             return errors.TooFrequent(retryAfter=retry_after)
-        if reason == "HOURLY":
+        if reason is RefusalReason.HOURLY:
             return errors.HourlyLimitExceeded(retryAfter=retry_after)
-        if reason == "DAILY":
+        if reason is RefusalReason.DAILY:
             return errors.DailyLimitExceeded(retryAfter=retry_after)
-        if reason == "IP":
+        if reason is RefusalReason.IP:
             return errors.IpLimitExceeded(retryAfter=retry_after)
-        if reason == "PREFIX":
+        if reason is RefusalReason.PREFIX:
             return errors.PrefixLimitExceeded(retryAfter=retry_after)
         if first_trip:
             log.error(
                 "global send limit reached: %d SMS per %d s; getSms refused until the window frees up",
-                self.settings.global_send_limit,
-                self.settings.global_send_window_seconds,
+                self.policy.global_send_limit,
+                self.policy.global_send_window_seconds,
             )
-        if reason == "STEPUP":  # adaptive captcha: a ticket passes until GLOBAL_SEND_HARD_LIMIT
+        if reason is RefusalReason.STEPUP:  # adaptive captcha: a ticket passes until GLOBAL_SEND_HARD_LIMIT
             return errors.CaptchaRequired("发送量较大，请先完成人机验证")
         return errors.ServiceBusy(retryAfter=retry_after)
 
@@ -298,7 +281,7 @@ class VerificationService:
         try:
             self.store.release_send(phone.e164, reservation, client, moment, prefix=prefix)
         except StoreUnavailable:
-            log.error("could not release a refused send for %s; its cooldown and counts stay", phone.masked)
+            log.error("could not release the send reservation for %s; its cooldown and counts stay", phone.masked)
 
     # -- login --------------------------------------------------------------------
     def check_code(
@@ -335,23 +318,24 @@ class VerificationService:
         if self.captcha is not None and ticket and randstr:
             self._check_captcha(ticket, randstr, client_ip)
             ticket_ok = True
-        client = client_key(client_ip, self.settings.ipv6_prefix_length)
+        client = client_key(client_ip, self.policy.ipv6_prefix_length)
         try:
             result = self.store.check_code(phone.e164, digests, moment_at(self.clock()), client=client, ticket=ticket_ok)
         except StoreUnavailable as exc:
+            _store_down(exc)
             raise errors.ServiceUnavailable() from exc
-        if result.status == "IP":
+        if result.status is CheckOutcome.IP:
             raise errors.IpLimitExceeded("当前网络校验失败次数过多，请稍后再试", retryAfter=_seconds(result.wait_ms))
-        if result.status == "BUSY":
+        if result.status is CheckOutcome.BUSY:
             raise errors.ServiceBusy("校验请求过多，请稍后再试", retryAfter=_seconds(result.wait_ms))
-        if result.status == "CAPTCHA":
+        if result.status is CheckOutcome.CAPTCHA:
             raise errors.CaptchaRequired("该手机号验证码错误次数较多，请先完成人机验证")
-        if result.status == "OK":
+        if result.status is CheckOutcome.OK:
             return CodeVerified(phone=phone)
-        if result.status == "WRONG":
+        if result.status is CheckOutcome.WRONG:
             raise errors.CodeIsError(attemptsLeft=result.tries_left)
-        if result.status == "INVALIDATED":
+        if result.status is CheckOutcome.INVALIDATED:
             raise errors.CodeHasValid()
-        if result.status == "LOCKED":
+        if result.status is CheckOutcome.LOCKED:
             raise errors.VerifyLimitExceeded(retryAfter=_seconds(result.wait_ms))
         raise errors.CodeHasExpired()

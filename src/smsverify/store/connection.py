@@ -10,10 +10,14 @@ from redis.retry import Retry
 
 from smsverify.errors import ConfigError
 
-#: Connection errors are retried (a warm container reconnects after a Redis
-#: restart or fail-over) with bounded backoff: 3 tries, waits 50 ms, 100 ms.
-#: Timeouts are not retried: the command may have run, and the whole call
-#: must stay within a bounded time (at most ~3 x REDIS_TIMEOUT_SECONDS).
+#: Connection errors are retried by redis-py on a new connection (a warm
+#: container reconnects after a Redis restart or fail-over) with bounded
+#: backoff: 3 tries; redis-py's ExponentialBackoff waits base x 2**n, so
+#: 100 ms after the first failure and 200 ms after the second. Timeouts are
+#: not retried here, where they would also multiply the connect handshake's
+#: tries: the store retries its scripts after a timeout itself
+#: (``RedisCodeStore`` and :data:`smsverify.store.redis_store.TIMEOUT_RETRIES`),
+#: which is safe because each script call is exactly once.
 RETRIES = 2
 
 
@@ -25,7 +29,7 @@ def connect(url: str | None, *, cluster: bool, timeout_seconds: float) -> Any:
     """Return a Redis client for ``url``; ``None`` gives an in-process fakeredis.
 
     Connections are opened lazily on first command. ``timeout_seconds`` bounds
-    both connect and read.
+    both connect and read, for each of at most 3 tries (:data:`RETRIES`).
 
     Raises
     ------
@@ -42,6 +46,10 @@ def connect(url: str | None, *, cluster: bool, timeout_seconds: float) -> Any:
         socket_connect_timeout=timeout_seconds,
         socket_timeout=timeout_seconds,
         retry=_retry(),
+        # Keepalive probes let the kernel notice a dead path instead of a
+        # request finding it; the health check (PING when a connection was
+        # idle for 30 s) catches the rest before the script is sent.
+        socket_keepalive=True,
         health_check_interval=30,
     )
     if cluster:

@@ -1,10 +1,23 @@
 """The code store: verification codes and send limits in Redis, changed only
 by the Lua scripts in ``lua/``.
 
-Each public method is one atomic step on the phone's slot, run with EVALSHA
-(redis-py's :class:`~redis.commands.core.Script` reloads a script once on
-NOSCRIPT, e.g. after SCRIPT FLUSH or a fail-over).
+Each script call is atomic on its own slot and run with EVALSHA (redis-py's
+:class:`~redis.commands.core.Script` reloads a script once on NOSCRIPT, e.g.
+after SCRIPT FLUSH or a fail-over). Lua replies are decoded into
+:class:`RefusalReason` / :class:`CheckOutcome` here and nowhere else.
 
+Exactly once under retries
+    redis-py re-sends a command after a lost connection or a timeout
+    (:mod:`smsverify.store.connection`), so a script may run twice. Every
+    call carries an id: ``reserve_send`` its reservation id (send.lua and
+    window.lua recognise a reservation already made), ``check_code`` a fresh
+    attempt id (check.lua records OK / WRONG under it), ``release_send`` the
+    reservation id (release.lua removes only entries of that id, so a repeat
+    removes nothing more). A repeat returns the recorded outcome without
+    acting again. Not covered: a reserve that got no answer after all its
+    tries is released by the service; should a stalled server run that
+    reserve only after the release, the reservation stands (the user then
+    sees a cooldown for an SMS that never left).
 Single node
     ``reserve_send`` is one EVALSHA that checks the cooldown, the daily and
     hourly caps of the phone, the per-IP window and the global window, and
@@ -15,33 +28,94 @@ Provider health (SMS failover)
     failover costs no round trip until a provider fails.
 Redis Cluster
     A script may only touch keys of one slot, and the per-IP and global logs
-    are on other slots than the phone. The step is split: the per-IP window,
-    then the global window (one script each, on their own slots), then the
-    phone script. A refusal at a later step removes the earlier reservations
-    (ZREM of this reservation's id), so a refused request keeps no quota.
-    Each counter is still checked-and-counted atomically, so no limit is ever
-    exceeded; for the few milliseconds before such a removal a concurrent
-    request may see a window one entry fuller than it will be (refused early,
-    never admitted late).
+    are on other slots than the phone, so ``reserve_send`` is not one atomic
+    step there: the per-IP window, then the global window (one script each,
+    on their own slots), then the phone script. A refusal or any failure
+    (an exception included) at a later step removes the earlier reservations
+    (ZREM of this reservation's id), so a refused or failed request keeps no
+    quota. Each counter is still checked-and-counted atomically, so no limit
+    is ever exceeded; for the few milliseconds before such a removal a
+    concurrent request may see a window one entry fuller than it will be
+    (refused early, never admitted late).
 """
 
 from __future__ import annotations
 
+import enum
+import uuid
 from dataclasses import dataclass
 from importlib import resources
-import uuid
 from typing import Any, NamedTuple, Sequence
 
 import redis
 
+from smsverify.clock import HOUR_MS, Moment
 from smsverify.store import keys
 
-#: The rolling window of HOURLY_SEND_LIMIT.
-HOUR_MS = 3_600_000
+
+
+#: Script calls that timed out are sent again on a new connection this many
+#: times (a stall of the server, or a thawed container whose idle connection
+#: was silently dropped). Safe because every call is exactly once; a call is
+#: bounded by (1 + TIMEOUT_RETRIES) x REDIS_TIMEOUT_SECONDS.
+TIMEOUT_RETRIES = 2
+
+#: How long check.lua keeps a consumed code's attempt record, for a retry of
+#: the same call (the store retries within ~3 timeouts).
+ATTEMPT_TTL_MS = 60_000
 
 
 class StoreUnavailable(Exception):
-    """Redis could not be reached or answered with an error; ``__cause__`` has the original."""
+    """Redis could not be reached or answered with an error; ``__cause__`` has
+    the original and :attr:`cause` its class for the operator's log line."""
+
+    @property
+    def cause(self) -> str:
+        """One of ``refused``, ``timeout``, ``DNS``, ``auth``, ``cluster down``, ``error``."""
+        return cause_class(self.__cause__)
+
+
+def cause_class(exc: BaseException | None) -> str:
+    """The class of a Redis failure, from the exception only (no message text is logged)."""
+    from redis.exceptions import AuthenticationError, ClusterDownError, RedisClusterException
+
+    text = str(exc).lower()
+    if isinstance(exc, AuthenticationError) or "noauth" in text or "wrongpass" in text:
+        return "auth"
+    if isinstance(exc, redis.TimeoutError) or "timed out" in text:
+        return "timeout"
+    if isinstance(exc, (ClusterDownError, RedisClusterException)) or "clusterdown" in text or "cluster unreachable" in text:
+        return "cluster down"
+    if "name or service not known" in text or "name resolution" in text or "nodename nor servname" in text:
+        return "DNS"
+    if "refused" in text:
+        return "refused"
+    return "error"
+
+
+class RefusalReason(str, enum.Enum):
+    """Why ``reserve_send`` refused (the send.lua / window.lua reply word)."""
+
+    COOLDOWN = "COOLDOWN"
+    DAILY = "DAILY"
+    HOURLY = "HOURLY"
+    IP = "IP"
+    PREFIX = "PREFIX"
+    STEPUP = "STEPUP"  #: the global quota is spent; a verified captcha ticket would pass
+    GLOBAL = "GLOBAL"
+
+
+class CheckOutcome(str, enum.Enum):
+    """What ``check_code`` found (the check.lua reply word)."""
+
+    OK = "OK"
+    EXPIRED = "EXPIRED"
+    INVALIDATED = "INVALIDATED"
+    WRONG = "WRONG"
+    LOCKED = "LOCKED"
+    IP = "IP"  #: the client's failed-login quota is spent
+    BUSY = "BUSY"  #: the global failed-login quota is spent
+    CAPTCHA = "CAPTCHA"  #: a captcha ticket is needed for this phone today
 
 
 @dataclass(frozen=True)
@@ -71,30 +145,11 @@ class SendLimits:
     verify_captcha_after: int = 0
 
 
-@dataclass(frozen=True)
-class Moment:
-    """The service clock at one request.
-
-    ``now_ms`` is Unix time in ms; ``day`` the Asia/Shanghai calendar day as
-    ``YYYYMMDD``; ``ms_to_day_end`` the time left in that day.
-    """
-
-    now_ms: int
-    day: str
-    ms_to_day_end: int
-
-    @property
-    def day_key_ttl_ms(self) -> int:
-        # Daily counters outlive their day by an hour so a late request near
-        # midnight still finds them; their day is part of the key anyway.
-        return self.ms_to_day_end + HOUR_MS
-
-
 class Refusal(NamedTuple):
     """Why ``reserve_send`` refused, and for how long (ms) it will refuse."""
 
     #: COOLDOWN, DAILY, HOURLY, IP, PREFIX, STEPUP (a captcha ticket would pass) or GLOBAL
-    reason: str
+    reason: RefusalReason
     #: milliseconds until a retry can pass this limit
     wait_ms: int
     #: True for the first GLOBAL refusal of a window (log it once)
@@ -111,9 +166,9 @@ class Reserved(NamedTuple):
 class CheckResult(NamedTuple):
     """Outcome of ``check_code``."""
 
-    #: OK, EXPIRED, INVALIDATED, WRONG, LOCKED, or before the phone is read IP / BUSY (the
+    #: OK, EXPIRED, INVALIDATED, WRONG, LOCKED, or before the phone is counted IP / BUSY (the
     #: client's / the global failed-login quota is spent) and CAPTCHA (a ticket is needed)
-    status: str
+    status: CheckOutcome
     #: WRONG: tries left for this code
     tries_left: int = 0
     #: LOCKED, IP, BUSY: milliseconds until a retry can pass
@@ -123,9 +178,7 @@ class CheckResult(NamedTuple):
 def _script_source(name: str) -> str:
     folder = resources.files("smsverify.store") / "lua"
     body = (folder / name).read_text(encoding="utf-8")
-    if name in ("send.lua", "window.lua", "check.lua"):
-        body = (folder / "lib.lua").read_text(encoding="utf-8") + "\n" + body
-    return body
+    return (folder / "lib.lua").read_text(encoding="utf-8") + "\n" + body
 
 
 class RedisCodeStore:
@@ -152,14 +205,22 @@ class RedisCodeStore:
         self._scripts: dict[str, Any] = {}
 
     def _run(self, name: str, script_keys: Sequence[str], args: Sequence[Any]) -> Any:
-        try:
-            script = self._scripts.get(name)
-            if script is None:
-                # Registered on first use: a cluster client only exists once reachable.
-                script = self._scripts[name] = self.client.register_script(self._sources[name])
-            return script(keys=list(script_keys), args=list(args))
-        except redis.RedisError as exc:
-            raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
+        tries = 0
+        while True:
+            try:
+                script = self._scripts.get(name)
+                if script is None:
+                    # Registered on first use: a cluster client only exists once reachable.
+                    script = self._scripts[name] = self.client.register_script(self._sources[name])
+                return script(keys=list(script_keys), args=list(args))
+            except redis.TimeoutError as exc:
+                # redis-py dropped the timed-out connection; the same call (same
+                # ids) goes again on a new one and learns what happened.
+                tries += 1
+                if tries > TIMEOUT_RETRIES:
+                    raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
+            except redis.RedisError as exc:
+                raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
 
     # -- getSms ----------------------------------------------------------------
     def reserve_send(
@@ -203,28 +264,35 @@ class RedisCodeStore:
             return _refusal(reply) or _reserved(reply, providers)
 
         held: list[str] = []
-        steps = [("IP", keys.ip_log_key(client_ip or "-"), lim.ip_window_ms, ip_limit),
-                 ("PREFIX", keys.prefix_log_key(prefix or "-"), lim.prefix_window_ms, prefix_limit)]
-        for reason, key, window_ms, limit in steps:
-            if not limit:
-                continue
-            reply = self._reserve_window([key], reservation_id, moment, window_ms, limit)
-            if _text(reply[0]) != "OK":
-                self._forget(held, reservation_id)
-                return Refusal(reason, int(reply[1]))
-            held.append(key)
-        reply = self._reserve_window(
-            [keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY, *health], reservation_id, moment,
-            lim.global_window_ms, lim.global_limit, report_trip=True, providers=len(health),
-            hard_limit=lim.global_hard_limit, ticket=ticket, step_up=lim.step_up,
-        )
-        if _text(reply[0]) != "OK":
-            reason = "STEPUP" if _text(reply[0]) == "STEPUP" else "GLOBAL"
-            outcome: Refusal | Reserved = Refusal(reason, int(reply[1]), bool(int(reply[2])))
-        else:
+        try:
+            # Each key is held before its call: a call that failed may still have reserved.
+            steps = [(RefusalReason.IP, keys.ip_log_key(client_ip or "-"), lim.ip_window_ms, ip_limit),
+                     (RefusalReason.PREFIX, keys.prefix_log_key(prefix or "-"), lim.prefix_window_ms, prefix_limit)]
+            for reason, key, window_ms, limit in steps:
+                if not limit:
+                    continue
+                held.append(key)
+                reply = self._reserve_window([key], reservation_id, moment, window_ms, limit)
+                if _text(reply[0]) != "OK":
+                    held.pop()
+                    self._forget(held, reservation_id)
+                    return Refusal(reason, int(reply[1]))
             held.append(keys.GLOBAL_LOG_KEY)
-            reserved = _reserved(reply, providers)
-            outcome = _refusal(self._reserve_phone(script_keys, digest, reservation_id, moment, 0, 0, 0)) or reserved
+            reply = self._reserve_window(
+                [keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY, *health], reservation_id, moment,
+                lim.global_window_ms, lim.global_limit, report_trip=True, providers=len(health),
+                hard_limit=lim.global_hard_limit, ticket=ticket, step_up=lim.step_up,
+            )
+            if _text(reply[0]) != "OK":
+                held.pop()
+                reason = RefusalReason.STEPUP if _text(reply[0]) == "STEPUP" else RefusalReason.GLOBAL
+                outcome: Refusal | Reserved = Refusal(reason, int(reply[1]), bool(int(reply[2])))
+            else:
+                reserved = _reserved(reply, providers)
+                outcome = _refusal(self._reserve_phone(script_keys, digest, reservation_id, moment, 0, 0, 0)) or reserved
+        except StoreUnavailable:
+            self._forget_quietly(held, reservation_id)
+            raise
         if isinstance(outcome, Refusal):
             self._forget(held, reservation_id)
         return outcome
@@ -275,14 +343,26 @@ class RedisCodeStore:
                 raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
         return removed
 
+    def _forget_quietly(self, window_keys: list[str], reservation_id: str) -> None:
+        """:meth:`_forget` after another failure: one slot down must not keep the others' entries."""
+        for key in window_keys:
+            try:
+                self._forget([key], reservation_id)
+            except StoreUnavailable:
+                pass
+
     def release_send(
         self, phone: str, reservation_id: str, client_ip: str | None, moment: Moment, *, prefix: str | None = None
     ) -> int:
-        """Undo a reservation after the provider refused the SMS.
+        """Undo a reservation after the provider refused the SMS, or after
+        ``reserve_send`` failed without an answer (it may have run).
 
         Removes only what this reservation wrote: its code, its cooldown, its
-        entries in the hourly, per-IP, prefix and global logs, one daily count.
-        Returns the number of entries removed.
+        entries in the hourly, per-IP, prefix and global logs, one daily
+        count; a repeat removes nothing more (returns 0). Returns the number
+        of entries removed.
+        In cluster mode the other slots' logs are cleaned first, so a paused
+        phone shard does not keep them.
         """
         pk = keys.phone_keys(phone, moment.day)
         window_keys = ([keys.ip_log_key(client_ip)] if client_ip else []) + [keys.GLOBAL_LOG_KEY]
@@ -290,58 +370,73 @@ class RedisCodeStore:
         script_keys = [pk.code, pk.cooldown, pk.hourly, pk.daily_sends]
         if not self.cluster:
             return int(self._run("release", script_keys + window_keys, [reservation_id]))
-        return int(self._run("release", script_keys, [reservation_id])) + self._forget(window_keys, reservation_id)
+        removed = self._forget(window_keys, reservation_id)
+        return removed + int(self._run("release", script_keys, [reservation_id]))
 
     # -- login -------------------------------------------------------------------
     def check_code(
-        self, phone: str, digests: Sequence[str], moment: Moment, *, client: str | None = None, ticket: bool = False,
+        self, phone: str, digests: Sequence[str], moment: Moment, attempt_id: str | None = None, *,
+        client: str | None = None, ticket: bool = False,
     ) -> CheckResult:
         """Check a submitted code, given as its HMACs under the current (and
         previous) key; consume it when it matches.
 
+        ``attempt_id`` (default: a fresh random one) makes the call exactly
+        once: a retry of it returns the recorded OK / WRONG without consuming
+        or counting again, and the failed-login logs hold it once.
         With ``client`` (the client's limit key) the login throttles apply:
         the client's and the global failed-login quotas are checked before the
-        phone is read (IP / BUSY refusals touch nothing of the phone), every
+        phone is counted (IP / BUSY refusals touch nothing of the phone), every
         failed login counts in both, and past ``verify_captcha_after`` wrong
         codes today the phone needs ``ticket`` (a verified captcha ticket).
         Single node: one script. Cluster: the two quotas are reserved on their
-        own slots first and given back when the login succeeds or needs a captcha.
+        own slots first (under the attempt id) and given back when the login
+        succeeds, needs a captcha or fails without an answer.
         """
         lim = self.limits
         pk = keys.phone_keys(phone, moment.day)
-        args = [moment.now_ms, lim.max_wrong_tries, lim.daily_verify_limit, moment.day_key_ttl_ms, moment.ms_to_day_end, *digests]
+        attempt = attempt_id or uuid.uuid4().hex
+        args = [
+            moment.now_ms, lim.max_wrong_tries, lim.daily_verify_limit, moment.day_key_ttl_ms, moment.ms_to_day_end,
+            attempt, ATTEMPT_TTL_MS, len(digests), *digests,
+        ]
         if client is None:
             return _check_result(self._run("check", [pk.code, pk.daily_verifies], args))
-        attempt = uuid.uuid4().hex
         client_key = keys.ip_verify_key(client)
         if not self.cluster:
-            throttles = [lim.ip_verify_limit, lim.ip_verify_window_ms, lim.global_verify_limit, lim.global_verify_window_ms,
-                         lim.verify_captcha_after, int(ticket), attempt]
+            throttles = [lim.ip_verify_limit, lim.ip_verify_window_ms, lim.global_verify_limit,
+                         lim.global_verify_window_ms, lim.verify_captcha_after, int(ticket)]
             script_keys = [pk.code, pk.daily_verifies, client_key, keys.GLOBAL_VERIFY_KEY]
             return _check_result(self._run("check", script_keys, args + throttles))
         held: list[str] = []
-        for status, key, window_ms, limit in (("IP", client_key, lim.ip_verify_window_ms, lim.ip_verify_limit),
-                                              ("BUSY", keys.GLOBAL_VERIFY_KEY, lim.global_verify_window_ms,
-                                               lim.global_verify_limit)):
-            if not limit:
-                continue
-            reply = self._reserve_window([key], attempt, moment, window_ms, limit)
-            if _text(reply[0]) != "OK":
-                self._forget(held, attempt)
-                return CheckResult(status, wait_ms=int(reply[1]))
-            held.append(key)
-        result = _check_result(self._run("check", [pk.code, pk.daily_verifies],
-                                         args + [0, 0, 0, 0, lim.verify_captcha_after, int(ticket), attempt]))
-        if result.status in ("OK", "CAPTCHA"):
+        try:
+            for status, key, window_ms, limit in (
+                (CheckOutcome.IP, client_key, lim.ip_verify_window_ms, lim.ip_verify_limit),
+                (CheckOutcome.BUSY, keys.GLOBAL_VERIFY_KEY, lim.global_verify_window_ms, lim.global_verify_limit),
+            ):
+                if not limit:
+                    continue
+                held.append(key)
+                reply = self._reserve_window([key], attempt, moment, window_ms, limit)
+                if _text(reply[0]) != "OK":
+                    held.pop()
+                    self._forget(held, attempt)
+                    return CheckResult(status, wait_ms=int(reply[1]))
+            result = _check_result(self._run("check", [pk.code, pk.daily_verifies],
+                                             args + [0, 0, 0, 0, lim.verify_captcha_after, int(ticket)]))
+        except StoreUnavailable:
+            self._forget_quietly(held, attempt)
+            raise
+        if result.status in (CheckOutcome.OK, CheckOutcome.CAPTCHA):
             self._forget(held, attempt)  # only failed logins count
         return result
 
 
 def _check_result(reply: Sequence[Any]) -> CheckResult:
-    status = _text(reply[0])
-    if status == "WRONG":
+    status = CheckOutcome(_text(reply[0]))
+    if status is CheckOutcome.WRONG:
         return CheckResult(status, tries_left=int(reply[1]))
-    if status in ("LOCKED", "IP", "BUSY"):
+    if status in (CheckOutcome.LOCKED, CheckOutcome.IP, CheckOutcome.BUSY):
         return CheckResult(status, wait_ms=int(reply[1]))
     return CheckResult(status)
 
@@ -360,4 +455,4 @@ def _refusal(reply: Sequence[Any]) -> Refusal | None:
     if reason == "OK":
         return None
     first_trip = len(reply) > 2 and bool(int(reply[2]))
-    return Refusal(reason, int(reply[1]), first_trip)
+    return Refusal(RefusalReason(reason), int(reply[1]), first_trip)

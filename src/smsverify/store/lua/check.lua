@@ -1,50 +1,49 @@
--- Check a login code and consume it on success, in one step.
--- KEYS[1] code hash              {phone}:code (see send.lua)
--- KEYS[2] daily verify counter   {phone}:verify:<YYYYMMDD, Asia/Shanghai>
--- ARGV[1] now (ms)  ARGV[2] max wrong tries per code  ARGV[3] daily verify limit
--- ARGV[4] daily key TTL (ms)  ARGV[5] ms until the day ends
--- ARGV[6..] candidate HMACs (hex) of the submitted code: current key, then previous key
+-- Check a login code and consume it on success, exactly once per attempt id.
+-- KEYS[1] code hash              {phone}:code (fields in send.lua; this script adds a:<attempt id>)
+-- KEYS[2] daily wrong-code count {phone}:verify:<YYYYMMDD, Asia/Shanghai>
 -- KEYS[3] client failed-login log {ip:<client>}:verifies   (single node; absent in cluster mode,
 -- KEYS[4] global failed-login log {global}:verifies          where the throttle limits are 0)
--- ARGV[#-6..#] (optional) the login throttles, after the digests: see login_throttle
---          in lib.lua (client limit, client window ms, global limit, global window ms,
---          VERIFY_CAPTCHA_AFTER, '1' with a verified captcha ticket, attempt id)
+-- ARGV[1] now (ms)  ARGV[2] max wrong tries per code  ARGV[3] daily wrong-code limit
+-- ARGV[4] daily key TTL (ms)  ARGV[5] ms until the day ends
+-- ARGV[6] attempt id (one per login call, the same on a client's retry of that call)
+-- ARGV[7] attempt record TTL (ms)
+-- ARGV[8] number n of candidate HMACs; ARGV[9..8+n] candidate HMACs (hex) of the
+--         submitted code: current key, then previous key.
+-- ARGV[9+n..14+n] (optional) the login throttles: see login_throttle in lib.lua (client
+--         limit, client window ms, global limit, global window ms, VERIFY_CAPTCHA_AFTER,
+--         '1' with a verified captcha ticket). Later ARGV are free.
 -- Returns {'OK'}, {'EXPIRED'}, {'INVALIDATED'}, {'WRONG', tries left}, {'LOCKED', wait ms},
--- {'IP', wait ms} / {'BUSY', wait ms} (a throttle refused: nothing of the phone was read or
--- written) or {'CAPTCHA'} (a ticket is needed; nothing written). Every other refusal counts
--- one failed login in KEYS[3] and KEYS[4].
--- The code's TTL is never extended here (the Node demo reset it on each wrong try).
-
--- Compare two hex digests without an early exit: the time taken does not
--- depend on where they first differ. Lua 5.1 has no bit operators, so the
--- differences are summed as squares.
-local function same_digest(a, b)
-  if string.len(a) ~= string.len(b) then
-    return false
-  end
-  local diff = 0
-  for i = 1, string.len(a) do
-    local d = string.byte(a, i) - string.byte(b, i)
-    diff = diff + d * d
-  end
-  return diff == 0
-end
-
+-- {'IP', wait ms} / {'BUSY', wait ms} (a throttle refused: nothing of the phone was counted
+-- or written) or {'CAPTCHA'} (a ticket is needed; nothing written). Every other refusal
+-- counts one failed login in KEYS[3] and KEYS[4], with the attempt id as member.
+-- Exactly once: an outcome that changed state (OK, WRONG) is recorded in the
+-- code hash as field a:<attempt id> = 'OK' | 'WRONG:<tries left>' (one field
+-- per attempt, so concurrent attempts do not overwrite each other's; at most
+-- max wrong tries + 1 of them), and a repeat of the same attempt returns it
+-- before any throttle or counter is touched; a consumed code keeps only its
+-- records (d = '') for the attempt TTL. The other outcomes change nothing of
+-- the phone, so a repeat computes them again, and its failed-login entry is
+-- the same sorted-set member (counted once). The code's TTL is never extended
+-- by a wrong try (the Node demo reset it on each one).
 local now = tonumber(ARGV[1])
+local record = 'a:' .. ARGV[6]
+local stored = redis.call('HMGET', KEYS[1], 'd', 'n', 'x', record)
+if stored[4] then
+  return recorded_outcome(stored[4])
+end
 local throttle = login_throttle()
 local throttled = login_gate(throttle, now)
 if throttled then
   return throttled
 end
-local verified = tonumber(redis.call('GET', KEYS[2]) or '0')
-if verified >= tonumber(ARGV[3]) then
+local wrong_today = tonumber(redis.call('GET', KEYS[2]) or '0')
+if wrong_today >= tonumber(ARGV[3]) then
   return login_failed(throttle, now, {'LOCKED', tonumber(ARGV[5])})
 end
-if throttle.captcha_after > 0 and verified >= throttle.captcha_after and not throttle.ticket then
+if throttle.captcha_after > 0 and wrong_today >= throttle.captcha_after and not throttle.ticket then
   return {'CAPTCHA'}
 end
-local stored = redis.call('HMGET', KEYS[1], 'd', 'n', 'x')
-if not stored[1] or tonumber(stored[3]) <= now then
+if not stored[1] or stored[1] == '' or tonumber(stored[3]) <= now then
   return login_failed(throttle, now, {'EXPIRED'})
 end
 local wrong = tonumber(stored[2])
@@ -53,16 +52,19 @@ if wrong >= max_wrong then
   return login_failed(throttle, now, {'INVALIDATED'})
 end
 local match = false
-for i = 6, throttle.last_digest do
+for i = 9, 8 + tonumber(ARGV[8]) do
   if same_digest(stored[1], ARGV[i]) then
     match = true
   end
 end
 if match then
-  redis.call('DEL', KEYS[1])
+  -- consumed: only the attempt record stays, for a retry of this attempt
+  redis.call('HSET', KEYS[1], 'd', '', record, 'OK')
+  redis.call('PEXPIRE', KEYS[1], ARGV[7])
   return {'OK'}
 end
-redis.call('HINCRBY', KEYS[1], 'n', 1)
+local left = max_wrong - wrong - 1
+redis.call('HSET', KEYS[1], 'n', wrong + 1, record, 'WRONG:' .. left)
 redis.call('INCR', KEYS[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-return login_failed(throttle, now, {'WRONG', max_wrong - wrong - 1})
+return login_failed(throttle, now, {'WRONG', left})

@@ -1,4 +1,4 @@
--- Shared helpers, prepended to send.lua and window.lua when they are loaded
+-- Shared helpers, prepended to every script when it is loaded
 -- (Redis scripts cannot import each other). Times are milliseconds.
 
 -- Sliding-window log on a sorted set: members are reservation ids, scores
@@ -45,6 +45,30 @@ local function ok_with_health(n, now)
   return reply
 end
 
+-- Compare two hex digests without an early exit: the time taken does not
+-- depend on where they first differ. Lua 5.1 has no bit operators, so the
+-- differences are summed as squares.
+local function same_digest(a, b)
+  if string.len(a) ~= string.len(b) then
+    return false
+  end
+  local diff = 0
+  for i = 1, string.len(a) do
+    local d = string.byte(a, i) - string.byte(b, i)
+    diff = diff + d * d
+  end
+  return diff == 0
+end
+
+-- The reply of check.lua recorded for an attempt ('OK' or 'WRONG:<tries left>'),
+-- returned again when the same attempt is repeated (exactly-once under retries).
+local function recorded_outcome(record)
+  if record == 'OK' then
+    return {'OK'}
+  end
+  return {'WRONG', tonumber(string.sub(record, 7))}
+end
+
 -- Abuse limits (adaptive captcha, login throttles). -------------------------
 
 -- A window with a soft and a hard limit: below soft everyone passes; from
@@ -79,29 +103,29 @@ local function window_full(key, now, window, limit)
   return tonumber(oldest[2]) + window - now
 end
 
--- Login throttles: the last LOGIN_ARGS entries of ARGV, after the candidate
--- digests, are: client failed-login limit, its window (ms), global
--- failed-login limit, its window (ms), wrong codes per phone per day before
--- a captcha ticket is needed (0: never), '1' if a verified ticket came with
--- the request, and this attempt's id. KEYS[3] is the client's failed-login
--- log and KEYS[4] the global one (both sorted sets; unused with limits 0, as
--- in cluster mode, where they live on other slots). check.lua has 5 fixed
--- ARGV and 1 or 2 digests, so more than 7 ARGV in all means throttles.
-local LOGIN_ARGS = 7
+-- Login throttles: the LOGIN_ARGS entries of ARGV right after check.lua's
+-- candidate digests (ARGV[9..8+n]) are: client failed-login limit, its window
+-- (ms), global failed-login limit, its window (ms), wrong codes per phone per
+-- day before a captcha ticket is needed (0: never) and '1' if a verified
+-- ticket came with the request; absent, the throttles are off. The sorted-set
+-- member is the attempt id ARGV[6], so a retried attempt is counted once.
+-- KEYS[3] is the client's failed-login log and KEYS[4] the global one (both
+-- sorted sets; unused with limits 0, as in cluster mode, where they live on
+-- other slots).
+local LOGIN_ARGS = 6
 local function login_throttle()
-  local n = #ARGV
-  if n < 5 + 1 + LOGIN_ARGS then
-    return {client_limit = 0, global_limit = 0, captcha_after = 0, last_digest = n}
+  local base = 8 + tonumber(ARGV[8])
+  if #ARGV < base + LOGIN_ARGS then
+    return {client_limit = 0, global_limit = 0, captcha_after = 0, member = ARGV[6]}
   end
   return {
-    client_limit = tonumber(ARGV[n - 6]), client_window = tonumber(ARGV[n - 5]),
-    global_limit = tonumber(ARGV[n - 4]), global_window = tonumber(ARGV[n - 3]),
-    captcha_after = tonumber(ARGV[n - 2]), ticket = ARGV[n - 1] == '1', member = ARGV[n],
-    last_digest = n - LOGIN_ARGS,
+    client_limit = tonumber(ARGV[base + 1]), client_window = tonumber(ARGV[base + 2]),
+    global_limit = tonumber(ARGV[base + 3]), global_window = tonumber(ARGV[base + 4]),
+    captcha_after = tonumber(ARGV[base + 5]), ticket = ARGV[base + 6] == '1', member = ARGV[6],
   }
 end
 
--- Before anything of the phone is read: {'IP'|'BUSY', wait ms} when the
+-- Before anything of the phone is counted: {'IP'|'BUSY', wait ms} when the
 -- client's or the global failed-login quota is spent, else nil.
 local function login_gate(t, now)
   local wait = window_full(KEYS[3], now, t.client_window or 0, t.client_limit)

@@ -1,6 +1,11 @@
--- Undo a getSms reservation after the provider refused the message, so the
--- refusal costs the phone no cooldown, no daily or hourly quota, and leaves
--- no code. Only entries made by this reservation are removed.
+-- Undo a getSms reservation after the provider refused the message (or after
+-- the reservation got no answer), so the refusal costs the phone no cooldown,
+-- no daily or hourly quota, and leaves no code. Only entries made by this
+-- reservation are removed.
+-- Exactly once by construction: every removal is keyed by the reservation id
+-- (the daily count is given back only when this reservation's hourly entry
+-- was removed), so a repeat removes nothing more and returns 0. It leaves no
+-- record, so that a released phone holds no key but its daily counter.
 -- KEYS[1] code hash  KEYS[2] cooldown  KEYS[3] hourly log  KEYS[4] daily counter
 -- KEYS[5..] per-IP and global logs (single-node mode; in cluster mode the
 --           caller removes those with ZREM on their own slots)

@@ -1,0 +1,123 @@
+"""Reading environment variables: the primitives every settings reader shares.
+
+An :class:`EnvReader` wraps a mapping (normally ``os.environ``; tests pass
+plain dicts) and never raises while reading: a missing or malformed variable
+is recorded as a problem and the reader returns the default, so one start-up
+reports every bad variable at once (:meth:`EnvReader.raise_problems`). This is
+what an operator needs inside Tencent SCF, where each configuration round trip
+is a deploy.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from smsverify.errors import ConfigError
+
+
+def is_scf(env: Mapping[str, str]) -> bool:
+    """True inside Tencent SCF, as told by the runtime's own variables
+    (``TENCENTCLOUD_RUNENV=SCF`` or ``SCF_FUNCTIONNAME``)."""
+    return env.get("TENCENTCLOUD_RUNENV", "").upper() == "SCF" or bool(env.get("SCF_FUNCTIONNAME"))
+
+
+class EnvReader:
+    """Typed reads of ``env`` that collect problems instead of raising.
+
+    Attributes
+    ----------
+    env:
+        The mapping read.
+    in_scf:
+        :func:`is_scf` of ``env``.
+    problems:
+        ``(variable, problem)`` pairs in the order found, one per variable.
+    notices:
+        Local fallbacks in effect, one sentence each.
+    """
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.in_scf = is_scf(env)
+        self.problems: list[tuple[str, str]] = []
+        self.notices: list[str] = []
+
+    def problem(self, name: str, problem: str) -> None:
+        """Record that variable ``name`` is wrong; a variable is reported once."""
+        if all(name != known for known, _ in self.problems):
+            self.problems.append((name, problem))
+
+    def raise_problems(self) -> None:
+        """Raise one :class:`ConfigError` naming every problem recorded, if any."""
+        if self.problems:
+            raise ConfigError.collected(self.problems)
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        """The value of ``name``; ``default`` when unset, empty or malformed."""
+        value = self.env.get(name)
+        if value is None or value.strip() == "":
+            return default
+        if value != value.strip():
+            self.problem(name, "has leading or trailing spaces")
+            return default
+        return value
+
+    def required(self, name: str, purpose: str) -> str:
+        """The value of ``name``, recorded as a problem when absent (then ``""``)."""
+        value = self.text(name)
+        if value is None:
+            self.problem(name, f"is required {purpose}")
+            return ""
+        return value
+
+    def integer(self, name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
+        """A whole number within ``[minimum, maximum]``."""
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problem(name, f"must be an integer, got {raw!r}")
+            return default
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+            self.problem(name, f"must be {bound}, got {value}")
+            return default
+        return value
+
+    def number(self, name: str, default: float, minimum: float = 0.05, maximum: float = 60.0) -> float:
+        """A number of seconds within ``[minimum, maximum]``."""
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            self.problem(name, f"must be a number of seconds, got {raw!r}")
+            return default
+        if not minimum <= value <= maximum:
+            self.problem(name, f"must be between {minimum} and {maximum} seconds, got {value}")
+            return default
+        return value
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        """``1/true/yes/on`` or ``0/false/no/off``, any case."""
+        raw = self.text(name)
+        if raw is None:
+            return default
+        lowered = raw.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        self.problem(name, f"must be true or false, got {raw!r}")
+        return default
+
+    def base_url(self, name: str, default: str) -> str:
+        """An ``http(s)://`` URL without its trailing slash."""
+        url = self.text(name, default) or default
+        if not url.startswith(("https://", "http://")):
+            self.problem(name, f"must be an http(s) URL, got {url!r}")
+            return default
+        return url.rstrip("/")

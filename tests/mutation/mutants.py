@@ -1,0 +1,139 @@
+"""The defects the suite must catch, each a small source patch (see tests/mutation/run.py).
+
+Each :class:`Mutant` replaces one exact snippet of one file under src/ (it must occur exactly
+once, or the mutant is reported as stale) and names the tests that should catch it, fastest
+first. The list follows the defects a targeted mutation run of this suite is expected to kill:
+the attempt guard, replay, TTL refresh on a wrong try, the cooldown boundary, the daily count,
+the window's trimmed side, release of a newer code, a refusal keeping its reservation,
+``random`` for ``secrets``, the region of national numbers, the body bound, an unmasked phone in
+the log, the SCF secret check, a provider limit mapped as a refusal, and a national number of
+the default region CN accepted under another ``DEFAULT_REGION``; and one more, the length bound
+of ``CODE_SECRET`` (16 characters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    path: str  # relative to the repository root
+    old: str
+    new: str
+    tests: tuple[str, ...]
+
+
+STORE_TESTS = ("tests/unit/test_store_fakeredis.py", "tests/integration/test_limits.py", "tests/integration/test_protocol.py")
+SECRET_TESTS = ("tests/unit/test_config.py", "tests/deploy/test_serverless_yml.py", "tests/test_setup_guide.py",
+                "tests/deploy/test_package.py")
+PHONE_TESTS = ("tests/unit/test_phone.py", "tests/unit/test_config.py", "tests/integration/test_input_forms.py",
+               "tests/test_setup_guide.py")
+
+MUTANTS: tuple[Mutant, ...] = (
+    Mutant(
+        "attempt guard: one wrong try more than the limit",
+        "src/smsverify/store/lua/check.lua",
+        "if wrong >= max_wrong then", "if wrong > max_wrong then",
+        STORE_TESTS,
+    ),
+    Mutant(
+        "replay: a matched code is not consumed",
+        "src/smsverify/store/lua/check.lua",
+        "if match then\n  redis.call('DEL', KEYS[1])\n", "if match then\n",
+        STORE_TESTS,
+    ),
+    Mutant(
+        "TTL refresh on a wrong try (the Node demo's defect)",
+        "src/smsverify/store/lua/check.lua",
+        "redis.call('HINCRBY', KEYS[1], 'n', 1)\n",
+        "redis.call('HINCRBY', KEYS[1], 'n', 1)\nredis.call('HSET', KEYS[1], 'x', now + 300000)\n"
+        "redis.call('PEXPIRE', KEYS[1], 300000)\n",
+        STORE_TESTS,
+    ),
+    Mutant(
+        "cooldown boundary: refused at the exact end of the cooldown",
+        "src/smsverify/store/lua/send.lua",
+        "  if until_ms > now then\n    return {'COOLDOWN'", "  if until_ms >= now then\n    return {'COOLDOWN'",
+        STORE_TESTS,
+    ),
+    Mutant(
+        "daily count: one send more than the daily limit",
+        "src/smsverify/store/lua/send.lua",
+        "if daily >= tonumber(ARGV[7]) then", "if daily > tonumber(ARGV[7]) then",
+        STORE_TESTS,
+    ),
+    Mutant(
+        "sliding window trims its recent side instead of its old one",
+        "src/smsverify/store/lua/lib.lua",
+        "redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)", "redis.call('ZREMRANGEBYSCORE', key, now - window, '+inf')",
+        STORE_TESTS,
+    ),
+    Mutant(
+        "release deletes a newer code (not only its own reservation's)",
+        "src/smsverify/store/lua/release.lua",
+        "if redis.call('HGET', KEYS[1], 'm') == member then", "if true then",
+        ("tests/unit/test_store_fakeredis.py", "tests/integration/test_provider_faults.py",
+         "tests/integration/test_providers.py", "tests/integration/test_redis_faults.py"),
+    ),
+    Mutant(
+        "a provider refusal keeps its reservation (cooldown and counts stay)",
+        "src/smsverify/service/verification.py",
+        "if not failed.maybe_sent and not isinstance(failed.final, NumberRateLimited):",
+        "if False and not failed.maybe_sent and not isinstance(failed.final, NumberRateLimited):",
+        ("tests/integration/test_providers.py", "tests/integration/test_provider_faults.py", "tests/integration/test_protocol.py"),
+    ),
+    Mutant(
+        "codes drawn with random instead of secrets",
+        "src/smsverify/service/codes.py",
+        "return str(secrets.randbelow(10**length)).zfill(length)",
+        "import random\n    return str(random.randrange(10**length)).zfill(length)",
+        ("tests/unit/test_codes.py",),
+    ),
+    Mutant(
+        "national numbers read in CN whatever DEFAULT_REGION says",
+        "src/smsverify/service/phone.py",
+        "number = _mobile(text, default_region) or _mobile(\"+\" + text, None)",
+        "number = _mobile(text, \"CN\") or _mobile(\"+\" + text, None)",
+        PHONE_TESTS,
+    ),
+    Mutant(
+        "body bound doubled (a 64-128 KiB body accepted)",
+        "src/smsverify/edge/event.py",
+        "    if len(raw) > MAX_BODY_BYTES:\n", "    if len(raw) > MAX_BODY_BYTES * 2:\n",
+        ("tests/unit/test_event_adapter.py", "tests/unit/test_app_params.py", "tests/integration/test_input_forms.py"),
+    ),
+    Mutant(
+        "the invocation log line carries the full phone",
+        "src/smsverify/edge/app.py",
+        "phone=phone.masked if phone else None,", "phone=phone.e164 if phone else None,",
+        ("tests/integration/test_no_leaks.py", "tests/integration/test_cli.py", "tests/integration/test_protocol.py"),
+    ),
+    Mutant(
+        "SCF secret check: no CODE_SECRET inside SCF falls back to a per-process key",
+        "src/smsverify/config.py",
+        "        if secret is None:\n            if in_scf:\n", "        if secret is None:\n            if False:\n",
+        SECRET_TESTS,
+    ),
+    Mutant(
+        "Tencent's per-number daily limit mapped as a provider refusal (failover, release)",
+        "src/smsverify/senders/tencent.py",
+        '    "LimitExceeded.PhoneNumberDailyLimit": True,\n', "",
+        ("tests/unit/test_senders.py", "tests/unit/test_delivery.py", "tests/integration/test_providers.py"),
+    ),
+    # Beyond the issue's list: the length bound of the same check.
+    Mutant(
+        "secret length bound: a CODE_SECRET of 12 to 15 characters accepted",
+        "src/smsverify/config.py",
+        "elif len(secret) < 16:", "elif len(secret) < 12:",
+        SECRET_TESTS,
+    ),
+    Mutant(
+        "a national number of CN accepted under another DEFAULT_REGION",
+        "src/smsverify/service/phone.py",
+        "number = _mobile(text, default_region) or _mobile(\"+\" + text, None)",
+        "number = _mobile(text, default_region) or _mobile(text, \"CN\") or _mobile(\"+\" + text, None)",
+        PHONE_TESTS,
+    ),
+)
