@@ -149,7 +149,7 @@ def test_service_log_lines_carry_the_request_id(redis_url, make_env, clock, sms_
     stream_handler_emit = stream_handler.emit
     stream_handler.emit = lambda record: lines.append(stream_handler.format(record))  # type: ignore[method-assign]
     try:
-        sms_api.sms_number_error = "FailedOperation.PhoneNumberInBlacklist"
+        sms_api.sms_number_error = "FailedOperation.SignatureIncorrectOrUnapproved"  # provider-level: logged
         event = get_sms("8613800138005")
         event["requestContext"]["requestId"] = "rid-service-line"
         handler(event, {})
