@@ -68,4 +68,4 @@ def test_the_limits_table_states_the_defaults_of_the_configuration():
             value = getattr(defaults, name.lower())
             assert (value == frozenset({number})) if isinstance(value, frozenset) else (value == number), name
             checked += 1
-    assert checked == 11  # every numeric default of the table was compared
+    assert checked == 23  # every numeric default of the table was compared

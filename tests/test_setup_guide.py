@@ -364,7 +364,7 @@ FAKE_SECRETS = {
     "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
     "TENCENTCLOUD_SESSIONTOKEN": SESSION_TOKEN,
     "CODE_SECRET": CODE_SECRET,
-    "CODE_SECRET_PREVIOUS": "previous-code-secret-for-tests",  # pragma: allowlist secret
+    "CODE_SECRET_PREVIOUS": "previous-code-secret-for-tests-0123",  # pragma: allowlist secret
     "CAPTCHA_APP_SECRET_KEY": "captcha-test-key",  # pragma: allowlist secret
     "REDIS_PASSWORD": "redis-password-for-tests",  # pragma: allowlist secret
 }

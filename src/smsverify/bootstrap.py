@@ -27,7 +27,25 @@ def limits_from(settings: Settings) -> SendLimits:
         global_window_ms=settings.global_send_window_seconds * 1000,
         max_wrong_tries=settings.max_verify_attempts,
         daily_verify_limit=settings.daily_verify_limit,
+        **_abuse_limits(settings),
     )
+
+
+def _abuse_limits(settings: Settings) -> dict:
+    """The abuse limits of :class:`SendLimits`; captcha rules only when captcha is configured."""
+    step_up = settings.captcha_enabled and settings.captcha_mode == "adaptive"
+    return {
+        "unknown_ip_limit": settings.unknown_ip_send_limit,
+        "prefix_limit": settings.prefix_send_limit,
+        "prefix_window_ms": settings.prefix_send_window_seconds * 1000,
+        "global_hard_limit": settings.global_send_hard_limit if step_up else 0,
+        "step_up": step_up,
+        "ip_verify_limit": settings.ip_verify_limit,
+        "ip_verify_window_ms": settings.ip_verify_window_seconds * 1000,
+        "global_verify_limit": settings.global_verify_limit,
+        "global_verify_window_ms": settings.global_verify_window_seconds * 1000,
+        "verify_captcha_after": settings.verify_captcha_after if settings.captcha_enabled else 0,
+    }
 
 
 def policy_from(settings: Settings) -> ServicePolicy:
@@ -44,6 +62,11 @@ def policy_from(settings: Settings) -> ServicePolicy:
         allowed_country_codes=settings.allowed_country_codes,
         code_keys=(settings.code_secret, *previous),
         captcha_required=settings.captcha_enabled,
+        captcha_mode=settings.captcha_mode,
+        ipv6_prefix_length=settings.ipv6_prefix_length,
+        prefix_digits=settings.prefix_digits,
+        unknown_ip_send_limit=settings.unknown_ip_send_limit,
+        ip_send_window_seconds=settings.ip_send_window_seconds,
     )
 
 

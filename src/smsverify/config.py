@@ -27,14 +27,25 @@ Provider variables
     Read by each provider's module (:mod:`smsverify.senders`), listed in
     its docstring, and only when ``SMS_PROVIDER`` names it.
 Codes
-    ``CODE_SECRET`` (HMAC key, >= 16 characters), ``CODE_SECRET_PREVIOUS``
+    ``CODE_SECRET`` (HMAC key, >= 16 characters; inside SCF >= 32 bytes and
+    not low-entropy, see :mod:`smsverify.secret_strength`), ``CODE_SECRET_PREVIOUS``
     (accepted when verifying, for rotation), ``CODE_LENGTH`` [6],
-    ``CODE_TTL_SECONDS`` [300], ``MAX_VERIFY_ATTEMPTS`` [3].
+    ``CODE_TTL_SECONDS`` [300], ``MAX_VERIFY_ATTEMPTS`` [3]. Inside SCF ``CODE_LENGTH`` >= 6.
 Limits
     ``SEND_INTERVAL_SECONDS`` [60], ``HOURLY_SEND_LIMIT`` [5],
     ``DAILY_SEND_LIMIT`` [10], ``DAILY_VERIFY_LIMIT`` [30], ``IP_SEND_LIMIT``
     [20] per ``IP_SEND_WINDOW_SECONDS`` [3600], ``GLOBAL_SEND_LIMIT`` [1000]
     per ``GLOBAL_SEND_WINDOW_SECONDS`` [3600].
+Abuse limits (see :mod:`smsverify.service.abuse`)
+    ``IPV6_PREFIX_LENGTH`` [64] (an IPv6 client is its /64),
+    ``UNKNOWN_IP_SEND_LIMIT`` [50] per ``IP_SEND_WINDOW_SECONDS`` for all
+    requests without a client IP together; ``PREFIX_DIGITS`` [7],
+    ``PREFIX_SEND_LIMIT`` [30] per ``PREFIX_SEND_WINDOW_SECONDS`` [3600];
+    ``GLOBAL_SEND_HARD_LIMIT`` [3 x ``GLOBAL_SEND_LIMIT``]; ``IP_VERIFY_LIMIT``
+    [10] per ``IP_VERIFY_WINDOW_SECONDS`` [3600] and ``GLOBAL_VERIFY_LIMIT``
+    [10000] per ``GLOBAL_VERIFY_WINDOW_SECONDS`` [3600] failed logins;
+    ``VERIFY_CAPTCHA_AFTER`` [5] wrong codes per phone per day before login
+    needs a captcha ticket; ``CAPTCHA_MODE`` [always] or ``adaptive``.
 Phones
     ``DEFAULT_REGION`` [CN], ``ALLOWED_COUNTRY_CODES`` [86] (comma list, or
     ``*`` for any).
@@ -110,6 +121,19 @@ class Settings:
     ip_send_window_seconds: int
     global_send_limit: int
     global_send_window_seconds: int
+    # Abuse limits
+    ipv6_prefix_length: int
+    unknown_ip_send_limit: int
+    prefix_digits: int
+    prefix_send_limit: int
+    prefix_send_window_seconds: int
+    global_send_hard_limit: int
+    ip_verify_limit: int
+    ip_verify_window_seconds: int
+    global_verify_limit: int
+    global_verify_window_seconds: int
+    verify_captcha_after: int
+    captcha_mode: str
     # Phones
     default_region: str
     allowed_country_codes: frozenset[int] | None  # None: any country
@@ -175,6 +199,7 @@ def _read(reader: EnvReader) -> Settings:
     providers = senders.read_names(reader)
     provider_settings = senders.read_settings(reader, providers, common)
     captcha_app_id, captcha_key = _captcha(reader)
+    global_limit = reader.integer("GLOBAL_SEND_LIMIT", 1000)
     credentials = None
     if captcha_app_id is not None:
         credentials = TencentCredentials.from_env(reader, "to check captcha tickets")
@@ -200,8 +225,9 @@ def _read(reader: EnvReader) -> Settings:
         daily_verify_limit=reader.integer("DAILY_VERIFY_LIMIT", 30),
         ip_send_limit=reader.integer("IP_SEND_LIMIT", 20),
         ip_send_window_seconds=reader.integer("IP_SEND_WINDOW_SECONDS", 3600, maximum=86400 * 7),
-        global_send_limit=reader.integer("GLOBAL_SEND_LIMIT", 1000),
+        global_send_limit=global_limit,
         global_send_window_seconds=reader.integer("GLOBAL_SEND_WINDOW_SECONDS", 3600, maximum=86400 * 7),
+        **_abuse_limits(reader, in_scf, common.code_length, global_limit),
         default_region=_region(reader),
         allowed_country_codes=_country_codes(reader),
         captcha_app_id=captcha_app_id,
@@ -218,6 +244,30 @@ def _provider_backoff(reader: EnvReader) -> int:
     if reader.text(name) is None:
         name = next(older for older, current in OLDER_NAMES.items() if current == name)
     return reader.integer(name, 60, minimum=0, maximum=86400)
+
+
+def _abuse_limits(reader: EnvReader, in_scf: bool, code_length: int, global_limit: int) -> dict:
+    """The limits against SMS pumping and code guessing, and the SCF code length rule."""
+    if in_scf and code_length < 6:
+        reader.problem("CODE_LENGTH", f"must be at least 6 inside SCF, got {code_length} (4-5 are for local runs only)")
+    mode = (reader.text("CAPTCHA_MODE", "always") or "always").lower()
+    if mode not in ("always", "adaptive"):
+        reader.problem("CAPTCHA_MODE", f"must be always or adaptive, got {mode!r}")
+        mode = "always"
+    return {
+        "ipv6_prefix_length": reader.integer("IPV6_PREFIX_LENGTH", 64, minimum=16, maximum=128),
+        "unknown_ip_send_limit": reader.integer("UNKNOWN_IP_SEND_LIMIT", 50),
+        "prefix_digits": reader.integer("PREFIX_DIGITS", 7, maximum=14),
+        "prefix_send_limit": reader.integer("PREFIX_SEND_LIMIT", 30),
+        "prefix_send_window_seconds": reader.integer("PREFIX_SEND_WINDOW_SECONDS", 3600, maximum=86400 * 7),
+        "global_send_hard_limit": reader.integer("GLOBAL_SEND_HARD_LIMIT", 3 * global_limit, minimum=global_limit),
+        "ip_verify_limit": reader.integer("IP_VERIFY_LIMIT", 10),
+        "ip_verify_window_seconds": reader.integer("IP_VERIFY_WINDOW_SECONDS", 3600, maximum=86400 * 7),
+        "global_verify_limit": reader.integer("GLOBAL_VERIFY_LIMIT", 10000),
+        "global_verify_window_seconds": reader.integer("GLOBAL_VERIFY_WINDOW_SECONDS", 3600, maximum=86400 * 7),
+        "verify_captcha_after": reader.integer("VERIFY_CAPTCHA_AFTER", 5),
+        "captcha_mode": mode,
+    }
 
 
 def _redis(reader: EnvReader, in_scf: bool) -> tuple[str | None, bool]:
@@ -269,7 +319,19 @@ def _code_secrets(reader: EnvReader, in_scf: bool) -> tuple[bytes, bytes | None]
     if previous is not None and len(previous) < 16:
         reader.problem("CODE_SECRET_PREVIOUS", "must be at least 16 characters")
         previous = None
+    if in_scf:
+        _strong_secret(reader, "CODE_SECRET", secret)
+        _strong_secret(reader, "CODE_SECRET_PREVIOUS", previous)
     return current, previous.encode() if previous else None
+
+
+def _strong_secret(reader: EnvReader, name: str, value: str | None) -> None:
+    """Inside SCF an HMAC secret is >= 32 bytes and not typed by hand (:mod:`smsverify.secret_strength`)."""
+    from smsverify.secret_strength import weak_secret_reason
+
+    reason = weak_secret_reason(value) if value is not None else None
+    if reason is not None:
+        reader.problem(name, reason)
 
 
 def _region(reader: EnvReader) -> str:

@@ -86,6 +86,13 @@ class CaptchaFailed(VerificationError):
     default_msg = "人机验证未通过"
 
 
+class CaptchaRequired(VerificationError):
+    """A captcha ticket is needed for this request and none came: the client shows the captcha."""
+
+    code_str = "CaptchaRequired"
+    default_msg = "请先完成人机验证"
+
+
 class CodeHasExpired(VerificationError):
     code_str = "CodeHasExpired"
     default_msg = "验证码已过期"
@@ -121,6 +128,13 @@ class DailyLimitExceeded(VerificationError):
 class IpLimitExceeded(VerificationError):
     code_str = "IpLimitExceeded"
     default_msg = "当前网络发送次数过多，请稍后再试"
+
+
+class PrefixLimitExceeded(VerificationError):
+    """Too many getSms to the number block (country code + first national digits) of the phone."""
+
+    code_str = "PrefixLimitExceeded"
+    default_msg = "该号段发送次数过多，请稍后再试"
 
 
 class OriginNotAllowed(VerificationError):

@@ -67,6 +67,10 @@ FUZZ_ENV = {
     "IP_SEND_LIMIT": WIDE_OPEN,
     "GLOBAL_SEND_LIMIT": WIDE_OPEN,
     "DAILY_VERIFY_LIMIT": WIDE_OPEN,
+    "UNKNOWN_IP_SEND_LIMIT": WIDE_OPEN,
+    "PREFIX_SEND_LIMIT": WIDE_OPEN,
+    "IP_VERIFY_LIMIT": WIDE_OPEN,
+    "GLOBAL_VERIFY_LIMIT": WIDE_OPEN,
 }
 
 #: Events actually passed to the handler, per test; the last test checks the total.

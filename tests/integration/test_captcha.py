@@ -5,8 +5,9 @@ and DescribeCaptchaResult (``CAPTCHA_APP_ID=190000000`` and
 ``CAPTCHA_APP_SECRET_KEY=captcha-test-key`` are the emulator's defaults; it
 verifies the SDK's TC3 signature for the ``captcha`` service). Proven here:
 
-* with captcha on, getSms needs ``ticket`` and ``randstr``; a missing, wrong,
-  replayed or foreign-IP ticket is ``CaptchaFailed`` (400), no SMS is sent and
+* with captcha on, getSms needs ``ticket`` and ``randstr``; a missing one is
+  ``CaptchaRequired`` (400), a wrong, replayed or foreign-IP ticket is
+  ``CaptchaFailed`` (400), no SMS is sent and
   Redis stays empty (DBSIZE 0): the captcha is checked before anything is stored,
   and before the send limits;
 * a genuine ticket passes; the Captcha API is asked with ``CaptchaType`` 9, the
@@ -71,6 +72,11 @@ def assert_captcha_failed(body: dict, captcha_code: int | None) -> None:
     assert body.get("captchaCode") == captcha_code
 
 
+def assert_captcha_required(body: dict) -> None:
+    assert (body["codeStr"], body["_status"]) == ("CaptchaRequired", 400), body
+    assert "captchaCode" not in body
+
+
 def assert_nothing_sent_or_stored(sms_api, redis_server) -> None:
     assert sms_requests(sms_api) == []
     assert dbsize(redis_server) == 0
@@ -89,7 +95,7 @@ def test_get_sms_without_ticket_and_randstr_is_refused(given, handler, sms_api, 
 
     body = answer(handler(event, {}))
 
-    assert_captcha_failed(body, None)
+    assert_captcha_required(body)
     assert captcha_requests(sms_api) == []  # refused before asking the Captcha API
     assert_nothing_sent_or_stored(sms_api, redis_server)
 
@@ -160,7 +166,7 @@ def test_the_captcha_is_checked_before_the_send_limits(handler, sms_api):
     good = answer(handler(get_sms_with(fresh_ticket, fresh_randstr), {}))
 
     assert_captcha_failed(bad, TICKET_REUSED)
-    assert_captcha_failed(missing, None)
+    assert_captcha_required(missing)
     assert (good["codeStr"], good["_status"], good["retryAfter"]) == ("TooFrequent", 429, 60)
     assert len(sms_requests(sms_api)) == 1
 

@@ -95,7 +95,8 @@ def phone_numbers(first: int):
 
 
 #: Limits out of the way of 50 invocations from one client IP.
-ROOMY = dict(IP_SEND_LIMIT="1000", HOURLY_SEND_LIMIT="1000", DAILY_SEND_LIMIT="1000")
+ROOMY = dict(IP_SEND_LIMIT="1000", HOURLY_SEND_LIMIT="1000", DAILY_SEND_LIMIT="1000", PREFIX_SEND_LIMIT="1000",
+             IP_VERIFY_LIMIT="1000")
 
 
 def test_a_container_opens_one_connection_for_fifty_mixed_invocations(build, sms_api, connections):

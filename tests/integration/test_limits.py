@@ -131,16 +131,17 @@ def function_url_get_sms(n: int) -> dict[str, Any]:
     return event
 
 
-def test_function_url_events_are_not_ip_limited_but_stay_under_the_global_limit(build, sms_api, redis_client):
+def test_function_url_events_share_one_client_and_stay_under_the_global_limit(build, sms_api, redis_client):
     """A Function URL event has no ``requestContext``, so the client IP is
     unknown (a header such as X-Forwarded-For would be client-supplied and is
-    never trusted): no per-IP limit can apply. The global limit still does."""
+    never trusted): every such request counts as one shared client (its own
+    UNKNOWN_IP_SEND_LIMIT, not IP_SEND_LIMIT). The global limit still applies."""
     handler = build(IP_SEND_LIMIT="1", GLOBAL_SEND_LIMIT="3", GLOBAL_SEND_WINDOW_SECONDS="600")
     for n in (1, 2, 3):
         assert_ok(answer(handler(function_url_get_sms(n), {})))
     assert_answer(answer(handler(function_url_get_sms(4), {})), "ServiceBusy", 503, 600)
     assert [len(sms_api.sent_to(e164(n))) for n in (1, 2, 3, 4)] == [1, 1, 1, 0]
-    assert list(redis_client.scan_iter("*{ip:*")) == []
+    assert list(redis_client.scan_iter("*{ip:*")) == [b"smsverify:{ip:unknown}:sends"]
 
 
 # -- per phone, rolling hour -------------------------------------------------------
@@ -328,8 +329,8 @@ def test_right_codes_do_not_count_towards_the_daily_verify_limit(build, sms_api,
 # -- CODE_SECRET rotation -----------------------------------------------------------------------
 
 
-SECRET_A = "rotation-secret-A-0123456789abcdef"  # pragma: allowlist secret
-SECRET_B = "rotation-secret-B-0123456789abcdef"  # pragma: allowlist secret
+SECRET_A = "rotation-secret-A-7Hq2Vd9Kx4LmPw3Z"  # pragma: allowlist secret
+SECRET_B = "rotation-secret-B-7Hq2Vd9Kx4LmPw3Z"  # pragma: allowlist secret
 
 
 def test_code_issued_before_rotation_is_accepted_only_with_code_secret_previous(build, sms_api):

@@ -23,8 +23,8 @@ import redis
 from smsverify.config import Settings
 from smsverify.errors import ConfigError
 
-CODE_SECRET = "unit-code-secret-0123456789abcdef"  # pragma: allowlist secret
-PREVIOUS_SECRET = "unit-previous-secret-0123456789"  # pragma: allowlist secret
+CODE_SECRET = "unit-code-secret-7Hq2Vd9Kx4LmPw3Z"  # pragma: allowlist secret
+PREVIOUS_SECRET = "unit-previous-secret-7Hq2Vd9Kx4Lm"  # pragma: allowlist secret
 SECRET_KEY = "unit-tencent-secret-key-value"  # pragma: allowlist secret
 SESSION_TOKEN = "unit-session-token-value-xyz"  # pragma: allowlist secret
 CAPTCHA_KEY = "unit-captcha-app-secret-key"  # pragma: allowlist secret

@@ -82,6 +82,6 @@ def _loaded_after_start(env: dict[str, str]) -> list[str]:
 
 
 def test_the_wechat_module_loads_only_when_configured_and_requests_only_on_first_exchange():
-    base = {"CODE_SECRET": "code-secret-for-tests-only-0123456789", "SMS_PROVIDER": "console"}  # pragma: allowlist secret
+    base = {"CODE_SECRET": "code-secret-for-tests-only-7Hq2Vd9Kx4Lm", "SMS_PROVIDER": "console"}  # pragma: allowlist secret
     assert _loaded_after_start(base) == []
     assert _loaded_after_start({**base, "WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": SECRET}) == ["smsverify.wechat"]

@@ -301,6 +301,12 @@ def per_ip(rec: Recorder) -> None:
     s.get_sms("getSms_ip_limit", "13800138006", description="a second phone from the same client IP")
 
 
+def per_prefix(rec: Recorder) -> None:
+    s = rec.session("PREFIX_SEND_LIMIT=1", console_env(PREFIX_SEND_LIMIT="1"))
+    s.get_sms(None, "13800138005")
+    s.get_sms("getSms_prefix_limit", "13800138006", ip=OTHER_IP, description="a second phone of the same number block")
+
+
 def global_budget(rec: Recorder) -> None:
     s = rec.session("GLOBAL_SEND_LIMIT=1", console_env(GLOBAL_SEND_LIMIT="1"))
     s.get_sms(None, "13800138005")
@@ -381,7 +387,7 @@ def wechat(rec: Recorder) -> None:
 
 
 SCENARIOS = (
-    protocol, invalidated, expired, hourly, daily, per_ip, global_budget, verify_limit, captcha, redis_down, tencent, wechat,
+    protocol, invalidated, expired, hourly, daily, per_ip, per_prefix, global_budget, verify_limit, captcha, redis_down, tencent, wechat,
 )
 
 

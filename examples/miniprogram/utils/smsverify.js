@@ -70,6 +70,7 @@ var CODES = {
     // WeChat's errcodes (auth.code2Session): 45011 frequency limit, 40226 high-risk user, -1 busy.
     byErrcode: { '45011': '微信登录过于频繁，请稍后再试', '40226': '当前微信账号存在风险，暂无法登录', '-1': '微信系统繁忙，请稍后再试' }
   },
+  CaptchaRequired: { action: ACTIONS.CAPTCHA, message: '请先完成人机验证' },
   CodeHasExpired: { action: ACTIONS.NEW_CODE, message: '验证码已过期或已使用，请重新获取' },
   CodeHasValid: { action: ACTIONS.NEW_CODE, message: '验证码错误次数过多，已失效，请重新获取' },
   CodeIsError: {
@@ -93,6 +94,11 @@ var CODES = {
     action: ACTIONS.WAIT,
     message: '当前网络获取验证码次数过多，请 {wait}后再试',
     noWait: '当前网络获取验证码次数过多，请稍后再试'
+  },
+  PrefixLimitExceeded: {
+    action: ACTIONS.WAIT,
+    message: '该号段获取验证码次数过多，请 {wait}后再试',
+    noWait: '该号段获取验证码次数过多，请稍后再试'
   },
   VerifyLimitExceeded: {
     action: ACTIONS.WAIT,

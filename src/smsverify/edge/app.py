@@ -187,7 +187,10 @@ def answer(service: VerificationService, params: dict[str, str], fields: dict[st
             fields["failedProviders"] = list(sent.failed_providers)
         return body("Ok", "验证码已发送", request_id,
                     expiresIn=sent.expires_in, resendAfter=sent.resend_after, provider=sent.receipt.provider)
-    verified = service.check_code(phone, params.get("code"), wx_code=params.get("wxCode"))
+    verified = service.check_code(
+        phone, params.get("code"), client_ip=client_ip, ticket=params.get("ticket"), randstr=params.get("randstr"),
+        wx_code=params.get("wxCode"),
+    )
     token = verified.token
     if token is None:
         return body("Success", "校验验证码成功", request_id)

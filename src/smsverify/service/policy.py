@@ -27,3 +27,10 @@ class ServicePolicy:
     #: HMAC keys: the current one first, then the previous one if any (``CODE_SECRET``, ``CODE_SECRET_PREVIOUS``).
     code_keys: tuple[bytes, ...] = field(repr=False)
     captcha_required: bool = False  #: getSms needs a captcha ticket (``CAPTCHA_APP_ID`` set)
+    #: with ``captcha_required``: ``always`` (every getSms needs a ticket) or ``adaptive``
+    #: (only a request without a client IP, or past the global quota: step-up) (``CAPTCHA_MODE``)
+    captcha_mode: str = "always"
+    ipv6_prefix_length: int = 64  #: IPv6 clients are grouped by this prefix (``IPV6_PREFIX_LENGTH``)
+    prefix_digits: int = 7  #: national digits of a destination prefix (``PREFIX_DIGITS``)
+    unknown_ip_send_limit: int = 0  #: getSms of the shared no-IP bucket, for its warning (``UNKNOWN_IP_SEND_LIMIT``)
+    ip_send_window_seconds: int = 0  #: its window (``IP_SEND_WINDOW_SECONDS``)

@@ -23,6 +23,7 @@ from smsverify.senders.base import (
     SendReceipt,
     SmsMessage,
 )
+from smsverify.service.abuse import UNKNOWN_CLIENT, client_key, destination_prefix
 from smsverify.service.codes import code_digest, new_code
 from smsverify.service.delivery import Delivery, DeliveryFailed, NoProviderForNumber
 from smsverify.service.phone import Phone, parse_phone
@@ -123,6 +124,13 @@ class VerificationService:
         self._keys = list(policy.code_keys)
         if policy.captcha_required != (captcha is not None):
             raise ValueError("a captcha verifier is needed exactly when policy.captcha_required is True")
+        if captcha is None:
+            log.warning(
+                "no captcha configured: requests without a client IP (e.g. Function URL events) share one bucket "
+                "of UNKNOWN_IP_SEND_LIMIT=%d getSms per %d s and nothing else tells their clients apart; "
+                "set CAPTCHA_APP_ID and CAPTCHA_APP_SECRET_KEY, or serve through API Gateway",
+                policy.unknown_ip_send_limit, policy.ip_send_window_seconds,
+            )
 
     def phone(self, raw: str) -> Phone:
         """A client's spelling of a phone as a :class:`Phone`; raises :class:`errors.InvalidParam`."""
@@ -155,36 +163,47 @@ class VerificationService:
         phone:
             From :meth:`phone`.
         client_ip:
-            The caller's IP as seen by the gateway, or ``None`` when unknown
-            (then no per-IP limit applies).
+            The caller's IP as seen by the gateway, or ``None`` when unknown.
+            Limits count per client (:func:`smsverify.service.abuse.client_key`):
+            an IPv4 address, an IPv6 /``IPV6_PREFIX_LENGTH``, or one shared
+            bucket (``UNKNOWN_IP_SEND_LIMIT``) for every request without an IP.
         ticket, randstr:
-            Captcha answer from the front end (required when captcha is on).
+            Captcha answer from the front end: needed with ``CAPTCHA_MODE=always``,
+            and in ``adaptive`` mode without a client IP or once the global
+            quota is spent (step-up, up to ``GLOBAL_SEND_HARD_LIMIT``).
         reference:
             The invocation's request id, kept by providers that store one.
 
         Raises
         ------
-        errors.InvalidParam, errors.CaptchaFailed, errors.TooFrequent,
-        errors.HourlyLimitExceeded, errors.DailyLimitExceeded,
-        errors.IpLimitExceeded, errors.ServiceBusy, errors.SmsSendFailed,
-        errors.SmsSendTimeout, errors.ServiceUnavailable
+        errors.InvalidParam, errors.CaptchaRequired, errors.CaptchaFailed,
+        errors.TooFrequent, errors.HourlyLimitExceeded, errors.DailyLimitExceeded,
+        errors.IpLimitExceeded, errors.PrefixLimitExceeded, errors.ServiceBusy,
+        errors.SmsSendFailed, errors.SmsSendTimeout, errors.ServiceUnavailable
         """
-        if self.policy.captcha_required:
-            self._check_captcha(ticket, randstr, client_ip)
+        client = client_key(client_ip, self.policy.ipv6_prefix_length)
+        prefix = destination_prefix(phone, self.policy.prefix_digits)
+        ticket_ok = False
+        if self.captcha is not None:
+            needed = self.policy.captcha_mode == "always" or client == UNKNOWN_CLIENT
+            if needed or (ticket and randstr):
+                self._check_captcha(ticket, randstr, client_ip)
+                ticket_ok = True
         code = new_code(self.policy.code_length)
         reservation = uuid.uuid4().hex
         moment = moment_at(self.clock())
         watched = self.delivery.names if self.delivery.failover else ()
         try:
             outcome = self.store.reserve_send(
-                phone.e164, code_digest(self._keys[0], phone.e164, code), reservation, client_ip, moment, watched
+                phone.e164, code_digest(self._keys[0], phone.e164, code), reservation, client, moment, watched,
+                prefix=prefix, ticket=ticket_ok,
             )
         except StoreUnavailable as exc:
             _store_down(exc)
             # No answer even after the store's retries: the reservation may
             # have been made. Undo it by its id so the user's retry is not
             # refused by a cooldown for an SMS that never left.
-            self._release(phone, reservation, client_ip, moment)
+            self._release(phone, reservation, client, moment, prefix)
             raise errors.ServiceUnavailable() from exc
         if isinstance(outcome, Refusal):
             raise self._refused(outcome.reason, outcome.wait_ms, outcome.first_trip)
@@ -193,11 +212,11 @@ class VerificationService:
         try:
             receipt, failures = self.delivery.send(message, outcome.providers_down, lambda exc: self._provider_failed(exc, moment))
         except NoProviderForNumber:
-            self._release(phone, reservation, client_ip, moment)
+            self._release(phone, reservation, client, moment, prefix)
             raise errors.InvalidParam("已配置的短信服务商均不支持该手机号所在地区") from None
         except DeliveryFailed as failed:
             if not failed.maybe_sent and not isinstance(failed.final, NumberRateLimited):
-                self._release(phone, reservation, client_ip, moment)
+                self._release(phone, reservation, client, moment, prefix)
             error = self._delivery_error(failed, moment)
             error.log_fields["failedProviders"] = [f.qualified_code for f in failed.failures]
             raise error from None
@@ -246,7 +265,7 @@ class VerificationService:
         from smsverify.captcha import CaptchaRejected, CaptchaUnavailable
 
         if not ticket or not randstr:
-            raise errors.CaptchaFailed("缺少人机验证参数 ticket 或 randstr")
+            raise errors.CaptchaRequired("请先完成人机验证（缺少 ticket 或 randstr）")
         try:
             self.captcha.verify(ticket, randstr, client_ip or "0.0.0.0")
         except CaptchaRejected as exc:
@@ -267,17 +286,21 @@ class VerificationService:
             return errors.DailyLimitExceeded(retryAfter=retry_after)
         if reason is RefusalReason.IP:
             return errors.IpLimitExceeded(retryAfter=retry_after)
+        if reason is RefusalReason.PREFIX:
+            return errors.PrefixLimitExceeded(retryAfter=retry_after)
         if first_trip:
             log.error(
                 "global send limit reached: %d SMS per %d s; getSms refused until the window frees up",
                 self.policy.global_send_limit,
                 self.policy.global_send_window_seconds,
             )
+        if reason is RefusalReason.STEPUP:  # adaptive captcha: a ticket passes until GLOBAL_SEND_HARD_LIMIT
+            return errors.CaptchaRequired("发送量较大，请先完成人机验证")
         return errors.ServiceBusy(retryAfter=retry_after)
 
-    def _release(self, phone: Phone, reservation: str, client_ip: str | None, moment: Moment) -> None:
+    def _release(self, phone: Phone, reservation: str, client: str, moment: Moment, prefix: str) -> None:
         try:
-            self.store.release_send(phone.e164, reservation, client_ip, moment)
+            self.store.release_send(phone.e164, reservation, client, moment, prefix=prefix)
         except StoreUnavailable:
             log.error("could not release the send reservation for %s; its cooldown and counts stay", phone.masked)
 
@@ -301,18 +324,33 @@ class VerificationService:
             raise errors.InvalidParam("令牌使用 HS256 共享密钥签名，没有公钥 (no public key with TOKEN_SECRET)") from None
 
     # -- login --------------------------------------------------------------------
-    def check_code(self, phone: Phone, code: str | None, *, wx_code: str | None = None) -> CodeVerified:
+    def check_code(
+        self,
+        phone: Phone,
+        code: str | None,
+        *,
+        client_ip: str | None = None,
+        ticket: str | None = None,
+        randstr: str | None = None,
+        wx_code: str | None = None,
+    ) -> CodeVerified:
         """Check ``code`` for ``phone`` (from :meth:`phone`) and consume it when right.
 
-        With WeChat login on and a ``wx_code`` (from ``wx.login``), the code
-        is exchanged at WeChat first; a refusal or an outage leaves the SMS
-        code untouched, and the identity comes back in ``CodeVerified.wechat``.
+        ``client_ip`` (``None``: unknown, the shared bucket) keys the client's
+        failed-login quota (``IP_VERIFY_LIMIT``); a login it refuses touches
+        nothing of the phone. With captcha configured, after
+        ``VERIFY_CAPTCHA_AFTER`` wrong codes for the phone today a login needs
+        ``ticket`` and ``randstr``. With WeChat login on and a ``wx_code``
+        (from ``wx.login``), the code is exchanged at WeChat first; a refusal
+        or an outage leaves the SMS code untouched, and the identity comes
+        back in ``CodeVerified.wechat`` (and in the token).
 
         Raises
         ------
         errors.InvalidParam, errors.MissingCode, errors.CodeHasExpired,
         errors.CodeHasValid, errors.CodeIsError (``attemptsLeft``),
-        errors.VerifyLimitExceeded, errors.ServiceUnavailable,
+        errors.VerifyLimitExceeded, errors.IpLimitExceeded, errors.ServiceBusy,
+        errors.CaptchaRequired, errors.CaptchaFailed, errors.ServiceUnavailable,
         errors.WechatLoginFailed (``wechatErrcode``)
         """
         if code is None or code.strip() == "":
@@ -322,11 +360,22 @@ class VerificationService:
             raise errors.InvalidParam("验证码格式不正确，应为数字")
         identity = self._exchange_wx_code(wx_code) if self.wechat is not None and wx_code else None
         digests = [code_digest(key, phone.e164, code) for key in self._keys]
+        ticket_ok = False
+        if self.captcha is not None and ticket and randstr:
+            self._check_captcha(ticket, randstr, client_ip)
+            ticket_ok = True
+        client = client_key(client_ip, self.policy.ipv6_prefix_length)
         try:
-            result = self.store.check_code(phone.e164, digests, moment_at(self.clock()))
+            result = self.store.check_code(phone.e164, digests, moment_at(self.clock()), client=client, ticket=ticket_ok)
         except StoreUnavailable as exc:
             _store_down(exc)
             raise errors.ServiceUnavailable() from exc
+        if result.status is CheckOutcome.IP:
+            raise errors.IpLimitExceeded("当前网络校验失败次数过多，请稍后再试", retryAfter=_seconds(result.wait_ms))
+        if result.status is CheckOutcome.BUSY:
+            raise errors.ServiceBusy("校验请求过多，请稍后再试", retryAfter=_seconds(result.wait_ms))
+        if result.status is CheckOutcome.CAPTCHA:
+            raise errors.CaptchaRequired("该手机号验证码错误次数较多，请先完成人机验证")
         if result.status is CheckOutcome.OK:
             return CodeVerified(phone=phone, token=self._token(phone, identity), wechat=identity)
         if result.status is CheckOutcome.WRONG:

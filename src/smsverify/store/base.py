@@ -27,20 +27,26 @@ class CodeStore(Protocol):
 
     def reserve_send(
         self, phone: str, digest: str, reservation_id: str, client_ip: str | None, moment: Moment,
-        providers: Sequence[str] = (),
+        providers: Sequence[str] = (), *, prefix: str | None = None, ticket: bool = False,
     ) -> Refusal | Reserved:
         """Count a send to ``phone`` (E.164) under every limit and store the
-        code's HMAC, or return the first limit that refused."""
+        code's HMAC, or return the first limit that refused. ``prefix``: the
+        destination number block; ``ticket``: a verified captcha ticket came."""
         ...
 
-    def release_send(self, phone: str, reservation_id: str, client_ip: str | None, moment: Moment) -> int:
+    def release_send(
+        self, phone: str, reservation_id: str, client_ip: str | None, moment: Moment, *, prefix: str | None = None
+    ) -> int:
         """Undo what reservation ``reservation_id`` wrote; returns how many entries."""
         ...
 
     def check_code(
-        self, phone: str, digests: Sequence[str], moment: Moment, attempt_id: str | None = None
+        self, phone: str, digests: Sequence[str], moment: Moment, attempt_id: str | None = None, *,
+        client: str | None = None, ticket: bool = False,
     ) -> CheckResult:
-        """Check a code given as its HMACs; consume it when one matches."""
+        """Check a code given as its HMACs; consume it when one matches. With
+        ``client`` (its limit key) the login throttles apply; ``ticket``: a
+        verified captcha ticket came with the request."""
         ...
 
     def mark_provider_down(self, provider: str, moment: Moment, seconds: int) -> None:

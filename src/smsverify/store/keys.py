@@ -42,6 +42,23 @@ def ip_log_key(ip: str) -> str:
     return f"{PREFIX}:{{ip:{ip}}}:sends"
 
 
+#: The client key of every request without a client IP (one shared bucket).
+UNKNOWN_CLIENT = "unknown"
+
+
+def ip_verify_key(client: str) -> str:
+    """Failed logins of one client (an IPv4 address, an IPv6 prefix or UNKNOWN_CLIENT)."""
+    return f"{PREFIX}:{{ip:{client}}}:verifies"
+
+
+def prefix_log_key(prefix: str) -> str:
+    """getSms to one destination number block (``<country code>:<first national digits>``)."""
+    return f"{PREFIX}:{{prefix:{prefix}}}:sends"
+
+
+GLOBAL_VERIFY_KEY = f"{PREFIX}:{{global}}:verifies"
+
+
 GLOBAL_LOG_KEY = f"{PREFIX}:{{global}}:sends"
 GLOBAL_TRIPPED_KEY = f"{PREFIX}:{{global}}:tripped"
 

@@ -100,6 +100,8 @@ class RefusalReason(str, enum.Enum):
     DAILY = "DAILY"
     HOURLY = "HOURLY"
     IP = "IP"
+    PREFIX = "PREFIX"
+    STEPUP = "STEPUP"  #: the global quota is spent; a verified captcha ticket would pass
     GLOBAL = "GLOBAL"
 
 
@@ -111,6 +113,9 @@ class CheckOutcome(str, enum.Enum):
     INVALIDATED = "INVALIDATED"
     WRONG = "WRONG"
     LOCKED = "LOCKED"
+    IP = "IP"  #: the client's failed-login quota is spent
+    BUSY = "BUSY"  #: the global failed-login quota is spent
+    CAPTCHA = "CAPTCHA"  #: a captcha ticket is needed for this phone today
 
 
 @dataclass(frozen=True)
@@ -127,11 +132,23 @@ class SendLimits:
     global_window_ms: int
     max_wrong_tries: int
     daily_verify_limit: int
+    # Abuse limits; 0 turns a limit off (global_hard_limit 0: = global_limit).
+    unknown_ip_limit: int = 0
+    prefix_limit: int = 0
+    prefix_window_ms: int = 0
+    global_hard_limit: int = 0
+    step_up: bool = False  #: CAPTCHA_MODE=adaptive: a spent global_limit asks for a ticket
+    ip_verify_limit: int = 0
+    ip_verify_window_ms: int = 0
+    global_verify_limit: int = 0
+    global_verify_window_ms: int = 0
+    verify_captcha_after: int = 0
 
 
 class Refusal(NamedTuple):
     """Why ``reserve_send`` refused, and for how long (ms) it will refuse."""
 
+    #: COOLDOWN, DAILY, HOURLY, IP, PREFIX, STEPUP (a captcha ticket would pass) or GLOBAL
     reason: RefusalReason
     #: milliseconds until a retry can pass this limit
     wait_ms: int
@@ -149,10 +166,12 @@ class Reserved(NamedTuple):
 class CheckResult(NamedTuple):
     """Outcome of ``check_code``."""
 
+    #: OK, EXPIRED, INVALIDATED, WRONG, LOCKED, or before the phone is counted IP / BUSY (the
+    #: client's / the global failed-login quota is spent) and CAPTCHA (a ticket is needed)
     status: CheckOutcome
     #: WRONG: tries left for this code
     tries_left: int = 0
-    #: LOCKED: milliseconds until the daily verify limit resets
+    #: LOCKED, IP, BUSY: milliseconds until a retry can pass
     wait_ms: int = 0
 
 
@@ -212,8 +231,17 @@ class RedisCodeStore:
         client_ip: str | None,
         moment: Moment,
         providers: Sequence[str] = (),
+        *,
+        prefix: str | None = None,
+        ticket: bool = False,
     ) -> Refusal | Reserved:
         """Reserve a send to ``phone`` (E.164) and store the code's HMAC.
+
+        ``client_ip`` is the client's limit key (an IPv4 address, an IPv6
+        prefix, or :data:`keys.UNKNOWN_CLIENT`, which has its own limit);
+        ``None`` turns the per-client step off. ``prefix`` is the destination
+        number block (``None``: no prefix step). ``ticket``: a verified
+        captcha ticket came with the request (passes the global step-up).
 
         Returns :class:`Reserved`, with which of ``providers`` are marked
         down, or the first limit that refused (:class:`Refusal`); nothing is
@@ -221,32 +249,44 @@ class RedisCodeStore:
         """
         lim = self.limits
         pk = keys.phone_keys(phone, moment.day)
-        ip_limit = lim.ip_limit if client_ip else 0
+        ip_limit = (lim.unknown_ip_limit if client_ip == keys.UNKNOWN_CLIENT else lim.ip_limit) if client_ip else 0
+        prefix_limit = lim.prefix_limit if prefix else 0
         health = [keys.provider_down_key(name) for name in providers]
         script_keys = [pk.code, pk.cooldown, pk.hourly, pk.daily_sends]
         if not self.cluster:
-            # Without a client IP the IP step is off (ip_limit 0) and its key a placeholder.
-            script_keys += [keys.ip_log_key(client_ip or "-"), keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY, *health]
-            reply = self._reserve_phone(script_keys, digest, reservation_id, moment, ip_limit, lim.global_limit, len(health))
+            # A step that is off (limit 0) never reads its key, a placeholder.
+            script_keys += [keys.ip_log_key(client_ip or "-"), keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY,
+                            keys.prefix_log_key(prefix or "-"), *health]
+            reply = self._reserve_phone(
+                script_keys, digest, reservation_id, moment, ip_limit, lim.global_limit, len(health),
+                prefix_limit=prefix_limit, ticket=ticket,
+            )
             return _refusal(reply) or _reserved(reply, providers)
 
         held: list[str] = []
         try:
             # Each key is held before its call: a call that failed may still have reserved.
-            if ip_limit:
-                held.append(keys.ip_log_key(client_ip))
-                reply = self._reserve_window([keys.ip_log_key(client_ip)], reservation_id, moment, lim.ip_window_ms, ip_limit)
+            steps = [(RefusalReason.IP, keys.ip_log_key(client_ip or "-"), lim.ip_window_ms, ip_limit),
+                     (RefusalReason.PREFIX, keys.prefix_log_key(prefix or "-"), lim.prefix_window_ms, prefix_limit)]
+            for reason, key, window_ms, limit in steps:
+                if not limit:
+                    continue
+                held.append(key)
+                reply = self._reserve_window([key], reservation_id, moment, window_ms, limit)
                 if _text(reply[0]) != "OK":
                     held.pop()
-                    return Refusal(RefusalReason.IP, int(reply[1]))
+                    self._forget(held, reservation_id)
+                    return Refusal(reason, int(reply[1]))
             held.append(keys.GLOBAL_LOG_KEY)
             reply = self._reserve_window(
                 [keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY, *health], reservation_id, moment,
                 lim.global_window_ms, lim.global_limit, report_trip=True, providers=len(health),
+                hard_limit=lim.global_hard_limit, ticket=ticket, step_up=lim.step_up,
             )
             if _text(reply[0]) != "OK":
                 held.pop()
-                outcome: Refusal | Reserved = Refusal(RefusalReason.GLOBAL, int(reply[1]), bool(int(reply[2])))
+                reason = RefusalReason.STEPUP if _text(reply[0]) == "STEPUP" else RefusalReason.GLOBAL
+                outcome: Refusal | Reserved = Refusal(reason, int(reply[1]), bool(int(reply[2])))
             else:
                 reserved = _reserved(reply, providers)
                 outcome = _refusal(self._reserve_phone(script_keys, digest, reservation_id, moment, 0, 0, 0)) or reserved
@@ -267,7 +307,7 @@ class RedisCodeStore:
 
     def _reserve_phone(
         self, script_keys: list[str], digest: str, reservation_id: str, moment: Moment,
-        ip_limit: int, global_limit: int, providers: int,
+        ip_limit: int, global_limit: int, providers: int, *, prefix_limit: int = 0, ticket: bool = False,
     ) -> Sequence[Any]:
         lim = self.limits
         return self._run(
@@ -277,15 +317,20 @@ class RedisCodeStore:
                 moment.now_ms, reservation_id, digest, lim.code_ttl_ms, lim.cooldown_ms, lim.hourly_limit,
                 lim.daily_limit, moment.day_key_ttl_ms, moment.ms_to_day_end, HOUR_MS,
                 lim.ip_window_ms, ip_limit, lim.global_window_ms, global_limit, providers,
+                prefix_limit, lim.prefix_window_ms, lim.global_hard_limit, int(ticket), int(lim.step_up),
             ],
         )
 
     def _reserve_window(
         self, script_keys: list[str], reservation_id: str, moment: Moment, window_ms: int, limit: int,
-        *, report_trip: bool = False, providers: int = 0,
+        *, report_trip: bool = False, providers: int = 0, hard_limit: int = 0, ticket: bool = False,
+        step_up: bool = False,
     ) -> Sequence[Any]:
         return self._run(
-            "window", script_keys, [moment.now_ms, reservation_id, window_ms, limit, "1" if report_trip else "0", providers]
+            "window", script_keys, [
+                moment.now_ms, reservation_id, window_ms, limit, "1" if report_trip else "0", providers,
+                hard_limit, int(ticket), int(step_up),
+            ]
         )
 
     def _forget(self, window_keys: list[str], reservation_id: str) -> int:
@@ -306,19 +351,22 @@ class RedisCodeStore:
             except StoreUnavailable:
                 pass
 
-    def release_send(self, phone: str, reservation_id: str, client_ip: str | None, moment: Moment) -> int:
+    def release_send(
+        self, phone: str, reservation_id: str, client_ip: str | None, moment: Moment, *, prefix: str | None = None
+    ) -> int:
         """Undo a reservation after the provider refused the SMS, or after
         ``reserve_send`` failed without an answer (it may have run).
 
         Removes only what this reservation wrote: its code, its cooldown, its
-        entries in the hourly, per-IP and global logs, one daily count; a
-        repeat removes nothing more (returns 0). Returns the number of
-        entries removed.
+        entries in the hourly, per-IP, prefix and global logs, one daily
+        count; a repeat removes nothing more (returns 0). Returns the number
+        of entries removed.
         In cluster mode the other slots' logs are cleaned first, so a paused
         phone shard does not keep them.
         """
         pk = keys.phone_keys(phone, moment.day)
         window_keys = ([keys.ip_log_key(client_ip)] if client_ip else []) + [keys.GLOBAL_LOG_KEY]
+        window_keys += [keys.prefix_log_key(prefix)] if prefix else []
         script_keys = [pk.code, pk.cooldown, pk.hourly, pk.daily_sends]
         if not self.cluster:
             return int(self._run("release", script_keys + window_keys, [reservation_id]))
@@ -326,30 +374,71 @@ class RedisCodeStore:
         return removed + int(self._run("release", script_keys, [reservation_id]))
 
     # -- login -------------------------------------------------------------------
-    def check_code(self, phone: str, digests: Sequence[str], moment: Moment, attempt_id: str | None = None) -> CheckResult:
+    def check_code(
+        self, phone: str, digests: Sequence[str], moment: Moment, attempt_id: str | None = None, *,
+        client: str | None = None, ticket: bool = False,
+    ) -> CheckResult:
         """Check a submitted code, given as its HMACs under the current (and
         previous) key; consume it when it matches.
 
         ``attempt_id`` (default: a fresh random one) makes the call exactly
         once: a retry of it returns the recorded OK / WRONG without consuming
-        or counting again.
+        or counting again, and the failed-login logs hold it once.
+        With ``client`` (the client's limit key) the login throttles apply:
+        the client's and the global failed-login quotas are checked before the
+        phone is counted (IP / BUSY refusals touch nothing of the phone), every
+        failed login counts in both, and past ``verify_captcha_after`` wrong
+        codes today the phone needs ``ticket`` (a verified captcha ticket).
+        Single node: one script. Cluster: the two quotas are reserved on their
+        own slots first (under the attempt id) and given back when the login
+        succeeds, needs a captcha or fails without an answer.
         """
         lim = self.limits
         pk = keys.phone_keys(phone, moment.day)
-        reply = self._run(
-            "check",
-            [pk.code, pk.daily_verifies],
-            [
-                moment.now_ms, lim.max_wrong_tries, lim.daily_verify_limit, moment.day_key_ttl_ms, moment.ms_to_day_end,
-                attempt_id or uuid.uuid4().hex, ATTEMPT_TTL_MS, len(digests), *digests,
-            ],
-        )
-        status = CheckOutcome(_text(reply[0]))
-        if status is CheckOutcome.WRONG:
-            return CheckResult(status, tries_left=int(reply[1]))
-        if status is CheckOutcome.LOCKED:
-            return CheckResult(status, wait_ms=int(reply[1]))
-        return CheckResult(status)
+        attempt = attempt_id or uuid.uuid4().hex
+        args = [
+            moment.now_ms, lim.max_wrong_tries, lim.daily_verify_limit, moment.day_key_ttl_ms, moment.ms_to_day_end,
+            attempt, ATTEMPT_TTL_MS, len(digests), *digests,
+        ]
+        if client is None:
+            return _check_result(self._run("check", [pk.code, pk.daily_verifies], args))
+        client_key = keys.ip_verify_key(client)
+        if not self.cluster:
+            throttles = [lim.ip_verify_limit, lim.ip_verify_window_ms, lim.global_verify_limit,
+                         lim.global_verify_window_ms, lim.verify_captcha_after, int(ticket)]
+            script_keys = [pk.code, pk.daily_verifies, client_key, keys.GLOBAL_VERIFY_KEY]
+            return _check_result(self._run("check", script_keys, args + throttles))
+        held: list[str] = []
+        try:
+            for status, key, window_ms, limit in (
+                (CheckOutcome.IP, client_key, lim.ip_verify_window_ms, lim.ip_verify_limit),
+                (CheckOutcome.BUSY, keys.GLOBAL_VERIFY_KEY, lim.global_verify_window_ms, lim.global_verify_limit),
+            ):
+                if not limit:
+                    continue
+                held.append(key)
+                reply = self._reserve_window([key], attempt, moment, window_ms, limit)
+                if _text(reply[0]) != "OK":
+                    held.pop()
+                    self._forget(held, attempt)
+                    return CheckResult(status, wait_ms=int(reply[1]))
+            result = _check_result(self._run("check", [pk.code, pk.daily_verifies],
+                                             args + [0, 0, 0, 0, lim.verify_captcha_after, int(ticket)]))
+        except StoreUnavailable:
+            self._forget_quietly(held, attempt)
+            raise
+        if result.status in (CheckOutcome.OK, CheckOutcome.CAPTCHA):
+            self._forget(held, attempt)  # only failed logins count
+        return result
+
+
+def _check_result(reply: Sequence[Any]) -> CheckResult:
+    status = CheckOutcome(_text(reply[0]))
+    if status is CheckOutcome.WRONG:
+        return CheckResult(status, tries_left=int(reply[1]))
+    if status in (CheckOutcome.LOCKED, CheckOutcome.IP, CheckOutcome.BUSY):
+        return CheckResult(status, wait_ms=int(reply[1]))
+    return CheckResult(status)
 
 
 def _text(value: Any) -> str:

@@ -1,38 +1,55 @@
 -- Check a login code and consume it on success, exactly once per attempt id.
 -- KEYS[1] code hash              {phone}:code (fields in send.lua; this script adds a:<attempt id>)
 -- KEYS[2] daily wrong-code count {phone}:verify:<YYYYMMDD, Asia/Shanghai>
+-- KEYS[3] client failed-login log {ip:<client>}:verifies   (single node; absent in cluster mode,
+-- KEYS[4] global failed-login log {global}:verifies          where the throttle limits are 0)
 -- ARGV[1] now (ms)  ARGV[2] max wrong tries per code  ARGV[3] daily wrong-code limit
 -- ARGV[4] daily key TTL (ms)  ARGV[5] ms until the day ends
 -- ARGV[6] attempt id (one per login call, the same on a client's retry of that call)
 -- ARGV[7] attempt record TTL (ms)
 -- ARGV[8] number n of candidate HMACs; ARGV[9..8+n] candidate HMACs (hex) of the
---         submitted code: current key, then previous key. Later ARGV are free.
--- Returns {'OK'}, {'EXPIRED'}, {'INVALIDATED'}, {'WRONG', tries left} or {'LOCKED', wait ms}.
+--         submitted code: current key, then previous key.
+-- ARGV[9+n..14+n] (optional) the login throttles: see login_throttle in lib.lua (client
+--         limit, client window ms, global limit, global window ms, VERIFY_CAPTCHA_AFTER,
+--         '1' with a verified captcha ticket). Later ARGV are free.
+-- Returns {'OK'}, {'EXPIRED'}, {'INVALIDATED'}, {'WRONG', tries left}, {'LOCKED', wait ms},
+-- {'IP', wait ms} / {'BUSY', wait ms} (a throttle refused: nothing of the phone was counted
+-- or written) or {'CAPTCHA'} (a ticket is needed; nothing written). Every other refusal
+-- counts one failed login in KEYS[3] and KEYS[4], with the attempt id as member.
 -- Exactly once: an outcome that changed state (OK, WRONG) is recorded in the
 -- code hash as field a:<attempt id> = 'OK' | 'WRONG:<tries left>' (one field
 -- per attempt, so concurrent attempts do not overwrite each other's; at most
 -- max wrong tries + 1 of them), and a repeat of the same attempt returns it
--- without counting again; a consumed code keeps only its records (d = '')
--- for the attempt TTL. The other outcomes change nothing, so a repeat
--- computes them again. The code's TTL is never extended by a wrong try (the
--- Node demo reset it on each one).
+-- before any throttle or counter is touched; a consumed code keeps only its
+-- records (d = '') for the attempt TTL. The other outcomes change nothing of
+-- the phone, so a repeat computes them again, and its failed-login entry is
+-- the same sorted-set member (counted once). The code's TTL is never extended
+-- by a wrong try (the Node demo reset it on each one).
 local now = tonumber(ARGV[1])
 local record = 'a:' .. ARGV[6]
 local stored = redis.call('HMGET', KEYS[1], 'd', 'n', 'x', record)
 if stored[4] then
   return recorded_outcome(stored[4])
 end
+local throttle = login_throttle()
+local throttled = login_gate(throttle, now)
+if throttled then
+  return throttled
+end
 local wrong_today = tonumber(redis.call('GET', KEYS[2]) or '0')
 if wrong_today >= tonumber(ARGV[3]) then
-  return {'LOCKED', tonumber(ARGV[5])}
+  return login_failed(throttle, now, {'LOCKED', tonumber(ARGV[5])})
+end
+if throttle.captcha_after > 0 and wrong_today >= throttle.captcha_after and not throttle.ticket then
+  return {'CAPTCHA'}
 end
 if not stored[1] or stored[1] == '' or tonumber(stored[3]) <= now then
-  return {'EXPIRED'}
+  return login_failed(throttle, now, {'EXPIRED'})
 end
 local wrong = tonumber(stored[2])
 local max_wrong = tonumber(ARGV[2])
 if wrong >= max_wrong then
-  return {'INVALIDATED'}
+  return login_failed(throttle, now, {'INVALIDATED'})
 end
 local match = false
 for i = 9, 8 + tonumber(ARGV[8]) do
@@ -50,4 +67,4 @@ local left = max_wrong - wrong - 1
 redis.call('HSET', KEYS[1], 'n', wrong + 1, record, 'WRONG:' .. left)
 redis.call('INCR', KEYS[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-return {'WRONG', left}
+return login_failed(throttle, now, {'WRONG', left})

@@ -68,3 +68,84 @@ local function recorded_outcome(record)
   end
   return {'WRONG', tonumber(string.sub(record, 7))}
 end
+
+-- Abuse limits (adaptive captcha, login throttles). -------------------------
+
+-- A window with a soft and a hard limit: below soft everyone passes; from
+-- soft to hard only a request with a verified captcha ticket passes, the
+-- others get 'STEPUP' when step-up is on, else 'FULL'; at hard nobody passes.
+-- Returns nil (pass), 'STEPUP' or 'FULL'. hard < soft counts as hard = soft.
+local function stepped_verdict(count, soft, hard, ticket, stepup)
+  if hard < soft then
+    hard = soft
+  end
+  if count < soft or (ticket and count < hard) then
+    return nil
+  end
+  if stepup and count < hard then
+    return 'STEPUP'
+  end
+  return 'FULL'
+end
+
+-- Milliseconds until a sliding window of `limit` entries has room, or nil
+-- when it has room now (or limit is 0: the window is off).
+local function window_full(key, now, window, limit)
+  if limit <= 0 then
+    return nil
+  end
+  -- window_state without its ZRANGE unless the window is full (the common case pays 2 commands)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) < limit then
+    return nil
+  end
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return tonumber(oldest[2]) + window - now
+end
+
+-- Login throttles: the LOGIN_ARGS entries of ARGV right after check.lua's
+-- candidate digests (ARGV[9..8+n]) are: client failed-login limit, its window
+-- (ms), global failed-login limit, its window (ms), wrong codes per phone per
+-- day before a captcha ticket is needed (0: never) and '1' if a verified
+-- ticket came with the request; absent, the throttles are off. The sorted-set
+-- member is the attempt id ARGV[6], so a retried attempt is counted once.
+-- KEYS[3] is the client's failed-login log and KEYS[4] the global one (both
+-- sorted sets; unused with limits 0, as in cluster mode, where they live on
+-- other slots).
+local LOGIN_ARGS = 6
+local function login_throttle()
+  local base = 8 + tonumber(ARGV[8])
+  if #ARGV < base + LOGIN_ARGS then
+    return {client_limit = 0, global_limit = 0, captcha_after = 0, member = ARGV[6]}
+  end
+  return {
+    client_limit = tonumber(ARGV[base + 1]), client_window = tonumber(ARGV[base + 2]),
+    global_limit = tonumber(ARGV[base + 3]), global_window = tonumber(ARGV[base + 4]),
+    captcha_after = tonumber(ARGV[base + 5]), ticket = ARGV[base + 6] == '1', member = ARGV[6],
+  }
+end
+
+-- Before anything of the phone is counted: {'IP'|'BUSY', wait ms} when the
+-- client's or the global failed-login quota is spent, else nil.
+local function login_gate(t, now)
+  local wait = window_full(KEYS[3], now, t.client_window or 0, t.client_limit)
+  if wait then
+    return {'IP', wait}
+  end
+  wait = window_full(KEYS[4], now, t.global_window or 0, t.global_limit)
+  if wait then
+    return {'BUSY', wait}
+  end
+  return nil
+end
+
+-- Count a failed login in the client's and the global logs; returns reply.
+local function login_failed(t, now, reply)
+  if t.client_limit > 0 then
+    window_add(KEYS[3], now, t.client_window, t.member)
+  end
+  if t.global_limit > 0 then
+    window_add(KEYS[4], now, t.global_window, t.member)
+  end
+  return reply
+end

@@ -7,7 +7,8 @@
 -- KEYS[5] per-IP log     {ip:<addr>}:sends      only when ARGV[12] ~= '0'
 -- KEYS[6] global log     {global}:sends         only when ARGV[14] ~= '0'
 -- KEYS[7] breaker marker {global}:tripped       only when ARGV[14] ~= '0'
--- KEYS[8..] provider health {global}:provider:<name>:down, ARGV[15] of them
+-- KEYS[8]  prefix log     {prefix:<cc>:<digits>}:sends only when ARGV[16] > 0 (before the health keys)
+-- KEYS[9..] provider health {global}:provider:<name>:down, ARGV[15] of them
 --          (the last ARGV[15] KEYS whatever their number, see ok_with_health)
 -- ARGV[1]  now (ms)            ARGV[2]  reservation id     ARGV[3]  code HMAC (hex)
 -- ARGV[4]  code TTL (ms)       ARGV[5]  cooldown (ms)      ARGV[6]  hourly limit
@@ -15,8 +16,12 @@
 -- ARGV[10] hour window (ms)    ARGV[11] IP window (ms)     ARGV[12] IP limit (0: no IP step)
 -- ARGV[13] global window (ms)  ARGV[14] global limit (0: no global step)
 -- ARGV[15] number of provider health keys (0 without failover)
+-- ARGV[16] prefix limit (0 or absent: no prefix step)  ARGV[17] prefix window (ms)
+-- ARGV[18] global hard limit (GLOBAL_SEND_HARD_LIMIT; absent or below ARGV[14]: = ARGV[14])
+-- ARGV[19] '1' when a verified captcha ticket came with the request
+-- ARGV[20] '1' for step-up (CAPTCHA_MODE=adaptive): past ARGV[14], no ticket -> STEPUP
 -- Returns {'OK', skip flag per provider} or {reason, wait ms[, first trip]} with reason one of
--- COOLDOWN, DAILY, HOURLY, IP, GLOBAL; nothing is written on a refusal.
+-- COOLDOWN, DAILY, HOURLY, IP, PREFIX, STEPUP, GLOBAL; nothing is written on a refusal.
 local now = tonumber(ARGV[1])
 local member = ARGV[2]
 local providers = tonumber(ARGV[15] or '0')
@@ -48,12 +53,18 @@ if ip_limit > 0 then
     return {'IP', wait}
   end
 end
+local prefix_limit = tonumber(ARGV[16] or '0')
+local prefix_wait = window_full(KEYS[8], now, tonumber(ARGV[17] or '0'), prefix_limit)
+if prefix_wait then
+  return {'PREFIX', prefix_wait}
+end
 local global_limit = tonumber(ARGV[14])
 local global_window = tonumber(ARGV[13])
 if global_limit > 0 then
   local count, wait = window_state(KEYS[6], now, global_window)
-  if count >= global_limit then
-    return {'GLOBAL', wait, first_trip(KEYS[7], now, global_window)}
+  local verdict = stepped_verdict(count, global_limit, tonumber(ARGV[18] or '0'), ARGV[19] == '1', ARGV[20] == '1')
+  if verdict then
+    return {verdict == 'STEPUP' and 'STEPUP' or 'GLOBAL', wait, first_trip(KEYS[7], now, global_window)}
   end
 end
 
@@ -72,6 +83,9 @@ if ip_limit > 0 then
 end
 if global_limit > 0 then
   window_add(KEYS[6], now, global_window, member)
+end
+if prefix_limit > 0 then
+  window_add(KEYS[8], now, tonumber(ARGV[17]), member)
 end
 local ttl = tonumber(ARGV[4])
 redis.call('DEL', KEYS[1])

@@ -4,7 +4,9 @@
 -- ARGV[1] now (ms)  ARGV[2] reservation id  ARGV[3] window (ms)  ARGV[4] limit
 -- ARGV[5] '1' to report the first refusal of a window (needs KEYS[2])
 -- ARGV[6] number of provider health keys ending KEYS (0 or absent: none)
--- Returns {'OK', skip flag per provider} or {'FULL', wait ms, first trip (0|1)}.
+-- ARGV[7] hard limit (absent or below ARGV[4]: = ARGV[4])  ARGV[8] '1' with a verified captcha
+-- ticket  ARGV[9] '1' for step-up (see stepped_verdict in lib.lua)
+-- Returns {'OK', skip flag per provider} or {'FULL' | 'STEPUP', wait ms, first trip (0|1)}.
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[3])
 local count, wait = window_state(KEYS[1], now, window)
@@ -12,12 +14,13 @@ local providers = tonumber(ARGV[6] or '0')
 if redis.call('ZSCORE', KEYS[1], ARGV[2]) then
   return ok_with_health(providers, now)  -- a retried call of a reservation already made
 end
-if count >= tonumber(ARGV[4]) then
+local verdict = stepped_verdict(count, tonumber(ARGV[4]), tonumber(ARGV[7] or '0'), ARGV[8] == '1', ARGV[9] == '1')
+if verdict then
   local tripped = 0
   if ARGV[5] == '1' then
     tripped = first_trip(KEYS[2], now, window)
   end
-  return {'FULL', wait, tripped}
+  return {verdict, wait, tripped}
 end
 window_add(KEYS[1], now, window, ARGV[2])
 return ok_with_health(providers, now)
