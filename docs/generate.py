@@ -544,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     stale = []
     for path, text in generated().items():
         if path.read_text(encoding="utf-8") != text:
-            stale.append(path.relative_to(ROOT))
+            stale.append(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
             if not args.check:
                 path.write_text(text, encoding="utf-8")
     if args.check and stale:
