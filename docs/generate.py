@@ -446,15 +446,15 @@ def transport_table() -> str:
 #: What each name deploy.yml passes is for. A name the workflow uses must be here, and only those.
 CI_DESCRIPTIONS = {
     "TENCENT_SECRET_ID": "API key ID of the CAM user that deploys; never reaches the function",
-    "TENCENT_SECRET_KEY": "API key of the CAM user that deploys; never reaches the function",
-    "CODE_SECRET": "HMAC key of the codes; required",
-    "CODE_SECRET_PREVIOUS": "the previous key during a rotation",
-    "REDIS_PASSWORD": "TencentDB for Redis password",
+    "TENCENT_SECRET_KEY": "API key of the CAM user that deploys; never reaches the function",  # pragma: allowlist secret
+    "CODE_SECRET": "HMAC key of the codes; required",  # pragma: allowlist secret
+    "CODE_SECRET_PREVIOUS": "the previous key during a rotation",  # pragma: allowlist secret
+    "REDIS_PASSWORD": "TencentDB for Redis password",  # pragma: allowlist secret
     "REDIS_URL": "instead of `REDIS_HOST`/`REDIS_PORT`/`REDIS_PASSWORD`: a `rediss:` (TLS) or `redis+cluster:` URL",
-    "CAPTCHA_APP_SECRET_KEY": "Captcha AppSecretKey, with captcha on",
+    "CAPTCHA_APP_SECRET_KEY": "Captcha AppSecretKey, with captcha on",  # pragma: allowlist secret
     "RONGLIAN_AUTH_TOKEN": "Ronglian AUTH TOKEN",
-    "HUYI_API_KEY": "Huyi APIKEY",
-    "ZHENZI_APP_SECRET": "Zhenzi appSecret",
+    "HUYI_API_KEY": "Huyi APIKEY",  # pragma: allowlist secret
+    "ZHENZI_APP_SECRET": "Zhenzi appSecret",  # pragma: allowlist secret
     "REGION": "SCF region, e.g. `ap-guangzhou` (the Redis instance's region)",
     "SCF_ROLE": "execution role (with `QcloudSMSFullAccess`, and `QcloudCaptchaFullAccess` with captcha)",
     "VPC_ID": "the Redis instance's VPC",
