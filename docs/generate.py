@@ -319,7 +319,7 @@ def _service(senders: list[_Sender]) -> Any:
     from smsverify.service.verification import VerificationService
     from smsverify.store.redis_store import RedisCodeStore
 
-    settings = Settings.from_env({"CODE_SECRET": "generate-docs-" + "k" * 32, "SMS_PROVIDER": "console"})
+    settings = Settings.from_env({"CODE_SECRET": secrets.token_urlsafe(32), "SMS_PROVIDER": "console"})
     store = RedisCodeStore(fakeredis.FakeRedis(), limits_from(settings))
     delivery = Delivery(senders, timeout_seconds=settings.sms_timeout_seconds, budget_seconds=settings.sms_send_budget_seconds)
     return VerificationService(policy_from(settings), store, delivery, clock=lambda: 1_767_225_600.0)
