@@ -55,7 +55,7 @@ def run(parts: Parts, *, n: int) -> Breakdown:
     from smsverify.edge.event import to_wsgi_event
     from smsverify.edge.handler import create_handler
     from smsverify.observability import log_invocation
-    from smsverify.service.clock import moment_at
+    from smsverify.clock import moment_at
     from smsverify.service.codes import code_digest
     from smsverify.service.phone import _parse, parse_phone
 

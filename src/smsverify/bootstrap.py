@@ -7,7 +7,7 @@ import time
 from typing import Mapping
 
 from smsverify.config import Settings
-from smsverify.service.clock import Clock
+from smsverify.clock import Clock
 from smsverify.service.delivery import Delivery
 from smsverify.service.policy import ServicePolicy
 from smsverify.service.verification import VerificationService

@@ -10,7 +10,7 @@ is a deploy.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Iterator, Mapping, NamedTuple
 
 from smsverify.errors import ConfigError
 
@@ -19,6 +19,63 @@ def is_scf(env: Mapping[str, str]) -> bool:
     """True inside Tencent SCF, as told by the runtime's own variables
     (``TENCENTCLOUD_RUNENV=SCF`` or ``SCF_FUNCTIONNAME``)."""
     return env.get("TENCENTCLOUD_RUNENV", "").upper() == "SCF" or bool(env.get("SCF_FUNCTIONNAME"))
+
+
+class EnvVariable(NamedTuple):
+    """What a settings reader knew about one variable it read (see :class:`RecordingEnv`)."""
+
+    name: str
+    kind: str  #: ``text``, ``required``, ``integer``, ``seconds``, ``flag`` or ``url``
+    default: Any = None
+    minimum: Any = None
+    maximum: Any = None
+    reader: str = ""  #: the module that read it, e.g. ``smsverify.config``
+
+
+class RecordingEnv(Mapping[str, str]):
+    """A mapping that records every variable read from it, for the generated
+    configuration reference (``docs/generate.py``), never used to serve.
+
+    Plain lookups record the kind ``text``; the typed reads of
+    :class:`EnvReader` (and any reader calling :func:`note`) add the kind,
+    default and bounds. :attr:`read` keeps the first read of each name,
+    upgraded by a later typed one.
+    """
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = dict(values)
+        self.read: dict[str, EnvVariable] = {}
+
+    def note(self, name: str, kind: str, default: Any = None, minimum: Any = None, maximum: Any = None) -> None:
+        known = self.read.get(name)
+        if known is None or (known.kind == "text" and known.default is None and (kind != "text" or default is not None)):
+            self.read[name] = EnvVariable(name, kind, default, minimum, maximum, _reading_module())
+
+    def __getitem__(self, name: str) -> str:
+        self.note(name, "text")
+        return self.values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def _reading_module() -> str:
+    """The first module outside this one (and the Mapping ABC) on the call stack."""
+    import sys
+
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_globals.get("__name__") in (__name__, "collections.abc", "_collections_abc"):
+        frame = frame.f_back
+    return frame.f_globals.get("__name__", "") if frame is not None else ""
+
+
+def note(env: Mapping[str, str], name: str, kind: str, default: Any = None, minimum: Any = None, maximum: Any = None) -> None:
+    """Tell a :class:`RecordingEnv` what a read of ``name`` means; nothing for any other mapping."""
+    if isinstance(env, RecordingEnv):
+        env.note(name, kind, default, minimum, maximum)
 
 
 class EnvReader:
@@ -54,6 +111,7 @@ class EnvReader:
 
     def text(self, name: str, default: str | None = None) -> str | None:
         """The value of ``name``; ``default`` when unset, empty or malformed."""
+        note(self.env, name, "text", default)
         value = self.env.get(name)
         if value is None or value.strip() == "":
             return default
@@ -64,6 +122,7 @@ class EnvReader:
 
     def required(self, name: str, purpose: str) -> str:
         """The value of ``name``, recorded as a problem when absent (then ``""``)."""
+        note(self.env, name, "required")
         value = self.text(name)
         if value is None:
             self.problem(name, f"is required {purpose}")
@@ -72,6 +131,7 @@ class EnvReader:
 
     def integer(self, name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
         """A whole number within ``[minimum, maximum]``."""
+        note(self.env, name, "integer", default, minimum, maximum)
         raw = self.text(name)
         if raw is None:
             return default
@@ -88,6 +148,7 @@ class EnvReader:
 
     def number(self, name: str, default: float, minimum: float = 0.05, maximum: float = 60.0) -> float:
         """A number of seconds within ``[minimum, maximum]``."""
+        note(self.env, name, "seconds", default, minimum, maximum)
         raw = self.text(name)
         if raw is None:
             return default
@@ -103,6 +164,7 @@ class EnvReader:
 
     def flag(self, name: str, default: bool = False) -> bool:
         """``1/true/yes/on`` or ``0/false/no/off``, any case."""
+        note(self.env, name, "flag", default)
         raw = self.text(name)
         if raw is None:
             return default
@@ -116,6 +178,7 @@ class EnvReader:
 
     def base_url(self, name: str, default: str) -> str:
         """An ``http(s)://`` URL without its trailing slash."""
+        note(self.env, name, "url", default)
         url = self.text(name, default) or default
         if not url.startswith(("https://", "http://")):
             self.problem(name, f"must be an http(s) URL, got {url!r}")

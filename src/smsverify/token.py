@@ -46,6 +46,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from smsverify.env import note
 from smsverify.errors import ConfigError
 from smsverify.secret_strength import weak_secret_reason
 
@@ -182,6 +183,7 @@ class TokenConfig:
         names = {}
         defaulted = []
         for name, default in (("TOKEN_ISSUER", LOCAL_ISSUER), ("TOKEN_AUDIENCE", LOCAL_AUDIENCE)):
+            note(env, name, "text", default)
             value = reader.text(name)
             if value is None:
                 if in_scf:
@@ -234,6 +236,7 @@ class _Reader:
         return value.strip() if strip else value
 
     def integer(self, name: str, default: int, minimum: int, maximum: int) -> int:
+        note(self.env, name, "integer", default, minimum, maximum)
         raw = self.text(name)
         if raw is None:
             return default

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
+from smsverify.env import note
 from smsverify.errors import ConfigError
 
 __all__ = [
@@ -148,6 +149,7 @@ class WechatConfig:
         for name, value in (("WECHAT_APP_ID", app_id), ("WECHAT_APP_SECRET", secret)):
             if len(value) > 128 or any(ch.isspace() or not ch.isprintable() for ch in value):
                 raise ConfigError(name, "must be at most 128 printable characters without spaces")
+        note(env, "WECHAT_API_ENDPOINT", "url", DEFAULT_ENDPOINT)
         endpoint = _endpoint((env.get("WECHAT_API_ENDPOINT") or "").strip() or DEFAULT_ENDPOINT)
         return cls(app_id=app_id, app_secret=secret, endpoint=endpoint)
 

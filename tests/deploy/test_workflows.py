@@ -8,8 +8,9 @@ Proven here:
   test) set up in every matrix job, the matrix Python the default;
 - deploy.yml runs on a ``v*`` tag or by hand, deploys only after a test job that calls
   test.yml (the same README test command) passed, builds the package (``make package``)
-  before it deploys, references only secrets and variables that the README's "Deploying from CI"
-  section documents (and the README documents no other), passes secrets only through
+  before it deploys, references only secrets and variables that the "Deploying from CI" table of
+  docs/deploy.md documents (and the table documents no other; docs/generate.py generates it from
+  deploy.yml and its descriptions, and tests/docs checks the committed table), passes secrets only through
   ``env`` (never in a command line), and provides every ``${env:X}`` of serverless.yml to
   the deploy step;
 - the Python 3.10 check that scripts/test.sh runs (vermin, with the exact options of the
@@ -29,6 +30,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
+from tests.docs import generator
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -70,18 +72,11 @@ def readme_test_command() -> str:
 
 
 def documented_in_ci_section() -> dict[str, set[str]]:
-    """Names in the README's "Deploying from CI" tables, by kind (``secret`` / ``variable``)."""
-    heading = re.search(r"^(#+) .*Deploying from CI.*$", README, re.M)
-    assert heading, 'README.md has no "Deploying from CI" section'
-    level = len(heading.group(1))
-    rest = README[heading.end():]
-    following = re.search(rf"^#{{1,{level}}} ", rest, re.M)
-    section = rest[: following.start()] if following else rest
+    """Names of the generated "Deploying from CI" table (docs/deploy.md), by kind (``secret`` / ``variable``)."""
     documented: dict[str, set[str]] = {"secret": set(), "variable": set()}
-    for line in section.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
-        if len(cells) >= 2 and cells[1] in documented:
-            documented[cells[1]].update(re.findall(r"`([A-Z][A-Z0-9_]*)`", cells[0]))
+    for name, kind, what in generator().ci_settings():
+        assert what, name
+        documented[kind].add(name)
     return documented
 
 

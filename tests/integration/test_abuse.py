@@ -201,7 +201,7 @@ def test_without_captcha_a_spent_global_quota_is_service_busy(deployment, sms_ap
 
 # -- targeted lockout ------------------------------------------------------------------------------
 def daily_verifies(deployment, clock_now: float) -> int:
-    from smsverify.service.clock import moment_at
+    from smsverify.clock import moment_at
 
     day = moment_at(clock_now).day
     return int(deployment.redis.get(keys.phone_keys(VICTIM, day).daily_verifies) or 0)

@@ -22,8 +22,9 @@ Real redis-server (``redis_url``) and the Tencent Cloud API emulator
 * the credentials are read from the SCF names ``TENCENTCLOUD_SECRETID``,
   ``TENCENTCLOUD_SECRETKEY`` and ``TENCENTCLOUD_SESSIONTOKEN``, not the SDK's.
 
-:data:`README_MAPPING` is the table the README must carry (one row per
-fault: code, path, codeStr, status, reservation).
+:data:`FAULT_MAPPING` is every fault proven here (one row per fault: code,
+path, codeStr, status, reservation); tests/docs checks the generated
+docs/providers.md against it.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import pytest
 
 from smsverify.edge.handler import create_handler
 from smsverify.errors import ConfigError
-from smsverify.service.clock import moment_at
+from smsverify.clock import moment_at
 from smsverify.store.keys import phone_keys
 from tests.conftest import SECRET_ID, SESSION_TOKEN, answer, get_sms, login
 from tests.support.redis_servers import free_port
@@ -52,7 +53,7 @@ REQUEST = "request-level Response.Error"
 
 
 class Row(NamedTuple):
-    """One line of the README's provider-fault table."""
+    """One proven fault."""
 
     code: str  #: Tencent's code (or the SDK's, for transport faults): the body's providerCode
     path: str  #: how the provider reported it
@@ -114,8 +115,8 @@ TRANSPORT_MAPPING: list[Row] = [
     Row("AuthFailure.TokenFailure", "missing TENCENTCLOUD_SESSIONTOKEN", "SmsSendFailed", 502, RELEASED),
 ]
 
-#: The whole table the README documents.
-README_MAPPING: list[Row] = PROVIDER_CODE_MAPPING + TRANSPORT_MAPPING
+#: Every fault proven here.
+FAULT_MAPPING: list[Row] = PROVIDER_CODE_MAPPING + TRANSPORT_MAPPING
 
 # -- helpers --------------------------------------------------------------------------------
 def _row_id(row: Row) -> str:
@@ -170,7 +171,7 @@ def redis_state(redis_server, clock) -> dict:
 
 
 def assert_refusal(body: dict, code_str: str, status: int, provider_code: str, clock) -> None:
-    """The body carries exactly the fields the README lists for ``code_str``."""
+    """The body carries exactly the fields documented for ``code_str``."""
     assert (body["codeStr"], body["_status"]) == (code_str, status), body
     timing = {
         # our cooldown after the provider's short-term limit

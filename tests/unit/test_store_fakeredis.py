@@ -29,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 import fakeredis
 import pytest
 
-from smsverify.service.clock import CHINA_TZ, moment_at
+from smsverify.clock import CHINA_TZ, moment_at
 from smsverify.service.codes import code_digest
 from smsverify.store import keys
 from smsverify.store.redis_store import CheckResult, Moment, RedisCodeStore, Refusal, Reserved, SendLimits

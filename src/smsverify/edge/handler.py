@@ -24,7 +24,7 @@ from smsverify.edge.event import MalformedEvent, request_id_of, to_wsgi_event
 from smsverify.edge.responses import JSON_CONTENT_TYPE, body, error_body, integration_response, json_text
 from smsverify.edge.settings import CORS_HEADERS, CORS_MAX_AGE_SECONDS, CORS_METHODS, EdgeSettings
 from smsverify.observability import REQUEST_FIELDS, configure_logging, log_invocation
-from smsverify.service.clock import Clock
+from smsverify.clock import Clock
 
 log = logging.getLogger("smsverify")
 

@@ -17,7 +17,7 @@ from smsverify.errors import VerificationError
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
-#: HTTP status of every codeStr. The table in the README mirrors this one.
+#: HTTP status of every codeStr (docs/generate.py writes the docs' codeStr tables from it).
 STATUS: dict[str, int] = {
     "Ok": 200,
     "Success": 200,

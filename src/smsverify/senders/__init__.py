@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from smsverify.env import EnvReader
     from smsverify.senders.base import SmsSender
 
-#: Providers that may be combined for failover, in the order the README lists them.
+#: Providers that may be combined for failover, in the order docs/providers.md lists them.
 PROVIDERS: dict[str, str] = {
     "tencent": "smsverify.senders.tencent",
     "ronglian": "smsverify.senders.ronglian",

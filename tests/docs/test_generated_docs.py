@@ -1,0 +1,205 @@
+"""The docs say what the code does.
+
+Proven here:
+
+* every generated block of README.md and docs/*.md is exactly what
+  docs/generate.py makes from the code now (run it after changing an error, a
+  variable, a provider table or deploy.yml);
+* the generated codeStr table is the edge's status table, ``InternalError``
+  included, and names every error class of the code;
+* the generated provider outcomes (the real service run on each provider code
+  of the sender modules' tables) match the outcomes the integration tests
+  prove against the emulators: every Tencent code and transport fault of
+  tests/integration/test_provider_faults.py, and every code of the Ronglian,
+  Huyi and Zhenzi emulators (tests/integration/test_providers.py); each code a
+  table documents is one of those tested codes;
+* the generated limits table states the configuration's defaults (11 numbers,
+  captcha off);
+* the configuration table's recording (``smsverify.env.RecordingEnv``) lists
+  each variable with the kind, default and bounds the reader applied, and a
+  plain mapping is read exactly as before;
+* the README's module map names every file of ``src/smsverify``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from smsverify.config import Settings
+from smsverify.edge.responses import STATUS
+from smsverify.env import EnvReader, RecordingEnv
+from tests.conftest import ROOT
+from tests.docs import generator
+from tests.emulators.huyi import HUYI_ERRORS
+from tests.emulators.ronglian import RONGLIAN_ERRORS
+from tests.emulators.zhenzi import ZHENZI_ERRORS
+from tests.integration.test_provider_faults import KEPT, RELEASED, TENCENT_CODES, TRANSPORT_MAPPING
+from tests.integration.test_providers import expected_outcome
+
+G = generator()
+EMULATED = {"ronglian": RONGLIAN_ERRORS, "huyi": HUYI_ERRORS, "zhenzi": ZHENZI_ERRORS}
+
+
+def kept_or_released(outcome) -> str:
+    """The tests' two classes: a ``maybe sent`` reservation is kept too (with its code)."""
+    return RELEASED if outcome.reservation == "released" else KEPT
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    return dict(G.provider_outcomes())
+
+
+# -- the committed docs ---------------------------------------------------------------------
+
+
+def test_the_committed_docs_are_what_the_code_generates():
+    documents = G.generated()
+    assert {path.name for path in documents} >= {"README.md", "protocol.md", "configuration.md", "providers.md", "deploy.md"}
+    stale = [str(path.relative_to(ROOT)) for path, text in documents.items() if path.read_text(encoding="utf-8") != text]
+    assert stale == [], "run .venv/bin/python docs/generate.py"
+
+
+def test_the_check_mode_fails_on_a_changed_block(tmp_path, monkeypatch):
+    changed = tmp_path / "README.md"
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    changed.write_text(text.replace("| `Ok` | 200 |", "| `Ok` | 201 |"), encoding="utf-8")
+    monkeypatch.setattr(G, "documents", lambda: [changed])
+    assert G.main(["--check"]) == 1
+    assert G.main([]) == 0 and changed.read_text(encoding="utf-8") == text
+
+
+# -- codeStr --------------------------------------------------------------------------------
+
+
+def test_the_code_str_table_is_the_status_table_with_every_error_class():
+    rows = G.codestr_rows()
+    assert {code_str: status for code_str, status, _msg, _fields in rows} == STATUS
+    assert set(G.error_classes()) <= set(STATUS)
+    assert "InternalError" in STATUS
+    assert all(msg for _code, _status, msg, _fields in rows)
+
+
+def test_the_ok_and_success_fields_are_the_ones_the_edge_sends():
+    fields = {code_str: extra for code_str, _status, _msg, extra in G.codestr_rows()}
+    assert fields["Ok"] == ["expiresIn", "resendAfter", "provider"]
+    assert fields["Success"] == ["token", "tokenType", "expiresIn"]
+    assert fields["CodeIsError"] == ["attemptsLeft"]
+    assert fields["WechatLoginFailed"] == ["wechatErrcode"]
+
+
+# -- provider outcomes ----------------------------------------------------------------------
+
+
+def test_the_tencent_outcomes_are_the_tested_mapping(outcomes):
+    documented = dict(outcomes["tencent"])
+    tested = {code: (code_str, status, reservation) for code, code_str, status, reservation in TENCENT_CODES}
+    assert set(documented) - {G.OTHER_CODE} <= set(tested)
+    for code, expected in tested.items():
+        outcome = documented.get(code, documented[G.OTHER_CODE])
+        assert (outcome.code_str, outcome.status, kept_or_released(outcome)) == expected, code
+
+
+def test_the_transport_outcomes_are_the_tested_mapping():
+    documented = {label: outcome for label, _what, outcome in G.transport_outcomes()}
+    checked = 0
+    for row in TRANSPORT_MAPPING:
+        if row.code in documented:
+            outcome = documented[row.code]
+            assert (outcome.code_str, outcome.status, kept_or_released(outcome)) == (row.code_str, row.status, row.reservation)
+            checked += 1
+    assert checked == 2  # Timeout and ConnectionRefused; the others are Tencent codes, checked above
+    assert documented["Timeout"].reservation == "maybe sent"  # the code stays valid
+
+
+@pytest.mark.parametrize("provider", sorted(EMULATED))
+def test_the_provider_outcomes_are_the_tested_ones_for_every_emulator_code(provider, outcomes):
+    documented = dict(outcomes[provider])
+    emulated = {str(code) for code in EMULATED[provider]}
+    assert set(documented) - {G.OTHER_CODE} <= emulated
+    for code in emulated:
+        outcome = documented.get(code, documented[G.OTHER_CODE])
+        assert (outcome.code_str, outcome.status, kept_or_released(outcome)) == expected_outcome(provider, code), code
+
+
+def test_number_level_codes_never_fail_over_and_provider_level_ones_do(outcomes):
+    for provider, rows in outcomes.items():
+        for code, outcome in rows:
+            assert outcome.fails_over == (outcome.code_str in ("SmsSendFailed", "SmsSendTimeout")), (provider, code)
+
+
+# -- limits and variables -------------------------------------------------------------------
+
+
+def test_the_limits_table_states_the_defaults_of_the_configuration():
+    defaults = Settings.from_env({})
+    checked = 0
+    for _limit, names, values, _code_str, _status in G.limit_rows():
+        if all(value is None for value in values):
+            assert names == ["CAPTCHA_APP_ID", "CAPTCHA_APP_SECRET_KEY"] and not defaults.captcha_enabled
+            continue
+        for name, value in zip(names, values):
+            actual = getattr(defaults, name.lower())
+            number = int(value)
+            assert (actual == frozenset({number})) if isinstance(actual, frozenset) else (actual == number), name
+            checked += 1
+    assert checked == 11  # every numeric default of the table was compared
+
+
+def test_a_recording_environment_lists_kind_default_bounds_and_reader():
+    env = RecordingEnv({"REDIS_PORT": "6380"})
+    reader = EnvReader(env)
+    assert reader.integer("REDIS_PORT", 6379, maximum=65535) == 6380
+    assert reader.number("SMS_TIMEOUT_SECONDS", 5.0) == 5.0
+    assert reader.text("SMS_REGION", "ap-guangzhou") == "ap-guangzhou"
+    assert env.get("ALLOWED_ORIGINS") is None
+    assert [(v.name, v.kind, v.default, v.minimum, v.maximum) for v in env.read.values()] == [
+        ("TENCENTCLOUD_RUNENV", "text", None, None, None),  # is_scf, when the reader is made
+        ("SCF_FUNCTIONNAME", "text", None, None, None),
+        ("REDIS_PORT", "integer", 6379, 1, 65535),
+        ("SMS_TIMEOUT_SECONDS", "seconds", 5.0, 0.05, 60.0),
+        ("SMS_REGION", "text", "ap-guangzhou", None, None),
+        ("ALLOWED_ORIGINS", "text", None, None, None),
+    ]
+    assert {v.reader for v in env.read.values()} == {__name__}  # the module that made the reads
+
+
+def test_the_configuration_table_lists_what_a_complete_read_reads():
+    read, required = G.record_variables()
+    assert {"REDIS_HOST", "CODE_SECRET", "SMS_SDKAPPID", "TOKEN_ISSUER", "WECHAT_APP_ID", "ALLOWED_ORIGINS",
+            "ZHENZI_BASE_URL", "PROVIDER_BACKOFF_SECONDS"} <= set(read)
+    assert read["ZHENZI_BASE_URL"].default == "https://smsdeveloper.zhenzikj.com"
+    assert read["TOKEN_TTL_SECONDS"][1:5] == ("integer", 300, 30, 3600)
+    assert "inside SCF" in required["REDIS_HOST"] and "inside SCF" in required["TOKEN_AUDIENCE"]
+
+
+# -- the module map -------------------------------------------------------------------------
+
+
+def module_map() -> set[str]:
+    """Paths under src/smsverify named by the README's Architecture block."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"^## Architecture\n.*?^```\n(.*?)^```", readme, re.S | re.M)
+    assert block, "README.md has no module map under ## Architecture"
+    lines = block.group(1).split("src/smsverify/\n", 1)[1].splitlines()
+    named, folder = set(), ""
+    for line in lines:
+        first = line.split()[0] if line.strip() else ""
+        if line.startswith("  ") and not line.startswith("   "):
+            folder = first if first.endswith("/") else ""
+        for name in re.findall(r"(?<![\w./])((?:[\w]+/)*[\w]+\.(?:py|lua))\b", line):
+            named.add(folder + name)
+    return named
+
+
+def test_the_module_map_names_every_file_of_the_package():
+    package = ROOT / "src" / "smsverify"
+    files = {
+        str(path.relative_to(package)) for path in package.rglob("*")
+        if path.is_file() and path.suffix in (".py", ".lua") and "__pycache__" not in path.parts
+    }
+    named = module_map()
+    assert files - named == set(), "add these to the README's module map"
+    assert named - files == set(), "the README's module map names files that do not exist"
