@@ -44,6 +44,7 @@ def policy_from(settings: Settings) -> ServicePolicy:
         allowed_country_codes=settings.allowed_country_codes,
         code_keys=(settings.code_secret, *previous),
         captcha_required=settings.captcha_enabled,
+        scenes=settings.scenes,
     )
 
 

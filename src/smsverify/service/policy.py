@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from smsverify.scenes import DEFAULT_SCENE
+
 
 @dataclass(frozen=True)
 class ServicePolicy:
@@ -27,3 +29,4 @@ class ServicePolicy:
     #: HMAC keys: the current one first, then the previous one if any (``CODE_SECRET``, ``CODE_SECRET_PREVIOUS``).
     code_keys: tuple[bytes, ...] = field(repr=False)
     captcha_required: bool = False  #: getSms needs a captcha ticket (``CAPTCHA_APP_ID`` set)
+    scenes: tuple[str, ...] = (DEFAULT_SCENE,)  #: allowed scenes, in order (``SMS_SCENES``)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from smsverify import errors
 from smsverify.clock import Clock, Moment, moment_at
+from smsverify.scenes import DEFAULT_SCENE, is_scene_name
 from smsverify.senders.base import (
     NumberRateLimited,
     NumberRejected,
@@ -128,6 +129,21 @@ class VerificationService:
         """A client's spelling of a phone as a :class:`Phone`; raises :class:`errors.InvalidParam`."""
         return parse_phone(raw, self.policy.default_region, self.policy.allowed_country_codes)
 
+    def scene(self, raw: str | None) -> str:
+        """The scene a request names (``None`` or blank: ``login``), checked against ``SMS_SCENES``.
+
+        Raises
+        ------
+        errors.InvalidParam
+            Not one of the allowed scenes (the message names them).
+        """
+        if raw is None or raw.strip() == "":
+            return DEFAULT_SCENE
+        scene = raw.strip()
+        if not is_scene_name(scene) or scene not in self.policy.scenes:
+            raise errors.InvalidParam(f"参数 scene 无效，可用：{', '.join(self.policy.scenes)}")
+        return scene
+
     # -- getSms -------------------------------------------------------------------
     def send_code(
         self,
@@ -137,6 +153,7 @@ class VerificationService:
         ticket: str | None = None,
         randstr: str | None = None,
         reference: str = "",
+        scene: str = DEFAULT_SCENE,
     ) -> CodeSent:
         """Send a new verification code to ``phone``.
 
@@ -161,6 +178,10 @@ class VerificationService:
             Captcha answer from the front end (required when captcha is on).
         reference:
             The invocation's request id, kept by providers that store one.
+        scene:
+            What the code is for, from :meth:`scene`: the code is stored per
+            (phone, scene) and sent with the scene's template; the cooldown
+            and send limits are the phone's, across scenes.
 
         Raises
         ------
@@ -169,6 +190,8 @@ class VerificationService:
         errors.IpLimitExceeded, errors.ServiceBusy, errors.SmsSendFailed,
         errors.SmsSendTimeout, errors.ServiceUnavailable
         """
+        if scene not in self.policy.scenes:
+            raise errors.InvalidParam(f"参数 scene 无效，可用：{', '.join(self.policy.scenes)}")
         if self.policy.captcha_required:
             self._check_captcha(ticket, randstr, client_ip)
         code = new_code(self.policy.code_length)
@@ -177,27 +200,30 @@ class VerificationService:
         watched = self.delivery.names if self.delivery.failover else ()
         try:
             outcome = self.store.reserve_send(
-                phone.e164, code_digest(self._keys[0], phone.e164, code), reservation, client_ip, moment, watched
+                phone.e164, code_digest(self._keys[0], phone.e164, code), reservation, client_ip, moment, watched,
+                scene=scene,
             )
         except StoreUnavailable as exc:
             _store_down(exc)
             # No answer even after the store's retries: the reservation may
             # have been made. Undo it by its id so the user's retry is not
             # refused by a cooldown for an SMS that never left.
-            self._release(phone, reservation, client_ip, moment)
+            self._release(phone, reservation, client_ip, moment, scene)
             raise errors.ServiceUnavailable() from exc
         if isinstance(outcome, Refusal):
             raise self._refused(outcome.reason, outcome.wait_ms, outcome.first_trip)
         ttl = self.policy.code_ttl_seconds
-        message = SmsMessage(phone=phone.e164, code=code, ttl_minutes=math.ceil(ttl / 60), reference=reference)
+        message = SmsMessage(
+            phone=phone.e164, code=code, ttl_minutes=math.ceil(ttl / 60), reference=reference, scene=scene
+        )
         try:
             receipt, failures = self.delivery.send(message, outcome.providers_down, lambda exc: self._provider_failed(exc, moment))
         except NoProviderForNumber:
-            self._release(phone, reservation, client_ip, moment)
+            self._release(phone, reservation, client_ip, moment, scene)
             raise errors.InvalidParam("已配置的短信服务商均不支持该手机号所在地区") from None
         except DeliveryFailed as failed:
             if not failed.maybe_sent and not isinstance(failed.final, NumberRateLimited):
-                self._release(phone, reservation, client_ip, moment)
+                self._release(phone, reservation, client_ip, moment, scene)
             error = self._delivery_error(failed, moment)
             error.log_fields["failedProviders"] = [f.qualified_code for f in failed.failures]
             raise error from None
@@ -275,9 +301,9 @@ class VerificationService:
             )
         return errors.ServiceBusy(retryAfter=retry_after)
 
-    def _release(self, phone: Phone, reservation: str, client_ip: str | None, moment: Moment) -> None:
+    def _release(self, phone: Phone, reservation: str, client_ip: str | None, moment: Moment, scene: str) -> None:
         try:
-            self.store.release_send(phone.e164, reservation, client_ip, moment)
+            self.store.release_send(phone.e164, reservation, client_ip, moment, scene=scene)
         except StoreUnavailable:
             log.error("could not release the send reservation for %s; its cooldown and counts stay", phone.masked)
 
@@ -301,8 +327,13 @@ class VerificationService:
             raise errors.InvalidParam("令牌使用 HS256 共享密钥签名，没有公钥 (no public key with TOKEN_SECRET)") from None
 
     # -- login --------------------------------------------------------------------
-    def check_code(self, phone: Phone, code: str | None, *, wx_code: str | None = None) -> CodeVerified:
+    def check_code(
+        self, phone: Phone, code: str | None, *, wx_code: str | None = None, scene: str = DEFAULT_SCENE
+    ) -> CodeVerified:
         """Check ``code`` for ``phone`` (from :meth:`phone`) and consume it when right.
+
+        Only a code sent for ``scene`` (from :meth:`scene`) matches: another
+        scene's code is ``CodeHasExpired`` here. The token carries ``scene``.
 
         With WeChat login on and a ``wx_code`` (from ``wx.login``), the code
         is exchanged at WeChat first; a refusal or an outage leaves the SMS
@@ -315,6 +346,8 @@ class VerificationService:
         errors.VerifyLimitExceeded, errors.ServiceUnavailable,
         errors.WechatLoginFailed (``wechatErrcode``)
         """
+        if scene not in self.policy.scenes:
+            raise errors.InvalidParam(f"参数 scene 无效，可用：{', '.join(self.policy.scenes)}")
         if code is None or code.strip() == "":
             raise errors.MissingCode()
         code = code.strip()
@@ -323,12 +356,12 @@ class VerificationService:
         identity = self._exchange_wx_code(wx_code) if self.wechat is not None and wx_code else None
         digests = [code_digest(key, phone.e164, code) for key in self._keys]
         try:
-            result = self.store.check_code(phone.e164, digests, moment_at(self.clock()))
+            result = self.store.check_code(phone.e164, digests, moment_at(self.clock()), scene=scene)
         except StoreUnavailable as exc:
             _store_down(exc)
             raise errors.ServiceUnavailable() from exc
         if result.status is CheckOutcome.OK:
-            return CodeVerified(phone=phone, token=self._token(phone, identity), wechat=identity)
+            return CodeVerified(phone=phone, token=self._token(phone, identity, scene), wechat=identity)
         if result.status is CheckOutcome.WRONG:
             raise errors.CodeIsError(attemptsLeft=result.tries_left)
         if result.status is CheckOutcome.INVALIDATED:
@@ -337,7 +370,7 @@ class VerificationService:
             raise errors.VerifyLimitExceeded(retryAfter=_seconds(result.wait_ms))
         raise errors.CodeHasExpired()
 
-    def _token(self, phone: Phone, identity: WechatIdentity | None) -> IssuedToken | None:
+    def _token(self, phone: Phone, identity: WechatIdentity | None, scene: str) -> IssuedToken | None:
         """The signed login token for ``phone``, naming the WeChat user too when one was exchanged."""
         if self.issuer is None:
             return None
@@ -346,7 +379,7 @@ class VerificationService:
             extra["openid"] = identity.openid
             if identity.unionid:
                 extra["unionid"] = identity.unionid
-        return self.issuer.issue(phone_e164=phone.e164, scene="login", extra_claims=extra)
+        return self.issuer.issue(phone_e164=phone.e164, scene=scene, extra_claims=extra)
 
     def _exchange_wx_code(self, wx_code: str) -> WechatIdentity:
         from smsverify.wechat import InvalidWxCode, WechatRejected, WechatUnavailable

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Protocol, Sequence, runtime_checkable
 
 from smsverify.clock import Moment
+from smsverify.scenes import DEFAULT_SCENE
 from smsverify.store.redis_store import (
     CheckOutcome,
     CheckResult,
@@ -27,20 +28,23 @@ class CodeStore(Protocol):
 
     def reserve_send(
         self, phone: str, digest: str, reservation_id: str, client_ip: str | None, moment: Moment,
-        providers: Sequence[str] = (),
+        providers: Sequence[str] = (), *, scene: str = DEFAULT_SCENE,
     ) -> Refusal | Reserved:
         """Count a send to ``phone`` (E.164) under every limit and store the
-        code's HMAC, or return the first limit that refused."""
+        code's HMAC for ``scene``, or return the first limit that refused."""
         ...
 
-    def release_send(self, phone: str, reservation_id: str, client_ip: str | None, moment: Moment) -> int:
+    def release_send(
+        self, phone: str, reservation_id: str, client_ip: str | None, moment: Moment, *, scene: str = DEFAULT_SCENE
+    ) -> int:
         """Undo what reservation ``reservation_id`` wrote; returns how many entries."""
         ...
 
     def check_code(
-        self, phone: str, digests: Sequence[str], moment: Moment, attempt_id: str | None = None
+        self, phone: str, digests: Sequence[str], moment: Moment, attempt_id: str | None = None,
+        *, scene: str = DEFAULT_SCENE,
     ) -> CheckResult:
-        """Check a code given as its HMACs; consume it when one matches."""
+        """Check ``scene``'s code given as its HMACs; consume it when one matches."""
         ...
 
     def mark_provider_down(self, provider: str, moment: Moment, seconds: int) -> None:

@@ -50,6 +50,7 @@ from typing import Any, NamedTuple, Sequence
 import redis
 
 from smsverify.clock import HOUR_MS, Moment
+from smsverify.scenes import DEFAULT_SCENE
 from smsverify.store import keys
 
 
@@ -212,15 +213,18 @@ class RedisCodeStore:
         client_ip: str | None,
         moment: Moment,
         providers: Sequence[str] = (),
+        *,
+        scene: str = DEFAULT_SCENE,
     ) -> Refusal | Reserved:
-        """Reserve a send to ``phone`` (E.164) and store the code's HMAC.
+        """Reserve a send to ``phone`` (E.164) and store the code's HMAC
+        under ``scene`` (the limits are the phone's, across scenes).
 
         Returns :class:`Reserved`, with which of ``providers`` are marked
         down, or the first limit that refused (:class:`Refusal`); nothing is
         counted or written on a refusal.
         """
         lim = self.limits
-        pk = keys.phone_keys(phone, moment.day)
+        pk = keys.phone_keys(phone, moment.day, scene)
         ip_limit = lim.ip_limit if client_ip else 0
         health = [keys.provider_down_key(name) for name in providers]
         script_keys = [pk.code, pk.cooldown, pk.hourly, pk.daily_sends]
@@ -306,7 +310,9 @@ class RedisCodeStore:
             except StoreUnavailable:
                 pass
 
-    def release_send(self, phone: str, reservation_id: str, client_ip: str | None, moment: Moment) -> int:
+    def release_send(
+        self, phone: str, reservation_id: str, client_ip: str | None, moment: Moment, *, scene: str = DEFAULT_SCENE
+    ) -> int:
         """Undo a reservation after the provider refused the SMS, or after
         ``reserve_send`` failed without an answer (it may have run).
 
@@ -317,7 +323,7 @@ class RedisCodeStore:
         In cluster mode the other slots' logs are cleaned first, so a paused
         phone shard does not keep them.
         """
-        pk = keys.phone_keys(phone, moment.day)
+        pk = keys.phone_keys(phone, moment.day, scene)
         window_keys = ([keys.ip_log_key(client_ip)] if client_ip else []) + [keys.GLOBAL_LOG_KEY]
         script_keys = [pk.code, pk.cooldown, pk.hourly, pk.daily_sends]
         if not self.cluster:
@@ -326,16 +332,20 @@ class RedisCodeStore:
         return removed + int(self._run("release", script_keys, [reservation_id]))
 
     # -- login -------------------------------------------------------------------
-    def check_code(self, phone: str, digests: Sequence[str], moment: Moment, attempt_id: str | None = None) -> CheckResult:
+    def check_code(
+        self, phone: str, digests: Sequence[str], moment: Moment, attempt_id: str | None = None,
+        *, scene: str = DEFAULT_SCENE,
+    ) -> CheckResult:
         """Check a submitted code, given as its HMACs under the current (and
         previous) key; consume it when it matches.
 
         ``attempt_id`` (default: a fresh random one) makes the call exactly
         once: a retry of it returns the recorded OK / WRONG without consuming
-        or counting again.
+        or counting again. Only the code of ``scene`` is checked; the daily
+        wrong-code count is the phone's, across scenes.
         """
         lim = self.limits
-        pk = keys.phone_keys(phone, moment.day)
+        pk = keys.phone_keys(phone, moment.day, scene)
         reply = self._run(
             "check",
             [pk.code, pk.daily_verifies],
