@@ -17,8 +17,9 @@ from typing import Any, Callable, Mapping
 import serverless_wsgi
 
 from smsverify import errors
-from smsverify.bootstrap import build_service
+from smsverify.bootstrap import build_service, read_token_config, read_wechat_config
 from smsverify.config import Settings
+from smsverify.env import Problems
 from smsverify.edge.app import create_app
 from smsverify.edge.event import MalformedEvent, request_id_of, to_wsgi_event
 from smsverify.edge.responses import JSON_CONTENT_TYPE, body, error_body, integration_response, json_text
@@ -174,13 +175,19 @@ def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.
     Raises
     ------
     ConfigError
-        At start-up, naming the missing or malformed variable.
+        At start-up, naming every missing or malformed variable of every
+        settings group (service, CORS, token, WeChat) in ``.problems``;
+        ``.variable`` is the first.
     """
     configure_logging()
     env = os.environ if env is None else env
-    settings = Settings.from_env(env)
-    edge = EdgeSettings.from_env(env)
-    service = build_service(settings, clock=clock, env=env)
+    problems = Problems()
+    settings = problems.attempt(lambda: Settings.from_env(env))
+    edge = problems.attempt(lambda: EdgeSettings.from_env(env))
+    token_config = problems.attempt(lambda: read_token_config(env))
+    wechat_config = problems.attempt(lambda: read_wechat_config(env))
+    problems.raise_problems()
+    service = build_service(settings, clock=clock, token_config=token_config, wechat_config=wechat_config)
     app = create_app(service)
     jwks = service.jwks if jwks is None else jwks
 
