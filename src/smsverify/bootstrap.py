@@ -49,8 +49,8 @@ def policy_from(settings: Settings) -> ServicePolicy:
         default_region=settings.default_region,
         allowed_country_codes=settings.allowed_country_codes,
         code_keys=(settings.code_secret, *previous),
-        captcha_required=settings.captcha_enabled,
         scenes=settings.scenes,
+        captcha_required=settings.captcha_enabled,
     )
 
 

@@ -28,5 +28,5 @@ class ServicePolicy:
     allowed_country_codes: frozenset[int] | None  #: ``None``: any country (``ALLOWED_COUNTRY_CODES``)
     #: HMAC keys: the current one first, then the previous one if any (``CODE_SECRET``, ``CODE_SECRET_PREVIOUS``).
     code_keys: tuple[bytes, ...] = field(repr=False)
-    captcha_required: bool = False  #: getSms needs a captcha ticket (``CAPTCHA_APP_ID`` set)
     scenes: tuple[str, ...] = (DEFAULT_SCENE,)  #: allowed scenes, in order (``SMS_SCENES``)
+    captcha_required: bool = False  #: getSms needs a captcha ticket (``CAPTCHA_APP_ID`` set)
