@@ -9,6 +9,14 @@ process, interpreter start-up included), in an SCF-like environment
 - ``import handler`` + one login (events/login.json against the real Redis):
   what a cold invocation costs.
 
+The first ``Success`` (:func:`success_runs`): the same login with its code
+planted in Redis before each process starts, so it answers ``Success`` and
+signs the container's first token. PyJWT (and, for ES256, ``cryptography``)
+load only then, so this is the cold cost of a token. Measured with the two
+kinds of key, ``TOKEN_SECRET`` (HS256: PyJWT alone) and ``TOKEN_PRIVATE_KEY``
+(ES256, P-256: PyJWT + cryptography), interleaved with the failed cold login
+and the floor.
+
 The variants run interleaved, ``runs`` times each, after one untimed run of
 each (``.pyc`` files written, Lua scripts cached by the server); medians are
 reported. Also: the import-time breakdown of ``python -X importtime -c
@@ -66,6 +74,32 @@ print(json.dumps({{
 """
 FLOOR = ["-c", "import redis"]
 
+#: Modules a token needs, loaded on the first ``Success`` only (the top-level ``cryptography``
+#: package is not among them: redis-py imports it at start to see whether it is installed).
+TOKEN_LIBRARIES = ("jwt", "cryptography.hazmat.primitives.asymmetric.ec")
+#: A cold login that succeeds: which token libraries were loaded after ``import handler`` and after the answer.
+SUCCESS = f"""
+import time
+started = time.perf_counter()
+import json, sys
+import handler
+imported = time.perf_counter()
+before = [name for name in {TOKEN_LIBRARIES!r} if name in sys.modules]
+with open("events/login.json", encoding="utf-8") as f:
+    event = json.load(f)
+answer = handler.main_handler(event, {{}})
+served = time.perf_counter()
+body = json.loads(answer["body"])
+print(json.dumps({{
+    "codeStr": body["codeStr"],
+    "token": bool(body.get("token")),
+    "import_ms": (imported - started) * 1000,
+    "login_ms": (served - imported) * 1000,
+    "before": before,
+    "after": [name for name in {TOKEN_LIBRARIES!r} if name in sys.modules],
+}}))
+"""
+
 #: The same login with ``handler.py``'s ``lean_imports.install()`` made a no-op: what the deferral gains.
 NO_LEAN = "import smsverify.lean_imports as lean\nlean.install = lambda: None\n" + LOGIN
 
@@ -106,6 +140,18 @@ class ColdStart:
     deployed_ms: dict[str, float] = field(default_factory=dict)
     #: what the deployed login printed, with medians of its own timers
     deployed_login: dict = field(default_factory=dict)
+    #: the first ``Success`` (:func:`success_runs`), empty when not measured
+    success: "SuccessStart | None" = None
+
+
+@dataclass
+class SuccessStart:
+    """Cold first ``Success`` against a cold failed login, in one interleaved batch."""
+
+    #: variant -> median wall time (ms)
+    wall_ms: dict[str, float]
+    #: variant -> what its process printed (last run), with medians of its own timers
+    reports: dict[str, dict]
 
 
 def child_env(parts: Parts) -> dict[str, str]:
@@ -188,7 +234,9 @@ def run(parts: Parts, *, runs: int, importtime_runs: int, package: Path | None =
             groups.setdefault(row.name.split(".")[0], []).append(row.self_us)
     beyond_floor = sorted(((name, len(v), sum(v)) for name, v in groups.items()), key=lambda g: g[2], reverse=True)
     handler_row = next((r for r in medians if r.name == "handler"), None)
+    success = success_runs(parts, runs=runs)
     return ColdStart(
+        success=success,
         runs=runs,
         wall_ms=wall_ms,
         login=login,
@@ -209,3 +257,78 @@ def parse_importtime(stderr: str) -> list[ImportRow]:
             self_us, cumulative_us, indent, name = match.groups()
             rows.append(ImportRow(name, (len(indent) - 1) // 2, float(self_us), float(cumulative_us)))
     return rows
+
+
+#: The variants of :func:`success_runs`, in the order they run in each round.
+FAILED_LOGIN = "import handler + one login (CodeHasExpired)"
+SUCCESS_HS256 = "import handler + first Success, HS256 token (PyJWT)"
+SUCCESS_ES256 = "import handler + first Success, ES256 token (PyJWT + cryptography)"
+
+
+def _p256_pem() -> str:
+    """A fresh EC P-256 key as the PKCS#8 PEM ``TOKEN_PRIVATE_KEY`` takes."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def _planter(parts: Parts, env: dict[str, str]):
+    """Stores events/login.json's code for its phone as getSms would (send.lua's fields), so the next login succeeds."""
+    from smsverify.clock import moment_at
+    from smsverify.service.codes import code_digest
+    from smsverify.store import keys
+
+    event = json.loads((ROOT / "events" / "login.json").read_text(encoding="utf-8"))
+    phone, code = "+" + event["queryString"]["phone"], event["queryString"]["code"]
+    client = parts.server.client()
+
+    def plant() -> None:
+        now_ms = int(time.time() * 1000)
+        key = keys.phone_keys(phone, moment_at(time.time()).day).code
+        client.delete(key)
+        client.hset(key, mapping={"d": code_digest(env["CODE_SECRET"].encode(), phone, code), "n": 0,
+                                  "x": now_ms + 300_000, "m": "bench"})
+        client.pexpire(key, 300_000)
+
+    return plant
+
+
+def success_runs(parts: Parts, *, runs: int) -> SuccessStart:
+    """Median wall time of a cold first ``Success`` with each kind of key, interleaved with
+    the floor and the cold failed login (whose code was consumed by the ``Success`` before it)."""
+    env = child_env(parts)
+    es256_env = {k: v for k, v in env.items() if k != "TOKEN_SECRET"} | {"TOKEN_PRIVATE_KEY": _p256_pem()}
+    plant = _planter(parts, env)
+    hs256, es256 = _launcher(env, ROOT), _launcher(es256_env, ROOT)
+    variants = {
+        "import redis": (hs256, FLOOR, None),
+        SUCCESS_HS256: (hs256, ["-c", SUCCESS], plant),
+        FAILED_LOGIN: (hs256, ["-c", LOGIN], None),
+        SUCCESS_ES256: (es256, ["-c", SUCCESS], plant),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    reports: dict[str, list[dict]] = {name: [] for name in variants}
+    for round_ in range(runs + 1):  # round 0 untimed: .pyc written, scripts cached by the server
+        for name, (launch, args, prepare) in variants.items():
+            if prepare is not None:
+                prepare()
+            started = time.perf_counter()
+            done = launch(args)
+            if round_ == 0:
+                continue
+            samples[name].append((time.perf_counter() - started) * 1000)
+            if args is not FLOOR:
+                reports[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    expected = {SUCCESS_HS256: "Success", SUCCESS_ES256: "Success", FAILED_LOGIN: "CodeHasExpired"}
+    summary: dict[str, dict] = {}
+    for name, want in expected.items():
+        answered = {r["codeStr"] for r in reports[name]}
+        if answered != {want}:
+            raise RuntimeError(f"{name} answered {sorted(answered)}, not {want}")
+        summary[name] = dict(reports[name][-1])
+        for key in ("import_ms", "login_ms"):
+            summary[name][key] = statistics.median(r[key] for r in reports[name])
+    return SuccessStart({name: statistics.median(v) for name, v in samples.items()}, summary)

@@ -261,6 +261,8 @@ def add_cold(table: Table, result: cold.ColdStart) -> None:
         ", ".join(f"{name}: {'yes' if name in loaded else 'no'}" for name in cold.WATCHED),
         target="SDKs load on first use: " + verdict(not {"tencentcloud", "requests"} & loaded),
     )
+    if result.success is not None:
+        add_success(table, result.success)
     if result.deployed_ms:
         floor, total = result.deployed_ms["import redis"], result.deployed_ms["import handler + one login"]
         table.row("as deployed (dist/smsverify.zip unpacked, no .pyc, read-only): floor `import redis`",
@@ -280,6 +282,23 @@ def add_cold(table: Table, result: cold.ColdStart) -> None:
                   f"(sum of self times, {extra / 1000:.1f} ms in all)")
     for name, count, self_us in result.beyond_floor[:8]:
         table.row(f"{name} ({count} modules)", f"{self_us / 1000:.1f} ms")
+
+
+def add_success(table: Table, result: cold.SuccessStart) -> None:
+    """The first ``Success`` of a container: the token's cold cost (PyJWT, cryptography on first use)."""
+    wall = result.wall_ms
+    floor, failed = wall["import redis"], wall[cold.FAILED_LOGIN]
+    table.section("Cold start of the first Success (signs the first token), one interleaved batch")
+    table.row("floor: `python -c 'import redis'` (this batch)", floor=ms(floor), x_floor="1.00")
+    table.row(f"`{cold.FAILED_LOGIN}`", ms(failed), ms(floor), f"{failed / floor:.2f}")
+    for name in (cold.SUCCESS_HS256, cold.SUCCESS_ES256):
+        total, report = wall[name], result.reports[name]
+        table.row(f"`{name}`", ms(total), ms(floor), f"{total / floor:.2f}",
+                  target=f"token cost +{total - failed:.1f} ms over the failed login")
+        table.row("  inside the process: import handler / first Success; "
+                  f"of {', '.join(cold.TOKEN_LIBRARIES)}: loaded after import / after the answer",
+                  f"{ms(report['import_ms'])} / {ms(report['login_ms'])}; "
+                  f"{', '.join(report['before']) or 'none'} / {', '.join(report['after']) or 'none'}")
 
 
 def add_size(table: Table, measured: size.Size) -> None:

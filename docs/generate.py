@@ -476,6 +476,19 @@ CI_DESCRIPTIONS = {
     "ZHENZI_APP_ID": "Zhenzi application",
     "ZHENZI_TEMPLATE_ID": "Zhenzi template",
     "CAPTCHA_APP_ID": "Captcha CaptchaAppId (captcha on when set, with its key)",
+    "SMS_SCENES": "allowed scenes with their Tencent template ids: `login:<id>,register:<id>`",
+    "RONGLIAN_SCENES": "Ronglian template id per scene, `scene:templateId` pairs",
+    "ZHENZI_SCENES": "Zhenzi template id per scene, `scene:templateId` pairs",
+    "HUYI_SCENES": "Huyi template text per scene, `scene:text|scene:text`",
+    "TOKEN_PRIVATE_KEY": "PEM (PKCS#8) EC P-256 or Ed25519 key that signs login tokens; or set TOKEN_SECRET",  # pragma: allowlist secret
+    "TOKEN_PRIVATE_KEY_PREVIOUS": "the signing key before a rotation: its public key stays in the JWKS",  # pragma: allowlist secret
+    "TOKEN_SECRET": "instead of TOKEN_PRIVATE_KEY: a >= 32-byte random HS256 secret shared with one backend",  # pragma: allowlist secret
+    "TOKEN_ISSUER": "the token's `iss`; required",
+    "TOKEN_AUDIENCE": "the token's `aud` (your backend); required",
+    "TOKEN_TTL_SECONDS": "token lifetime in seconds (default 300)",
+    "WECHAT_APP_ID": "mini-program AppID, with its secret: login accepts `wxCode` and the token carries `openid`",
+    "WECHAT_APP_SECRET": "mini-program AppSecret",  # pragma: allowlist secret
+    "ALLOWED_ORIGINS": "exact origins of H5 pages allowed by CORS, comma-separated",
 }
 
 

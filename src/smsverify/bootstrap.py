@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from smsverify.config import Settings
 from smsverify.clock import Clock
+from smsverify.env import is_scf
 from smsverify.service.delivery import Delivery
 from smsverify.service.policy import ServicePolicy
 from smsverify.service.verification import VerificationService
 from smsverify.store.connection import connect
 from smsverify.store.redis_store import RedisCodeStore, SendLimits
+
+if TYPE_CHECKING:  # loaded only where used
+    from smsverify.token import TokenConfig
+    from smsverify.wechat import WechatConfig
+
 
 def limits_from(settings: Settings) -> SendLimits:
     """The store's policy, in milliseconds, from the settings (seconds)."""
@@ -61,6 +67,7 @@ def policy_from(settings: Settings) -> ServicePolicy:
         default_region=settings.default_region,
         allowed_country_codes=settings.allowed_country_codes,
         code_keys=(settings.code_secret, *previous),
+        scenes=settings.scenes,
         captcha_required=settings.captcha_enabled,
         captcha_mode=settings.captcha_mode,
         ipv6_prefix_length=settings.ipv6_prefix_length,
@@ -70,20 +77,51 @@ def policy_from(settings: Settings) -> ServicePolicy:
     )
 
 
-def build_service(settings: Settings, *, clock: Clock = time.time, env: Mapping[str, str] | None = None) -> VerificationService:
+def read_token_config(env: Mapping[str, str]) -> TokenConfig:
+    """The ``TOKEN_*`` settings (:meth:`smsverify.token.TokenConfig.from_env`); raises ConfigError."""
+    from smsverify.token import TokenConfig
+
+    return TokenConfig.from_env(env, in_scf=is_scf(env))
+
+
+def read_wechat_config(env: Mapping[str, str]) -> WechatConfig | None:
+    """The ``WECHAT_*`` settings, or ``None`` when WeChat login is off; raises ConfigError.
+
+    :mod:`smsverify.wechat` is imported only when ``WECHAT_APP_ID`` or
+    ``WECHAT_APP_SECRET`` is set (a cold start without WeChat pays nothing for it).
+    """
+    if not (env.get("WECHAT_APP_ID") or env.get("WECHAT_APP_SECRET")):
+        return None
+    from smsverify.wechat import WechatConfig
+
+    return WechatConfig.from_env(env)
+
+
+def build_service(
+    settings: Settings,
+    *,
+    clock: Clock = time.time,
+    env: Mapping[str, str] | None = None,
+    token_config: TokenConfig | None = None,
+    wechat_config: WechatConfig | None = None,
+) -> VerificationService:
     """Wire the service for ``settings``; announce local fallbacks once on stderr.
 
-    With ``env``, a login also issues a signed token (``TOKEN_*`` variables,
-    :meth:`smsverify.token.TokenConfig.from_env`) and, when ``WECHAT_APP_ID``
-    or ``WECHAT_APP_SECRET`` is set, exchanges a ``wxCode`` at WeChat
-    (:meth:`smsverify.wechat.WechatConfig.from_env`); both raise ConfigError.
+    A login also issues a signed token with ``token_config`` and exchanges a
+    ``wxCode`` at WeChat with ``wechat_config``, each read from ``env``
+    when not given (:func:`read_token_config`, :func:`read_wechat_config`;
+    both raise ConfigError). Without either, no token and no WeChat login.
     Connections open lazily: building does no network I/O.
     """
-    issuer = None
     if env is not None:
-        from smsverify.token import TokenConfig, TokenIssuer
+        if token_config is None:
+            token_config = read_token_config(env)
+        if wechat_config is None:
+            wechat_config = read_wechat_config(env)
+    issuer = None
+    if token_config is not None:
+        from smsverify.token import TokenIssuer
 
-        token_config = TokenConfig.from_env(env, in_scf=settings.in_scf)
         issuer = TokenIssuer(token_config, clock=clock)
     for notice in settings.notices + (issuer.config.notices if issuer else ()):
         print(f"smsverify: {notice}", file=sys.stderr)
@@ -110,11 +148,10 @@ def build_service(settings: Settings, *, clock: Clock = time.time, env: Mapping[
         budget_seconds=settings.sms_send_budget_seconds,
     )
     wechat_login = None
-    if env is not None and (env.get("WECHAT_APP_ID") or env.get("WECHAT_APP_SECRET")):
-        # Only then is smsverify.wechat imported (a cold start without WeChat pays nothing for it).
-        from smsverify.wechat import WechatConfig, WechatLogin
+    if wechat_config is not None:
+        from smsverify.wechat import WechatLogin
 
-        wechat_login = WechatLogin(WechatConfig.from_env(env), timeout_seconds=settings.sms_timeout_seconds)
+        wechat_login = WechatLogin(wechat_config, timeout_seconds=settings.sms_timeout_seconds)
     return VerificationService(
         policy_from(settings), store, delivery, captcha=captcha, clock=clock, issuer=issuer, wechat=wechat_login
     )

@@ -23,6 +23,15 @@ SMS
     one getSms, ``PROVIDER_BACKOFF_SECONDS`` [60] (older name
     ``PROVIDER_COOLDOWN_SECONDS``, still read) during which a provider that
     failed is tried last by every instance.
+    ``SMS_SCENES`` [login]: the allowed scenes (what a code is for), a comma
+    list of ``scene:templateId`` entries, e.g.
+    ``login:1234567,register:1234568,resetPassword:1234569``; the ids are
+    Tencent SMS template ids (an entry may be a bare scene name when Tencent
+    is not among the providers). Scene names: letters, digits, ``_``, ``-``,
+    at most 32 (:mod:`smsverify.scenes`). Unset: the one scene ``login`` with
+    ``SMS_TEMPLATE_ID``. Every other provider maps each scene to its own
+    template in its own variable (``RONGLIAN_SCENES``, ``HUYI_SCENES``,
+    ``ZHENZI_SCENES``); a scene without a template fails start-up.
 Provider variables
     Read by each provider's module (:mod:`smsverify.senders`), listed in
     its docstring, and only when ``SMS_PROVIDER`` names it.
@@ -72,6 +81,7 @@ from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, SUPPORTED_
 
 from smsverify.credentials import TencentCredentials
 from smsverify.env import EnvReader, is_scf
+from smsverify.scenes import DEFAULT_SCENE, read_scene_map
 
 __all__ = ["OLDER_NAMES", "Settings", "SmsCommon", "TEMPLATE_PARAM_NAMES", "is_scf"]
 
@@ -88,6 +98,7 @@ class SmsCommon:
     timeout_seconds: float  #: ``SMS_TIMEOUT_SECONDS``, per provider request
     code_length: int  #: ``CODE_LENGTH``, digits
     code_ttl_seconds: int  #: ``CODE_TTL_SECONDS``
+    scenes: tuple[str, ...] = (DEFAULT_SCENE,)  #: ``SMS_SCENES``' names, in order: every provider needs a template for each
 
 
 @dataclass(frozen=True)
@@ -144,6 +155,8 @@ class Settings:
     credentials: TencentCredentials | None
     #: Local fallbacks in effect, one sentence each, announced once on stderr.
     notices: tuple[str, ...] = ()
+    #: Allowed scenes (``SMS_SCENES``), in order; a request that names none is ``login``.
+    scenes: tuple[str, ...] = (DEFAULT_SCENE,)
 
     @property
     def sms_provider(self) -> str:
@@ -156,7 +169,9 @@ class Settings:
 
     @property
     def sms_common(self) -> SmsCommon:
-        return SmsCommon(self.sms_template_params, self.sms_timeout_seconds, self.code_length, self.code_ttl_seconds)
+        return SmsCommon(
+            self.sms_template_params, self.sms_timeout_seconds, self.code_length, self.code_ttl_seconds, self.scenes
+        )
 
     def provider_settings(self, name: str) -> Any:
         """The settings provider ``name``'s module read (its ``from_env``).
@@ -195,6 +210,7 @@ def _read(reader: EnvReader) -> Settings:
         timeout_seconds=reader.number("SMS_TIMEOUT_SECONDS", 5.0),
         code_length=reader.integer("CODE_LENGTH", 6, minimum=4, maximum=10),
         code_ttl_seconds=reader.integer("CODE_TTL_SECONDS", 300, minimum=30, maximum=86400),
+        scenes=_scenes(reader),
     )
     providers = senders.read_names(reader)
     provider_settings = senders.read_settings(reader, providers, common)
@@ -235,7 +251,14 @@ def _read(reader: EnvReader) -> Settings:
         captcha_api_endpoint=reader.text("CAPTCHA_API_ENDPOINT", "captcha.tencentcloudapi.com") or "",
         credentials=credentials,
         notices=tuple(reader.notices),
+        scenes=common.scenes,
     )
+
+
+def _scenes(reader: EnvReader) -> tuple[str, ...]:
+    """The allowed scenes: ``SMS_SCENES``' names (its template ids are Tencent's), else ``login``."""
+    given = read_scene_map(reader, "SMS_SCENES", value_required=False)
+    return tuple(given) if given else (DEFAULT_SCENE,)
 
 
 def _provider_backoff(reader: EnvReader) -> int:

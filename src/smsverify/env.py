@@ -10,9 +10,11 @@ is a deploy.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, NamedTuple
+from typing import Any, Callable, Iterator, Mapping, NamedTuple, TypeVar
 
 from smsverify.errors import ConfigError
+
+T = TypeVar("T")
 
 
 def is_scf(env: Mapping[str, str]) -> bool:
@@ -184,3 +186,35 @@ class EnvReader:
             self.problem(name, f"must be an http(s) URL, got {url!r}")
             return default
         return url.rstrip("/")
+
+
+class Problems:
+    """Gathers the :class:`ConfigError` of several reads, to raise them as one.
+
+    For settings objects whose readers raise on their first bad variable:
+    each independent read goes through :meth:`attempt`, and
+    :meth:`raise_problems` raises one ``ConfigError`` naming all of them
+    (``.problems`` in the order found, ``.variable`` the first).
+    """
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[str, str]] = []
+
+    def add(self, name: str, problem: str) -> None:
+        """Record that variable ``name`` is wrong."""
+        if (name, problem) not in self.problems:
+            self.problems.append((name, problem))
+
+    def attempt(self, read: Callable[[], T], default: Any = None) -> T:
+        """``read()``, or ``default`` after recording the problems of its ``ConfigError``."""
+        try:
+            return read()
+        except ConfigError as exc:
+            for name, problem in exc.problems:
+                self.add(name, problem)
+            return default
+
+    def raise_problems(self) -> None:
+        """Raise one :class:`ConfigError` naming every problem recorded, if any."""
+        if self.problems:
+            raise ConfigError.collected(self.problems)

@@ -144,42 +144,30 @@ class TokenConfig:
         Raises
         ------
         ConfigError
-            Naming the variable (both key variables when both or neither
-            are set inside SCF).
+            Naming every bad variable in ``.problems`` (both key variables
+            as one name when both or neither are set inside SCF).
         """
+        from smsverify.env import Problems
+
         reader = _Reader(env)
-        pem = reader.text("TOKEN_PRIVATE_KEY")
-        secret = reader.text("TOKEN_SECRET", strip=False)
+        problems = Problems()  # every bad TOKEN_* variable in one ConfigError
         notices: list[str] = []
-        if pem is not None and secret is not None:
-            raise ConfigError("TOKEN_PRIVATE_KEY / TOKEN_SECRET", "set exactly one of the two, not both")
-        der = previous_der = previous_algorithm = None
-        ephemeral = False
-        if pem is not None:
-            der = _pem_der("TOKEN_PRIVATE_KEY", pem)
-            algorithm = _pkcs8_algorithm("TOKEN_PRIVATE_KEY", der)
-        elif secret is not None:
-            reason = weak_secret_reason(secret)
-            if reason is not None:
-                raise ConfigError("TOKEN_SECRET", f"{reason} (python -m smsverify keys generate --kind secret)")
-            algorithm = HS256
-        elif in_scf:
-            raise ConfigError(
-                "TOKEN_PRIVATE_KEY / TOKEN_SECRET",
-                "one of the two is required inside SCF (python -m smsverify keys generate prints a key)",
-            )
-        else:
-            algorithm, ephemeral = ES256, True
-            notices.append(
-                "no TOKEN_PRIVATE_KEY or TOKEN_SECRET: login tokens are signed with an ephemeral P-256 key "
-                "(its JWKS changes at every start)"
-            )
-        previous_pem = reader.text("TOKEN_PRIVATE_KEY_PREVIOUS")
+        pem = problems.attempt(lambda: reader.text("TOKEN_PRIVATE_KEY"))
+        secret = problems.attempt(lambda: reader.text("TOKEN_SECRET", strip=False))
+        algorithm, der, ephemeral = problems.attempt(
+            lambda: _signing_key(pem, secret, in_scf, notices), (ES256, None, False)
+        )
+        previous_der = previous_algorithm = None
+        previous_pem = problems.attempt(lambda: reader.text("TOKEN_PRIVATE_KEY_PREVIOUS"))
         if previous_pem is not None:
             if pem is None:
-                raise ConfigError("TOKEN_PRIVATE_KEY_PREVIOUS", "needs TOKEN_PRIVATE_KEY (the key that replaced it)")
-            previous_der = _pem_der("TOKEN_PRIVATE_KEY_PREVIOUS", previous_pem)
-            previous_algorithm = _pkcs8_algorithm("TOKEN_PRIVATE_KEY_PREVIOUS", previous_der)
+                problems.add("TOKEN_PRIVATE_KEY_PREVIOUS", "needs TOKEN_PRIVATE_KEY (the key that replaced it)")
+            else:
+                previous_der = problems.attempt(lambda: _pem_der("TOKEN_PRIVATE_KEY_PREVIOUS", previous_pem))
+                if previous_der is not None:
+                    previous_algorithm = problems.attempt(
+                        lambda: _pkcs8_algorithm("TOKEN_PRIVATE_KEY_PREVIOUS", previous_der)
+                    )
         names = {}
         defaulted = []
         for name, default in (("TOKEN_ISSUER", LOCAL_ISSUER), ("TOKEN_AUDIENCE", LOCAL_AUDIENCE)):
@@ -187,15 +175,19 @@ class TokenConfig:
             value = reader.text(name)
             if value is None:
                 if in_scf:
-                    raise ConfigError(name, "is required inside SCF (backends check it when verifying a token)")
+                    problems.add(name, "is required inside SCF (backends check it when verifying a token)")
                 value = default
                 defaulted.append(f"{name}={default}")
             elif len(value) > 256:
-                raise ConfigError(name, "must be at most 256 characters")
+                problems.add(name, "must be at most 256 characters")
             names[name] = value
         if defaulted:
             notices.append("login tokens carry the local defaults " + ", ".join(defaulted))
-        ttl = reader.integer("TOKEN_TTL_SECONDS", DEFAULT_TTL_SECONDS, MIN_TTL_SECONDS, MAX_TTL_SECONDS)
+        ttl = problems.attempt(
+            lambda: reader.integer("TOKEN_TTL_SECONDS", DEFAULT_TTL_SECONDS, MIN_TTL_SECONDS, MAX_TTL_SECONDS),
+            DEFAULT_TTL_SECONDS,
+        )
+        problems.raise_problems()
         _require_libraries(algorithm, "TOKEN_SECRET" if algorithm == HS256 else "TOKEN_PRIVATE_KEY")
         return cls(
             algorithm=algorithm,
@@ -209,6 +201,30 @@ class TokenConfig:
             ephemeral=ephemeral,
             notices=tuple(notices),
         )
+
+
+def _signing_key(pem: str | None, secret: str | None, in_scf: bool, notices: list[str]) -> tuple[str, bytes | None, bool]:
+    """``(algorithm, PKCS#8 DER or None, ephemeral)`` from ``TOKEN_PRIVATE_KEY`` / ``TOKEN_SECRET``; raises ConfigError."""
+    if pem is not None and secret is not None:
+        raise ConfigError("TOKEN_PRIVATE_KEY / TOKEN_SECRET", "set exactly one of the two, not both")
+    if pem is not None:
+        der = _pem_der("TOKEN_PRIVATE_KEY", pem)
+        return _pkcs8_algorithm("TOKEN_PRIVATE_KEY", der), der, False
+    if secret is not None:
+        reason = weak_secret_reason(secret)
+        if reason is not None:
+            raise ConfigError("TOKEN_SECRET", f"{reason} (python -m smsverify keys generate --kind secret)")
+        return HS256, None, False
+    if in_scf:
+        raise ConfigError(
+            "TOKEN_PRIVATE_KEY / TOKEN_SECRET",
+            "one of the two is required inside SCF (python -m smsverify keys generate prints a key)",
+        )
+    notices.append(
+        "no TOKEN_PRIVATE_KEY or TOKEN_SECRET: login tokens are signed with an ephemeral P-256 key "
+        "(its JWKS changes at every start)"
+    )
+    return ES256, None, True
 
 
 def _require_libraries(algorithm: str, variable: str) -> None:

@@ -134,23 +134,28 @@ class WechatConfig:
         Raises
         ------
         ConfigError
-            Only one of the two is set (names the missing one), either holds
+            Naming every bad variable in ``.problems``: only one of the two
+            is set (names the missing one), either holds
             whitespace or is over 128 characters, or ``WECHAT_API_ENDPOINT``
             is not an http(s) URL without credentials, query or fragment.
         """
+        from smsverify.env import Problems
+
         app_id = (env.get("WECHAT_APP_ID") or "").strip()
         secret = (env.get("WECHAT_APP_SECRET") or "").strip()
         if not app_id and not secret:
             return None
+        problems = Problems()  # every bad WECHAT_* variable in one ConfigError
         if not app_id:
-            raise ConfigError("WECHAT_APP_ID", "is required when WECHAT_APP_SECRET is set")
+            problems.add("WECHAT_APP_ID", "is required when WECHAT_APP_SECRET is set")
         if not secret:
-            raise ConfigError("WECHAT_APP_SECRET", "is required when WECHAT_APP_ID is set")
+            problems.add("WECHAT_APP_SECRET", "is required when WECHAT_APP_ID is set")
         for name, value in (("WECHAT_APP_ID", app_id), ("WECHAT_APP_SECRET", secret)):
             if len(value) > 128 or any(ch.isspace() or not ch.isprintable() for ch in value):
-                raise ConfigError(name, "must be at most 128 printable characters without spaces")
+                problems.add(name, "must be at most 128 printable characters without spaces")
         note(env, "WECHAT_API_ENDPOINT", "url", DEFAULT_ENDPOINT)
-        endpoint = _endpoint((env.get("WECHAT_API_ENDPOINT") or "").strip() or DEFAULT_ENDPOINT)
+        endpoint = problems.attempt(lambda: _endpoint((env.get("WECHAT_API_ENDPOINT") or "").strip() or DEFAULT_ENDPOINT))
+        problems.raise_problems()
         return cls(app_id=app_id, app_secret=secret, endpoint=endpoint)
 
 

@@ -281,6 +281,25 @@ def test_keys_of_one_phone_share_one_slot_and_the_split_crosses_slots(service, s
     assert split_nodes and phone_node not in split_nodes  # the split step really spans nodes
 
 
+def test_scenes_isolate_codes_on_the_phones_slot(service, sms_api, cluster, clock, monkeypatch):
+    monkeypatch.setitem(sms_api.sms_templates, "100003", 2)
+    handler = service(SMS_SCENES="login:100001,register:100003", SEND_INTERVAL_SECONDS="0")
+    assert answer(handler(get_sms(PHONE, ip=IP, scene="register"), {}))["codeStr"] == "Ok"
+    register_code = last_code(sms_api, PHONE)
+    assert check(handler, PHONE, register_code)["codeStr"] == "CodeHasExpired"  # login has no code
+    assert send(handler, PHONE, IP)["codeStr"] == "Ok"
+    login_code = last_code(sms_api, PHONE)
+    assert [sms["template_id"] for sms in sms_api.sent_to(PHONE)] == ["100003", "100001"]
+
+    day = shanghai_day(clock.now)
+    login_keys, register_keys = keys.phone_keys(PHONE, day), keys.phone_keys(PHONE, day, "register")
+    assert register_keys.code != login_keys.code and register_keys.cooldown == login_keys.cooldown
+    assert node_of(cluster, register_keys.code) == node_of(cluster, login_keys.code)  # one slot: one script each
+    assert answer(handler(login(PHONE, login_code), {}))["codeStr"] == "Success"
+    assert answer(handler(login(PHONE, register_code, scene="register"), {}))["codeStr"] == "Success"
+    assert answer(handler(login(PHONE, register_code, scene="register"), {}))["codeStr"] == "CodeHasExpired"
+
+
 def test_failover_marks_and_reads_provider_health_on_the_global_slot(service, sms_api, ronglian_api, rc, clock):
     handler = service(SMS_PROVIDER="tencent,ronglian", PROVIDER_COOLDOWN_SECONDS="60", **ronglian_env(ronglian_api))
     sms_api.sms_http_status = 503

@@ -7,9 +7,11 @@ Proven here:
   the repository root, in a separate process) gives smsverify's ``main_handler``;
 - its runtime (``Python3.10``) is the Python the package is built for (scripts/package.sh)
   and the lower bound of pyproject's ``requires-python``;
-- every variable the configuration module reads is declared. The set is not copied from the
-  docs: it is recorded by running ``Settings.from_env`` over complete configurations (each
-  SMS provider, captcha, a failover list) with a mapping that notes every name looked up.
+- every variable the configuration reads is declared. The set is not copied from the
+  docs: it is recorded by running the function's whole start-up read
+  (``read_configuration``: service settings, CORS, tokens, WeChat) over complete
+  configurations (each SMS provider, captcha, a failover list, scenes, a signing key with
+  its predecessor, WeChat and CORS) with a mapping that notes every name looked up.
   Conversely, everything declared is read by the configuration;
 - no literal secret: every variable named like a secret (SECRET, PASSWORD, TOKEN, KEY) and
   REDIS_URL (which may hold the password) is a ``${env:...}`` reference; the role's key
@@ -33,7 +35,10 @@ import pytest
 import yaml
 
 from smsverify.config import OLDER_NAMES, Settings
-from tests.conftest import CODE_SECRET, ROOT, SECRET_ID, SECRET_KEY, SESSION_TOKEN
+from smsverify.edge.handler import read_configuration
+from tests.conftest import (
+    CODE_SECRET, ROOT, SECRET_ID, SECRET_KEY, SESSION_TOKEN, TOKEN_AUDIENCE, TOKEN_ISSUER, TOKEN_SECRET,
+)
 
 SERVERLESS = yaml.safe_load((ROOT / "serverless.yml").read_text(encoding="utf-8"))
 INPUTS = SERVERLESS["inputs"]
@@ -48,8 +53,9 @@ RUNTIME_NAMES = set(RUNTIME) | {"SCF_FUNCTIONNAME"}
 
 # Complete configurations (fake values, valid shapes): the base every deployment needs, and
 # each provider's settings.
+TOKEN = {"TOKEN_SECRET": TOKEN_SECRET, "TOKEN_ISSUER": TOKEN_ISSUER, "TOKEN_AUDIENCE": TOKEN_AUDIENCE}
 BASE = {**RUNTIME, "REDIS_HOST": "10.0.0.5", "REDIS_PASSWORD": "redis-password-for-tests",  # pragma: allowlist secret
-        "CODE_SECRET": CODE_SECRET}
+        "CODE_SECRET": CODE_SECRET, **TOKEN}
 TENCENT = {"SMS_SDKAPPID": "1400000000", "SMS_SIGN": "测试签名", "SMS_TEMPLATE_ID": "100001"}
 CAPTCHA = {"CAPTCHA_APP_ID": "2000000000", "CAPTCHA_APP_SECRET_KEY": "captcha-key-for-tests"}  # pragma: allowlist secret
 RONGLIAN = {"RONGLIAN_ACCOUNT_SID": "ronglian-account-sid-for-tests", "RONGLIAN_APP_ID": "ronglian-app-id-for-tests",
@@ -65,6 +71,14 @@ CONFIGURATIONS = {
     "huyi": {**BASE, "SMS_PROVIDER": "huyi", **HUYI},
     "zhenzi": {**BASE, "SMS_PROVIDER": "zhenzi", **ZHENZI},
     "failover": {**BASE, "SMS_PROVIDER": "tencent,ronglian,huyi,zhenzi", **TENCENT, **RONGLIAN, **HUYI, **ZHENZI},
+    "scenes, key rotation, WeChat, CORS": {
+        **{k: v for k, v in BASE.items() if k != "TOKEN_SECRET"}, "SMS_PROVIDER": "tencent,ronglian,huyi,zhenzi",
+        **TENCENT, **RONGLIAN, **HUYI, **ZHENZI, "SMS_SCENES": "login,register:100003",
+        "RONGLIAN_SCENES": "register:123457", "ZHENZI_SCENES": "register:1235", "HUYI_SCENES": "register:注册码{code}",
+        "TOKEN_PRIVATE_KEY": "", "TOKEN_PRIVATE_KEY_PREVIOUS": "", "TOKEN_TTL_SECONDS": "300",
+        "WECHAT_APP_ID": "wx0123456789abcdef", "WECHAT_APP_SECRET": "wechat-secret-for-tests",  # pragma: allowlist secret
+        "ALLOWED_ORIGINS": "https://h5.example.com",
+    },
 }
 
 
@@ -95,8 +109,20 @@ class RecordingEnv(dict):
 
 def names_read(configuration: dict[str, str]) -> set[str]:
     env = RecordingEnv(configuration)
-    Settings.from_env(env)
+    if "TOKEN_PRIVATE_KEY" in configuration:
+        env.update(TOKEN_PRIVATE_KEY=private_pem(), TOKEN_PRIVATE_KEY_PREVIOUS=private_pem())
+    read_configuration(env)
     return env.read
+
+
+def private_pem() -> str:
+    """A fresh EC P-256 key as the PKCS#8 PEM ``TOKEN_PRIVATE_KEY`` takes."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def declared_value(name: str) -> str:
@@ -196,8 +222,11 @@ def test_nothing_anywhere_in_the_file_is_a_literal_credential():
 ])
 def test_the_declared_environment_is_a_valid_configuration_inside_scf(providers, ci):
     ci = {"REDIS_HOST": BASE["REDIS_HOST"], "REDIS_PASSWORD": BASE["REDIS_PASSWORD"], "CODE_SECRET": CODE_SECRET,
-          "SMS_PROVIDER": providers, **ci}
-    settings = Settings.from_env(as_ci_fills_it(ci))
+          "SMS_PROVIDER": providers, **TOKEN, **ci}
+    config = read_configuration(as_ci_fills_it(ci))
+    settings = config.settings
+    assert (config.token.algorithm, config.token.issuer, config.token.audience) == ("HS256", TOKEN_ISSUER, TOKEN_AUDIENCE)
+    assert config.wechat is None and config.edge.allowed_origins == frozenset() and settings.scenes == ("login",)
     assert settings.in_scf
     assert settings.sms_provider == providers
     assert settings.redis_url == "redis://:redis-password-for-tests@10.0.0.5:6379/0"

@@ -170,15 +170,16 @@ def answer(service: VerificationService, params: dict[str, str], fields: dict[st
     if method not in METHODS:
         raise errors.InvalidParam("缺少参数 method" if method is None else "参数 method 应为 getSms 或 login")
     fields["method"] = method
-    if "scene" in params:
-        fields["scene"] = params["scene"]
     if "phone" not in params:
         raise errors.InvalidParam("缺少参数 phone")
     phone = service.phone(params["phone"])
     fields["phone"] = phone.masked
+    scene = service.scene(params.get("scene"))
+    fields["scene"] = scene
     if method == "getSms":
         sent = service.send_code(
-            phone, client_ip=client_ip, ticket=params.get("ticket"), randstr=params.get("randstr"), reference=request_id
+            phone, client_ip=client_ip, ticket=params.get("ticket"), randstr=params.get("randstr"), reference=request_id,
+            scene=scene,
         )
         fields["provider"] = sent.receipt.provider
         if sent.receipt.serial_no:
@@ -189,7 +190,7 @@ def answer(service: VerificationService, params: dict[str, str], fields: dict[st
                     expiresIn=sent.expires_in, resendAfter=sent.resend_after, provider=sent.receipt.provider)
     verified = service.check_code(
         phone, params.get("code"), client_ip=client_ip, ticket=params.get("ticket"), randstr=params.get("randstr"),
-        wx_code=params.get("wxCode"),
+        wx_code=params.get("wxCode"), scene=scene,
     )
     token = verified.token
     if token is None:

@@ -12,19 +12,25 @@ from __future__ import annotations
 import logging
 import os
 import time
-from typing import Any, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import serverless_wsgi
 
 from smsverify import errors
-from smsverify.bootstrap import build_service
+from smsverify.bootstrap import build_service, read_token_config, read_wechat_config
 from smsverify.config import Settings
+from smsverify.env import Problems
 from smsverify.edge.app import create_app
 from smsverify.edge.event import MalformedEvent, request_id_of, to_wsgi_event
 from smsverify.edge.responses import JSON_CONTENT_TYPE, body, error_body, integration_response, json_text
 from smsverify.edge.settings import CORS_HEADERS, CORS_MAX_AGE_SECONDS, CORS_METHODS, EdgeSettings
 from smsverify.observability import REQUEST_FIELDS, configure_logging, log_invocation
 from smsverify.clock import Clock
+
+if TYPE_CHECKING:  # loaded only where used
+    from smsverify.token import TokenConfig
+    from smsverify.wechat import WechatConfig
 
 log = logging.getLogger("smsverify")
 
@@ -165,6 +171,34 @@ def handle_event(app: Callable, event: Any, context: Any, *, edge: EdgeSettings 
         REQUEST_FIELDS.reset(token)
 
 
+@dataclass(frozen=True)
+class Configuration:
+    """Every settings group the function reads at start-up (:func:`read_configuration`)."""
+
+    settings: Settings  #: the service's (:meth:`Settings.from_env`)
+    edge: EdgeSettings  #: CORS (``ALLOWED_ORIGINS``)
+    token: TokenConfig  #: login tokens (``TOKEN_*``)
+    wechat: WechatConfig | None  #: WeChat login (``WECHAT_*``), ``None`` when off
+
+
+def read_configuration(env: Mapping[str, str]) -> Configuration:
+    """Read every settings group of the function from ``env``.
+
+    Raises
+    ------
+    ConfigError
+        Every missing or malformed variable of every group in ``.problems``,
+        in the order above; ``.variable`` is the first.
+    """
+    problems = Problems()
+    settings = problems.attempt(lambda: Settings.from_env(env))
+    edge = problems.attempt(lambda: EdgeSettings.from_env(env))
+    token = problems.attempt(lambda: read_token_config(env))
+    wechat = problems.attempt(lambda: read_wechat_config(env))
+    problems.raise_problems()
+    return Configuration(settings=settings, edge=edge, token=token, wechat=wechat)
+
+
 def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.time, jwks: Jwks | None = None) -> Handler:
     """Build the container's service once and return ``main_handler(event, context)``.
 
@@ -174,13 +208,17 @@ def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.
     Raises
     ------
     ConfigError
-        At start-up, naming the missing or malformed variable.
+        At start-up, naming every missing or malformed variable of every
+        settings group (service, CORS, token, WeChat) in ``.problems``;
+        ``.variable`` is the first.
     """
     configure_logging()
     env = os.environ if env is None else env
-    settings = Settings.from_env(env)
-    edge = EdgeSettings.from_env(env)
-    service = build_service(settings, clock=clock, env=env)
+    config = read_configuration(env)
+    edge = config.edge
+    service = build_service(
+        config.settings, clock=clock, token_config=config.token, wechat_config=config.wechat
+    )
     app = create_app(service)
     jwks = service.jwks if jwks is None else jwks
 

@@ -30,7 +30,9 @@ as ``providerCode``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Mapping, Protocol
+
+from smsverify.scenes import DEFAULT_SCENE
 
 
 @dataclass(frozen=True)
@@ -40,16 +42,22 @@ class SmsMessage:
     ``phone`` is E.164; ``code`` the verification code; ``ttl_minutes`` the
     validity the message announces (whole minutes, rounded up);
     ``reference`` an identifier of the invocation (the request id) that
-    providers able to store one keep with the message, or ``""``.
+    providers able to store one keep with the message, or ``""``;
+    ``scene`` what the code is for (:mod:`smsverify.scenes`), which picks
+    the provider's template.
     """
 
     phone: str
     code: str
     ttl_minutes: int
     reference: str = ""
+    scene: str = DEFAULT_SCENE
 
     def __repr__(self) -> str:  # the code must never reach a log through repr
-        return f"SmsMessage(phone=<masked>, code=<hidden>, ttl_minutes={self.ttl_minutes}, reference={self.reference!r})"
+        return (
+            f"SmsMessage(phone=<masked>, code=<hidden>, ttl_minutes={self.ttl_minutes}, "
+            f"reference={self.reference!r}, scene={self.scene!r})"
+        )
 
     def values(self, names: tuple[str, ...]) -> list[str]:
         """Template parameter values in the order of ``names`` (``code``, ``minutes``)."""
@@ -168,6 +176,15 @@ def classify_code(
     if code in limits:
         return NumberRateLimited(provider, code, detail, daily=limits[code])
     return ProviderRefused(provider, code, detail)
+
+
+def scene_template(templates: Mapping[str, str], scene: str, default: str) -> str:
+    """The template of ``scene`` in ``templates`` (a provider's scene map), else ``default``.
+
+    Configuration gives every allowed scene a template, so ``default`` (the
+    provider's single template) serves only senders built without a map.
+    """
+    return templates.get(scene) or default
 
 
 def mainland_number(phone: str) -> str | None:

@@ -16,7 +16,12 @@ Facts (the official "互亿无线短信验证码 API v3.3" PDF and demos, https:
 
 Variables (``from_env``): ``HUYI_ACCOUNT`` (APIID), ``HUYI_API_KEY``,
 ``HUYI_TEMPLATE`` (the approved text with ``{code}`` and optionally
-``{minutes}``) [the unpaid accounts' default template, :data:`DEFAULT_TEMPLATE`],
+``{minutes}``) [the unpaid accounts' default template, :data:`DEFAULT_TEMPLATE`;
+the ``login`` template], ``HUYI_SCENES`` (one approved text per scene:
+``scene:text`` entries joined by ``|``, since texts hold commas and colons; the
+text is everything after the entry's first ``:``, so it may not contain ``|``;
+e.g. ``login:您的验证码是：{code}。|register:您正在注册，验证码{code}，{minutes}分钟内有效。``;
+required when ``SMS_SCENES`` allows a scene other than ``login``),
 ``HUYI_BASE_URL`` [https://106.ihuyi.com].
 """
 
@@ -27,7 +32,9 @@ import json
 import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
+
+from smsverify.scenes import TEXT_ENTRY_SEPARATOR, provider_scene_map
 from smsverify.senders.base import (
     SendError,
     SendReceipt,
@@ -35,6 +42,7 @@ from smsverify.senders.base import (
     SmsMessage,
     classify_code,
     mainland_number,
+    scene_template,
 )
 from smsverify.senders.http import ProviderHttp
 
@@ -72,19 +80,21 @@ class HuyiSettings:
     api_key: str = field(repr=False)
     template: str
     base_url: str
+    #: scene -> template text, one per allowed scene (``HUYI_SCENES``; ``login`` defaults to ``template``)
+    scene_templates: Mapping[str, str] = field(default_factory=dict)
 
 
 def from_env(reader: EnvReader, common: SmsCommon) -> HuyiSettings:
     """Read this provider's variables; problems are recorded on ``reader``."""
     purpose = "for the huyi SMS provider"
     template = reader.text("HUYI_TEMPLATE", DEFAULT_TEMPLATE) or DEFAULT_TEMPLATE
-    try:
-        template.format(code="0", minutes="0")
-    except (KeyError, IndexError, ValueError):
-        reader.problem("HUYI_TEMPLATE", "may only contain the placeholders {code} and {minutes}")
-    else:
-        if "{code}" not in template:
-            reader.problem("HUYI_TEMPLATE", "must contain {code}, where the verification code goes")
+    _check_template(reader, "HUYI_TEMPLATE", template)
+    scene_templates = provider_scene_map(
+        reader, "HUYI_SCENES", common.scenes, template, separator=TEXT_ENTRY_SEPARATOR, fallback_variable="HUYI_TEMPLATE"
+    )
+    for text in scene_templates.values():
+        if text is not template and not _check_template(reader, "HUYI_SCENES", text):
+            break
     if common.code_length > MAX_CODE_LENGTH:
         reader.problem("CODE_LENGTH", f"Huyi accepts template variables of at most {MAX_CODE_LENGTH} characters (error 40722)")
     return HuyiSettings(
@@ -92,7 +102,21 @@ def from_env(reader: EnvReader, common: SmsCommon) -> HuyiSettings:
         api_key=reader.required("HUYI_API_KEY", purpose),
         template=template,
         base_url=reader.base_url("HUYI_BASE_URL", "https://106.ihuyi.com"),
+        scene_templates=scene_templates,
     )
+
+
+def _check_template(reader: EnvReader, name: str, template: str) -> bool:
+    """Whether ``template`` holds ``{code}`` and no placeholder but ``{code}``/``{minutes}``; else a problem of ``name``."""
+    try:
+        template.format(code="0", minutes="0")
+    except (KeyError, IndexError, ValueError):
+        reader.problem(name, "may only contain the placeholders {code} and {minutes}")
+        return False
+    if "{code}" not in template:
+        reader.problem(name, "must contain {code}, where the verification code goes")
+        return False
+    return True
 
 
 def build(settings: HuyiSettings, common: SmsCommon) -> "HuyiSender":
@@ -137,7 +161,8 @@ class HuyiSender:
     def send(self, message: SmsMessage, timeout_seconds: float) -> SendReceipt:
         s = self.settings
         mobile = mainland_number(message.phone) or message.phone
-        content = s.template.format(code=message.code, minutes=message.ttl_minutes)
+        template = scene_template(s.scene_templates, message.scene, s.template)
+        content = template.format(code=message.code, minutes=message.ttl_minutes)
         now = str(int(self._clock()))
         password = hashlib.md5((s.account + s.api_key + mobile + content + now).encode("utf-8")).hexdigest()
         raw = self.http.post_raw(

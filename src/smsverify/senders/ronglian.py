@@ -17,7 +17,9 @@ https://console.yuntongxun.com/doc/rest/sms/3_2_2_2.html):
 
 Variables (``from_env``): ``RONGLIAN_ACCOUNT_SID``, ``RONGLIAN_AUTH_TOKEN``,
 ``RONGLIAN_APP_ID``, ``RONGLIAN_TEMPLATE_ID`` [1, the free test template, so
-``CODE_LENGTH`` must then be 4], ``RONGLIAN_BASE_URL``
+``CODE_LENGTH`` must then be 4; the ``login`` template], ``RONGLIAN_SCENES``
+(``scene:templateId`` entries joined by commas, e.g. ``login:2345678,register:2345679``;
+required when ``SMS_SCENES`` allows a scene other than ``login``), ``RONGLIAN_BASE_URL``
 [https://app.cloopen.com:8883].
 """
 
@@ -27,7 +29,9 @@ import base64
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
+
+from smsverify.scenes import provider_scene_map
 from smsverify.senders.base import (
     SendError,
     SendReceipt,
@@ -35,6 +39,7 @@ from smsverify.senders.base import (
     SmsMessage,
     classify_code,
     mainland_number,
+    scene_template,
 )
 from smsverify.senders.http import ProviderHttp
 
@@ -73,6 +78,8 @@ class RonglianSettings:
     app_id: str
     template_id: str
     base_url: str
+    #: scene -> template ID, one per allowed scene (``RONGLIAN_SCENES``; ``login`` defaults to ``template_id``)
+    scene_templates: Mapping[str, str] = field(default_factory=dict)
 
 
 def from_env(reader: EnvReader, common: SmsCommon) -> RonglianSettings:
@@ -87,12 +94,19 @@ def from_env(reader: EnvReader, common: SmsCommon) -> RonglianSettings:
             f"is {common.code_length}, but Ronglian's free test template 1 accepts only 1-4 digit values "
             "(error 161125): set CODE_LENGTH=4 or RONGLIAN_TEMPLATE_ID to your approved template",
         )
+    scene_templates = provider_scene_map(
+        reader, "RONGLIAN_SCENES", common.scenes, template_id, fallback_variable="RONGLIAN_TEMPLATE_ID"
+    )
+    bad = [tid for tid in scene_templates.values() if not tid.isdigit()]
+    if bad and bad[0] != template_id:
+        reader.problem("RONGLIAN_SCENES", f"must map scenes to numeric template IDs, got {bad[0]!r}")
     return RonglianSettings(
         account_sid=reader.required("RONGLIAN_ACCOUNT_SID", purpose),
         auth_token=reader.required("RONGLIAN_AUTH_TOKEN", purpose),
         app_id=reader.required("RONGLIAN_APP_ID", purpose),
         template_id=template_id,
         base_url=reader.base_url("RONGLIAN_BASE_URL", "https://app.cloopen.com:8883"),
+        scene_templates=scene_templates,
     )
 
 
@@ -130,7 +144,7 @@ class RonglianSender:
             json={
                 "to": mainland_number(message.phone) or message.phone,
                 "appId": s.app_id,
-                "templateId": s.template_id,
+                "templateId": scene_template(s.scene_templates, message.scene, s.template_id),
                 "datas": message.values(self.template_params),
             },
             headers={

@@ -22,7 +22,10 @@ Facts this module follows:
   must be at most 6.
 
 Variables (``from_env``): ``SMS_SDKAPPID`` (numeric), ``SMS_SIGN``,
-``SMS_TEMPLATE_ID``, ``SMS_REGION`` [ap-guangzhou], ``SMS_API_ENDPOINT``
+``SMS_TEMPLATE_ID`` (the ``login`` template), ``SMS_SCENES`` (``scene:templateId``
+entries joined by commas, e.g. ``login:1234567,register:1234568``: one approved
+template per scene; it also lists the allowed scenes, :mod:`smsverify.config`),
+``SMS_REGION`` [ap-guangzhou], ``SMS_API_ENDPOINT``
 [sms.tencentcloudapi.com], and the role credentials ``TENCENTCLOUD_SECRETID``,
 ``TENCENTCLOUD_SECRETKEY``, ``TENCENTCLOUD_SESSIONTOKEN``.
 
@@ -33,8 +36,8 @@ do not pay for it at cold start; the client is then reused by the container.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping
 
 from smsverify.credentials import TencentCredentials
 from smsverify.senders.base import (
@@ -43,7 +46,9 @@ from smsverify.senders.base import (
     SendTimeout,
     SmsMessage,
     classify_code,
+    scene_template,
 )
+from smsverify.scenes import DEFAULT_SCENE, read_scene_map
 from smsverify.senders.http import transport_failure
 from smsverify.tencent_api import sdk_client
 
@@ -91,17 +96,30 @@ class TencentSettings:
 
     sdk_app_id: str  #: ``SMS_SDKAPPID``, e.g. ``"1400000000"``
     sign_name: str  #: ``SMS_SIGN``
-    template_id: str  #: ``SMS_TEMPLATE_ID``
+    template_id: str  #: ``SMS_TEMPLATE_ID`` (``login``)
     region: str  #: ``SMS_REGION``
     endpoint: str  #: ``SMS_API_ENDPOINT``: a host, or a URL for local emulators
     credentials: TencentCredentials
+    #: scene -> TemplateId, one for every allowed scene (``SMS_SCENES``, ``SMS_TEMPLATE_ID`` for ``login``)
+    scene_templates: Mapping[str, str] = field(default_factory=dict)
 
 
 def from_env(reader: EnvReader, common: SmsCommon) -> TencentSettings:
     """Read this provider's variables; problems are recorded on ``reader``."""
     purpose = "for the tencent SMS provider"
     sdk_app_id = reader.required("SMS_SDKAPPID", purpose)
-    template_id = reader.required("SMS_TEMPLATE_ID", purpose)
+    listed = {scene: tid for scene, tid in (read_scene_map(reader, "SMS_SCENES", value_required=False) or {}).items() if tid}
+    if DEFAULT_SCENE in common.scenes and DEFAULT_SCENE not in listed:
+        template_id = reader.required("SMS_TEMPLATE_ID", purpose)  # login's template; reported here when missing
+    else:
+        template_id = reader.text("SMS_TEMPLATE_ID") or listed.get(DEFAULT_SCENE, "")
+    scene_templates = {DEFAULT_SCENE: template_id, **listed}
+    missing = [scene for scene in common.scenes if scene != DEFAULT_SCENE and scene not in scene_templates]
+    if missing:
+        reader.problem("SMS_SCENES", f"has no Tencent template id for scene(s) {', '.join(missing)}: write scene:templateId")
+    bad = [tid for tid in listed.values() if not tid.isdigit()]
+    if bad:
+        reader.problem("SMS_SCENES", f"must map scenes to numeric Tencent template ids, got {bad[0]!r}")
     sign_name = reader.required("SMS_SIGN", purpose)
     if sdk_app_id and not sdk_app_id.isdigit():
         reader.problem("SMS_SDKAPPID", "must be the numeric SdkAppId, e.g. 1400000000")
@@ -114,6 +132,7 @@ def from_env(reader: EnvReader, common: SmsCommon) -> TencentSettings:
         region=reader.text("SMS_REGION", "ap-guangzhou") or "ap-guangzhou",
         endpoint=reader.text("SMS_API_ENDPOINT", "sms.tencentcloudapi.com") or "sms.tencentcloudapi.com",
         credentials=TencentCredentials.from_env(reader, purpose),
+        scene_templates={scene: scene_templates.get(scene, template_id) for scene in common.scenes},
     )
 
 
@@ -124,6 +143,7 @@ def build(settings: TencentSettings, common: SmsCommon) -> "TencentSmsSender":
         sdk_app_id=settings.sdk_app_id,
         sign_name=settings.sign_name,
         template_id=settings.template_id,
+        scene_templates=settings.scene_templates,
         template_params=common.template_params,
         region=settings.region,
         endpoint=settings.endpoint,
@@ -141,6 +161,8 @@ class TencentSmsSender:
     sdk_app_id, sign_name, template_id:
         ``SmsSdkAppId``, ``SignName``, ``TemplateId`` (``SMS_SDKAPPID``,
         ``SMS_SIGN``, ``SMS_TEMPLATE_ID``).
+    scene_templates:
+        ``TemplateId`` per scene (``SMS_SCENES``); a scene it lacks uses ``template_id``.
     template_params:
         Ordered names filling ``TemplateParamSet``: ``"code"`` and/or
         ``"minutes"`` (``SMS_TEMPLATE_PARAMS``).
@@ -158,6 +180,7 @@ class TencentSmsSender:
         sign_name: str,
         template_id: str,
         template_params: tuple[str, ...],
+        scene_templates: Mapping[str, str] | None = None,
         region: str,
         endpoint: str,
         timeout_seconds: float,
@@ -166,6 +189,7 @@ class TencentSmsSender:
         self.sdk_app_id = sdk_app_id
         self.sign_name = sign_name
         self.template_id = template_id
+        self.scene_templates = dict(scene_templates or {})
         self.template_params = template_params
         self.region = region
         self.endpoint = endpoint
@@ -198,7 +222,7 @@ class TencentSmsSender:
         request.PhoneNumberSet = [message.phone]
         request.SmsSdkAppId = self.sdk_app_id
         request.SignName = self.sign_name
-        request.TemplateId = self.template_id
+        request.TemplateId = scene_template(self.scene_templates, message.scene, self.template_id)
         request.TemplateParamSet = message.values(self.template_params)
         try:
             response = client.SendSms(request)

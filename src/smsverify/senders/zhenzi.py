@@ -12,14 +12,18 @@ https://smsow.zhenzikj.com/doc/java_sdk_doc.html):
   reason in ``data``.
 
 Variables (``from_env``): ``ZHENZI_APP_ID``, ``ZHENZI_APP_SECRET``,
-``ZHENZI_TEMPLATE_ID``, ``ZHENZI_BASE_URL`` [:data:`DEFAULT_BASE_URL`].
+``ZHENZI_TEMPLATE_ID`` (the ``login`` template), ``ZHENZI_SCENES``
+(``scene:templateId`` entries joined by commas; required when ``SMS_SCENES``
+allows a scene other than ``login``), ``ZHENZI_BASE_URL`` [:data:`DEFAULT_BASE_URL`].
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
+
+from smsverify.scenes import DEFAULT_SCENE, provider_scene_map
 from smsverify.senders.base import (
     ProviderRefused,
     SendError,
@@ -28,6 +32,7 @@ from smsverify.senders.base import (
     SmsMessage,
     classify_code,
     mainland_number,
+    scene_template,
 )
 from smsverify.senders.http import ProviderHttp
 
@@ -82,16 +87,28 @@ class ZhenziSettings:
     app_secret: str = field(repr=False)
     template_id: str
     base_url: str
+    #: scene -> template ID, one per allowed scene (``ZHENZI_SCENES``; ``login`` defaults to ``template_id``)
+    scene_templates: Mapping[str, str] = field(default_factory=dict)
 
 
 def from_env(reader: EnvReader, common: SmsCommon) -> ZhenziSettings:
     """Read this provider's variables; problems are recorded on ``reader``."""
     purpose = "for the zhenzi SMS provider"
+    app_id = reader.required("ZHENZI_APP_ID", purpose)
+    app_secret = reader.required("ZHENZI_APP_SECRET", purpose)
+    scenes_given = reader.text("ZHENZI_SCENES") is not None
+    if DEFAULT_SCENE in common.scenes and not scenes_given:
+        template_id = reader.required("ZHENZI_TEMPLATE_ID", purpose)
+    else:
+        template_id = reader.text("ZHENZI_TEMPLATE_ID") or ""
     return ZhenziSettings(
-        app_id=reader.required("ZHENZI_APP_ID", purpose),
-        app_secret=reader.required("ZHENZI_APP_SECRET", purpose),
-        template_id=reader.required("ZHENZI_TEMPLATE_ID", purpose),
+        app_id=app_id,
+        app_secret=app_secret,
+        template_id=template_id,
         base_url=reader.base_url("ZHENZI_BASE_URL", DEFAULT_BASE_URL),
+        scene_templates=provider_scene_map(
+            reader, "ZHENZI_SCENES", common.scenes, template_id, fallback_variable="ZHENZI_TEMPLATE_ID"
+        ),
     )
 
 
@@ -122,7 +139,7 @@ class ZhenziSender:
             "appId": s.app_id,
             "appSecret": s.app_secret,
             "number": mainland_number(message.phone) or message.phone,
-            "templateId": s.template_id,
+            "templateId": scene_template(s.scene_templates, message.scene, s.template_id),
             "templateParams": json.dumps(message.values(self.template_params), ensure_ascii=False),
         }
         if message.reference:

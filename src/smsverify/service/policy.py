@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from smsverify.scenes import DEFAULT_SCENE
+
 
 @dataclass(frozen=True)
 class ServicePolicy:
@@ -26,6 +28,7 @@ class ServicePolicy:
     allowed_country_codes: frozenset[int] | None  #: ``None``: any country (``ALLOWED_COUNTRY_CODES``)
     #: HMAC keys: the current one first, then the previous one if any (``CODE_SECRET``, ``CODE_SECRET_PREVIOUS``).
     code_keys: tuple[bytes, ...] = field(repr=False)
+    scenes: tuple[str, ...] = (DEFAULT_SCENE,)  #: allowed scenes, in order (``SMS_SCENES``)
     captcha_required: bool = False  #: getSms needs a captcha ticket (``CAPTCHA_APP_ID`` set)
     #: with ``captcha_required``: ``always`` (every getSms needs a ticket) or ``adaptive``
     #: (only a request without a client IP, or past the global quota: step-up) (``CAPTCHA_MODE``)

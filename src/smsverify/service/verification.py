@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from smsverify import errors
 from smsverify.clock import Clock, Moment, moment_at
+from smsverify.scenes import DEFAULT_SCENE, is_scene_name
 from smsverify.senders.base import (
     NumberRateLimited,
     NumberRejected,
@@ -136,6 +137,21 @@ class VerificationService:
         """A client's spelling of a phone as a :class:`Phone`; raises :class:`errors.InvalidParam`."""
         return parse_phone(raw, self.policy.default_region, self.policy.allowed_country_codes)
 
+    def scene(self, raw: str | None) -> str:
+        """The scene a request names (``None`` or blank: ``login``), checked against ``SMS_SCENES``.
+
+        Raises
+        ------
+        errors.InvalidParam
+            Not one of the allowed scenes (the message names them).
+        """
+        if raw is None or raw.strip() == "":
+            return DEFAULT_SCENE
+        scene = raw.strip()
+        if not is_scene_name(scene) or scene not in self.policy.scenes:
+            raise errors.InvalidParam(f"参数 scene 无效，可用：{', '.join(self.policy.scenes)}")
+        return scene
+
     # -- getSms -------------------------------------------------------------------
     def send_code(
         self,
@@ -145,6 +161,7 @@ class VerificationService:
         ticket: str | None = None,
         randstr: str | None = None,
         reference: str = "",
+        scene: str = DEFAULT_SCENE,
     ) -> CodeSent:
         """Send a new verification code to ``phone``.
 
@@ -173,6 +190,10 @@ class VerificationService:
             quota is spent (step-up, up to ``GLOBAL_SEND_HARD_LIMIT``).
         reference:
             The invocation's request id, kept by providers that store one.
+        scene:
+            What the code is for, from :meth:`scene`: the code is stored per
+            (phone, scene) and sent with the scene's template; the cooldown
+            and send limits are the phone's, across scenes.
 
         Raises
         ------
@@ -181,6 +202,8 @@ class VerificationService:
         errors.IpLimitExceeded, errors.PrefixLimitExceeded, errors.ServiceBusy,
         errors.SmsSendFailed, errors.SmsSendTimeout, errors.ServiceUnavailable
         """
+        if scene not in self.policy.scenes:
+            raise errors.InvalidParam(f"参数 scene 无效，可用：{', '.join(self.policy.scenes)}")
         client = client_key(client_ip, self.policy.ipv6_prefix_length)
         prefix = destination_prefix(phone, self.policy.prefix_digits)
         ticket_ok = False
@@ -196,27 +219,29 @@ class VerificationService:
         try:
             outcome = self.store.reserve_send(
                 phone.e164, code_digest(self._keys[0], phone.e164, code), reservation, client, moment, watched,
-                prefix=prefix, ticket=ticket_ok,
+                prefix=prefix, ticket=ticket_ok, scene=scene,
             )
         except StoreUnavailable as exc:
             _store_down(exc)
             # No answer even after the store's retries: the reservation may
             # have been made. Undo it by its id so the user's retry is not
             # refused by a cooldown for an SMS that never left.
-            self._release(phone, reservation, client, moment, prefix)
+            self._release(phone, reservation, client, moment, prefix, scene)
             raise errors.ServiceUnavailable() from exc
         if isinstance(outcome, Refusal):
             raise self._refused(outcome.reason, outcome.wait_ms, outcome.first_trip)
         ttl = self.policy.code_ttl_seconds
-        message = SmsMessage(phone=phone.e164, code=code, ttl_minutes=math.ceil(ttl / 60), reference=reference)
+        message = SmsMessage(
+            phone=phone.e164, code=code, ttl_minutes=math.ceil(ttl / 60), reference=reference, scene=scene
+        )
         try:
             receipt, failures = self.delivery.send(message, outcome.providers_down, lambda exc: self._provider_failed(exc, moment))
         except NoProviderForNumber:
-            self._release(phone, reservation, client, moment, prefix)
+            self._release(phone, reservation, client, moment, prefix, scene)
             raise errors.InvalidParam("已配置的短信服务商均不支持该手机号所在地区") from None
         except DeliveryFailed as failed:
             if not failed.maybe_sent and not isinstance(failed.final, NumberRateLimited):
-                self._release(phone, reservation, client, moment, prefix)
+                self._release(phone, reservation, client, moment, prefix, scene)
             error = self._delivery_error(failed, moment)
             error.log_fields["failedProviders"] = [f.qualified_code for f in failed.failures]
             raise error from None
@@ -298,9 +323,9 @@ class VerificationService:
             return errors.CaptchaRequired("发送量较大，请先完成人机验证")
         return errors.ServiceBusy(retryAfter=retry_after)
 
-    def _release(self, phone: Phone, reservation: str, client: str, moment: Moment, prefix: str) -> None:
+    def _release(self, phone: Phone, reservation: str, client: str, moment: Moment, prefix: str, scene: str) -> None:
         try:
-            self.store.release_send(phone.e164, reservation, client, moment, prefix=prefix)
+            self.store.release_send(phone.e164, reservation, client, moment, prefix=prefix, scene=scene)
         except StoreUnavailable:
             log.error("could not release the send reservation for %s; its cooldown and counts stay", phone.masked)
 
@@ -333,6 +358,7 @@ class VerificationService:
         ticket: str | None = None,
         randstr: str | None = None,
         wx_code: str | None = None,
+        scene: str = DEFAULT_SCENE,
     ) -> CodeVerified:
         """Check ``code`` for ``phone`` (from :meth:`phone`) and consume it when right.
 
@@ -343,7 +369,9 @@ class VerificationService:
         ``ticket`` and ``randstr``. With WeChat login on and a ``wx_code``
         (from ``wx.login``), the code is exchanged at WeChat first; a refusal
         or an outage leaves the SMS code untouched, and the identity comes
-        back in ``CodeVerified.wechat`` (and in the token).
+        back in ``CodeVerified.wechat`` (and in the token). Only a code sent
+        for ``scene`` (from :meth:`scene`) matches: another scene's code is
+        ``CodeHasExpired`` here. The token carries ``scene``.
 
         Raises
         ------
@@ -353,6 +381,8 @@ class VerificationService:
         errors.CaptchaRequired, errors.CaptchaFailed, errors.ServiceUnavailable,
         errors.WechatLoginFailed (``wechatErrcode``)
         """
+        if scene not in self.policy.scenes:
+            raise errors.InvalidParam(f"参数 scene 无效，可用：{', '.join(self.policy.scenes)}")
         if code is None or code.strip() == "":
             raise errors.MissingCode()
         code = code.strip()
@@ -366,7 +396,7 @@ class VerificationService:
             ticket_ok = True
         client = client_key(client_ip, self.policy.ipv6_prefix_length)
         try:
-            result = self.store.check_code(phone.e164, digests, moment_at(self.clock()), client=client, ticket=ticket_ok)
+            result = self.store.check_code(phone.e164, digests, moment_at(self.clock()), client=client, ticket=ticket_ok, scene=scene)
         except StoreUnavailable as exc:
             _store_down(exc)
             raise errors.ServiceUnavailable() from exc
@@ -377,7 +407,7 @@ class VerificationService:
         if result.status is CheckOutcome.CAPTCHA:
             raise errors.CaptchaRequired("该手机号验证码错误次数较多，请先完成人机验证")
         if result.status is CheckOutcome.OK:
-            return CodeVerified(phone=phone, token=self._token(phone, identity), wechat=identity)
+            return CodeVerified(phone=phone, token=self._token(phone, identity, scene), wechat=identity)
         if result.status is CheckOutcome.WRONG:
             raise errors.CodeIsError(attemptsLeft=result.tries_left)
         if result.status is CheckOutcome.INVALIDATED:
@@ -386,7 +416,7 @@ class VerificationService:
             raise errors.VerifyLimitExceeded(retryAfter=_seconds(result.wait_ms))
         raise errors.CodeHasExpired()
 
-    def _token(self, phone: Phone, identity: WechatIdentity | None) -> IssuedToken | None:
+    def _token(self, phone: Phone, identity: WechatIdentity | None, scene: str) -> IssuedToken | None:
         """The signed login token for ``phone``, naming the WeChat user too when one was exchanged."""
         if self.issuer is None:
             return None
@@ -395,7 +425,7 @@ class VerificationService:
             extra["openid"] = identity.openid
             if identity.unionid:
                 extra["unionid"] = identity.unionid
-        return self.issuer.issue(phone_e164=phone.e164, scene="login", extra_claims=extra)
+        return self.issuer.issue(phone_e164=phone.e164, scene=scene, extra_claims=extra)
 
     def _exchange_wx_code(self, wx_code: str) -> WechatIdentity:
         from smsverify.wechat import InvalidWxCode, WechatRejected, WechatUnavailable

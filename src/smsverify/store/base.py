@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Protocol, Sequence, runtime_checkable
 
 from smsverify.clock import Moment
+from smsverify.scenes import DEFAULT_SCENE
 from smsverify.store.redis_store import (
     CheckOutcome,
     CheckResult,
@@ -27,26 +28,28 @@ class CodeStore(Protocol):
 
     def reserve_send(
         self, phone: str, digest: str, reservation_id: str, client_ip: str | None, moment: Moment,
-        providers: Sequence[str] = (), *, prefix: str | None = None, ticket: bool = False,
+        providers: Sequence[str] = (), *, prefix: str | None = None, ticket: bool = False, scene: str = DEFAULT_SCENE,
     ) -> Refusal | Reserved:
         """Count a send to ``phone`` (E.164) under every limit and store the
-        code's HMAC, or return the first limit that refused. ``prefix``: the
-        destination number block; ``ticket``: a verified captcha ticket came."""
+        code's HMAC for ``scene``, or return the first limit that refused.
+        ``prefix``: the destination number block; ``ticket``: a verified
+        captcha ticket came."""
         ...
 
     def release_send(
-        self, phone: str, reservation_id: str, client_ip: str | None, moment: Moment, *, prefix: str | None = None
+        self, phone: str, reservation_id: str, client_ip: str | None, moment: Moment, *, prefix: str | None = None,
+        scene: str = DEFAULT_SCENE,
     ) -> int:
         """Undo what reservation ``reservation_id`` wrote; returns how many entries."""
         ...
 
     def check_code(
         self, phone: str, digests: Sequence[str], moment: Moment, attempt_id: str | None = None, *,
-        client: str | None = None, ticket: bool = False,
+        client: str | None = None, ticket: bool = False, scene: str = DEFAULT_SCENE,
     ) -> CheckResult:
-        """Check a code given as its HMACs; consume it when one matches. With
-        ``client`` (its limit key) the login throttles apply; ``ticket``: a
-        verified captcha ticket came with the request."""
+        """Check ``scene``'s code given as its HMACs; consume it when one
+        matches. With ``client`` (its limit key) the login throttles apply;
+        ``ticket``: a verified captcha ticket came with the request."""
         ...
 
     def mark_provider_down(self, provider: str, moment: Moment, seconds: int) -> None:

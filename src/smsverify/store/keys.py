@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from smsverify.scenes import DEFAULT_SCENE
+
 PREFIX = "smsverify"
 
 
@@ -27,10 +29,14 @@ class PhoneKeys:
     daily_verifies: str
 
 
-def phone_keys(phone: str, day: str) -> PhoneKeys:
+def phone_keys(phone: str, day: str, scene: str = DEFAULT_SCENE) -> PhoneKeys:
+    """The keys of ``phone`` on ``day``; the code (and its wrong tries) is per
+    ``scene``, every limit per phone. ``login`` keeps the key it had before
+    scenes (``...:code``), so codes in flight survive the upgrade; another
+    scene's code is ``...:code:<scene>`` (scene names are ``[A-Za-z0-9_-]``)."""
     tag = f"{PREFIX}:{{{phone}}}"
     return PhoneKeys(
-        code=f"{tag}:code",
+        code=f"{tag}:code" if scene == DEFAULT_SCENE else f"{tag}:code:{scene}",
         cooldown=f"{tag}:cooldown",
         hourly=f"{tag}:hour",
         daily_sends=f"{tag}:day:{day}",

@@ -50,6 +50,7 @@ from typing import Any, NamedTuple, Sequence
 import redis
 
 from smsverify.clock import HOUR_MS, Moment
+from smsverify.scenes import DEFAULT_SCENE
 from smsverify.store import keys
 
 
@@ -234,8 +235,10 @@ class RedisCodeStore:
         *,
         prefix: str | None = None,
         ticket: bool = False,
+        scene: str = DEFAULT_SCENE,
     ) -> Refusal | Reserved:
-        """Reserve a send to ``phone`` (E.164) and store the code's HMAC.
+        """Reserve a send to ``phone`` (E.164) and store the code's HMAC
+        under ``scene`` (the limits are the phone's, across scenes).
 
         ``client_ip`` is the client's limit key (an IPv4 address, an IPv6
         prefix, or :data:`keys.UNKNOWN_CLIENT`, which has its own limit);
@@ -248,7 +251,7 @@ class RedisCodeStore:
         counted or written on a refusal.
         """
         lim = self.limits
-        pk = keys.phone_keys(phone, moment.day)
+        pk = keys.phone_keys(phone, moment.day, scene)
         ip_limit = (lim.unknown_ip_limit if client_ip == keys.UNKNOWN_CLIENT else lim.ip_limit) if client_ip else 0
         prefix_limit = lim.prefix_limit if prefix else 0
         health = [keys.provider_down_key(name) for name in providers]
@@ -352,7 +355,8 @@ class RedisCodeStore:
                 pass
 
     def release_send(
-        self, phone: str, reservation_id: str, client_ip: str | None, moment: Moment, *, prefix: str | None = None
+        self, phone: str, reservation_id: str, client_ip: str | None, moment: Moment, *, prefix: str | None = None,
+        scene: str = DEFAULT_SCENE,
     ) -> int:
         """Undo a reservation after the provider refused the SMS, or after
         ``reserve_send`` failed without an answer (it may have run).
@@ -364,7 +368,7 @@ class RedisCodeStore:
         In cluster mode the other slots' logs are cleaned first, so a paused
         phone shard does not keep them.
         """
-        pk = keys.phone_keys(phone, moment.day)
+        pk = keys.phone_keys(phone, moment.day, scene)
         window_keys = ([keys.ip_log_key(client_ip)] if client_ip else []) + [keys.GLOBAL_LOG_KEY]
         window_keys += [keys.prefix_log_key(prefix)] if prefix else []
         script_keys = [pk.code, pk.cooldown, pk.hourly, pk.daily_sends]
@@ -376,14 +380,16 @@ class RedisCodeStore:
     # -- login -------------------------------------------------------------------
     def check_code(
         self, phone: str, digests: Sequence[str], moment: Moment, attempt_id: str | None = None, *,
-        client: str | None = None, ticket: bool = False,
+        client: str | None = None, ticket: bool = False, scene: str = DEFAULT_SCENE,
     ) -> CheckResult:
         """Check a submitted code, given as its HMACs under the current (and
         previous) key; consume it when it matches.
 
         ``attempt_id`` (default: a fresh random one) makes the call exactly
         once: a retry of it returns the recorded OK / WRONG without consuming
-        or counting again, and the failed-login logs hold it once.
+        or counting again, and the failed-login logs hold it once. Only the
+        code of ``scene`` is checked; the daily wrong-code count is the
+        phone's, across scenes.
         With ``client`` (the client's limit key) the login throttles apply:
         the client's and the global failed-login quotas are checked before the
         phone is counted (IP / BUSY refusals touch nothing of the phone), every
@@ -394,7 +400,7 @@ class RedisCodeStore:
         succeeds, needs a captcha or fails without an answer.
         """
         lim = self.limits
-        pk = keys.phone_keys(phone, moment.day)
+        pk = keys.phone_keys(phone, moment.day, scene)
         attempt = attempt_id or uuid.uuid4().hex
         args = [
             moment.now_ms, lim.max_wrong_tries, lim.daily_verify_limit, moment.day_key_ttl_ms, moment.ms_to_day_end,
