@@ -127,9 +127,9 @@ class VerificationService:
             raise ValueError("a captcha verifier is needed exactly when policy.captcha_required is True")
         if captcha is None:
             log.warning(
-                "no captcha configured: requests without a client IP (e.g. Function URL events) share one bucket "
-                "of UNKNOWN_IP_SEND_LIMIT=%d getSms per %d s and nothing else tells their clients apart; "
-                "set CAPTCHA_APP_ID and CAPTCHA_APP_SECRET_KEY, or serve through API Gateway",
+                "no captcha configured: requests whose event carries no client IP (requestContext.sourceIp) share "
+                "one bucket of UNKNOWN_IP_SEND_LIMIT=%d getSms per %d s and nothing else tells their clients apart; "
+                "set CAPTCHA_APP_ID and CAPTCHA_APP_SECRET_KEY to ask them for a captcha ticket",
                 policy.unknown_ip_send_limit, policy.ip_send_window_seconds,
             )
 
