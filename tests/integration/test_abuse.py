@@ -288,11 +288,16 @@ def test_a_short_code_or_a_weak_secret_fails_start_up_inside_scf(variable, value
 
 
 def test_one_warning_at_start_up_when_clients_without_an_ip_meet_no_captcha(make_env, redis_url, caplog, sms_api):
-    with caplog.at_level(logging.WARNING, logger="smsverify"):
-        create_handler(make_env(redis_url))
-        warned = [r for r in caplog.records if r.levelno == logging.WARNING]
-        caplog.clear()
-        create_handler(make_env(redis_url, **CAPTCHA_ENV, CAPTCHA_API_ENDPOINT=sms_api.url))
-        quiet = [r for r in caplog.records if r.levelno == logging.WARNING]
+    logger = logging.getLogger("smsverify")  # configure_logging stops propagation to the root: listen here
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.WARNING, logger="smsverify"):
+            create_handler(make_env(redis_url))
+            warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+            caplog.clear()
+            create_handler(make_env(redis_url, **CAPTCHA_ENV, CAPTCHA_API_ENDPOINT=sms_api.url))
+            quiet = [r for r in caplog.records if r.levelno == logging.WARNING]
+    finally:
+        logger.removeHandler(caplog.handler)
     assert len(warned) == 1 and "captcha" in warned[0].getMessage()
     assert quiet == []
