@@ -33,7 +33,7 @@ import pytest
 import yaml
 
 from smsverify.config import OLDER_NAMES, Settings
-from tests.conftest import CODE_SECRET, ROOT, SECRET_ID, SECRET_KEY, SESSION_TOKEN
+from tests.support import CODE_SECRET, ROOT, SECRET_ID, SECRET_KEY, SESSION_TOKEN
 
 SERVERLESS = yaml.safe_load((ROOT / "serverless.yml").read_text(encoding="utf-8"))
 INPUTS = SERVERLESS["inputs"]

@@ -20,7 +20,7 @@ import sys
 
 import pytest
 
-from tests.conftest import IN_CI, ROOT
+from tests.support import IN_CI, ROOT
 
 EXAMPLE = ROOT / "examples" / "backend-node"
 

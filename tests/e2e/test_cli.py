@@ -12,8 +12,8 @@ import time
 import urllib.parse
 import urllib.request
 
-from tests.conftest import CONSOLE_SMS, ROOT
-from tests.support.redis_servers import free_port
+from tests.support import CONSOLE_SMS, ROOT
+from tests.support import free_port
 
 
 

@@ -51,7 +51,7 @@ from hypothesis import strategies as st
 
 from smsverify.edge.handler import create_handler
 from smsverify.edge.responses import STATUS
-from tests.conftest import CONSOLE_SMS, EVENTS, FakeClock, answer, load_event
+from tests.support import CONSOLE_SMS, EVENTS, FakeClock, answer, load_event
 
 # ---------------------------------------------------------------------------------------------
 # The handler under test and the event counter

@@ -30,7 +30,7 @@ import pytest
 
 from smsverify import errors
 from smsverify.edge.responses import STATUS
-from tests.conftest import IN_CI, ROOT
+from tests.support import IN_CI, ROOT
 
 EXAMPLE = ROOT / "examples" / "miniprogram"
 RECORDER = EXAMPLE / "test" / "record_fixtures.py"

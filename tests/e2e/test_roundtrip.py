@@ -1,7 +1,7 @@
 """getSms then login through main_handler, real redis-server, Tencent SMS emulator."""
 
 from smsverify.edge.handler import create_handler
-from tests.conftest import answer, get_sms, login
+from tests.support import answer, get_sms, login
 
 
 def test_get_sms_then_login_succeeds_once(redis_url, make_env, sms_api, clock):

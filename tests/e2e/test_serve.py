@@ -32,8 +32,8 @@ from typing import Iterator
 import pytest
 
 from smsverify.edge.handler import create_handler
-from tests.conftest import ROOT
-from tests.support.redis_servers import free_port
+from tests.support import ROOT
+from tests.support import free_port
 
 ORIGIN = "https://h5.example.com"
 

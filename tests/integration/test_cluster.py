@@ -34,7 +34,7 @@ from smsverify.clock import moment_at
 from smsverify.edge.handler import create_handler
 from smsverify.store.redis_store import CheckOutcome
 from smsverify.store import keys
-from tests.conftest import answer, get_sms, last_code, login, ronglian_env, wrong
+from tests.support import answer, get_sms, last_code, login, ronglian_env, wrong
 
 PHONE = "+8613800138000"
 OTHER_PHONES = ["+8613800000001", "+8613800000002", "+8613800000003", "+8613800000004"]

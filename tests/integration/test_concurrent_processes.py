@@ -41,7 +41,7 @@ from redis.cluster import RedisCluster
 
 from smsverify.edge.handler import create_handler
 from smsverify.store import keys
-from tests.conftest import answer, get_sms, login
+from tests.support import answer, get_sms, login
 
 PROCESSES = 32
 #: Generous bounds against a stuck child; a healthy race takes well under a second.
@@ -258,7 +258,7 @@ def test_concurrent_sends_respect_every_limit_exactly(pool, backend, store, sms_
 import threading  # noqa: E402
 import time  # noqa: E402
 
-from tests.support.fault_proxy import FaultProxy  # noqa: E402
+from tests.support import FaultProxy  # noqa: E402
 
 DROPPED = 6
 

@@ -26,7 +26,7 @@ import pytest
 import redis
 
 from smsverify.service.codes import new_code
-from tests.conftest import CODE_SECRET, answer, call, get_sms, last_code, load_event, login, wrong
+from tests.support import CODE_SECRET, answer, call, get_sms, last_code, load_event, login, wrong
 
 PHONE = "+8613800138000"
 CODE_KEY = "smsverify:{+8613800138000}:code"  # keys of one phone share the {E.164} hash tag

@@ -20,8 +20,8 @@ import time
 import pytest
 import requests
 
-from tests.emulators import test_huyi, test_ronglian, test_zhenzi
-from tests.emulators._http import shanghai_date
+from tests.integration import test_emulator_huyi as test_huyi, test_emulator_ronglian as test_ronglian, test_emulator_zhenzi as test_zhenzi
+from tests.support.emulators._http import shanghai_date
 
 PROVIDERS = [
     pytest.param(test_ronglian, id="ronglian"),

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from tests.emulators.huyi import HUYI_ERRORS, HuyiEmulator
+from tests.support import HUYI_ERRORS, HuyiEmulator
 
 ACCOUNT = "C12345678"  # pragma: allowlist secret (an APIID, not a secret)
 API_KEY = "huyi-api-key-for-tests-0123456789"  # pragma: allowlist secret

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from tests.emulators.ronglian import RONGLIAN_ERRORS, RONGLIAN_SDK_ONLY_CODES, RonglianEmulator
+from tests.support.emulators.ronglian import RONGLIAN_ERRORS, RONGLIAN_SDK_ONLY_CODES, RonglianEmulator
 
 ACCOUNT_SID = "8aaf0708emulatorACCOUNTsid000001"
 AUTH_TOKEN = "ronglian-auth-token-for-tests"  # pragma: allowlist secret

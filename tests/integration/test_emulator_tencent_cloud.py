@@ -31,7 +31,7 @@ from tencentcloud.common.sign import Sign
 from tencentcloud.sms.v20210111 import models as sms_models
 from tencentcloud.sms.v20210111.sms_client import SmsClient
 
-from tests.emulators.tencent_cloud import TencentCloudEmulator
+from tests.support import TencentCloudEmulator
 
 SECRET_ID = "AKIDtestEMULATORid000000000000000000"
 SECRET_KEY = "testEMULATORkey00000000000000000"  # pragma: allowlist secret
@@ -380,7 +380,7 @@ def test_captcha_scope_must_be_captcha(emu):
 # ------------------------------------------------------------------ standalone
 def test_standalone_main_prints_endpoint_and_serves():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.emulators.tencent_cloud", "--port", "0", "--tickets", "0"],
+        [sys.executable, "-m", "tests.support.emulators.tencent_cloud", "--port", "0", "--tickets", "0"],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.conftest import FakeClock
-from tests.emulators.wechat import CODE_TTL_SECONDS, WechatEmulator
+from tests.support import FakeClock
+from tests.support.emulators.wechat import CODE_TTL_SECONDS, WechatEmulator
 
 APP_ID = "wx0123456789abcdef"
 APP_SECRET = "wechat-emulator-secret-for-tests"  # pragma: allowlist secret

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from tests.emulators.zhenzi import ZHENZI_BALANCE_ERRORS, ZHENZI_ERRORS, ZhenziEmulator
+from tests.support.emulators.zhenzi import ZHENZI_BALANCE_ERRORS, ZHENZI_ERRORS, ZhenziEmulator
 
 APP_ID = "108001"
 APP_SECRET = "zhenzi-app-secret-for-tests-0123"  # pragma: allowlist secret

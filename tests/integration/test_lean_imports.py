@@ -25,7 +25,7 @@ import subprocess
 import sys
 import textwrap
 
-from tests.conftest import ROOT, login
+from tests.support import ROOT, login
 
 NOT_ON_THE_LOGIN_PATH = [
     # werkzeug.test is used: serverless-wsgi answers with Response.from_app (werkzeug.test.run_wsgi_app).

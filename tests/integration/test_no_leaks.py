@@ -43,7 +43,7 @@ from typing import Iterator
 import pytest
 
 from smsverify.edge.handler import create_handler
-from tests.conftest import (
+from tests.support import (
     CODE_SECRET,
     SECRET_ID,
     SECRET_KEY,

@@ -48,8 +48,8 @@ from smsverify.senders.base import (
 from smsverify.senders.console import ConsoleSender
 from smsverify.senders.tencent import NUMBER_LIMITS, NUMBER_REJECTIONS, TencentSmsSender
 from smsverify.tencent_api import parse_endpoint
-from tests.conftest import CONSOLE_SMS, ROOT, SDK_APP_ID, SECRET_ID, SECRET_KEY, SESSION_TOKEN, SIGN, TEMPLATE_ID, get_sms, login
-from tests.support.redis_servers import free_port
+from tests.support import CONSOLE_SMS, ROOT, SDK_APP_ID, SECRET_ID, SECRET_KEY, SESSION_TOKEN, SIGN, TEMPLATE_ID, get_sms, login
+from tests.support import free_port
 
 PHONE = "+8613800138000"
 MESSAGE = SmsMessage(phone=PHONE, code="482913", ttl_minutes=5)

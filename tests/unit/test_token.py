@@ -34,7 +34,7 @@ from smsverify.token import (
     redeem,
     verify_token,
 )
-from tests.conftest import ROOT, FakeClock
+from tests.support import ROOT, FakeClock
 
 ISSUER = "https://sms.example.test"
 AUDIENCE = "example-backend"

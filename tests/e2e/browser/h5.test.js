@@ -9,7 +9,7 @@
 // this harness on their own. The SMS code is read from the function's stderr
 // (the console provider prints it), as a developer would.
 //
-// Run: node --test tests/browser/h5.test.js (pytest runs it: tests/browser/test_h5.py).
+// Run: node --test tests/e2e/browser/h5.test.js (pytest runs it: tests/e2e/browser/test_h5.py).
 // Environment: SMSVERIFY_PYTHON, the Python with smsverify installed (default .venv/bin/python).
 'use strict';
 

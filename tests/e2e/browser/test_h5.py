@@ -1,4 +1,4 @@
-"""The H5 example (examples/h5) in Debian's headless Chromium: runs tests/browser/h5.test.js.
+"""The H5 example (examples/h5) in Debian's headless Chromium: runs tests/e2e/browser/h5.test.js.
 
 That node:test file drives ``/usr/bin/chromium`` (Debian's ``chromium``
 package, never a downloaded browser) with ``playwright-core`` against
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI, ROOT
+from tests.support import IN_CI, ROOT
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -55,7 +55,7 @@ def node() -> str:
             _missing("npm is not installed (apt-get install -y npm) to install playwright-core")
         done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
-            _missing(f"npm ci failed in tests/browser:\n{done.stderr[-2000:]}")
+            _missing(f"npm ci failed in tests/e2e/browser:\n{done.stderr[-2000:]}")
     return binary
 
 

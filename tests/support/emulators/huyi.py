@@ -83,7 +83,7 @@ import secrets
 from urllib.parse import unquote_plus
 from xml.sax.saxutils import escape
 
-from tests.emulators._http import Answer, ProviderEmulator, Request
+from tests.support.emulators._http import Answer, ProviderEmulator, Request
 
 __all__ = [
     "DEFAULT_TEMPLATE",

@@ -92,7 +92,7 @@ import re
 import uuid
 from datetime import datetime
 
-from tests.emulators._http import SHANGHAI, Answer, ProviderEmulator, Request, shanghai_datetime
+from tests.support.emulators._http import SHANGHAI, Answer, ProviderEmulator, Request, shanghai_datetime
 
 __all__ = [
     "RONGLIAN_ERRORS",

@@ -55,7 +55,7 @@ the project has a test that asserts no secret ever appears in output.
 
 Run standalone (from the repository root)::
 
-    python -m tests.emulators.tencent_cloud --port 9100
+    python -m tests.support.emulators.tencent_cloud --port 9100
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ import base64
 import secrets
 from typing import Any
 
-from tests.emulators._http import Answer, ProviderEmulator, Request
+from tests.support.emulators._http import Answer, ProviderEmulator, Request
 
 __all__ = ["CODE_TTL_SECONDS", "ERRMSG", "WechatEmulator"]
 

@@ -75,7 +75,7 @@ import hmac
 import json
 import re
 
-from tests.emulators._http import Answer, ProviderEmulator, Request, shanghai_datetime
+from tests.support.emulators._http import Answer, ProviderEmulator, Request, shanghai_datetime
 
 __all__ = [
     "SEND_PATH",
