@@ -190,8 +190,15 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
+#: Whole files of one kind, so that ``-m fuzz`` / ``-m concurrency`` runs them alone (single tests of these
+#: kinds elsewhere carry the marker themselves).
+KIND_OF_FILE = {"test_events_fuzz.py": pytest.mark.fuzz, "test_concurrent_processes.py": pytest.mark.concurrency}
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
+        if item.path.name in KIND_OF_FILE:
+            item.add_marker(KIND_OF_FILE[item.path.name])
         names = set(getattr(item, "fixturenames", ()))
         if names & {"redis_server", "redis_url"}:
             item.add_marker(pytest.mark.real_redis)
