@@ -1,9 +1,11 @@
-"""RedisCodeStore and its Lua scripts on fakeredis (Lua via lupa), and moment_at.
+"""The CodeStore contract (smsverify.store.base), proven on fakeredis, a real
+redis-server and a real 3-master Redis Cluster, and moment_at.
 
-Every store test runs twice: ``cluster=False`` (one script checks and counts every
-limit) and ``cluster=True`` (the split path: per-IP window, global window, phone
-script, with undo of earlier steps; it runs on one fakeredis as well). fakeredis is
-a stand-in for unit speed only; the real-Redis suites are the ones that count.
+Every test runs on five backends: fakeredis and a real redis-server, each with
+``cluster=False`` (one script checks and counts every limit) and ``cluster=True``
+(the split path: per-IP window, global window, phone script, with undo of earlier
+steps), and the real cluster (split path only: its keys live on three masters).
+fakeredis runs Lua through lupa; the real servers are what the function meets.
 
 Proven here, with hand-built Moments (no wall clock):
 - reserve then check succeeds exactly once; the stored state is exactly the HMAC,
@@ -11,10 +13,11 @@ Proven here, with hand-built Moments (no wall clock):
 - each limit refuses with its exact wait: cooldown, hourly sliding window, daily
   calendar cap, per-IP window, global window (first trip flagged once);
 - a refusal writes nothing (full dump of keys and values before and after);
-- release_send removes exactly this reservation's entries;
+- release_send removes exactly this reservation's entries, and only once;
 - check_code counts wrong tries down, invalidates, expires at the expiry instant,
   locks after the daily verify limit, and accepts a digest under the previous key;
-- a retried reserve with the same reservation id is idempotent;
+- exactly once: a retried reserve with the same reservation id and a repeated
+  check with the same attempt id return their first outcome and write nothing more;
 - provider health: reserve_send reports the providers marked down until the
   marker's end on the service clock, also on a retried reserve, and a refusal
   reports none;
@@ -28,6 +31,8 @@ from datetime import datetime, timedelta, timezone
 
 import fakeredis
 import pytest
+import redis
+from redis.cluster import RedisCluster
 
 from smsverify.service.clock import CHINA_TZ, moment_at
 from smsverify.service.codes import code_digest
@@ -58,14 +63,41 @@ def at(hours: int = 10, minutes: int = 0, seconds: int = 0, ms: int = 0, day: in
     return Moment(now_ms=MIDNIGHT_MS + day * DAY_MS + into_day, day=f"202611{21 + day}", ms_to_day_end=DAY_MS - into_day)
 
 
-@pytest.fixture(params=[False, True], ids=["single", "cluster-split"])
-def cluster(request) -> bool:
+#: (server, split path): the real cluster takes only the split path (its keys live on three masters).
+BACKENDS = [
+    pytest.param(("fakeredis", False), id="fakeredis"),
+    pytest.param(("fakeredis", True), id="fakeredis-split"),
+    pytest.param(("redis", False), id="redis", marks=pytest.mark.real_redis),
+    pytest.param(("redis", True), id="redis-split", marks=pytest.mark.real_redis),
+    pytest.param(("cluster", True), id="cluster", marks=pytest.mark.cluster),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> tuple[str, bool]:
     return request.param
 
 
 @pytest.fixture
-def client():
-    return fakeredis.FakeRedis()
+def cluster(backend) -> bool:
+    """True: the store takes the split (cluster) path."""
+    return backend[1]
+
+
+@pytest.fixture
+def client(backend, request):
+    """An empty Redis of the backend's kind."""
+    server = backend[0]
+    if server == "fakeredis":
+        client = fakeredis.FakeRedis()
+    elif server == "redis":
+        client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+    else:
+        nodes = request.getfixturevalue("redis_cluster")
+        nodes.flush()
+        client = RedisCluster.from_url(nodes.url)
+    yield client
+    client.close()
 
 
 @pytest.fixture
@@ -90,7 +122,7 @@ def check(store, phone, code, moment, *keys_):
 
 
 def dump(client) -> dict:
-    """Every key with its type and value (TTLs left out: fakeredis expires on wall time)."""
+    """Every key with its type and value (TTLs left out: they count down on wall time)."""
     out = {}
     for key in sorted(client.scan_iter()):
         kind = client.type(key).decode()
@@ -482,7 +514,7 @@ def test_a_refused_reserve_is_a_refusal_whatever_the_health(make_store):
     assert reserve_watching(store, A, "r2", at(10, 0, 10)) == Refusal("COOLDOWN", 50_000)
 
 
-def test_the_store_satisfies_the_code_store_protocol_on_fakeredis(make_store):
+def test_the_store_satisfies_the_code_store_protocol(make_store):
     from smsverify.store.base import CodeStore
 
     assert isinstance(make_store(), CodeStore)
