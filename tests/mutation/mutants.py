@@ -25,7 +25,7 @@ class Mutant:
     tests: tuple[str, ...]
 
 
-STORE_TESTS = ("tests/unit/test_store_fakeredis.py", "tests/integration/test_limits.py", "tests/integration/test_protocol.py")
+STORE_TESTS = ("tests/integration/test_store_contract.py", "tests/integration/test_limits.py", "tests/integration/test_protocol.py")
 SECRET_TESTS = ("tests/unit/test_config.py", "tests/deploy/test_serverless_yml.py", "tests/test_setup_guide.py",
                 "tests/deploy/test_package.py")
 PHONE_TESTS = ("tests/unit/test_phone.py", "tests/unit/test_config.py", "tests/integration/test_input_forms.py",
@@ -74,7 +74,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "release deletes a newer code (not only its own reservation's)",
         "src/smsverify/store/lua/release.lua",
         "if redis.call('HGET', KEYS[1], 'm') == member then", "if true then",
-        ("tests/unit/test_store_fakeredis.py", "tests/integration/test_provider_faults.py",
+        ("tests/integration/test_store_contract.py", "tests/integration/test_provider_faults.py",
          "tests/integration/test_providers.py", "tests/integration/test_redis_faults.py"),
     ),
     Mutant(
@@ -108,7 +108,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "the invocation log line carries the full phone",
         "src/smsverify/edge/app.py",
         "phone=phone.masked if phone else None,", "phone=phone.e164 if phone else None,",
-        ("tests/integration/test_no_leaks.py", "tests/integration/test_cli.py", "tests/integration/test_protocol.py"),
+        ("tests/integration/test_no_leaks.py", "tests/e2e/test_cli.py", "tests/integration/test_protocol.py"),
     ),
     Mutant(
         "SCF secret check: no CODE_SECRET inside SCF falls back to a per-process key",
@@ -120,7 +120,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "Tencent's per-number daily limit mapped as a provider refusal (failover, release)",
         "src/smsverify/senders/tencent.py",
         '    "LimitExceeded.PhoneNumberDailyLimit": True,\n', "",
-        ("tests/unit/test_senders.py", "tests/unit/test_delivery.py", "tests/integration/test_providers.py"),
+        ("tests/integration/test_sender_contract.py", "tests/unit/test_delivery.py", "tests/integration/test_providers.py"),
     ),
     # Beyond the list: the length bound of the same check.
     Mutant(
