@@ -120,7 +120,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "Tencent's per-number daily limit mapped as a provider refusal (failover, release)",
         "src/smsverify/senders/tencent.py",
         '    "LimitExceeded.PhoneNumberDailyLimit": True,\n', "",
-        ("tests/integration/test_sender_contract.py", "tests/unit/test_delivery.py", "tests/integration/test_providers.py"),
+        ("tests/unit/test_sender_tables.py", "tests/integration/test_sender_contract.py", "tests/unit/test_delivery.py",
+         "tests/integration/test_providers.py"),
     ),
     # Beyond the list: the length bound of the same check.
     Mutant(
