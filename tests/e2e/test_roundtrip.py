@@ -4,7 +4,7 @@ from smsverify.edge.handler import create_handler
 from tests.support import answer, get_sms, login
 
 
-def test_get_sms_then_login_succeeds_once(redis_url, make_env, sms_api, clock):
+def test_get_sms_then_login_on_one_redis_succeeds_once(redis_url, make_env, sms_api, clock):
     handler = create_handler(make_env(redis_url), clock=clock)
     sent = answer(handler(get_sms("8613800138000"), {}))
     assert sent["codeStr"] == "Ok" and sent["_status"] == 200

@@ -105,7 +105,7 @@ def xml_answer(response) -> dict:
 
 
 # --------------------------------------------------------------------- tables
-def test_error_table_is_the_documented_one():
+def test_huyi_error_table_is_the_documented_one():
     assert set(HUYI_ERRORS) == DOCUMENTED_CODES
     assert 2 not in HUYI_ERRORS
 
@@ -250,7 +250,7 @@ def test_method_must_be_submit_in_the_query(emu, query, body_extra):
     assert_refused(emu, response, 0)
 
 
-def test_wrong_path_and_method(emu):
+def test_huyi_wrong_path_and_method(emu):
     assert requests.post(f"{emu.url}/webservice/other.php", timeout=5).status_code == 404
     assert submit(emu, method="PUT").status_code == 405
     assert emu.sent == []
@@ -278,7 +278,7 @@ def test_daily_limit_of_five_per_number():
         assert answer_code(submit(emu, mobile=OTHER_PHONE)) == SUCCESS
 
 
-def test_daily_limit_follows_the_beijing_day():
+def test_huyi_daily_limit_follows_the_beijing_day():
     with make_emulator(daily_limit=1) as emu:
         last_second = datetime(2024, 1, 1, 23, 59, 59, tzinfo=BEIJING).timestamp()
         emu.clock = lambda: last_second
@@ -328,7 +328,7 @@ def test_force_code_does_not_touch_get_num(emu):
 
 # ----------------------------------------------------------------- force_code
 @pytest.mark.parametrize("code", sorted(HUYI_ERRORS))
-def test_force_code_answers_every_documented_code(emu, code):
+def test_huyi_force_code_answers_every_documented_code(emu, code):
     emu.force_code = code
     response = send_ok(emu)
     assert isinstance(response.json()["code"], int)

@@ -109,7 +109,7 @@ def assert_refused(emu, response, code):
 
 
 # --------------------------------------------------------------------- tables
-def test_error_table_is_the_documented_one():
+def test_ronglian_error_table_is_the_documented_one():
     assert set(RONGLIAN_ERRORS) == DOCUMENTED_CODES
     assert SUCCESS not in RONGLIAN_ERRORS and "172001" in RONGLIAN_SDK_ONLY_CODES
     assert RONGLIAN_ERRORS["161125"] == "请输入1到4位的数字"
@@ -307,7 +307,7 @@ def test_daily_limit_per_number_and_template():
         assert len(emu.sent) == 5
 
 
-def test_daily_limit_follows_the_beijing_day():
+def test_ronglian_daily_limit_follows_the_beijing_day():
     with make_emulator(daily_limit=1) as emu:
         last_second = datetime(2024, 1, 1, 23, 59, 59, tzinfo=BEIJING).timestamp()  # 15:59:59 UTC
         emu.clock = lambda: last_second
@@ -320,7 +320,7 @@ def test_daily_limit_follows_the_beijing_day():
 
 # ----------------------------------------------------------------- force_code
 @pytest.mark.parametrize("code", sorted(RONGLIAN_ERRORS))
-def test_force_code_answers_every_documented_code(emu, code):
+def test_ronglian_force_code_answers_every_documented_code(emu, code):
     emu.force_code = code
     response = send_ok(emu)
     assert isinstance(response.json()["statusCode"], str)

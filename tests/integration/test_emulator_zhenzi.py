@@ -86,7 +86,7 @@ def assert_refused(emu, response, code, balance=100):
 
 
 # --------------------------------------------------------------------- tables
-def test_error_table_is_the_documented_one():
+def test_zhenzi_error_table_is_the_documented_one():
     assert set(ZHENZI_ERRORS) == DOCUMENTED_CODES
     assert ZHENZI_BALANCE_ERRORS == {100, 105, 106, 107, 110, 1000}
 
@@ -192,7 +192,7 @@ def test_send_refusals(emu, overrides, code):
     assert_refused(emu, send(emu, **overrides), code)
 
 
-def test_wrong_path_and_method(emu):
+def test_zhenzi_wrong_path_and_method(emu):
     assert post(emu, "/sms/send.do", {"number": PHONE, "message": "x"}).status_code == 404
     assert requests.get(emu.url + SEND, params=send_fields(), timeout=5).status_code == 405
     assert emu.sent == []
@@ -216,7 +216,7 @@ def test_daily_limit_per_number():
         assert answer_code(send(emu, number=OTHER_PHONE)) == SUCCESS
 
 
-def test_daily_limit_follows_the_beijing_day():
+def test_zhenzi_daily_limit_follows_the_beijing_day():
     with make_emulator(daily_limit=1) as emu:
         last_second = datetime(2024, 1, 1, 23, 59, 59, tzinfo=BEIJING).timestamp()
         emu.clock = lambda: last_second
@@ -229,7 +229,7 @@ def test_daily_limit_follows_the_beijing_day():
 
 # ----------------------------------------------------------------- force_code
 @pytest.mark.parametrize("code", sorted(ZHENZI_ERRORS))
-def test_force_code_answers_every_documented_code(emu, code):
+def test_zhenzi_force_code_answers_every_documented_code(emu, code):
     emu.force_code = code
     response = send_ok(emu)
     assert isinstance(response.json()["code"], int)
