@@ -15,7 +15,10 @@ Proven, each in a fresh interpreter so nothing is imported beforehand:
 * on a package made for the test: submodules import without running the
   ``__init__``, ``from pkg import submodule`` too, and the ``__init__`` runs
   exactly once, on the first access to a name it defines; a missing name is
-  still an AttributeError.
+  still an AttributeError;
+* the token module imports neither PyJWT nor cryptography until it signs a
+  token; the WeChat module loads only when configured, and ``requests`` only
+  on its first exchange.
 """
 
 from __future__ import annotations
@@ -152,3 +155,44 @@ def test_install_is_safe_from_many_threads_at_once():
     )
 
     assert report == {"one_module": True, "client": "werkzeug.test"}
+
+
+# -- deferred imports of the token and WeChat modules ---------------------------------------------
+def test_importing_the_token_module_and_reading_its_config_import_neither_pyjwt_nor_cryptography():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode("ascii")
+    report = run(
+        """
+        import json, sys
+        sys.path.insert(0, "src")
+        from smsverify.token import TokenConfig, TokenIssuer
+        config = TokenConfig.from_env({"TOKEN_PRIVATE_KEY": sys.argv[1], "TOKEN_ISSUER": "i", "TOKEN_AUDIENCE": "a"}, in_scf=True)
+        issuer = TokenIssuer(config)
+        before = sorted(m for m in sys.modules if m.split(".")[0] in ("jwt", "cryptography"))
+        issuer.issue(phone_e164="+8613800138000", scene="login")
+        after = "jwt" in sys.modules and "cryptography" in sys.modules
+        print(json.dumps({"before": before, "after": after}))
+        """,
+        key,
+    )
+    assert report == {"before": [], "after": True}
+
+
+def loaded_after_start(env: dict[str, str]) -> list[str]:
+    return run(
+        "import json, sys\n"
+        "from smsverify.edge.handler import create_handler\n"
+        f"create_handler({env!r})\n"
+        "print(json.dumps(sorted(m for m in ('smsverify.wechat', 'requests') if m in sys.modules)))\n"
+    )
+
+
+def test_the_wechat_module_loads_only_when_configured_and_requests_only_on_first_exchange():
+    base = {"CODE_SECRET": "code-secret-for-tests-only-0123456789", "SMS_PROVIDER": "console"}  # pragma: allowlist secret
+    assert loaded_after_start(base) == []
+    wechat = {"WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": "wechat-app-secret-for-tests"}  # pragma: allowlist secret
+    assert loaded_after_start({**base, **wechat}) == ["smsverify.wechat"]
