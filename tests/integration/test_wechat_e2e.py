@@ -20,7 +20,7 @@ from smsverify.wechat import WechatConfig, WechatIdentity, WechatLogin
 from smsverify.token import verify_token
 from tests.support import TOKEN_AUDIENCE, TOKEN_ISSUER, TOKEN_SECRET, call, get_sms, last_code, login
 from tests.support import WechatEmulator
-from tests.integration.test_no_leaks import capture_all_logs
+from tests.support.logs import capture_all_logs
 
 APP_ID = "wx00112233445566aa"
 APP_SECRET = "wechat-e2e-secret-for-tests-00001"  # pragma: allowlist secret
