@@ -82,7 +82,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "src/smsverify/service/verification.py",
         "if not failed.maybe_sent and not isinstance(failed.final, NumberRateLimited):",
         "if False and not failed.maybe_sent and not isinstance(failed.final, NumberRateLimited):",
-        ("tests/integration/test_providers.py", "tests/integration/test_provider_faults.py", "tests/integration/test_protocol.py"),
+        ("tests/e2e/test_send_outcomes.py", "tests/integration/test_providers.py", "tests/integration/test_provider_faults.py",
+         "tests/integration/test_protocol.py"),
     ),
     Mutant(
         "codes drawn with random instead of secrets",
