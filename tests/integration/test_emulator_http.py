@@ -8,7 +8,9 @@ and still processes a request whose client gave up; ``http_status`` answers
 an HTML error without sending, counting or billing; ``down()`` refuses new
 and pooled connections and ``up()`` serves again on the same port;
 ``reset()`` restores knobs, records and counters; the daily counter is
-atomic under concurrent sends; records hold no secret; nothing is printed.
+atomic under concurrent sends and follows the Beijing day; ``force_code``
+answers every documented code of the provider's table; records hold no
+secret; nothing is printed.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from datetime import datetime
 
 import pytest
 import requests
 
 from tests.integration import test_emulator_huyi as test_huyi, test_emulator_ronglian as test_ronglian, test_emulator_zhenzi as test_zhenzi
-from tests.support.emulators._http import shanghai_date
+from tests.support import HUYI_ERRORS, RONGLIAN_ERRORS, ZHENZI_ERRORS
+from tests.support.emulators._http import SHANGHAI, shanghai_date
 
 PROVIDERS = [
     pytest.param(test_ronglian, id="ronglian"),
@@ -193,6 +197,44 @@ def test_concurrent_sends_never_exceed_the_daily_limit(provider):
         assert len(codes) == 40 and codes.count(provider.SUCCESS) == 3
         assert len(emu.sent) == 3 and emu.daily_count(*_count_key(provider)) == 3
         assert emu.internal_errors == []
+
+
+#: provider module -> (its daily-limit code, the record field with the send time, and its two values)
+DAILY = {
+    "ronglian": ("160040", "date_created", ["20240101235959", "20240102000000"]),
+    "huyi": ("4085", None, None),
+    "zhenzi": ("109", "create_time", ["2024-01-01 23:59:59", "2024-01-02 00:00:00"]),
+}
+ERROR_TABLES = {"ronglian": RONGLIAN_ERRORS, "huyi": HUYI_ERRORS, "zhenzi": ZHENZI_ERRORS}
+
+
+def name_of(provider) -> str:
+    return provider.__name__.rsplit("_", 1)[-1]
+
+
+def test_the_daily_limit_follows_the_beijing_day(provider):
+    limit_code, time_field, times = DAILY[name_of(provider)]
+    with provider.make_emulator(daily_limit=1) as emu:
+        last_second = datetime(2024, 1, 1, 23, 59, 59, tzinfo=SHANGHAI).timestamp()  # 15:59:59 UTC
+        emu.clock = lambda: last_second
+        assert provider.answer_code(provider.send_ok(emu)) == provider.SUCCESS
+        assert provider.answer_code(provider.send_ok(emu)) == limit_code
+        emu.clock = lambda: last_second + 1  # 00:00:00 in Beijing, still 2024-01-01 in UTC
+        assert provider.answer_code(provider.send_ok(emu)) == provider.SUCCESS
+        if time_field:
+            assert [m[time_field] for m in emu.sent] == times
+
+
+@pytest.mark.parametrize("provider, code", [
+    pytest.param(module, code, id=f"{name_of(module)}:{code}")
+    for module in (test_ronglian, test_huyi, test_zhenzi) for code in sorted(ERROR_TABLES[name_of(module)])
+])
+def test_force_code_answers_every_documented_code(provider, code):
+    with provider.make_emulator() as emu:
+        emu.force_code = code
+        response = provider.send_ok(emu)
+        assert isinstance(response.json().get("code", response.json().get("statusCode")), type(code))
+        provider.assert_refused(emu, response, code)
 
 
 def test_shanghai_date_is_utc_plus_8():

@@ -9,7 +9,7 @@ documented answer shape and is recorded; every check of the module docstring
 answers its code (and sends / counts nothing); the per-number-per-template
 daily limit and its Beijing-time day; ``force_code`` for every code of
 :data:`RONGLIAN_ERRORS`.  The common knobs (delay, http_status, down/up) are
-proven for all three providers in ``test_http.py``, which reuses
+proven for all three providers in ``test_emulator_http.py``, which reuses
 :func:`send_ok`, :func:`answer_code` and :func:`make_emulator` from here.
 """
 
@@ -307,26 +307,7 @@ def test_daily_limit_per_number_and_template():
         assert len(emu.sent) == 5
 
 
-def test_ronglian_daily_limit_follows_the_beijing_day():
-    with make_emulator(daily_limit=1) as emu:
-        last_second = datetime(2024, 1, 1, 23, 59, 59, tzinfo=BEIJING).timestamp()  # 15:59:59 UTC
-        emu.clock = lambda: last_second
-        assert answer_code(send_ok(emu)) == SUCCESS
-        assert answer_code(send_ok(emu)) == "160040"
-        emu.clock = lambda: last_second + 1  # 00:00:00 Beijing, still 2024-01-01 in UTC
-        assert answer_code(send_ok(emu)) == SUCCESS
-        assert [m["date_created"] for m in emu.sent] == ["20240101235959", "20240102000000"]
-
-
 # ----------------------------------------------------------------- force_code
-@pytest.mark.parametrize("code", sorted(RONGLIAN_ERRORS))
-def test_ronglian_force_code_answers_every_documented_code(emu, code):
-    emu.force_code = code
-    response = send_ok(emu)
-    assert isinstance(response.json()["statusCode"], str)
-    assert_refused(emu, response, code)
-
-
 def test_force_code_comes_after_validation(emu):
     emu.force_code = "160038"
     assert answer_code(send(emu, token="wrong-token")) == "161100"

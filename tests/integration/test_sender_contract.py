@@ -15,9 +15,10 @@ and zhenzi alike:
 * every error names the provider (``<provider>:<code>``).
 
 Tencent only: its request-level error path, real per-number refusals of the emulator,
-HTTP 5xx and a wrong key, a failover attempt's shorter timeout reaching the SDK, one
-SDK client built once, and ``tencentcloud`` imported only by the first send. Every
-code of every provider's table is classified in tests/unit/test_sender_tables.py.
+a failover attempt's shorter timeout reaching the SDK, one SDK client built once, and
+``tencentcloud`` imported only by the first send. Every code of every provider's table
+is classified in tests/unit/test_sender_tables.py; HTTP 5xx and a wrong key end to end
+in tests/integration/test_provider_faults.py.
 """
 
 from __future__ import annotations
@@ -222,27 +223,6 @@ def test_real_per_number_refusals_of_the_emulator(sms_api):
     assert (type(wrong_params), wrong_params.provider_code) == (
         ProviderRefused, "FailedOperation.TemplateParamSetNotMatchApprovedTemplate")
     assert (type(bad_number), bad_number.provider_code) == (NumberRejected, "InvalidParameterValue.IncorrectPhoneNumber")
-
-
-@pytest.mark.parametrize("http_status", [500, 502, 503])
-def test_http_5xx_is_a_provider_refusal(http_status, sms_api):
-    sms_api.sms_http_status = http_status
-
-    error = send_failure(tencent_sender(sms_api))
-
-    assert (type(error), error.qualified_code) == (ProviderRefused, "tencent:ServerNetworkError")
-
-
-def test_wrong_key_is_a_provider_refusal(sms_api):
-    sender = TencentSmsSender(
-        TencentCredentials(SECRET_ID, "not-the-emulator-secret-key-000", SESSION_TOKEN),
-        sdk_app_id=SDK_APP_ID, sign_name=SIGN, template_id=TEMPLATE_ID, template_params=("code", "minutes"),
-        region="ap-guangzhou", endpoint=sms_api.url, timeout_seconds=2.0,
-    )
-
-    error = send_failure(sender)
-
-    assert (type(error), error.provider_code) == (ProviderRefused, "AuthFailure.SignatureFailure")
 
 
 def wait_for_late_record(api) -> None:
