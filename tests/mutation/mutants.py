@@ -41,14 +41,14 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "replay: a matched code is not consumed",
         "src/smsverify/store/lua/check.lua",
-        "if match then\n  redis.call('DEL', KEYS[1])\n", "if match then\n",
+        "redis.call('HSET', KEYS[1], 'd', '', record, 'OK')", "redis.call('HSET', KEYS[1], record, 'OK')",
         STORE_TESTS,
     ),
     Mutant(
         "TTL refresh on a wrong try (the Node demo's defect)",
         "src/smsverify/store/lua/check.lua",
-        "redis.call('HINCRBY', KEYS[1], 'n', 1)\n",
-        "redis.call('HINCRBY', KEYS[1], 'n', 1)\nredis.call('HSET', KEYS[1], 'x', now + 300000)\n"
+        "redis.call('HSET', KEYS[1], 'n', wrong + 1, record, 'WRONG:' .. left)\n",
+        "redis.call('HSET', KEYS[1], 'n', wrong + 1, record, 'WRONG:' .. left)\nredis.call('HSET', KEYS[1], 'x', now + 300000)\n"
         "redis.call('PEXPIRE', KEYS[1], 300000)\n",
         STORE_TESTS,
     ),
@@ -108,13 +108,13 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "the invocation log line carries the full phone",
         "src/smsverify/edge/app.py",
-        "phone=phone.masked if phone else None,", "phone=phone.e164 if phone else None,",
+        "    fields[\"phone\"] = phone.masked\n", "    fields[\"phone\"] = phone.e164\n",
         ("tests/integration/test_no_leaks.py", "tests/e2e/test_cli.py", "tests/integration/test_protocol.py"),
     ),
     Mutant(
         "SCF secret check: no CODE_SECRET inside SCF falls back to a per-process key",
         "src/smsverify/config.py",
-        "        if secret is None:\n            if in_scf:\n", "        if secret is None:\n            if False:\n",
+        "    if secret is None:\n        if in_scf:\n", "    if secret is None:\n        if False:\n",
         SECRET_TESTS,
     ),
     Mutant(
