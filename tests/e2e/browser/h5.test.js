@@ -23,7 +23,7 @@ const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { chromium } = require('playwright-core');
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = path.resolve(__dirname, '..', '..', '..');
 const H5 = path.join(ROOT, 'examples', 'h5');
 const PYTHON = process.env.SMSVERIFY_PYTHON || path.join(ROOT, '.venv', 'bin', 'python');
 const CHROMIUM = '/usr/bin/chromium';
