@@ -26,7 +26,7 @@ class Mutant:
 
 
 STORE_TESTS = ("tests/integration/test_store_contract.py", "tests/integration/test_limits.py", "tests/integration/test_protocol.py")
-SECRET_TESTS = ("tests/unit/test_config.py", "tests/deploy/test_serverless_yml.py", "tests/test_setup_guide.py",
+SECRET_TESTS = ("tests/unit/test_code_secret_bounds.py", "tests/unit/test_config.py", "tests/deploy/test_serverless_yml.py", "tests/test_setup_guide.py",
                 "tests/deploy/test_package.py")
 PHONE_TESTS = ("tests/unit/test_phone.py", "tests/unit/test_config.py", "tests/integration/test_input_forms.py",
                "tests/test_setup_guide.py")
