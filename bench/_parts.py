@@ -16,11 +16,9 @@ for _path in (str(ROOT / "src"), str(ROOT)):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from tests import conftest  # noqa: E402
-from tests.conftest import tencent_env  # noqa: E402
-from tests.emulators import tencent_cloud  # noqa: E402
-from tests.emulators.tencent_cloud import TencentCloudEmulator  # noqa: E402
-from tests.support.redis_servers import RedisServer, redis_binary  # noqa: E402
+from tests.support import RedisServer, TencentCloudEmulator, redis_binary, tencent_env  # noqa: E402
+from tests.support import parts  # noqa: E402
+from tests.support.emulators import tencent_cloud  # noqa: E402
 
 #: Limits so large that a benchmark loop never meets them, and no resend
 #: cooldown, so that getSms keeps succeeding for the same phones.
@@ -71,8 +69,8 @@ def real_parts(**overrides: str) -> Iterator[Parts]:
         server = RedisServer(Path(tmp)).start()
         try:
             emulator = TencentCloudEmulator(
-                secret_id=conftest.SECRET_ID, secret_key=conftest.SECRET_KEY, token=conftest.SESSION_TOKEN,
-                sms_sdk_app_id=conftest.SDK_APP_ID, sms_signs={conftest.SIGN},
+                secret_id=parts.SECRET_ID, secret_key=parts.SECRET_KEY, token=parts.SESSION_TOKEN,
+                sms_sdk_app_id=parts.SDK_APP_ID, sms_signs={parts.SIGN},
             ).start()
             try:
                 env = tencent_env(server.url, emulator, TENCENTCLOUD_RUNENV="SCF", **overrides)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from _parts import UNLIMITED, Parts
-from tests.conftest import get_sms, last_code, login, wrong
+from tests.support import get_sms, last_code, login, wrong
 from warm import silence_function_logs
 
 PHONE = "8613900099999"  # the Node demo's spelling: country code and number, no plus

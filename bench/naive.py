@@ -38,7 +38,7 @@ class NaiveFunction:
     """``main_handler(event, context)`` of the baseline.
 
     ``env`` holds REDIS_URL, the SMS_* settings and the TENCENTCLOUD_*
-    credentials, as in :func:`tests.conftest.tencent_env`; ``template_id``
+    credentials, as in :func:`tests.support.tencent_env`; ``template_id``
     is a template with one parameter (the demo sends only the code);
     ``expire_seconds`` is the demo's 300 s unless a benchmark must see a code
     expire.

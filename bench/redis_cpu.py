@@ -25,7 +25,7 @@ import redis
 
 from _parts import ONE_PARAMETER_TEMPLATE, UNLIMITED, Parts
 from naive import NaiveFunction
-from tests.conftest import get_sms, login, wrong
+from tests.support import get_sms, login, wrong
 from warm import expect, silence_function_logs
 
 #: PINGs are cheap: this many per measured invocation, so the PING phase spans enough clock ticks.

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from _parts import ONE_PARAMETER_TEMPLATE, UNLIMITED, Parts
-from tests.support.round_trips import RoundTripCounter, Traffic
+from tests.support import RoundTripCounter, Traffic
 from naive import NaiveFunction
-from tests.conftest import FakeClock, get_sms, last_code, login, wrong
+from tests.support import FakeClock, get_sms, last_code, login, wrong
 from warm import code_str
 
 #: A per-number provider refusal that makes smsverify undo the reservation.

@@ -19,7 +19,7 @@ SMS pumping
     SMS per hour that one client, one number block and the whole world can
     trigger (sliding windows, scaled to one hour).
 
-No Redis, no network: a pure computation, run by tests/unit/test_threat_model.py.
+No Redis, no network: a pure computation, run by tests/integration/test_threat_model.py.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ import redis
 
 from _parts import ONE_PARAMETER_TEMPLATE, UNLIMITED, Parts
 from naive import NaiveFunction
-from tests.conftest import get_sms, login, wrong
+from tests.support import get_sms, login, wrong
 
 #: Phones the rounds cycle through (each gets a new code every round it is used).
 PHONES = [f"86139{i:08d}" for i in range(100)]

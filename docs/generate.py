@@ -331,7 +331,8 @@ def outcome(error_for: Callable[[], Exception]) -> Outcome:
     from smsverify.edge.responses import STATUS
 
     logger = logging.getLogger("smsverify")
-    level, logger.level = logger.level, logging.CRITICAL + 1
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)  # setLevel, not .level =: it also clears the loggers' level cache
     try:
         failing = _Sender("p", error_for())
         service = _service([failing])
@@ -361,7 +362,7 @@ def outcome(error_for: Callable[[], Exception]) -> Outcome:
             pass
         fails_over = bool(backup.codes)
     finally:
-        logger.level = level
+        logger.setLevel(level)
     if reservation == "kept" and code_valid and getattr(error, "maybe_sent", False):
         reservation = "maybe sent"
     return Outcome(answer.code_str, STATUS[answer.code_str], tuple(answer.fields), reservation, fails_over)

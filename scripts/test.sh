@@ -10,7 +10,7 @@
 # - Debian's chromium (/usr/bin/chromium; the browser tests drive it with playwright-core and
 #   never download a browser) from apt when it is missing
 # - node_modules (npm ci with a lockfile, else npm install) of every package.json in
-#   examples/*/ and tests/browser/ that has none yet
+#   examples/*/ and tests/e2e/browser/ that has none yet
 # - a secret scan of the repository (detect-secrets), an error lint (ruff), a Python 3.10
 #   compatibility check of the deployed code (vermin; SCF runs Python3.10), then pytest with
 #   branch coverage of src/ (coverage.py; one summary line; `.venv/bin/coverage report -m` for details)
@@ -112,7 +112,7 @@ fi
 
 # Node packages of the examples and the browser tests (never a browser download).
 if command -v npm >/dev/null 2>&1; then
-  for dir in examples/*/ tests/browser/; do
+  for dir in examples/*/ tests/e2e/browser/; do
     if [ -f "$dir/package.json" ] && [ ! -d "$dir/node_modules" ]; then
       if [ -f "$dir/package-lock.json" ]; then npm_command=ci; else npm_command=install; fi
       echo "npm $npm_command in $dir" >&2

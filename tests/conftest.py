@@ -1,5 +1,6 @@
-"""Shared fixtures: real Redis (single node and cluster), the Tencent Cloud
-API emulator, a controllable clock, handlers built from env dicts, events.
+"""Fixtures and hooks only: real Redis (single node and cluster), the provider
+emulators, a controllable clock, handlers built from env dicts. The helpers
+and constants they use live in tests/support/ (``from tests.support import ...``).
 
 Real-Redis tests carry the ``real_redis`` (or ``cluster``) marker. Without a
 redis-server binary they are skipped on a developer machine, but under
@@ -9,50 +10,36 @@ the whole run red (``pytest_sessionfinish``).
 
 from __future__ import annotations
 
-import copy
-import json
-import os
-import re
-from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 
-from tests.emulators.huyi import HuyiEmulator
-from tests.emulators.ronglian import RonglianEmulator
-from tests.emulators.tencent_cloud import TencentCloudEmulator
-from tests.emulators.zhenzi import ZhenziEmulator
-from tests.support.redis_servers import RedisCluster, RedisServer, redis_binary
-
-ROOT = Path(__file__).resolve().parent.parent
-EVENTS = ROOT / "events"
-README_PATH = ROOT / "README.md"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-SECRET_ID = "AKIDtestEmulatorSecretId0000000000"
-SECRET_KEY = "emulator-secret-key-for-tests-only"  # pragma: allowlist secret
-SESSION_TOKEN = "emulator-session-token-for-tests-only"  # pragma: allowlist secret
-CODE_SECRET = "code-secret-for-tests-only-7Hq2Vd9Kx4Lm"  # pragma: allowlist secret
-TOKEN_SECRET = "token-secret-for-tests-only-7f3a9c2e5b81"  # pragma: allowlist secret
-TOKEN_ISSUER = "https://sms.example.test"
-TOKEN_AUDIENCE = "example-backend"
-SDK_APP_ID = "1400000000"
-TEMPLATE_ID = "100001"  # two parameters: code, minutes
-SIGN = "测试签名"
-
-# The other providers' emulators (tests/emulators/), as the function is configured for them.
-RONGLIAN_ACCOUNT_SID = "8aaf0708780055cd0178d0f4a1b20001"  # pragma: allowlist secret (an account id, not a secret)
-RONGLIAN_AUTH_TOKEN = "ronglian-auth-token-for-tests-only"  # pragma: allowlist secret
-RONGLIAN_APP_ID = "8aaf0708780055cd0178d0f4a2c10002"
-RONGLIAN_TEMPLATE_ID = "200001"  # an approved template of our own: code, minutes
-HUYI_ACCOUNT = "C12345678"  # pragma: allowlist secret (the APIID, not a secret)
-HUYI_API_KEY = "huyi-api-key-for-tests-only-0123"  # pragma: allowlist secret
-ZHENZI_APP_ID = "108888"
-ZHENZI_APP_SECRET = "zhenzi-app-secret-for-tests-only"  # pragma: allowlist secret
-ZHENZI_TEMPLATE_ID = "1001"
-
-#: A line of the console SMS provider (smsverify.senders.console): phone, code, minutes.
-CONSOLE_SMS = re.compile(r"\[console SMS to (\+\d+)\] 您的验证码为 (\d+)，(\d+) 分钟内有效。")
+from tests.support import (
+    HUYI_ACCOUNT,
+    HUYI_API_KEY,
+    IN_CI,
+    RONGLIAN_ACCOUNT_SID,
+    RONGLIAN_APP_ID,
+    RONGLIAN_AUTH_TOKEN,
+    RONGLIAN_TEMPLATE_ID,
+    SDK_APP_ID,
+    SECRET_ID,
+    SECRET_KEY,
+    SESSION_TOKEN,
+    SIGN,
+    ZHENZI_APP_ID,
+    ZHENZI_APP_SECRET,
+    ZHENZI_TEMPLATE_ID,
+    FakeClock,
+    HuyiEmulator,
+    RedisCluster,
+    RedisServer,
+    RonglianEmulator,
+    TencentCloudEmulator,
+    ZhenziEmulator,
+    redis_binary,
+    tencent_env,
+)
 
 _skipped_real: list[str] = []
 
@@ -156,64 +143,9 @@ def zhenzi_api(zhenzi_emulator) -> ZhenziEmulator:
     return _fresh(zhenzi_emulator)
 
 
-def ronglian_env(api: RonglianEmulator) -> dict[str, str]:
-    return {
-        "RONGLIAN_ACCOUNT_SID": RONGLIAN_ACCOUNT_SID, "RONGLIAN_AUTH_TOKEN": RONGLIAN_AUTH_TOKEN,
-        "RONGLIAN_APP_ID": RONGLIAN_APP_ID, "RONGLIAN_TEMPLATE_ID": RONGLIAN_TEMPLATE_ID, "RONGLIAN_BASE_URL": api.url,
-    }
-
-
-def huyi_env(api: HuyiEmulator) -> dict[str, str]:
-    return {"HUYI_ACCOUNT": HUYI_ACCOUNT, "HUYI_API_KEY": HUYI_API_KEY, "HUYI_BASE_URL": api.url}
-
-
-def zhenzi_env(api: ZhenziEmulator) -> dict[str, str]:
-    return {
-        "ZHENZI_APP_ID": ZHENZI_APP_ID, "ZHENZI_APP_SECRET": ZHENZI_APP_SECRET,
-        "ZHENZI_TEMPLATE_ID": ZHENZI_TEMPLATE_ID, "ZHENZI_BASE_URL": api.url,
-    }
-
-
-class FakeClock:
-    """Unix time in seconds that moves only when told to."""
-
-    def __init__(self, start: float = 1_795_000_000.0) -> None:  # 2026-11-18, mid-morning in Shanghai
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-def tencent_env(redis_url: str | None, sms_api: TencentCloudEmulator, **overrides: str) -> dict[str, str]:
-    """An SCF-like environment: Tencent SMS via the emulator, real Redis."""
-    env = {
-        "CODE_SECRET": CODE_SECRET,
-        "TOKEN_SECRET": TOKEN_SECRET,
-        "TOKEN_ISSUER": TOKEN_ISSUER,
-        "TOKEN_AUDIENCE": TOKEN_AUDIENCE,
-        "SMS_PROVIDER": "tencent",
-        "SMS_SDKAPPID": SDK_APP_ID,
-        "SMS_SIGN": SIGN,
-        "SMS_TEMPLATE_ID": TEMPLATE_ID,
-        "SMS_API_ENDPOINT": sms_api.url,
-        "SMS_TIMEOUT_SECONDS": "2",
-        "TENCENTCLOUD_SECRETID": SECRET_ID,
-        "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
-        "TENCENTCLOUD_SESSIONTOKEN": SESSION_TOKEN,
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
-    if redis_url:
-        env["REDIS_URL"] = redis_url
-    env.update(overrides)
-    return env
 
 
 @pytest.fixture
@@ -222,33 +154,6 @@ def make_env(sms_api) -> Callable[..., dict[str, str]]:
         return tencent_env(redis_url, sms_api, **overrides)
 
     return build
-
-
-def load_event(name: str, **query: str) -> dict[str, Any]:
-    """An event from events/, with ``queryString`` entries replaced by ``query``."""
-    event = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    event = copy.deepcopy(event)
-    if query:
-        event["queryString"] = {**event.get("queryString", {}), **query}
-    return event
-
-
-def get_sms(phone: str = "8613800138000", ip: str | None = "203.0.113.7", **extra: str) -> dict[str, Any]:
-    event = load_event("get_sms.json", phone=phone, **extra)
-    if ip is None:
-        del event["requestContext"]["sourceIp"]
-    else:
-        event["requestContext"]["sourceIp"] = ip
-    return event
-
-
-def login(phone: str = "8613800138000", code: str | None = "000000", **extra: str) -> dict[str, Any]:
-    event = load_event("login.json", phone=phone, **extra)
-    if code is None:
-        del event["queryString"]["code"]
-    else:
-        event["queryString"]["code"] = code
-    return event
 
 
 @pytest.fixture
@@ -261,31 +166,6 @@ def build(redis_url, make_env, clock) -> Callable[..., Callable]:
         return create_handler(make_env(redis_url, **overrides), clock=clock)
 
     return make
-
-
-def call(handler: Callable, event: Any, context: Any = None) -> dict[str, Any]:
-    """Run one event; return the JSON body with ``_status`` (shape checked by ``answer``)."""
-    return answer(handler(event, {} if context is None else context))
-
-
-def last_code(sms_api: TencentCloudEmulator, phone: str) -> str:
-    """The code of the latest SMS the emulator accepted for ``phone`` (E.164)."""
-    return sms_api.sent_to(phone)[-1]["params"][0]
-
-
-def wrong(code: str, k: int = 1) -> str:
-    """A code of the same length that is certainly not ``code``."""
-    return str((int(code) + k) % 10 ** len(code)).zfill(len(code))
-
-
-def answer(response: dict[str, Any]) -> dict[str, Any]:
-    """The JSON body of an integration response, with its status as ``_status``."""
-    assert set(response) == {"isBase64Encoded", "statusCode", "headers", "body"}, response
-    assert response["isBase64Encoded"] is False
-    assert response["headers"]["Content-Type"] == "application/json; charset=utf-8"
-    body = json.loads(response["body"])
-    body["_status"] = response["statusCode"]
-    return body
 
 
 def pytest_runtest_logreport(report):
@@ -301,8 +181,15 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
+#: Whole files of one kind, so that ``-m fuzz`` / ``-m concurrency`` runs them alone (single tests of these
+#: kinds elsewhere carry the marker themselves).
+KIND_OF_FILE = {"test_events_fuzz.py": pytest.mark.fuzz, "test_concurrent_processes.py": pytest.mark.concurrency}
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
+        if item.path.name in KIND_OF_FILE:
+            item.add_marker(KIND_OF_FILE[item.path.name])
         names = set(getattr(item, "fixturenames", ()))
         if names & {"redis_server", "redis_url"}:
             item.add_marker(pytest.mark.real_redis)

@@ -7,9 +7,9 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
-TARGET = "tests/integration/test_roundtrip.py"
+TARGET = "tests/e2e/test_roundtrip.py"
 
 
 def pytest_without_redis(ci: bool) -> subprocess.CompletedProcess:

@@ -51,7 +51,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from tests.conftest import IN_CI, ROOT, load_event, tencent_env
+from tests.support import IN_CI, ROOT, load_event, tencent_env
 
 PHONE = "+8613800138000"  # the phone of events/get_sms.json and events/login.json, in E.164
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)

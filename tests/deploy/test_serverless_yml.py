@@ -36,7 +36,7 @@ import yaml
 
 from smsverify.config import OLDER_NAMES, Settings
 from smsverify.edge.handler import read_configuration
-from tests.conftest import (
+from tests.support import (
     CODE_SECRET, ROOT, SECRET_ID, SECRET_KEY, SESSION_TOKEN, TOKEN_AUDIENCE, TOKEN_ISSUER, TOKEN_SECRET,
 )
 

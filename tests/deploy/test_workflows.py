@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 from tests.docs import generator
 
 WORKFLOWS = ROOT / ".github" / "workflows"

@@ -6,7 +6,7 @@ import importlib.util
 from functools import lru_cache
 from types import ModuleType
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 @lru_cache(maxsize=1)

@@ -30,11 +30,11 @@ import pytest
 from smsverify.config import Settings
 from smsverify.edge.responses import STATUS
 from smsverify.env import EnvReader, RecordingEnv
-from tests.conftest import ROOT
+from tests.support import ROOT
 from tests.docs import generator
-from tests.emulators.huyi import HUYI_ERRORS
-from tests.emulators.ronglian import RONGLIAN_ERRORS
-from tests.emulators.zhenzi import ZHENZI_ERRORS
+from tests.support.emulators.huyi import HUYI_ERRORS
+from tests.support.emulators.ronglian import RONGLIAN_ERRORS
+from tests.support.emulators.zhenzi import ZHENZI_ERRORS
 from tests.integration.test_provider_faults import KEPT, RELEASED, TENCENT_CODES, TRANSPORT_MAPPING
 from tests.integration.test_providers import expected_outcome
 

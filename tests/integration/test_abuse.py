@@ -34,7 +34,7 @@ from smsverify.config import Settings
 from smsverify.edge.handler import create_handler
 from smsverify.errors import ConfigError
 from smsverify.store import keys
-from tests.conftest import answer, get_sms, last_code, login, wrong
+from tests.support import answer, get_sms, last_code, login, wrong
 
 CAPTCHA_ENV = {"CAPTCHA_APP_ID": "190000000", "CAPTCHA_APP_SECRET_KEY": "captcha-test-key"}
 DEFAULTS = Settings.from_env({})

@@ -25,8 +25,8 @@ import pytest
 
 from smsverify.edge.handler import create_handler
 from smsverify.errors import ConfigError
-from tests.conftest import answer, get_sms, login
-from tests.support.redis_servers import free_port
+from tests.support import answer, get_sms, login
+from tests.support import free_port
 
 PHONE_RAW = "8613800138000"
 PHONE = "+8613800138000"

@@ -21,7 +21,7 @@ import itertools
 import pytest
 import redis
 
-from tests.conftest import answer, get_sms, last_code, login, wrong
+from tests.support import answer, get_sms, last_code, login, wrong
 
 BLACKLISTED = "FailedOperation.SignatureIncorrectOrUnapproved"  # a provider refusal that is undone (two round trips)
 

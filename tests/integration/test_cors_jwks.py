@@ -22,8 +22,8 @@ import pytest
 from smsverify.edge.handler import create_handler
 from smsverify.edge.settings import EdgeSettings
 from smsverify.errors import ConfigError, InvalidParam
-from tests.conftest import get_sms, load_event
-from tests.support.round_trips import RoundTripCounter
+from tests.support import get_sms, load_event
+from tests.support import RoundTripCounter
 
 ORIGIN = "https://h5.example.com"
 JWKS = {"keys": [{"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "kid": "k1", "use": "sig", "alg": "ES256"}]}

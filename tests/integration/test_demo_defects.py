@@ -26,7 +26,7 @@ import pytest
 import redis
 
 from smsverify.service.codes import new_code
-from tests.conftest import CODE_SECRET, answer, call, get_sms, last_code, load_event, login, wrong
+from tests.support import CODE_SECRET, answer, call, get_sms, last_code, load_event, login, wrong
 
 PHONE = "+8613800138000"
 CODE_KEY = "smsverify:{+8613800138000}:code"  # keys of one phone share the {E.164} hash tag
@@ -316,7 +316,7 @@ def test_a_request_level_sdk_error_is_an_answer(build, sms_api, redis_server, er
 # -- 10. the response is not an integration response ---------------------------------------------------
 
 
-def test_every_outcome_is_an_integration_response(build, sms_api, clock):
+def test_every_demo_defect_outcome_is_an_integration_response(build, sms_api, clock):
     handler = build(DAILY_SEND_LIMIT="2", SEND_INTERVAL_SECONDS="10")
     seen: dict[str, dict] = {}
 

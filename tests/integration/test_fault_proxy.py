@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.support.fault_proxy import FaultProxy
+from tests.support import FaultProxy
 
 
 @pytest.fixture

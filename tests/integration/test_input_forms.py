@@ -22,7 +22,7 @@ from typing import Callable
 import pytest
 
 from smsverify.edge.handler import create_handler
-from tests.conftest import answer, get_sms, load_event, login
+from tests.support import answer, get_sms, load_event, login
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from smsverify.store import keys
-from tests.conftest import answer, get_sms, last_code, load_event, login, wrong
+from tests.support import answer, get_sms, last_code, load_event, login, wrong
 
 SHANGHAI = timezone(timedelta(hours=8))
 IP_A = "203.0.113.7"

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.conftest import SDK_APP_ID, SIGN, TEMPLATE_ID, answer, call, get_sms, last_code, load_event, login, wrong
+from tests.support import SDK_APP_ID, SIGN, TEMPLATE_ID, answer, call, get_sms, last_code, load_event, login, wrong
 
 PHONE = "+8613800138000"  # the E.164 form of the demo's "8613800138000"
 SHANGHAI = timezone(timedelta(hours=8))

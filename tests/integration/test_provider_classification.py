@@ -27,7 +27,7 @@ import pytest
 from smsverify.edge.handler import create_handler
 from smsverify.senders.base import NumberRejected, ProviderRefused, ProviderUnreachable, SmsMessage
 from smsverify.senders.zhenzi import ZhenziSender, ZhenziSettings
-from tests.conftest import (
+from tests.support import (
     ZHENZI_APP_ID,
     ZHENZI_APP_SECRET,
     ZHENZI_TEMPLATE_ID,
@@ -37,7 +37,7 @@ from tests.conftest import (
     ronglian_env,
     zhenzi_env,
 )
-from tests.emulators.zhenzi import ZhenziEmulator
+from tests.support import ZhenziEmulator
 
 PHONE_RAW, PHONE = "8613800138000", "+8613800138000"
 OTHER_RAW = "8613900139000"

@@ -39,8 +39,8 @@ from smsverify.edge.handler import create_handler
 from smsverify.errors import ConfigError
 from smsverify.clock import moment_at
 from smsverify.store.keys import phone_keys
-from tests.conftest import SECRET_ID, SESSION_TOKEN, answer, get_sms, login
-from tests.support.redis_servers import free_port
+from tests.support import SECRET_ID, SESSION_TOKEN, answer, get_sms, login
+from tests.support import free_port
 
 PHONE_RAW = "8613800138000"
 PHONE = "+8613800138000"

@@ -1,6 +1,6 @@
 """Ronglian, Huyi and Zhenzi end to end through ``main_handler``, and failover.
 
-Real redis-server, and each provider's emulator (tests/emulators/), which
+Real redis-server, and each provider's emulator (tests/support/emulators/), which
 verifies what the real service verifies: Ronglian's MD5 ``sig`` and base64
 ``Authorization`` sharing one timestamp, Huyi's dynamic password, Zhenzi's
 app id and secret, required fields, template rules, per-number daily limits.
@@ -41,7 +41,7 @@ import pytest
 
 from smsverify.edge.handler import create_handler
 from smsverify.errors import ConfigError
-from tests.conftest import (
+from tests.support import (
     RONGLIAN_TEMPLATE_ID,
     answer,
     get_sms,
@@ -50,10 +50,10 @@ from tests.conftest import (
     ronglian_env,
     zhenzi_env,
 )
-from tests.emulators.huyi import HUYI_ERRORS
-from tests.emulators.ronglian import RONGLIAN_ERRORS
-from tests.emulators.zhenzi import ZHENZI_ERRORS
-from tests.support.round_trips import RoundTripCounter
+from tests.support import HUYI_ERRORS
+from tests.support import RONGLIAN_ERRORS
+from tests.support import ZHENZI_ERRORS
+from tests.support import RoundTripCounter
 
 PHONE_RAW, PHONE, NATIONAL = "8613800138000", "+8613800138000", "13800138000"
 OTHER_RAW, OTHER = "8613900139000", "+8613900139000"

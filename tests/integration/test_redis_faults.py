@@ -43,8 +43,8 @@ import redis
 from smsverify.clock import moment_at
 from smsverify.edge.handler import create_handler
 from smsverify.store import keys
-from tests.conftest import answer, get_sms, last_code, login, wrong
-from tests.support.fault_proxy import FaultProxy
+from tests.support import answer, get_sms, last_code, login, wrong
+from tests.support import FaultProxy
 
 PHONE_1, E164_1 = "8613800138001", "+8613800138001"
 PHONE_2, E164_2 = "8613800138002", "+8613800138002"

@@ -31,8 +31,8 @@ from typing import Any, Callable
 import pytest
 
 from smsverify.edge.handler import create_handler
-from tests.conftest import answer, get_sms, last_code, login, wrong
-from tests.support.round_trips import RoundTripCounter
+from tests.support import answer, get_sms, last_code, login, wrong
+from tests.support import RoundTripCounter
 
 WARM, WARM_REFUSED, FIRST, SECOND = "8613800138009", "8613800138008", "8613800138001", "8613800138002"
 NEVER_SENT = "8613800138003"

@@ -26,7 +26,7 @@ import time
 import pytest
 
 from smsverify.token import TokenInvalid, verify_token
-from tests.conftest import TOKEN_AUDIENCE, TOKEN_ISSUER, TOKEN_SECRET, call, get_sms, last_code, login, wrong
+from tests.support import TOKEN_AUDIENCE, TOKEN_ISSUER, TOKEN_SECRET, call, get_sms, last_code, login, wrong
 
 PHONE = "+8613800138000"
 SCENES = "login:100001,register:100003,resetPassword:100004"

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from smsverify.edge.handler import create_handler
 from smsverify.observability import LOGGER_NAME, JsonFormatter
 from smsverify.token import TokenConfig, TokenInvalid, TokenIssuer, redeem, verify_token
-from tests.conftest import (
+from tests.support import (
     ROOT,
     TOKEN_AUDIENCE,
     TOKEN_ISSUER,
@@ -180,7 +180,7 @@ import json, sys, time
 sys.path.insert(0, "src")
 from smsverify.edge.handler import create_handler
 from smsverify.observability import LOGGER_NAME, JsonFormatter
-from tests.conftest import get_sms, login
+from tests.support import get_sms, login
 env = json.loads(sys.argv[1])
 handler = create_handler(env, clock=time.time)
 # redis-py imports the bare "cryptography" package (0.4 ms, a version check); signing needs jwt and cryptography.hazmat.

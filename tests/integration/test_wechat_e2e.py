@@ -18,9 +18,9 @@ from smsverify.bootstrap import build_service
 from smsverify.config import Settings
 from smsverify.wechat import WechatConfig, WechatIdentity, WechatLogin
 from smsverify.token import verify_token
-from tests.conftest import TOKEN_AUDIENCE, TOKEN_ISSUER, TOKEN_SECRET, call, get_sms, last_code, login
-from tests.emulators.wechat import WechatEmulator
-from tests.integration.test_no_leaks import capture_all_logs
+from tests.support import TOKEN_AUDIENCE, TOKEN_ISSUER, TOKEN_SECRET, call, get_sms, last_code, login
+from tests.support import WechatEmulator
+from tests.support.logs import capture_all_logs
 
 APP_ID = "wx00112233445566aa"
 APP_SECRET = "wechat-e2e-secret-for-tests-00001"  # pragma: allowlist secret
@@ -185,7 +185,7 @@ def test_no_secret_session_key_or_openid_in_logs_or_bodies(build, sms_api, wx, c
 def test_exact_counts_one_wechat_call_and_redis_only_after_wechat_said_yes(
     build, redis_server, sms_api, wx, fault, expected, redis_commands
 ):
-    from tests.support.round_trips import RoundTripCounter
+    from tests.support import RoundTripCounter
 
     handler = build(**wechat_env(wx))
     code = sent_code(handler, sms_api)

@@ -9,7 +9,7 @@ import traceback
 import pytest
 
 from smsverify.wechat import InvalidWxCode, WechatConfig, WechatIdentity, WechatLogin, WechatRejected, WechatUnavailable
-from tests.emulators.wechat import WechatEmulator
+from tests.support import WechatEmulator
 
 APP_ID = "wx0123456789abcdef"
 APP_SECRET = "wechat-login-secret-for-tests-0001"  # pragma: allowlist secret

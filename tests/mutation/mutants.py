@@ -25,11 +25,11 @@ class Mutant:
     tests: tuple[str, ...]
 
 
-STORE_TESTS = ("tests/unit/test_store_fakeredis.py", "tests/integration/test_limits.py", "tests/integration/test_protocol.py")
-SECRET_TESTS = ("tests/unit/test_config.py", "tests/deploy/test_serverless_yml.py", "tests/test_setup_guide.py",
+STORE_TESTS = ("tests/integration/test_store_contract.py", "tests/integration/test_limits.py", "tests/integration/test_protocol.py")
+SECRET_TESTS = ("tests/unit/test_code_secret_bounds.py", "tests/unit/test_config.py", "tests/deploy/test_serverless_yml.py", "tests/docs/test_setup_guide.py",
                 "tests/deploy/test_package.py")
 PHONE_TESTS = ("tests/unit/test_phone.py", "tests/unit/test_config.py", "tests/integration/test_input_forms.py",
-               "tests/test_setup_guide.py")
+               "tests/docs/test_setup_guide.py")
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
@@ -41,14 +41,14 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "replay: a matched code is not consumed",
         "src/smsverify/store/lua/check.lua",
-        "if match then\n  redis.call('DEL', KEYS[1])\n", "if match then\n",
+        "redis.call('HSET', KEYS[1], 'd', '', record, 'OK')", "redis.call('HSET', KEYS[1], record, 'OK')",
         STORE_TESTS,
     ),
     Mutant(
         "TTL refresh on a wrong try (the Node demo's defect)",
         "src/smsverify/store/lua/check.lua",
-        "redis.call('HINCRBY', KEYS[1], 'n', 1)\n",
-        "redis.call('HINCRBY', KEYS[1], 'n', 1)\nredis.call('HSET', KEYS[1], 'x', now + 300000)\n"
+        "redis.call('HSET', KEYS[1], 'n', wrong + 1, record, 'WRONG:' .. left)\n",
+        "redis.call('HSET', KEYS[1], 'n', wrong + 1, record, 'WRONG:' .. left)\nredis.call('HSET', KEYS[1], 'x', now + 300000)\n"
         "redis.call('PEXPIRE', KEYS[1], 300000)\n",
         STORE_TESTS,
     ),
@@ -74,7 +74,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "release deletes a newer code (not only its own reservation's)",
         "src/smsverify/store/lua/release.lua",
         "if redis.call('HGET', KEYS[1], 'm') == member then", "if true then",
-        ("tests/unit/test_store_fakeredis.py", "tests/integration/test_provider_faults.py",
+        ("tests/integration/test_store_contract.py", "tests/integration/test_provider_faults.py",
          "tests/integration/test_providers.py", "tests/integration/test_redis_faults.py"),
     ),
     Mutant(
@@ -82,7 +82,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "src/smsverify/service/verification.py",
         "if not failed.maybe_sent and not isinstance(failed.final, NumberRateLimited):",
         "if False and not failed.maybe_sent and not isinstance(failed.final, NumberRateLimited):",
-        ("tests/integration/test_providers.py", "tests/integration/test_provider_faults.py", "tests/integration/test_protocol.py"),
+        ("tests/e2e/test_send_outcomes.py", "tests/integration/test_providers.py", "tests/integration/test_provider_faults.py",
+         "tests/integration/test_protocol.py"),
     ),
     Mutant(
         "codes drawn with random instead of secrets",
@@ -107,20 +108,21 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "the invocation log line carries the full phone",
         "src/smsverify/edge/app.py",
-        "phone=phone.masked if phone else None,", "phone=phone.e164 if phone else None,",
-        ("tests/integration/test_no_leaks.py", "tests/integration/test_cli.py", "tests/integration/test_protocol.py"),
+        "    fields[\"phone\"] = phone.masked\n", "    fields[\"phone\"] = phone.e164\n",
+        ("tests/integration/test_no_leaks.py", "tests/e2e/test_cli.py", "tests/integration/test_protocol.py"),
     ),
     Mutant(
         "SCF secret check: no CODE_SECRET inside SCF falls back to a per-process key",
         "src/smsverify/config.py",
-        "        if secret is None:\n            if in_scf:\n", "        if secret is None:\n            if False:\n",
+        "    if secret is None:\n        if in_scf:\n", "    if secret is None:\n        if False:\n",
         SECRET_TESTS,
     ),
     Mutant(
         "Tencent's per-number daily limit mapped as a provider refusal (failover, release)",
         "src/smsverify/senders/tencent.py",
         '    "LimitExceeded.PhoneNumberDailyLimit": True,\n', "",
-        ("tests/unit/test_senders.py", "tests/unit/test_delivery.py", "tests/integration/test_providers.py"),
+        ("tests/unit/test_sender_tables.py", "tests/integration/test_sender_contract.py", "tests/unit/test_delivery.py",
+         "tests/integration/test_providers.py"),
     ),
     # Beyond the list: the length bound of the same check.
     Mutant(

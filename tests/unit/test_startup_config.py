@@ -11,7 +11,7 @@ import pytest
 
 from smsverify.edge.handler import create_handler
 from smsverify.errors import ConfigError
-from tests.conftest import CODE_SECRET, SDK_APP_ID, SIGN, TEMPLATE_ID, TOKEN_AUDIENCE, TOKEN_ISSUER, TOKEN_SECRET
+from tests.support import CODE_SECRET, SDK_APP_ID, SIGN, TEMPLATE_ID, TOKEN_AUDIENCE, TOKEN_ISSUER, TOKEN_SECRET
 
 GOOD_SCF = {
     "SCF_FUNCTIONNAME": "smsverify",

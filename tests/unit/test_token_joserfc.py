@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from joserfc import errors, jwk, jwt
 
 from smsverify.token import TokenConfig, TokenIssuer
-from tests.conftest import FakeClock
+from tests.support import FakeClock
 
 # The issue asks for alg "EdDSA" for Ed25519 keys (RFC 8037); RFC 9864 (2025) prefers the fully-specified
 # "Ed25519", and joserfc warns about "EdDSA". The tokens stay "EdDSA", the contract backends verify today.

@@ -63,25 +63,3 @@ def test_bad_wx_codes(code):
 @pytest.mark.parametrize("code", ["0a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P", "x" * 128, "a-_.~!"])  # pragma: allowlist secret
 def test_good_wx_codes(code):
     assert check_wx_code(code) == code
-
-
-def _loaded_after_start(env: dict[str, str]) -> list[str]:
-    import json
-    import subprocess
-    import sys
-
-    script = (
-        "import json, sys\n"
-        "from smsverify.edge.handler import create_handler\n"
-        f"create_handler({env!r})\n"
-        "print(json.dumps(sorted(m for m in ('smsverify.wechat', 'requests') if m in sys.modules)))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.splitlines()[-1])
-
-
-def test_the_wechat_module_loads_only_when_configured_and_requests_only_on_first_exchange():
-    base = {"CODE_SECRET": "code-secret-for-tests-only-7Hq2Vd9Kx4Lm", "SMS_PROVIDER": "console"}  # pragma: allowlist secret
-    assert _loaded_after_start(base) == []
-    assert _loaded_after_start({**base, "WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": SECRET}) == ["smsverify.wechat"]

@@ -4,7 +4,7 @@ Every response in ``fixtures/responses.json`` is produced here by the real
 ``main_handler`` (``smsverify.edge.handler.create_handler``), fed API Gateway
 events shaped like ``events/login_post_json.json`` whose body is the JSON that
 ``utils/smsverify.js`` sends. Nothing is written by hand, so the node tests of
-the utility cannot drift from the function: ``tests/test_miniprogram.py``
+the utility cannot drift from the function: ``tests/e2e/test_miniprogram.py``
 re-records into a temporary file and compares it byte for byte.
 
 How each codeStr is reached (all in this process, no network beyond loopback):
@@ -13,10 +13,10 @@ How each codeStr is reached (all in this process, no network beyond loopback):
   a fixed ``CODE_SECRET`` and a fake clock; limits lowered by configuration
   where needed (``DAILY_SEND_LIMIT``, ``IP_SEND_LIMIT``, ``GLOBAL_SEND_LIMIT``,
   ``DAILY_VERIFY_LIMIT``);
-* the Tencent Cloud API emulator (``tests/emulators/tencent_cloud.py``) with
+* the Tencent Cloud API emulator (``tests/support/emulators/tencent_cloud.py``) with
   its knobs, for the provider's answers (``SmsSendFailed``, ``SmsSendTimeout``,
   the provider's own limits) and for a captcha ticket it rejects;
-* the jscode2session emulator (``tests/emulators/wechat.py``) for WeChat
+* the jscode2session emulator (``tests/support/emulators/wechat.py``) for WeChat
   login (``wxCode``): a code it minted, one it never issued, its 40226 knob;
 * a loopback port nothing listens on, for an unreachable Redis, Captcha API,
   SMS API or WeChat API.
@@ -53,7 +53,7 @@ for entry in (ROOT / "src", ROOT):
 from smsverify import errors  # noqa: E402
 from smsverify.edge.handler import create_handler  # noqa: E402
 from smsverify.edge.responses import STATUS  # noqa: E402
-from tests.conftest import (  # noqa: E402
+from tests.support import (  # noqa: E402
     CODE_SECRET,
     CONSOLE_SMS,
     SDK_APP_ID,
@@ -64,9 +64,9 @@ from tests.conftest import (  # noqa: E402
     FakeClock,
     tencent_env,
 )
-from tests.emulators.tencent_cloud import TencentCloudEmulator  # noqa: E402
-from tests.emulators.wechat import WechatEmulator  # noqa: E402
-from tests.support.redis_servers import free_port  # noqa: E402
+from tests.support import TencentCloudEmulator  # noqa: E402
+from tests.support import WechatEmulator  # noqa: E402
+from tests.support import free_port  # noqa: E402
 
 DEFAULT_OUTPUT = HERE / "fixtures" / "responses.json"
 RECORD_COMMAND = ".venv/bin/python examples/miniprogram/test/record_fixtures.py"

@@ -1,0 +1,395 @@
+"""Tests of the Tencent Cloud emulator, driven by the real tencentcloud SDK clients.
+
+Each check the emulator makes is shown to fail and to pass.  A few transport
+and signature cases need a hand-built request; those are signed with the SDK's
+own ``Sign.sign_tc3`` so the only thing that differs is the tampered part.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import subprocess
+import sys
+import threading
+import time
+import types
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import requests
+from tencentcloud.captcha.v20190722 import models as captcha_models
+from tencentcloud.captcha.v20190722.captcha_client import CaptchaClient
+from tencentcloud.common import abstract_client
+from tencentcloud.common.credential import Credential
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+from tencentcloud.common.sign import Sign
+from tencentcloud.sms.v20210111 import models as sms_models
+from tencentcloud.sms.v20210111.sms_client import SmsClient
+
+from tests.support import TencentCloudEmulator
+
+SECRET_ID = "AKIDtestEMULATORid000000000000000000"
+SECRET_KEY = "testEMULATORkey00000000000000000"  # pragma: allowlist secret
+TOKEN = "session-token-for-tests"
+APP_ID = "1400000000"
+SIGN = "测试签名"
+PHONE = "+8613800138000"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    with TencentCloudEmulator(secret_id=SECRET_ID, secret_key=SECRET_KEY) as emu:
+        yield emu
+
+
+@pytest.fixture
+def emu(emulator):
+    emulator.reset()
+    yield emulator
+    emulator.reset()
+
+
+def _profile(emu, timeout=10):
+    return ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=emu.endpoint, reqTimeout=timeout))
+
+
+def sms_client(emu, *, secret_id=SECRET_ID, secret_key=SECRET_KEY, token=None, region="ap-guangzhou", timeout=10):
+    return SmsClient(Credential(secret_id, secret_key, token), region, _profile(emu, timeout))
+
+
+def captcha_client(emu):
+    return CaptchaClient(Credential(SECRET_ID, SECRET_KEY), "", _profile(emu))
+
+
+def send_req(phones=(PHONE,), template="100001", params=("123456", "5"), sign=SIGN, **extra):
+    req = sms_models.SendSmsRequest()
+    req.PhoneNumberSet = list(phones)
+    req.SmsSdkAppId = APP_ID
+    req.TemplateId = template
+    req.SignName = sign
+    req.TemplateParamSet = list(params)
+    for key, value in extra.items():
+        setattr(req, key, value)
+    return req
+
+
+def sdk_error(call) -> TencentCloudSDKException:
+    with pytest.raises(TencentCloudSDKException) as info:
+        call()
+    return info.value
+
+
+def raw_call(emu, action="SendSms", version="2021-01-11", body=None, *, service="sms",
+             timestamp=None, date=None, secret_key=SECRET_KEY, authorization=None,
+             content_type="application/json", tamper_body=False, method="POST", path="/"):
+    """A hand-signed request, built the way abstract_client does it."""
+    payload = json.dumps(body if body is not None else {}).encode()
+    ts = int(time.time()) if timestamp is None else timestamp
+    date = date or datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d")
+    canonical = "POST\n/\n\ncontent-type:%s\nhost:%s\n\ncontent-type;host\n%s" % (
+        content_type, emu.endpoint, hashlib.sha256(payload).hexdigest())
+    to_sign = "TC3-HMAC-SHA256\n%d\n%s/%s/tc3_request\n%s" % (
+        ts, date, service, hashlib.sha256(canonical.encode()).hexdigest())
+    signature = Sign.sign_tc3(secret_key, date, service, to_sign)
+    headers = {
+        "Content-Type": content_type, "Host": emu.endpoint, "X-TC-Action": action,
+        "X-TC-Version": version, "X-TC-Timestamp": str(ts), "X-TC-Region": "ap-guangzhou",
+        "Authorization": authorization or (
+            "TC3-HMAC-SHA256 Credential=%s/%s/%s/tc3_request, SignedHeaders=content-type;host, "
+            "Signature=%s" % (SECRET_ID, date, service, signature)),
+    }
+    if tamper_body:
+        payload = payload.replace(b"+8613800138000", b"+8613900139000")
+    return requests.request(method, emu.url + path, data=payload, headers=headers, timeout=10)
+
+
+VALID_SMS_BODY = {"PhoneNumberSet": [PHONE], "SmsSdkAppId": APP_ID, "TemplateId": "100002",
+                  "SignName": SIGN, "TemplateParamSet": ["1234"]}
+
+
+# --------------------------------------------------------------------- SendSms
+def test_send_sms_success_is_recorded_and_silent(emu, capfd):
+    resp = sms_client(emu).SendSms(send_req(SessionContext="ctx-1"))
+    (status,) = resp.SendStatusSet
+    assert (status.Code, status.Message, status.Fee, status.IsoCode) == ("Ok", "send success", 1, "CN")
+    assert status.PhoneNumber == PHONE and status.SessionContext == "ctx-1" and status.SerialNo
+    (rec,) = emu.sent_to(PHONE)
+    assert rec == {"phone": PHONE, "template_id": "100001", "params": ["123456", "5"], "sign": SIGN,
+                   "sdk_app_id": APP_ID, "session_context": "ctx-1", "serial_no": status.SerialNo,
+                   "request_id": resp.RequestId}
+    (req,) = emu.requests
+    assert (req["action"], req["service"], req["body"]["TemplateId"]) == ("SendSms", "sms", "100001")
+    assert req["headers"]["X-TC-Version"] == "2021-01-11"
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+@pytest.mark.parametrize("kwargs, code", [
+    ({"secret_key": "wrong-key"}, "AuthFailure.SignatureFailure"),  # pragma: allowlist secret
+    ({"secret_id": "AKIDunknown"}, "AuthFailure.SecretIdNotFound"),
+    ({"region": ""}, "MissingParameter"),
+    ({"region": "ap-shanghai"}, "UnsupportedRegion"),
+])
+def test_sdk_auth_and_region_failures(emu, kwargs, code):
+    err = sdk_error(lambda: sms_client(emu, **kwargs).SendSms(send_req()))
+    assert err.get_code() == code and err.get_request_id()
+    assert emu.requests == [] and emu.sent == []
+
+
+def test_signature_expired(emu, monkeypatch):
+    monkeypatch.setattr(abstract_client, "time", types.SimpleNamespace(time=lambda: time.time() - 301))
+    err = sdk_error(lambda: sms_client(emu).SendSms(send_req()))
+    assert err.get_code() == "AuthFailure.SignatureExpire"
+
+
+@pytest.mark.parametrize("client_token, code", [
+    (None, "AuthFailure.TokenFailure"),
+    ("other-token", "AuthFailure.TokenFailure"),
+    (TOKEN, None),
+])
+def test_session_token_required(client_token, code):
+    with TencentCloudEmulator(secret_id=SECRET_ID, secret_key=SECRET_KEY, token=TOKEN) as emu:
+        call = lambda: sms_client(emu, token=client_token).SendSms(send_req())  # noqa: E731
+        if code:
+            assert sdk_error(call).get_code() == code
+        else:
+            assert call().SendStatusSet[0].Code == "Ok"
+
+
+def test_token_ignored_when_not_configured(emu):
+    assert sms_client(emu, token="anything").SendSms(send_req()).SendStatusSet[0].Code == "Ok"
+
+
+def test_unknown_action_and_wrong_version(emu):
+    client = sms_client(emu)
+    assert sdk_error(lambda: client.call("SendSmsPlease", {})).get_code() == "InvalidAction"
+    client._apiVersion = "2019-07-11"
+    assert sdk_error(lambda: client.SendSms(send_req())).get_code() == "NoSuchVersion"
+
+
+@pytest.mark.parametrize("kwargs, code", [
+    ({}, None),  # proves the hand-built request is right
+    ({"tamper_body": True}, "AuthFailure.SignatureFailure"),
+    ({"date": "2001-01-01"}, "AuthFailure.SignatureFailure"),
+    ({"service": "captcha"}, "AuthFailure.SignatureFailure"),
+    ({"authorization": "TC3-HMAC-SHA256 Credential=x, Signature=y"}, "AuthFailure.InvalidAuthorization"),
+    ({"content_type": "application/x-www-form-urlencoded"}, "UnsupportedProtocol"),
+    ({"method": "GET"}, "UnsupportedProtocol"),
+    ({"path": "/v2"}, "UnsupportedProtocol"),
+])
+def test_raw_signature_and_transport_checks(emu, kwargs, code):
+    resp = raw_call(emu, body=VALID_SMS_BODY, **kwargs)
+    assert resp.status_code == 200 and resp.headers["Content-Type"] == "application/json"
+    data = resp.json()["Response"]
+    assert data["RequestId"]
+    if code:
+        assert data["Error"]["Code"] == code
+    else:
+        assert "Error" not in data and data["SendStatusSet"][0]["Code"] == "Ok"
+
+
+@pytest.mark.parametrize("req_kwargs, code", [
+    ({"phones": []}, "MissingParameter.EmptyPhoneNumberSet"),
+    ({"phones": ["+86138%08d" % i for i in range(201)]}, "LimitExceeded.PhoneNumberCountLimit"),
+    ({"SmsSdkAppId": "1400999999"}, "InvalidParameterValue.SdkAppIdNotExist"),
+    ({"SmsSdkAppId": None}, "MissingParameter"),
+    ({"template": "999999"}, "FailedOperation.TemplateIncorrectOrUnapproved"),
+    ({"sign": "未审核签名"}, "FailedOperation.SignatureIncorrectOrUnapproved"),
+    ({"sign": None}, "MissingParameter"),
+    ({"params": ("1234567", "5")}, "InvalidParameterValue.TemplateParameterFormatError"),
+    ({"phones": [PHONE, "+14155550100"]}, "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber"),
+])
+def test_send_sms_request_level_errors(emu, req_kwargs, code):
+    err = sdk_error(lambda: sms_client(emu).SendSms(send_req(**req_kwargs)))
+    assert err.get_code() == code
+    assert emu.sent == [] and len(emu.requests) == 1
+
+
+def test_send_sms_unknown_parameter(emu):
+    body = dict(VALID_SMS_BODY, TemplateID="100002")  # v20190711 spelling
+    assert sdk_error(lambda: sms_client(emu).call("SendSms", body)).get_code() == "UnknownParameter"
+
+
+def test_per_number_failures(emu):
+    resp = sms_client(emu).SendSms(send_req(phones=[PHONE, "13800138001", "+8612345678"]))
+    codes = [s.Code for s in resp.SendStatusSet]
+    assert codes == ["Ok", "InvalidParameterValue.IncorrectPhoneNumber",
+                     "InvalidParameterValue.IncorrectPhoneNumber"]
+    bad = resp.SendStatusSet[1]
+    assert (bad.SerialNo, bad.Fee) == ("", 0)
+    resp = sms_client(emu).SendSms(send_req(params=["123456"]))  # template 100001 wants 2
+    (status,) = resp.SendStatusSet
+    assert status.Code == "FailedOperation.TemplateParamSetNotMatchApprovedTemplate"
+    assert (status.SerialNo, status.Fee) == ("", 0)
+    assert [m["phone"] for m in emu.sent] == [PHONE]
+
+
+def test_international_number_needs_no_sign(emu):
+    resp = sms_client(emu).SendSms(send_req(phones=["+14155550100"], sign=None))
+    assert (resp.SendStatusSet[0].Code, resp.SendStatusSet[0].IsoCode) == ("Ok", "US")
+
+
+def test_knobs_request_number_and_http_errors(emu):
+    client = sms_client(emu)
+    emu.sms_request_error = ("LimitExceeded.AppDailyLimit", "daily limit")
+    err = sdk_error(lambda: client.SendSms(send_req()))
+    assert (err.get_code(), err.get_message()) == ("LimitExceeded.AppDailyLimit", "daily limit")
+    emu.sms_request_error = None
+    emu.sms_number_error = "LimitExceeded.PhoneNumberDailyLimit"
+    (status,) = client.SendSms(send_req()).SendStatusSet
+    assert (status.Code, status.SerialNo, status.Fee) == ("LimitExceeded.PhoneNumberDailyLimit", "", 0)
+    emu.sms_number_error = None
+    emu.sms_http_status = 502
+    assert sdk_error(lambda: client.SendSms(send_req())).get_code() == "ServerNetworkError"
+    assert emu.sent == [] and len(emu.requests) == 3
+    emu.reset()
+    assert (emu.sms_http_status, emu.sms_request_error, emu.requests) == (200, None, [])
+    assert client.SendSms(send_req()).SendStatusSet[0].Code == "Ok"
+
+
+def test_delay_causes_client_timeout_but_send_happens(emu):
+    emu.sms_delay_seconds = 1.5
+    err = sdk_error(lambda: sms_client(emu, timeout=1).SendSms(send_req()))
+    assert err.get_code() == "ClientNetworkError"
+    deadline = time.monotonic() + 3
+    while not emu.sent and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(emu.sent_to(PHONE)) == 1
+
+
+def _send_from_child(endpoint, index, queue):
+    emu = types.SimpleNamespace(endpoint=endpoint)
+    try:
+        resp = sms_client(emu).SendSms(send_req(phones=["+86139%08d" % index]))
+        queue.put(resp.SendStatusSet[0].Code)
+    except Exception as exc:  # pragma: no cover - reported to the parent
+        queue.put(repr(exc))
+
+
+def test_concurrent_processes_are_not_serialised(emu):
+    emu.sms_delay_seconds = 0.5
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_send_from_child, args=(emu.endpoint, i, queue)) for i in range(32)]
+    started = time.monotonic()
+    for proc in procs:
+        proc.start()
+    results = [queue.get(timeout=30) for _ in procs]
+    elapsed = time.monotonic() - started
+    for proc in procs:
+        proc.join(timeout=10)
+    assert results == ["Ok"] * 32
+    assert len(emu.sent) == 32 and len({m["serial_no"] for m in emu.sent}) == 32
+    assert elapsed < 8  # 32 x 0.5 s would be 16 s if requests were serialised
+
+
+def test_concurrent_threads_record_everything(emu):
+    errors = []
+
+    def worker(i):
+        try:
+            sms_client(emu).SendSms(send_req(phones=["+86137%08d" % i]))
+        except Exception as exc:  # pragma: no cover
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(emu.sent) == 20 and len(emu.requests) == 20
+
+
+# ------------------------------------------------------- DescribeCaptchaResult
+def captcha_req(emu, ticket, randstr, user_ip="203.0.113.7", **overrides):
+    req = captcha_models.DescribeCaptchaResultRequest()
+    req.CaptchaType = 9
+    req.Ticket = ticket
+    req.Randstr = randstr
+    req.UserIp = user_ip
+    req.CaptchaAppId = emu.captcha_app_id
+    req.AppSecretKey = emu.captcha_app_secret_key
+    for key, value in overrides.items():
+        setattr(req, key, value)
+    return req
+
+
+def test_captcha_ticket_accepted_once(emu):
+    client = captcha_client(emu)
+    ticket, randstr = emu.issue_captcha_ticket(user_ip="203.0.113.7")
+    resp = client.DescribeCaptchaResult(captcha_req(emu, ticket, randstr))
+    assert (resp.CaptchaCode, resp.CaptchaMsg, resp.EvilLevel) == (1, "OK", 0)
+    assert abs(resp.GetCaptchaTime - time.time()) < 60
+    again = client.DescribeCaptchaResult(captcha_req(emu, ticket, randstr))
+    assert (again.CaptchaCode, again.CaptchaMsg) == (9, "ticket reused")
+    assert [r["service"] for r in emu.requests] == ["captcha", "captcha"]
+
+
+@pytest.mark.parametrize("case, code", [
+    ("wrong_randstr", 7),
+    ("unknown_ticket", 15),
+    ("wrong_app_id", 16),
+    ("wrong_secret", 100),
+    ("expired", 8),
+    ("other_ip", 21),
+])
+def test_captcha_failure_codes(emu, case, code):
+    ticket, randstr = emu.issue_captcha_ticket(user_ip="203.0.113.7")
+    overrides = {
+        "wrong_randstr": {"Randstr": "@zzz"},
+        "unknown_ticket": {"Ticket": "t03forged"},
+        "wrong_app_id": {"CaptchaAppId": 190000001},
+        "wrong_secret": {"AppSecretKey": "not-the-key"},  # pragma: allowlist secret
+        "other_ip": {"UserIp": "198.51.100.1"},
+    }.get(case, {})
+    if case == "expired":
+        emu.captcha_ticket_ttl_seconds = 0
+        time.sleep(0.01)
+    resp = captcha_client(emu).DescribeCaptchaResult(captcha_req(emu, ticket, randstr, **overrides))
+    assert resp.CaptchaCode == code
+
+
+@pytest.mark.parametrize("overrides, code", [
+    ({"CaptchaType": 8}, "InvalidParameterValue"),
+    ({"Ticket": None}, "MissingParameter"),
+    ({"CaptchaAppId": "190000000"}, "InvalidParameter"),
+    ({"UserIp": "1.2.3.4, 5.6.7.8"}, "InvalidParameterValue"),
+])
+def test_captcha_request_level_errors(emu, overrides, code):
+    ticket, randstr = emu.issue_captcha_ticket()
+    err = sdk_error(lambda: captcha_client(emu).DescribeCaptchaResult(captcha_req(emu, ticket, randstr, **overrides)))
+    assert err.get_code() == code
+
+
+def test_captcha_scope_must_be_captcha(emu):
+    ticket, randstr = emu.issue_captcha_ticket()
+    body = {"CaptchaType": 9, "Ticket": ticket, "Randstr": randstr, "UserIp": "203.0.113.7",
+            "CaptchaAppId": emu.captcha_app_id, "AppSecretKey": emu.captcha_app_secret_key}
+    bad = raw_call(emu, "DescribeCaptchaResult", "2019-07-22", body, service="sms").json()["Response"]
+    assert bad["Error"]["Code"] == "AuthFailure.SignatureFailure"
+    good = raw_call(emu, "DescribeCaptchaResult", "2019-07-22", body, service="captcha").json()["Response"]
+    assert good["CaptchaCode"] == 1
+
+
+# ------------------------------------------------------------------ standalone
+def test_standalone_main_prints_endpoint_and_serves():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.emulators.tencent_cloud", "--port", "0", "--tickets", "0"],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        first = proc.stdout.readline().strip()
+        assert first.startswith("endpoint: 127.0.0.1:")
+        endpoint = first.split(": ", 1)[1]
+        resp = requests.post("http://" + endpoint + "/", data=b"{}",
+                             headers={"Content-Type": "application/json"}, timeout=5)
+        assert resp.json()["Response"]["Error"]["Code"] == "MissingParameter"
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)  # drains and closes the pipes
