@@ -1,7 +1,7 @@
 """The naive baseline: the verification function as the source documents build it.
 
-Tencent's Node.js SCF demo "SmsVerificationCode" (see
-/work/shared/reference/node-demo.md), ported to Python as literally as the
+Tencent's Node.js SCF demo "SmsVerificationCode" (Tencent Cloud SCF demo
+template), ported to Python as literally as the
 benchmark needs, defects included; it exists only to be measured against:
 
 - a new Redis client (a new connection) in every invocation;

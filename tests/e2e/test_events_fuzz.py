@@ -1,4 +1,4 @@
-"""Property-based fuzzing of ``main_handler`` (issue 3, "Faults": malformed events).
+"""Property-based fuzzing of ``main_handler`` (malformed events).
 
 Thousands of generated events go through ONE warm handler built once for the
 module: in-process store (fakeredis), console SMS captured per call, and every

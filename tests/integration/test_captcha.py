@@ -1,4 +1,4 @@
-"""Tencent Cloud Captcha before getSms (issue 3), through ``main_handler``.
+"""Tencent Cloud Captcha before getSms, through ``main_handler``.
 
 Real redis-server, and the Tencent Cloud API emulator serving both SendSms
 and DescribeCaptchaResult (``CAPTCHA_APP_ID=190000000`` and

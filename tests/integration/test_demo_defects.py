@@ -1,6 +1,6 @@
-"""Each "Known defect of the Node demo" (issue 2) is fixed: one test each.
+"""Each known defect of Tencent's Node.js demo "SmsVerificationCode" is fixed: one test each.
 
-The Node demo (../shared/reference/node-demo.md) wrote the code with SET then
+The Node demo wrote the code with SET then
 a separate EXPIRE, reset the TTL on each wrong try, had no resend throttle,
 drew codes from Math.random, stored them in plain text, opened a new Redis
 client per invocation, refused JSON bodies, returned nothing for an unknown

@@ -1,4 +1,4 @@
-"""Every input form of the HTTP contract (issue 2), through ``main_handler``
+"""Every input form of the HTTP contract, through ``main_handler``
 with a real redis-server and the Tencent SMS emulator.
 
 For each getSms form: the answer is ``Ok``, exactly one SMS reached the

@@ -1,4 +1,4 @@
-"""Abuse defences of issue 3, end to end through ``main_handler`` with a real
+"""Per-phone, per-client and global limits, end to end through ``main_handler`` with a real
 redis-server and the Tencent Cloud emulator (the real SDK sends the SMS).
 
 Proven here, each with exact codeStr, status and retryAfter values, time moved

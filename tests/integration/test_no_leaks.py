@@ -1,4 +1,4 @@
-"""Secrets and logs (issue 3): a whole scenario writes no secret anywhere.
+"""Secrets and logs: a whole scenario writes no secret anywhere.
 
 One scenario through ``main_handler`` with the Tencent provider (the emulator,
 real signed SDK requests) and a real redis-server: getSms, a wrong login, the

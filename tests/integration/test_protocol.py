@@ -1,4 +1,4 @@
-"""The getSms / login protocol of issue 2, end to end through ``main_handler``.
+"""The getSms / login protocol, end to end through ``main_handler``.
 
 Every test builds the function with ``create_handler`` from an env dict, runs
 events from events/ through it against a real redis-server and the Tencent
