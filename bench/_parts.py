@@ -29,6 +29,9 @@ UNLIMITED = {
     "DAILY_VERIFY_LIMIT": "1000000000",
     "IP_SEND_LIMIT": "1000000000",
     "GLOBAL_SEND_LIMIT": "1000000000",
+    "PREFIX_SEND_LIMIT": "1000000000",
+    "IP_VERIFY_LIMIT": "1000000000",
+    "GLOBAL_VERIFY_LIMIT": "1000000000",
 }
 
 #: The emulator's template with one parameter (the code), as the Node demo sends.

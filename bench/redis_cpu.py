@@ -1,24 +1,39 @@
 """Redis-side cost of one invocation: redis-server CPU time per call.
 
 What limits verifications per second per Redis shard is the server's CPU, not
-the client's wall time. For each case, ``n`` calls in a row while the
-server's user + system CPU time is read from ``/proc/<pid>/stat`` (fields 14
-and 15, in clock ticks; proc(5)) before and after; the cost per call is the
-difference over ``n``. The same phase is also read from ``INFO commandstats``
-(``usec`` of the commands the clients sent: time inside command execution
-only, without reading, parsing and answering). A PING from a connected client
-in the same run is the unit.
+the client's wall time. The headline is the whole server process's CPU time
+per call, read from ``/proc/<pid>/task/*/schedstat`` (the first field: time
+on a CPU in nanoseconds; the kernel's sched-stats documentation) before and
+after each block of calls. It includes what a call costs the server besides
+running its command: waking from ``epoll_wait``, reading and parsing the
+request, writing the answer. The server's own background work (``serverCron``,
+about ``hz`` times a second) is measured while it is idle in the same run and
+subtracted in proportion to each block's wall time, so a slow client does not
+make its calls look expensive. The unit is a PING from a connected client in
+the same run, by the same method.
+
+``INFO commandstats`` gives the breakdown: the ``usec`` of ``EVALSHA`` is the
+time inside the script (the commands it calls included, the network not), and
+each command the script calls is listed with its calls and ``usec`` per
+invocation. (A PING is about 0 µs there: its cost is all in the network part,
+which is why commandstats alone cannot be the ratio.)
 
 Cases: getSms (a code sent to a new phone: ``send.lua``), login with a wrong
 code and with the right code (``check.lua``) through ``main_handler``, and the
-naive baseline's pattern (a new connection, GET, SET, EXPIRE per login), each
-phase alone so that only its own calls are counted.
+naive baseline's pattern (a new connection, GET, SET, EXPIRE per login). They
+run interleaved, in blocks, so that load on the machine falls on all of them.
+Traffic is shaped like real traffic, so the sorted-set windows have realistic
+sizes: every call comes from its own client IP and phone, and the phones are
+spread over many number prefixes; only the global windows hold every call of
+the run (as they hold every send of the hour in a deployment).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import redis
@@ -28,79 +43,138 @@ from naive import NaiveFunction
 from tests.support import get_sms, login, wrong
 from warm import expect, silence_function_logs
 
-#: PINGs are cheap: this many per measured invocation, so the PING phase spans enough clock ticks.
-PINGS_PER_CALL = 20
-TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+#: PINGs are cheap: this many per measured invocation, so the PING blocks are as long as the others.
+PINGS_PER_CALL = 5
+#: Calls per block; the cases take turns block by block.
+BLOCK = 250
+#: Idle measurements of the server's background CPU (each this many seconds), spread over the run.
+IDLE_SECONDS = 0.5
 
 
 @dataclass
 class Cost:
-    #: server CPU per call from /proc, microseconds
+    #: server process CPU per call from /proc (schedstat), background subtracted, microseconds
     cpu_us: float
-    #: command execution time per call from INFO commandstats, microseconds
-    commandstats_us: float
+    #: EVALSHA execution per call from INFO commandstats (0 for cases without scripts), microseconds
+    script_us: float
+    #: every command per call from INFO commandstats: name -> (calls per invocation, usec per invocation)
+    commands: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
-def _cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND  # utime, stime: fields 14 and 15 of the line
+@dataclass
+class _Sum:
+    cpu_ns: int = 0
+    wall_s: float = 0.0
+    calls: int = 0
+    commands: dict[str, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0.0, 0.0]))
 
 
-def _commandstats_usec(client: redis.Redis) -> int:
+def _cpu_ns(pid: int) -> int:
+    """CPU time of every thread of ``pid`` so far, nanoseconds (/proc/<pid>/task/<tid>/schedstat)."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/schedstat", encoding="ascii") as fh:
+            total += int(fh.read().split()[0])
+    return total
+
+
+def _commandstats(client: redis.Redis) -> dict[str, tuple[int, int]]:
     stats = client.info("commandstats")
-    return sum(v["usec"] for k, v in stats.items() if k not in ("cmdstat_info", "cmdstat_config|resetstat"))
+    return {k.removeprefix("cmdstat_"): (v["calls"], v["usec"]) for k, v in stats.items()
+            if k not in ("cmdstat_info", "cmdstat_config|resetstat")}
 
 
-def _phase(parts: Parts, admin: redis.Redis, calls: list[Callable[[], Any]]) -> Cost:
+def _block(pid: int, admin: redis.Redis, calls: list[Callable[[], Any]], into: _Sum) -> None:
     admin.config_resetstat()
-    before = _cpu_seconds(parts.server.process.pid)
+    wall = time.perf_counter()
+    before = _cpu_ns(pid)
     for call in calls:
         call()
-    after = _cpu_seconds(parts.server.process.pid)
-    usec = _commandstats_usec(admin)
-    return Cost(cpu_us=(after - before) * 1e6 / len(calls), commandstats_us=usec / len(calls))
+    after = _cpu_ns(pid)
+    into.wall_s += time.perf_counter() - wall
+    into.cpu_ns += after - before
+    into.calls += len(calls)
+    for name, (calls_, usec) in _commandstats(admin).items():
+        into.commands[name][0] += calls_
+        into.commands[name][1] += usec
+
+
+def _idle_ns_per_second(pid: int) -> float:
+    before = _cpu_ns(pid)
+    started = time.perf_counter()
+    time.sleep(IDLE_SECONDS)
+    return (_cpu_ns(pid) - before) / (time.perf_counter() - started)
 
 
 def run(parts: Parts, *, n: int) -> dict[str, Cost]:
+    """``n`` calls per case (``PINGS_PER_CALL * n`` PINGs), interleaved in blocks of ``BLOCK``."""
     from smsverify.edge.handler import create_handler
 
+    pid = parts.server.process.pid
     ours = create_handler({**parts.env, **UNLIMITED})
     silence_function_logs()
     naive = NaiveFunction(parts.env, template_id=ONE_PARAMETER_TEMPLATE)
     admin = redis.Redis.from_url(parts.redis_url)
     pinger = redis.Redis.from_url(parts.redis_url)
     pinger.ping()
-    phones = [f"86133{i:08d}" for i in range(2 * n)]
+    # a phone and a client IP per call; 7919 is prime to 10, so the phones are distinct and their
+    # 7-digit prefixes (PREFIX_DIGITS) spread over thousands of buckets
+    phones = [f"8613{i % 10}{(i * 7919) % 10**8:08d}" for i in range(4 * n)]
+    ips = [f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}" for i in range(4 * n)]
     sent: dict[str, str] = {}
 
-    def send(phone: str) -> Callable[[], None]:
+    def send(i: int) -> Callable[[], None]:
+        event = get_sms(phones[i], ip=ips[i])
+
         def call() -> None:
-            expect(ours(get_sms(phone), {}), "Ok")
-            sent[phone] = parts.emulator.sent[-1]["params"][0]
+            expect(ours(event, {}), "Ok")
+            sent[phones[i]] = parts.emulator.sent[-1]["params"][0]
         return call
 
-    def check(phone: str, right: bool) -> Callable[[], None]:
-        event = login(phone, sent[phone] if right else wrong(sent[phone]))
+    def check(i: int, right: bool) -> Callable[[], None]:
+        event = login(phones[i], sent[phones[i]] if right else wrong(sent[phones[i]]))
+        event["requestContext"]["sourceIp"] = ips[i]
         return lambda: expect(ours(event, {}), "Success" if right else "CodeIsError")
 
-    costs = {"PING": _phase(parts, admin, [pinger.ping] * (PINGS_PER_CALL * n))}
-    costs["getSms"] = _phase(parts, admin, [send(p) for p in phones[:n]])
-    parts.emulator.reset()
-    for phone in phones[n:]:
-        send(phone)()
-    parts.emulator.reset()
-    costs["login, wrong code"] = _phase(parts, admin, [check(p, False) for p in phones[n:]])
-    costs["login, right code"] = _phase(parts, admin, [check(p, True) for p in phones[:n]])
-    naive_phones = phones[:n]
+    # codes for the logins (sent before the measured blocks), then the naive baseline's own codes
+    for i in range(n, 3 * n):
+        send(i)()
     naive_codes: dict[str, str] = {}
-    for phone in naive_phones:
-        expect(naive(get_sms(phone), {}), "Ok")
-        naive_codes[phone] = parts.emulator.sent[-1]["params"][0]
+    for i in range(3 * n, 4 * n):
+        expect(naive(get_sms(phones[i], ip=ips[i]), {}), "Ok")
+        naive_codes[phones[i]] = parts.emulator.sent[-1]["params"][0]
     parts.emulator.reset()
-    costs["naive login, wrong code (new connection, GET, SET, EXPIRE)"] = _phase(
-        parts, admin, [(lambda e=login(p, wrong(naive_codes[p])): expect(naive(e, {}), "CodeIsError"))
-                       for p in naive_phones])
+
+    def naive_wrong(i: int) -> Callable[[], None]:
+        event = login(phones[i], wrong(naive_codes[phones[i]]))
+        return lambda: expect(naive(event, {}), "CodeIsError")
+
+    cases: dict[str, list[Callable[[], Any]]] = {
+        "PING": [pinger.ping] * (PINGS_PER_CALL * n),
+        "getSms": [send(i) for i in range(n)],
+        "login, wrong code": [check(i, False) for i in range(n, 2 * n)],
+        "login, right code": [check(i, True) for i in range(2 * n, 3 * n)],
+        "naive login, wrong code (new connection, GET, SET, EXPIRE)": [naive_wrong(i) for i in range(3 * n, 4 * n)],
+    }
+    sums = {name: _Sum() for name in cases}
+    idle = [_idle_ns_per_second(pid)]
+    for start in range(0, n, BLOCK):
+        for name, calls in cases.items():
+            size = BLOCK * (PINGS_PER_CALL if name == "PING" else 1)
+            first = start * (PINGS_PER_CALL if name == "PING" else 1)
+            _block(pid, admin, calls[first:first + size], sums[name])
+            parts.emulator.reset()
+        if start == n // 2 // BLOCK * BLOCK:
+            idle.append(_idle_ns_per_second(pid))
+    idle.append(_idle_ns_per_second(pid))
+    background = sorted(idle)[len(idle) // 2]
     admin.close()
     pinger.close()
+    costs = {}
+    for name, s in sums.items():
+        cpu_ns = max(0.0, s.cpu_ns - background * s.wall_s)
+        commands = {k: (c / s.calls, u / s.calls) for k, (c, u) in
+                    sorted(s.commands.items(), key=lambda kv: -kv[1][1]) if c}
+        costs[name] = Cost(cpu_us=cpu_ns / 1e3 / s.calls, script_us=commands.get("evalsha", (0, 0.0))[1],
+                           commands=commands)
     return costs

@@ -24,12 +24,22 @@ LOGGER_NAME = "smsverify"
 REQUEST_FIELDS: ContextVar[dict[str, Any]] = ContextVar("smsverify_request_fields")
 
 
+#: json.dumps with arguments builds an encoder per call; one, built once, does the same.
+_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON line; ``extra={"fields": {...}}`` adds keys."""
 
+    #: (whole second, its "YYYY-MM-DDTHH:MM:SS" in UTC) of the latest line: one strftime per second
+    _second: tuple[int, str] = (-1, "")
+
     def format(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self._second[0]:
+            self._second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
         line: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "time": f"{self._second[1]}.{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -38,7 +48,7 @@ class JsonFormatter(logging.Formatter):
         line.update(getattr(record, "fields", {}) or {})
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False, default=str)
+        return _LINE_ENCODER.encode(line)
 
 
 #: The Tencent SDK logs whole signed requests and answers at DEBUG (credentials,
@@ -71,4 +81,7 @@ def log_invocation(**fields: Any) -> None:
     """Write the invocation line: the request fields (:data:`REQUEST_FIELDS`)
     and ``fields``; ``None`` values are left out."""
     clean = {k: v for k, v in {**(REQUEST_FIELDS.get(None) or {}), **fields}.items() if v is not None}
-    logging.getLogger(LOGGER_NAME).info("invocation", extra={"fields": clean})
+    _LOGGER.info("invocation", extra={"fields": clean})
+
+
+_LOGGER = logging.getLogger(LOGGER_NAME)

@@ -47,10 +47,11 @@ def _text(value: Any, name: str, limit: int, *, header: bool = False) -> str:
         raise MalformedEvent(f"{name} must be a string")
     if len(value) > limit:
         raise MalformedEvent(f"{name} is too long")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise MalformedEvent(f"{name} is not valid text") from None
+    if not value.isascii():  # ASCII always encodes; only other text can hold a lone surrogate
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise MalformedEvent(f"{name} is not valid text") from None
     if header and ("\r" in value or "\n" in value or "\x00" in value):
         raise MalformedEvent(f"{name} contains a line break or NUL")
     return value

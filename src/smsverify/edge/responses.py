@@ -69,10 +69,14 @@ def headers_for(payload: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
+#: json.dumps(payload, ensure_ascii=False) builds an encoder per call; this one is built once.
+_UNESCAPED = json.JSONEncoder(ensure_ascii=False)
+
+
 def json_text(payload: dict[str, Any]) -> str:
     """The body as JSON, Chinese unescaped; fully escaped if some value
     (a provider's message, say) is not encodable as UTF-8."""
-    text = json.dumps(payload, ensure_ascii=False)
+    text = _UNESCAPED.encode(payload)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
