@@ -162,6 +162,10 @@ class Reserved(NamedTuple):
 
     #: Providers (of those asked about) skipped for now after a failure.
     providers_down: frozenset[str] = frozenset()
+    #: The code was stored as pending beside a still-valid one (a resend):
+    #: call ``settle_send(accepted=True)`` once the provider accepted the SMS,
+    #: ``accepted=False`` after the provider's own per-number limit.
+    pending: bool = False
 
 
 class CheckResult(NamedTuple):
@@ -202,7 +206,7 @@ class RedisCodeStore:
         self.client = client
         self.limits = limits
         self.cluster = cluster
-        self._sources = {name: _script_source(f"{name}.lua") for name in ("send", "window", "release", "check")}
+        self._sources = {name: _script_source(f"{name}.lua") for name in ("send", "window", "release", "check", "settle")}
         self._scripts: dict[str, Any] = {}
 
     def _run(self, name: str, script_keys: Sequence[str], args: Sequence[Any]) -> Any:
@@ -292,7 +296,8 @@ class RedisCodeStore:
                 outcome: Refusal | Reserved = Refusal(reason, int(reply[1]), bool(int(reply[2])))
             else:
                 reserved = _reserved(reply, providers)
-                outcome = _refusal(self._reserve_phone(script_keys, digest, reservation_id, moment, 0, 0, 0)) or reserved
+                phone_reply = self._reserve_phone(script_keys, digest, reservation_id, moment, 0, 0, 0)
+                outcome = _refusal(phone_reply) or reserved._replace(pending=_text(phone_reply[0]) == "PENDING")
         except StoreUnavailable:
             self._forget_quietly(held, reservation_id)
             raise
@@ -321,6 +326,7 @@ class RedisCodeStore:
                 lim.daily_limit, moment.day_key_ttl_ms, moment.ms_to_day_end, HOUR_MS,
                 lim.ip_window_ms, ip_limit, lim.global_window_ms, global_limit, providers,
                 prefix_limit, lim.prefix_window_ms, lim.global_hard_limit, int(ticket), int(lim.step_up),
+                lim.max_wrong_tries,
             ],
         )
 
@@ -354,17 +360,34 @@ class RedisCodeStore:
             except StoreUnavailable:
                 pass
 
+    def settle_send(
+        self, phone: str, reservation_id: str, moment: Moment, *, accepted: bool, scene: str = DEFAULT_SCENE,
+    ) -> bool:
+        """Settle a pending code (``Reserved.pending``) once the provider answered:
+        ``accepted`` makes it the phone's code (the one it was kept beside stops
+        working), else it is dropped and that one stays valid with its
+        remaining TTL and wrong tries. One script on the phone's slot; a
+        repeat, or a call after a login consumed the code, changes nothing.
+        Returns True when it changed the code.
+        """
+        pk = keys.phone_keys(phone, moment.day, scene)
+        action = "accept" if accepted else "drop"
+        return bool(int(self._run("settle", [pk.code], [moment.now_ms, reservation_id, action])))
+
     def release_send(
         self, phone: str, reservation_id: str, client_ip: str | None, moment: Moment, *, prefix: str | None = None,
-        scene: str = DEFAULT_SCENE,
+        scene: str = DEFAULT_SCENE, backoff_ms: int = 0,
     ) -> int:
         """Undo a reservation after the provider refused the SMS, or after
         ``reserve_send`` failed without an answer (it may have run).
 
-        Removes only what this reservation wrote: its code, its cooldown, its
-        entries in the hourly, per-IP, prefix and global logs, one daily
-        count; a repeat removes nothing more (returns 0). Returns the number
-        of entries removed.
+        Removes only what this reservation wrote: its code (a pending code
+        goes and the code it was kept beside stays valid, see send.lua), its
+        cooldown, its entries in the hourly, per-IP, prefix and global logs,
+        one daily count; a repeat removes nothing more. Returns the number of
+        entries removed. ``backoff_ms`` > 0 (a number-level refusal) then
+        refuses getSms for the phone that long (``COOLDOWN``), so the provider
+        is not asked again and again for a number it refuses.
         In cluster mode the other slots' logs are cleaned first, so a paused
         phone shard does not keep them.
         """
@@ -372,10 +395,11 @@ class RedisCodeStore:
         window_keys = ([keys.ip_log_key(client_ip)] if client_ip else []) + [keys.GLOBAL_LOG_KEY]
         window_keys += [keys.prefix_log_key(prefix)] if prefix else []
         script_keys = [pk.code, pk.cooldown, pk.hourly, pk.daily_sends]
+        args = [reservation_id, moment.now_ms, backoff_ms]
         if not self.cluster:
-            return int(self._run("release", script_keys + window_keys, [reservation_id]))
+            return int(self._run("release", script_keys + window_keys, args))
         removed = self._forget(window_keys, reservation_id)
-        return removed + int(self._run("release", script_keys, [reservation_id]))
+        return removed + int(self._run("release", script_keys, args))
 
     # -- login -------------------------------------------------------------------
     def check_code(
@@ -453,12 +477,12 @@ def _text(value: Any) -> str:
 
 def _reserved(reply: Sequence[Any], providers: Sequence[str]) -> Reserved:
     flags = [int(flag) for flag in reply[1:]]
-    return Reserved(frozenset(name for name, flag in zip(providers, flags) if flag))
+    return Reserved(frozenset(name for name, flag in zip(providers, flags) if flag), _text(reply[0]) == "PENDING")
 
 
 def _refusal(reply: Sequence[Any]) -> Refusal | None:
     reason = _text(reply[0])
-    if reason == "OK":
+    if reason in ("OK", "PENDING"):
         return None
     first_trip = len(reply) > 2 and bool(int(reply[2]))
     return Refusal(RefusalReason(reason), int(reply[1]), first_trip)
