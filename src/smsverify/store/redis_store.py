@@ -11,9 +11,10 @@ Exactly once under retries
     (:mod:`smsverify.store.connection`), so a script may run twice. Every
     call carries an id: ``reserve_send`` its reservation id (send.lua and
     window.lua recognise a reservation already made), ``check_code`` a fresh
-    attempt id (check.lua records OK / WRONG under it), ``release_send`` the
-    reservation id (release.lua removes only entries of that id, so a repeat
-    removes nothing more). A repeat returns the recorded outcome without
+    attempt id (check.lua records OK / WRONG under it), ``release_send`` and
+    ``settle_send`` the reservation id (release.lua removes only entries of
+    that id, settle.lua acts only on that id's pending code, so a repeat
+    changes nothing more). A repeat returns the recorded outcome without
     acting again. Not covered: a reserve that got no answer after all its
     tries is released by the service; should a stalled server run that
     reserve only after the release, the reservation stands (the user then
@@ -22,6 +23,13 @@ Single node
     ``reserve_send`` is one EVALSHA that checks the cooldown, the daily and
     hourly caps of the phone, the per-IP window and the global window, and
     only when all pass counts the send in each and writes the code.
+A resend never costs the user the code they have
+    Beside a still-valid code, send.lua stores the new code as pending
+    (``Reserved.pending``); login accepts either. ``settle_send`` promotes it
+    once the provider accepted (one more round trip, on that path only) or
+    drops it after the provider's own per-number limit; ``release_send``
+    drops it. Unsettled (a timeout: maybe delivered), both stay valid, each
+    until its own expiry.
 Provider health (SMS failover)
     ``reserve_send`` also reads which of the given providers are marked down
     (:meth:`RedisCodeStore.mark_provider_down`), in the same script, so
