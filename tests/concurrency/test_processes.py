@@ -326,7 +326,10 @@ class Faults:
 
         def stall() -> None:
             self.worker = threading.current_thread()
-            node.execute_command("DEBUG", "SLEEP", STALL_SECONDS)
+            try:
+                node.execute_command("DEBUG", "SLEEP", STALL_SECONDS)
+            finally:
+                node.close()
 
         return self._guard(stall)
 
