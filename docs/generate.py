@@ -287,7 +287,7 @@ class Outcome(NamedTuple):
     code_str: str
     status: int
     fields: tuple[str, ...]  #: extra body fields
-    reservation: str  #: ``released``, ``kept``, or ``maybe sent`` (kept, and the code still logs in)
+    reservation: str  #: ``released``, ``released, phone backed off``, ``kept``, or ``maybe sent`` (kept, code valid)
     fails_over: bool  #: with a failover list, the next provider is tried
 
 
@@ -325,6 +325,15 @@ def _service(senders: list[_Sender]) -> Any:
     return VerificationService(policy_from(settings), store, delivery, clock=lambda: 1_767_225_600.0)
 
 
+def _quota_given_back(service: Any, phone: Any) -> bool:
+    """True when the phone's daily send count is 0 again (the reservation was released)."""
+    from smsverify.clock import moment_at
+    from smsverify.store import keys
+
+    daily = keys.phone_keys(phone.e164, moment_at(service.clock()).day).daily_sends
+    return int(service.store.client.get(daily) or 0) == 0
+
+
 def outcome(error_for: Callable[[], Exception]) -> Outcome:
     """Run getSms with a provider failing with ``error_for()``, then again with it healthy."""
     from smsverify.errors import VerificationError
@@ -348,7 +357,8 @@ def outcome(error_for: Callable[[], Exception]) -> Outcome:
             service.send_code(phone, client_ip="203.0.113.7")
             reservation = "released"
         except VerificationError:
-            reservation = "kept"
+            # refused again: kept, or released with the phone backed off (a number-level refusal)
+            reservation = "released, phone backed off" if _quota_given_back(service, phone) else "kept"
         try:
             service.check_code(phone, failing.codes[0])
             code_valid = True

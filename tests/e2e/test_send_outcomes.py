@@ -8,7 +8,8 @@ class does to the client's answer and to the reservation:
 * kept: the provider's own per-number limit: ``TooFrequent``, the cooldown stays;
 * released: a provider-level refusal: ``SmsSendFailed``, a new getSms passes at once;
 * maybe-sent: no answer in time: ``SmsSendTimeout``, the code kept and still valid;
-* number-level: a bad number: ``InValidParam``, released, no other provider tried.
+* number-level: a bad number: ``InValidParam``, released with the phone backed off for
+  the resend interval (the provider is not asked again meanwhile), no other provider tried.
 """
 
 from __future__ import annotations
@@ -75,15 +76,18 @@ def test_a_provider_timeout_keeps_a_code_that_may_have_been_sent(build, sms_api)
     assert (logged_in["codeStr"], logged_in["_status"]) == ("Success", 200)
 
 
-def test_a_number_refusal_releases_and_tries_no_other_provider(build, sms_api, ronglian_api):
+def test_a_number_refusal_releases_and_tries_no_other_provider(build, sms_api, ronglian_api, clock):
     handler = build(SMS_PROVIDER="tencent,ronglian", CODE_LENGTH="4", **ronglian_env(ronglian_api))
     sms_api.sms_number_error = "InvalidParameterValue.IncorrectPhoneNumber"
 
     first = send(handler)
     clear(sms_api)
+    backed_off = send(handler)
+    clock.advance(60)
     again = send(handler)
 
     assert (first["codeStr"], first["_status"], first["providerCode"]) == (
         "InValidParam", 400, "tencent:InvalidParameterValue.IncorrectPhoneNumber")
     assert ronglian_api.requests == []
+    assert (backed_off["codeStr"], backed_off["_status"], backed_off["retryAfter"]) == ("TooFrequent", 429, 60)
     assert (again["codeStr"], again["_status"], again["provider"]) == ("Ok", 200, "tencent")

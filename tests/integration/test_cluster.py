@@ -152,6 +152,34 @@ def test_cooldown(service, sms_api, clock):
     assert len(sms_api.sent_to(PHONE)) == 2
 
 
+@pytest.mark.parametrize("error", ["FailedOperation.SignatureIncorrectOrUnapproved",
+                                   "LimitExceeded.PhoneNumberThirtySecondLimit"])
+def test_a_failed_resend_keeps_the_code_and_an_accepted_one_replaces_it(service, sms_api, clock, error):
+    handler = service()
+    assert send(handler)["codeStr"] == "Ok"
+    old = sms_api.sent_to(PHONE)[-1]["params"][0]
+    clock.advance(60)
+    sms_api.sms_number_error = error
+    assert send(handler)["codeStr"] in ("SmsSendFailed", "TooFrequent")
+    sms_api.sms_number_error = None
+    clock.advance(60)
+    assert send(handler)["codeStr"] == "Ok"  # accepted: the new code replaces the old one
+    new = sms_api.sent_to(PHONE)[-1]["params"][0]
+    assert check(handler, PHONE, old)["codeStr"] == ("CodeIsError" if old != new else "Success")
+    assert check(handler, PHONE, new)["codeStr"] == "Success"
+
+
+def test_a_failed_resend_leaves_the_first_code_valid(service, sms_api, clock):
+    handler = service()
+    assert send(handler)["codeStr"] == "Ok"
+    old = sms_api.sent_to(PHONE)[-1]["params"][0]
+    clock.advance(60)
+    sms_api.sms_number_error = "FailedOperation.SignatureIncorrectOrUnapproved"
+    assert send(handler)["codeStr"] == "SmsSendFailed"
+    sms_api.sms_number_error = None
+    assert check(handler, PHONE, old)["codeStr"] == "Success"
+
+
 def test_daily_limit(service, sms_api, clock):
     handler = service(DAILY_SEND_LIMIT="2", SEND_INTERVAL_SECONDS="0")
     assert [send(handler)["codeStr"] for _ in range(2)] == ["Ok", "Ok"]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -60,8 +61,10 @@ def _start_worker(barrier: Any) -> None:
 
 
 def _fire(job: tuple[dict[str, str], float, dict]) -> tuple[int, dict]:
-    """In a pool process: build an own handler, wait for all 32, run one event."""
+    """In a pool process: build an own handler, wait for all 32 (and the pytest side), run one event.
+    ``{pid}`` in the environment becomes this process's id (e.g. a Redis client name)."""
     env, now, event = job
+    env = {name: value.replace("{pid}", str(os.getpid())) for name, value in env.items()}
     handler = create_handler(env, clock=lambda: now)
     _barrier.wait(timeout=BARRIER_TIMEOUT_SECONDS)
     return os.getpid(), handler(event, {})
@@ -70,9 +73,9 @@ def _fire(job: tuple[dict[str, str], float, dict]) -> tuple[int, dict]:
 # -- the pytest side ----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def pool():
-    """32 spawned processes and the barrier they meet at, once per module."""
+    """32 spawned processes and the barrier they meet at (with the pytest side), once per module."""
     ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(PROCESSES)
+    barrier = ctx.Barrier(PROCESSES + 1)
     workers = ctx.Pool(PROCESSES, initializer=_start_worker, initargs=(barrier,))
     workers.barrier = barrier
     yield workers
@@ -80,12 +83,22 @@ def pool():
     workers.join()
 
 
-def race(pool, env: dict[str, str], now: float, events: list[dict]) -> list[dict]:
-    """Run ``events`` at once, one per process; return the parsed bodies in order."""
+def race(pool, env: dict[str, str], now: float, events: list[dict], on_start: Callable[[], Any] | None = None) -> list[dict]:
+    """Run ``events`` at once, one per process; return the parsed bodies in order.
+    ``on_start`` runs (in a thread of this process) the moment the 32 are released."""
     assert len(events) == PROCESSES
     if pool.barrier.broken:  # a previous scenario failed half-way
         pool.barrier.reset()
+
+    def start() -> None:
+        pool.barrier.wait(timeout=BARRIER_TIMEOUT_SECONDS)
+        if on_start is not None:
+            on_start()
+
+    starter = threading.Thread(target=start, daemon=True)
+    starter.start()
     results = pool.map_async(_fire, [(env, now, e) for e in events], chunksize=1).get(RACE_TIMEOUT_SECONDS)
+    starter.join()
     pids = {pid for pid, _ in results}
     assert len(pids) == PROCESSES and os.getpid() not in pids, "each request must run in its own process"
     return [answer(response) for _, response in results]
@@ -251,17 +264,33 @@ def test_concurrent_sends_respect_every_limit_exactly(pool, backend, store, sms_
 # -- the same races with faults injected mid-run -----------------------------------
 # Single server: the 32 processes reach Redis through the fault proxy
 # (tests/support/fault_proxy.py), which drops the replies to some EVALSHA after
-# Redis ran them (the client retries on a new connection) and kills every open
-# connection during the race. Cluster: the phone's shard is paused (DEBUG SLEEP)
-# for longer than the read timeout as the race starts. The counts must be the
-# fault-free ones: one Success per code, one SMS per allowed send, no limit
-# exceeded, nobody refused for the fault.
-import threading  # noqa: E402
+# Redis ran them (the client retries on a new connection), at most one per
+# process, and once all of them were dropped kills every open connection.
+# Cluster: the phone's shard is paused (DEBUG SLEEP) the moment the 32 are
+# released, for twice the read timeout. The counts must be the fault-free ones:
+# one Success per code, one SMS per allowed send, no limit exceeded, nobody
+# refused for the fault.
+#
+# Deterministic by construction, whatever the machine's load: a process sees at
+# most two connection errors (one dropped reply, one kill), and redis-py tries a
+# command 1 + RETRIES = 3 times on connection errors; a call to the paused shard
+# is tried (1 + TIMEOUT_RETRIES) x (1 + RETRIES) = 9 times, one read timeout
+# each, so it outlasts a stall of 2 read timeouts by 7 of them. (Before, the
+# proxy could drop a process's retry again, and a kill 50 ms after arming could
+# meet the same process a third time; the stall started before the processes
+# were released, so it overlapped the race by chance.)
 import time  # noqa: E402
 
+from smsverify.store.connection import RETRIES  # noqa: E402
+from smsverify.store.redis_store import TIMEOUT_RETRIES  # noqa: E402
 from tests.support import FaultProxy  # noqa: E402
 
 DROPPED = 6
+#: Read timeout of the cluster race, and how long the phone's shard is paused.
+CLUSTER_TIMEOUT_SECONDS = 0.5
+STALL_SECONDS = 2 * CLUSTER_TIMEOUT_SECONDS
+#: Bounds a wait for the proxy to see its faults; a healthy race needs well under a second.
+FAULT_WAIT_SECONDS = 60
 
 
 class Faults:
@@ -271,34 +300,60 @@ class Faults:
         self.backend = backend
         self.request = request
         self.proxy: FaultProxy | None = None
-        self.stall: threading.Thread | None = None
+        self.worker: threading.Thread | None = None
+        self.errors: list[BaseException] = []
+        self.killed = -1
 
     def env(self, **overrides: str) -> dict[str, str]:
         if not self.backend.cluster:
             server = self.request.getfixturevalue("redis_server")
             self.proxy = FaultProxy(("127.0.0.1", server.port)).start()
-            return {**self.backend.env(**overrides), "REDIS_URL": self.proxy.url}
-        return self.backend.env(REDIS_TIMEOUT_SECONDS="0.5", **overrides)
+            # each process names its connections, so the proxy drops at most one reply per process
+            return {**self.backend.env(**overrides), "REDIS_URL": self.proxy.url + "?client_name=race-{pid}"}
+        return self.backend.env(REDIS_TIMEOUT_SECONDS=str(CLUSTER_TIMEOUT_SECONDS), **overrides)
 
-    def inject(self, phone: str) -> None:
-        """Arm the faults; the race starts right after."""
+    def inject(self, phone: str) -> Callable[[], None]:
+        """Arm the faults; returns what to run the moment the race starts (``race``'s ``on_start``)."""
+        assert (1 + TIMEOUT_RETRIES) * (1 + RETRIES) * CLUSTER_TIMEOUT_SECONDS > STALL_SECONDS + 2 * CLUSTER_TIMEOUT_SECONDS
+        assert 1 + RETRIES > 2  # a dropped reply and a kill
         if self.proxy is not None:
-            self.proxy.drop_replies_to(b"EVALSHA", DROPPED)
-            self.stall = threading.Thread(target=self._kill_soon, daemon=True)
-        else:
-            cluster = self.request.getfixturevalue("redis_cluster")
-            node = cluster.nodes[_node_of(cluster, keys.phone_keys(phone, "20000101").code)]
-            self.stall = threading.Thread(target=node.client().execute_command, args=("DEBUG", "SLEEP", 1), daemon=True)
-        self.stall.start()
+            self.proxy.drop_replies_to(b"EVALSHA", DROPPED, once_per_client=True)
+            self.worker = threading.Thread(target=self._guard(self._kill_after_drops), daemon=True)
+            self.worker.start()
+            return lambda: None
+        cluster = self.request.getfixturevalue("redis_cluster")
+        node = cluster.nodes[_node_of(cluster, keys.phone_keys(phone, "20000101").code)].client()
 
-    def _kill_soon(self) -> None:
-        time.sleep(0.05)
-        self.proxy.kill_all()
+        def stall() -> None:
+            self.worker = threading.current_thread()
+            try:
+                node.execute_command("DEBUG", "SLEEP", STALL_SECONDS)
+            finally:
+                node.close()
+
+        return self._guard(stall)
+
+    def _guard(self, work: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                work()
+            except BaseException as exc:  # reported by check()
+                self.errors.append(exc)
+        return run
+
+    def _kill_after_drops(self) -> None:
+        deadline = time.monotonic() + FAULT_WAIT_SECONDS
+        while self.proxy.dropped_replies < DROPPED and time.monotonic() < deadline:
+            time.sleep(0.005)
+        self.killed = self.proxy.kill_all()
 
     def check(self) -> None:
-        self.stall.join()
+        if self.worker is not None and self.worker is not threading.current_thread():
+            self.worker.join(FAULT_WAIT_SECONDS)
+        assert self.errors == []
         if self.proxy is not None:
             assert self.proxy.dropped_replies == DROPPED  # the faults really happened
+            assert self.killed >= 0  # and the kill came after them
             self.proxy.stop()
 
 
@@ -328,8 +383,7 @@ def test_faults_mid_run_right_code_still_succeeds_exactly_once(pool, backend, fa
     code = sms_api.sent_to(phone)[0]["params"][0]
     answer(create_handler(env, clock=clock)(login(phones(2)[1], "000000"), {}))  # check.lua loaded
 
-    faults.inject(phone)
-    bodies = race(pool, env, clock.now, [login(phone, code)] * PROCESSES)
+    bodies = race(pool, env, clock.now, [login(phone, code)] * PROCESSES, faults.inject(phone))
     faults.check()
 
     assert outcomes(bodies) == {"Success": 1, "CodeHasExpired": PROCESSES - 1}
@@ -343,8 +397,7 @@ def test_faults_mid_run_wrong_codes_count_exactly(pool, backend, faults, store, 
     wrong = [f"{(int(code) + k) % 1_000_000:06d}" for k in range(1, PROCESSES + 1)]
     answer(create_handler(env, clock=clock)(login(phones(2)[1], "000000"), {}))  # check.lua loaded
 
-    faults.inject(phone)
-    bodies = race(pool, env, clock.now, [login(phone, w) for w in wrong])
+    bodies = race(pool, env, clock.now, [login(phone, w) for w in wrong], faults.inject(phone))
     faults.check()
 
     assert outcomes(bodies) == {"CodeIsError": 3, "CodeHasValid": PROCESSES - 3}
@@ -361,8 +414,7 @@ def test_faults_mid_run_sends_respect_the_ip_limit_exactly(pool, backend, faults
     sms_api.reset()
     globals_before = store.zcard(keys.GLOBAL_LOG_KEY)
 
-    faults.inject(to[0])
-    bodies = race(pool, env, clock.now, [get_sms(p, ip=ip) for p, ip in zip(to, sender_ips)])
+    bodies = race(pool, env, clock.now, [get_sms(p, ip=ip) for p, ip in zip(to, sender_ips)], faults.inject(to[0]))
     faults.check()
 
     assert outcomes(bodies) == {"Ok": 5, "IpLimitExceeded": PROCESSES - 5}

@@ -48,6 +48,7 @@ SEND_INTERVAL = 60  # SEND_INTERVAL_SECONDS default: the retryAfter of a kept re
 
 KEPT = "kept"
 RELEASED = "released"
+BACKED_OFF = "released, phone backed off"  # a number-level refusal: released, then the number is not asked again
 NUMBER = "per-number SendStatusSet[0].Code"
 REQUEST = "request-level Response.Error"
 
@@ -59,7 +60,7 @@ class Row(NamedTuple):
     path: str  #: how the provider reported it
     code_str: str  #: the body's codeStr
     status: int  #: the HTTP status
-    reservation: str  #: KEPT or RELEASED
+    reservation: str  #: KEPT, RELEASED or BACKED_OFF
 
 
 #: Every code of that error-code page -> (codeStr, status, reservation).
@@ -78,8 +79,8 @@ TENCENT_CODES: list[tuple[str, str, int, str]] = [
     ("FailedOperation.SignatureIncorrectOrUnapproved", "SmsSendFailed", 502, RELEASED),
     ("FailedOperation.TemplateIncorrectOrUnapproved", "SmsSendFailed", 502, RELEASED),
     ("FailedOperation.TemplateParamSetNotMatchApprovedTemplate", "SmsSendFailed", 502, RELEASED),
-    ("FailedOperation.PhoneNumberInBlacklist", "InValidParam", 400, RELEASED),  # the number opted out
-    ("FailedOperation.PhoneNumberParseFail", "InValidParam", 400, RELEASED),
+    ("FailedOperation.PhoneNumberInBlacklist", "InValidParam", 400, BACKED_OFF),  # the number opted out
+    ("FailedOperation.PhoneNumberParseFail", "InValidParam", 400, BACKED_OFF),
     ("FailedOperation.ContainSensitiveWord", "SmsSendFailed", 502, RELEASED),
     # Unauthorized operations
     ("UnauthorizedOperation.SmsSdkAppIdVerifyFail", "SmsSendFailed", 502, RELEASED),
@@ -87,7 +88,7 @@ TENCENT_CODES: list[tuple[str, str, int, str]] = [
     ("UnauthorizedOperation.ServiceSuspendDueToArrears", "SmsSendFailed", 502, RELEASED),
     ("UnauthorizedOperation.RequestIpNotInWhitelist", "SmsSendFailed", 502, RELEASED),
     # Invalid values
-    ("InvalidParameterValue.IncorrectPhoneNumber", "InValidParam", 400, RELEASED),
+    ("InvalidParameterValue.IncorrectPhoneNumber", "InValidParam", 400, BACKED_OFF),
     ("InvalidParameterValue.TemplateParameterFormatError", "SmsSendFailed", 502, RELEASED),
     ("InvalidParameterValue.SdkAppIdNotExist", "SmsSendFailed", 502, RELEASED),
     ("InvalidParameterValue.ContentLengthLimit", "SmsSendFailed", 502, RELEASED),
@@ -197,6 +198,20 @@ def assert_released(handler, redis_server, sms_api, clock) -> None:
     assert redis_state(redis_server, clock)["daily"] == 1
 
 
+def assert_backed_off(handler, redis_server, sms_api, clock) -> None:
+    """Released (no code, no counts), but the phone is refused for the resend interval
+    without asking the provider, then passes."""
+    state = redis_state(redis_server, clock)
+    assert (state["code"], state["cooldown"], state["hourly"], state["daily"]) == (False, True, 0, 0)
+    clear_knobs(sms_api)
+    again = answer(handler(get_sms(PHONE_RAW), {}))
+    assert (again["codeStr"], again["_status"], again["retryAfter"]) == ("TooFrequent", 429, SEND_INTERVAL), again
+    assert len(send_sms_requests(sms_api)) == 1
+    clock.advance(SEND_INTERVAL)
+    assert answer(handler(get_sms(PHONE_RAW), {}))["codeStr"] == "Ok"
+    assert redis_state(redis_server, clock)["daily"] == 1
+
+
 def assert_kept(handler, redis_server, sms_api, clock) -> None:
     """The reservation stands: cooldown and daily count stay, getSms is refused at once."""
     state = redis_state(redis_server, clock)
@@ -244,6 +259,8 @@ def test_tencent_error_code(row, redis_url, redis_server, make_env, sms_api, clo
     code = code_sent(sms_api)
     if row.reservation == RELEASED:
         assert_released(handler, redis_server, sms_api, clock)
+    elif row.reservation == BACKED_OFF:
+        assert_backed_off(handler, redis_server, sms_api, clock)
     else:
         assert_kept(handler, redis_server, sms_api, clock)
         if row.code_str == "SmsSendTimeout":

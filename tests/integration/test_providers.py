@@ -59,27 +59,28 @@ PHONE_RAW, PHONE, NATIONAL = "8613800138000", "+8613800138000", "13800138000"
 OTHER_RAW, OTHER = "8613900139000", "+8613900139000"
 PROVIDERS = ("ronglian", "huyi", "zhenzi")
 ERROR_TABLES = {"ronglian": RONGLIAN_ERRORS, "huyi": HUYI_ERRORS, "zhenzi": ZHENZI_ERRORS}
-KEPT, RELEASED = "kept", "released"
+KEPT, RELEASED, BACKED_OFF = "kept", "released", "released, phone backed off"
 #: The codes about the number, per provider -> (codeStr, status, reservation): a bad number is
-#: released, the number's own limits are kept (they are real). No failover for any of them.
+#: released and the phone backed off for the resend interval, the number's own limits are kept
+#: (they are real). No failover for any of them.
 NUMBER_LEVEL: dict[str, dict[str, tuple[str, int, str]]] = {
     "ronglian": {
-        "160042": ("InValidParam", 400, RELEASED),  # bad number format
+        "160042": ("InValidParam", 400, BACKED_OFF),  # bad number format
         "160038": ("TooFrequent", 429, KEPT),  # codes sent too often
         "160039": ("DailyLimitExceeded", 429, KEPT),  # same template and number, daily
         "160040": ("DailyLimitExceeded", 429, KEPT),
         "160041": ("DailyLimitExceeded", 429, KEPT),
     },
     "huyi": {
-        "406": ("InValidParam", 400, RELEASED),  # bad mobile format
-        "4030": ("InValidParam", 400, RELEASED),  # mobile blacklisted
+        "406": ("InValidParam", 400, BACKED_OFF),  # bad mobile format
+        "4030": ("InValidParam", 400, BACKED_OFF),  # mobile blacklisted
         "4080": ("TooFrequent", 429, KEPT),  # more than one per second to the number
         "4082": ("DailyLimitExceeded", 429, KEPT),  # the number's daily limits
         "4085": ("DailyLimitExceeded", 429, KEPT),
         "408": ("DailyLimitExceeded", 429, KEPT),
     },
     "zhenzi": {
-        "100": ("InValidParam", 400, RELEASED),  # bad parameters: every other one is checked, so the number's
+        "100": ("InValidParam", 400, BACKED_OFF),  # bad parameters: every other one is checked, so the number's
         "109": ("DailyLimitExceeded", 429, KEPT),  # the number's daily limit
     },
 }
@@ -239,7 +240,7 @@ def test_every_number_level_code_is_a_code_of_the_emulator(provider):
 
 
 @pytest.mark.parametrize("provider, code, code_str, status, reservation", ERROR_ROWS)
-def test_error_code(provider, code, code_str, status, reservation, handler_for, apis):
+def test_error_code(provider, code, code_str, status, reservation, handler_for, apis, clock):
     handler = handler_for(provider)
     apis[provider].force_code = code
 
@@ -250,6 +251,10 @@ def test_error_code(provider, code, code_str, status, reservation, handler_for, 
     again = send(handler)
     if reservation == KEPT:
         assert again["codeStr"] == "TooFrequent" and "providerCode" not in again  # our own cooldown stands
+    elif reservation == BACKED_OFF:  # the number is not asked about again for the resend interval
+        assert (again["codeStr"], again["retryAfter"]) == ("TooFrequent", 60) and "providerCode" not in again
+        clock.advance(60)
+        assert send(handler)["codeStr"] == "Ok"  # and the refusal spent none of the phone's quota
     else:
         assert again["codeStr"] == "Ok"  # the refusal cost the phone nothing
 

@@ -13,12 +13,14 @@ checks that they and the in-script commands add up to the commandstats sum
 :class:`tests.support.round_trips.RoundTripCounter`, also counts commands the
 server refused before running them (none here: the connection is warm).
 
-The warm-up runs each script once (send, check, release), as any warm
+The warm-up runs each script once (send, check, release, settle), as any warm
 container has, so only the invocation's own commands are counted.
 
 Proven: a successful getSms is exactly one EVALSHA (every limit checked and
 counted and the code written in one step), a getSms refused by the cooldown
-one, a provider refusal two (reserve + release); a login is exactly one
+one, a provider refusal two (reserve + release); a resend while the old code
+is still valid two once the provider accepted (reserve, then settle: the new
+code replaces the old one only then), one after the old code expired; a login is exactly one
 EVALSHA whatever its outcome (right code, wrong code, expired code, no code
 ever stored); and after SCRIPT FLUSH a getSms is three (EVALSHA answered
 NOSCRIPT, SCRIPT LOAD, EVALSHA). bench/run.py prints the same counts.
@@ -35,6 +37,9 @@ from tests.support import answer, get_sms, last_code, login, wrong
 from tests.support import RoundTripCounter
 
 WARM, WARM_REFUSED, FIRST, SECOND = "8613800138009", "8613800138008", "8613800138001", "8613800138002"
+WARM_RESENT = "8613800138007"
+#: SEND_INTERVAL_SECONDS (60 by default): a resend passes after it.
+INTERVAL_SECONDS = 60
 NEVER_SENT = "8613800138003"
 #: Longer than CODE_TTL_SECONDS (300 by default).
 PAST_EXPIRY_SECONDS = 301
@@ -51,6 +56,9 @@ def warm(redis_url, redis_server, make_env, sms_api, clock):
     sms_api.sms_number_error = BLACKLISTED
     assert answer(handler(get_sms(WARM_REFUSED), {}))["codeStr"] == "SmsSendFailed"  # runs release.lua
     sms_api.sms_number_error = None
+    assert answer(handler(get_sms(WARM_RESENT), {}))["codeStr"] == "Ok"
+    clock.advance(INTERVAL_SECONDS)
+    assert answer(handler(get_sms(WARM_RESENT), {}))["codeStr"] == "Ok"  # runs settle.lua
     counter = RoundTripCounter(redis_server.url)
     yield handler, counter
     counter.close()
@@ -124,3 +132,21 @@ def test_get_sms_after_script_flush_is_three_round_trips(warm):
     assert body["codeStr"] == "Ok"
     assert traffic.refused == 0 and traffic.commands == ["evalsha", "script load", "evalsha"]
     assert traffic.commandstats["evalsha"] == 2 and traffic.commandstats["script|load"] == 1
+
+
+def test_resend_beside_a_valid_code_is_two_round_trips_reserve_and_settle(warm, sms_api, clock):
+    handler, counter = warm
+    assert answer(handler(get_sms(FIRST), {}))["codeStr"] == "Ok"
+    clock.advance(INTERVAL_SECONDS)
+    traffic = counter.during(invoke(handler, get_sms(FIRST)))
+    assert traffic.result["codeStr"] == "Ok"
+    assert traffic.refused == 0 and traffic.commands == ["evalsha", "evalsha"]
+
+
+def test_resend_after_the_old_code_expired_is_one_round_trip(warm, sms_api, clock):
+    handler, counter = warm
+    assert answer(handler(get_sms(FIRST), {}))["codeStr"] == "Ok"
+    clock.advance(PAST_EXPIRY_SECONDS)
+    traffic = counter.during(invoke(handler, get_sms(FIRST)))
+    assert traffic.result["codeStr"] == "Ok"
+    assert traffic.refused == 0 and traffic.commands == ["evalsha"]

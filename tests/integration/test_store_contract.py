@@ -183,7 +183,8 @@ def test_cooldown_refuses_with_exact_wait(make_store):
     assert reserve(store, A, "222222", "r2", IP1, at(10, 0, 10)) == Refusal("COOLDOWN", 50_000)
     assert reserve(store, A, "222222", "r2", IP1, at(10, 0, 59, 999)) == Refusal("COOLDOWN", 1)
     assert reserve(store, A, "222222", "r2", IP1, at(10, 1)) is None
-    # The new code replaced the old one.
+    # Once the provider accepted it, the new code replaced the old one.
+    assert store.settle_send(A, "r2", at(10, 1), accepted=True) is True
     assert check(store, A, "111111", at(10, 1, 1)) == CheckResult("WRONG", tries_left=2)
     assert check(store, A, "222222", at(10, 1, 2)) == CheckResult("OK")
 
@@ -344,6 +345,79 @@ def test_release_keeps_a_newer_code_of_the_same_phone(make_store, client):
     assert client.zrange(keys.ip_log_key(IP1), 0, -1) == [b"r2"]
     assert client.zrange(keys.GLOBAL_LOG_KEY, 0, -1) == [b"r2"]
     assert check(store, A, "222222", at(10, 0, 6)) == CheckResult("OK")
+
+
+def pending_resend(store) -> Reserved:
+    """Code 111111 (r1, one wrong try) at 10:00, then the resend 222222 (r2) at 10:01."""
+    assert reserve(store, A, "111111", "r1", IP1, at(10)) is None
+    assert check(store, A, "000000", at(10, 0, 30)) == CheckResult("WRONG", tries_left=2)
+    outcome = store.reserve_send(A, code_digest(KEY, A, "222222"), "r2", IP1, at(10, 1))
+    assert outcome == Reserved(pending=True)
+    return outcome
+
+
+def test_a_first_send_is_not_pending(make_store):
+    store = make_store()
+    assert store.reserve_send(A, code_digest(KEY, A, "111111"), "r1", IP1, at(10)) == Reserved(pending=False)
+    assert store.settle_send(A, "r1", at(10), accepted=True) is False  # nothing to settle
+
+
+def test_a_resend_after_the_old_code_expired_is_not_pending(make_store):
+    store = make_store()
+    assert reserve(store, A, "111111", "r1", IP1, at(10)) is None
+    assert store.reserve_send(A, code_digest(KEY, A, "222222"), "r2", IP1, at(10, 5)) == Reserved(pending=False)
+    assert check(store, A, "111111", at(10, 5, 1)) == CheckResult("WRONG", tries_left=2)
+
+
+def test_a_released_resend_leaves_the_old_code_with_its_tries_and_ttl(make_store):
+    store = make_store()
+    pending_resend(store)
+    assert store.release_send(A, "r2", IP1, at(10, 1, 1)) >= 1
+    assert store.release_send(A, "r2", IP1, at(10, 1, 1)) == 0  # exactly once
+    assert check(store, A, "222222", at(10, 1, 2)) == CheckResult("WRONG", tries_left=1)
+    assert check(store, A, "111111", at(10, 5)) == CheckResult("EXPIRED")  # 10:05 is the old code's own expiry
+
+
+def test_a_dropped_resend_leaves_the_old_code(make_store):
+    store = make_store()
+    pending_resend(store)
+    assert store.settle_send(A, "r2", at(10, 1, 1), accepted=False) is True
+    assert store.settle_send(A, "r2", at(10, 1, 1), accepted=False) is False  # exactly once
+    assert check(store, A, "222222", at(10, 1, 2)) == CheckResult("WRONG", tries_left=1)
+    assert check(store, A, "111111", at(10, 1, 3)) == CheckResult("OK")
+
+
+def test_an_unsettled_resend_keeps_both_codes_and_one_success_consumes_both(make_store):
+    store = make_store()
+    pending_resend(store)
+    # a wrong code counts on both: the old one has 1 try left, the new one 2
+    assert check(store, A, "000000", at(10, 1, 1)) == CheckResult("WRONG", tries_left=2)
+    assert check(store, A, "111111", at(10, 1, 2)) == CheckResult("OK")
+    assert check(store, A, "222222", at(10, 1, 3)) == CheckResult("EXPIRED")
+    assert store.settle_send(A, "r2", at(10, 1, 4), accepted=True) is False  # a late accept revives nothing
+    assert check(store, A, "222222", at(10, 1, 5)) == CheckResult("EXPIRED")
+
+
+def test_an_unsettled_new_code_outlives_the_old_one(make_store):
+    store = make_store()
+    pending_resend(store)
+    assert check(store, A, "111111", at(10, 5, 1)) == CheckResult("WRONG", tries_left=2)
+    assert check(store, A, "222222", at(10, 5, 2)) == CheckResult("OK")
+
+
+def test_a_retried_pending_reserve_is_still_pending(make_store):
+    store = make_store()
+    first = pending_resend(store)
+    assert store.reserve_send(A, code_digest(KEY, A, "222222"), "r2", IP1, at(10, 1)) == first
+
+
+def test_a_number_refusal_backs_the_phone_off(make_store, client):
+    store = make_store()
+    assert reserve(store, A, "111111", "r1", IP1, at(10)) is None
+    store.release_send(A, "r1", IP1, at(10, 0, 1), backoff_ms=90_000)
+    assert client.get(phone_day(A, at(10)).daily_sends) == b"0"  # the quota is given back
+    assert reserve(store, A, "222222", "r2", IP1, at(10, 0, 2)) == Refusal("COOLDOWN", 89_000)
+    assert reserve(store, A, "222222", "r2", IP1, at(10, 1, 31)) is None
 
 
 # -- check_code ----------------------------------------------------------------------------------

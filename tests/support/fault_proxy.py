@@ -9,7 +9,10 @@ sockets:
   closed: the client sees a lost connection after the command took effect;
 * ``drop_replies_to(command, count)``: the same, for the replies to the next
   ``count`` requests that contain ``command`` (e.g. ``b"EVALSHA"``), so a
-  handshake or health check is never the one dropped;
+  handshake or health check is never the one dropped; with
+  ``once_per_client=True`` at most one of them per client name (``CLIENT
+  SETNAME``, sent on connect by a client with ``client_name``), so a client's
+  retry on a new connection is never dropped again;
 * ``stall()`` / ``resume()``: bytes in both directions are held (not lost)
   until resumed;
 * ``blackhole_existing()``: connections open now go silent for good (requests
@@ -24,9 +27,14 @@ really happened.
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 from typing import Any
+
+
+#: ``CLIENT SETNAME <name>`` as RESP: the name a client gives each of its connections.
+_SETNAME = re.compile(rb"SETNAME\r\n\$\d+\r\n([^\r]+)\r\n", re.IGNORECASE)
 
 
 class _Link:
@@ -38,6 +46,7 @@ class _Link:
         self.silent = server is None
         self.closed = False
         self.drop_next = False
+        self.name: bytes | None = None  #: from the client's CLIENT SETNAME, if it sent one
 
     def close(self) -> None:
         self.closed = True
@@ -68,6 +77,8 @@ class FaultProxy:
         self._drop_armed = 0
         self._drop_command = b""
         self._drop_command_armed = 0
+        self._drop_once_per_client = False
+        self._dropped_clients: set[bytes] = set()
         self._blackhole_new = False
         self._running = False
         #: client connections accepted so far
@@ -106,11 +117,13 @@ class FaultProxy:
         with self._lock:
             self._drop_armed += count
 
-    def drop_replies_to(self, command: bytes, count: int = 1) -> None:
-        """Swallow the replies to the next ``count`` requests containing ``command`` (case-insensitive)."""
+    def drop_replies_to(self, command: bytes, count: int = 1, *, once_per_client: bool = False) -> None:
+        """Swallow the replies to the next ``count`` requests containing ``command`` (case-insensitive);
+        ``once_per_client``: only requests of named clients, at most one per name."""
         with self._lock:
             self._drop_command = command.upper()
             self._drop_command_armed += count
+            self._drop_once_per_client = once_per_client
 
     def stall(self) -> None:
         """Hold every byte in both directions until :meth:`resume`."""
@@ -177,16 +190,27 @@ class FaultProxy:
             self._flowing.wait()
             if link.silent or link.server is None:
                 continue  # read and discarded: the client waits for a reply that never comes
+            if link.name is None:
+                named = _SETNAME.search(data)
+                if named:
+                    link.name = named.group(1)
             if self._drop_command_armed and self._drop_command in data.upper():
                 with self._lock:
-                    if self._drop_command_armed > 0:
+                    if self._drop_command_armed > 0 and self._may_drop(link):
                         self._drop_command_armed -= 1
                         link.drop_next = True
+                        if link.name is not None:
+                            self._dropped_clients.add(link.name)
             try:
                 link.server.sendall(data)
             except OSError:
                 break
         link.close()
+
+    def _may_drop(self, link: _Link) -> bool:
+        if not self._drop_once_per_client:
+            return True
+        return link.name is not None and link.name not in self._dropped_clients
 
     def _downstream(self, link: _Link) -> None:
         """Server -> client."""

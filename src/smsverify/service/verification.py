@@ -43,6 +43,11 @@ log = logging.getLogger("smsverify")
 #: so the client still gets CaptchaFailed, and the operator an ERROR line.
 CAPTCHA_CONFIG_SUSPECT = frozenset({16, 100})
 
+#: A number the provider refused (number-level, e.g. Tencent
+#: FailedOperation.PhoneNumberInBlacklist) is not asked again for the resend
+#: interval, and for at least this many seconds (SEND_INTERVAL_SECONDS may be 0).
+MIN_REFUSAL_BACKOFF_SECONDS = 60
+
 
 class CaptchaVerifier(Protocol):
     def verify(self, ticket: str, randstr: str, user_ip: str) -> None: ...
@@ -173,7 +178,15 @@ class VerificationService:
         When no provider sent it, the reservation is released, so the refused
         send costs the user no quota, except after a provider's own
         per-number frequency limit (the limit is real) and after a timeout
-        (the SMS may have gone out, so its code is kept).
+        (the SMS may have gone out, so its code is kept). A number-level
+        refusal (the provider refuses this number) then refuses getSms for
+        the phone for the resend interval (at least
+        :data:`MIN_REFUSAL_BACKOFF_SECONDS`) with ``TooFrequent``, without
+        asking the provider. A resend never costs the user the code they
+        have: beside a still-valid code the new one is pending, and replaces
+        it only once a provider accepted the SMS (one more store round trip,
+        on that path only); refused, the old code stays with its remaining
+        TTL and wrong tries; after a timeout both stay valid.
 
         Parameters
         ----------
@@ -240,11 +253,22 @@ class VerificationService:
             self._release(phone, reservation, client, moment, prefix, scene)
             raise errors.InvalidParam("已配置的短信服务商均不支持该手机号所在地区") from None
         except DeliveryFailed as failed:
-            if not failed.maybe_sent and not isinstance(failed.final, NumberRateLimited):
-                self._release(phone, reservation, client, moment, prefix, scene)
+            if isinstance(failed.final, NumberRateLimited):
+                # The provider's limit is real: the reservation stays, but its
+                # never-delivered code must not replace the one the user has.
+                if outcome.pending:
+                    self._settle(phone, reservation, moment, scene, accepted=False)
+            elif not failed.maybe_sent:
+                # A number-level refusal backs the phone off, so that repeated
+                # requests do not ask the provider again and again.
+                backoff = self._refusal_backoff_ms if isinstance(failed.final, NumberRejected) else 0
+                self._release(phone, reservation, client, moment, prefix, scene, backoff)
+            # maybe sent: both codes stay valid (a pending one until its TTL).
             error = self._delivery_error(failed, moment)
             error.log_fields["failedProviders"] = [f.qualified_code for f in failed.failures]
             raise error from None
+        if outcome.pending:  # a resend beside a valid code: the new one now replaces it
+            self._settle(phone, reservation, moment, scene, accepted=True)
         return CodeSent(
             phone=phone,
             expires_in=ttl,
@@ -323,11 +347,29 @@ class VerificationService:
             return errors.CaptchaRequired("发送量较大，请先完成人机验证")
         return errors.ServiceBusy(retryAfter=retry_after)
 
-    def _release(self, phone: Phone, reservation: str, client: str, moment: Moment, prefix: str, scene: str) -> None:
+    @property
+    def _refusal_backoff_ms(self) -> int:
+        """How long a number the provider refused (number-level) is not asked again:
+        the resend interval, at least :data:`MIN_REFUSAL_BACKOFF_SECONDS`."""
+        return max(self.policy.send_interval_seconds, MIN_REFUSAL_BACKOFF_SECONDS) * 1000
+
+    def _release(
+        self, phone: Phone, reservation: str, client: str, moment: Moment, prefix: str, scene: str, backoff_ms: int = 0,
+    ) -> None:
         try:
-            self.store.release_send(phone.e164, reservation, client, moment, prefix=prefix, scene=scene)
+            self.store.release_send(
+                phone.e164, reservation, client, moment, prefix=prefix, scene=scene, backoff_ms=backoff_ms,
+            )
         except StoreUnavailable:
             log.error("could not release the send reservation for %s; its cooldown and counts stay", phone.masked)
+
+    def _settle(self, phone: Phone, reservation: str, moment: Moment, scene: str, *, accepted: bool) -> None:
+        try:
+            self.store.settle_send(phone.e164, reservation, moment, accepted=accepted, scene=scene)
+        except StoreUnavailable as exc:
+            # Both codes stay valid until the older one expires: lenient, never a refusal.
+            log.warning("could not settle the resent code for %s (cause: %s); both codes stay valid",
+                        phone.masked, exc.cause)
 
     # -- keys ---------------------------------------------------------------------
     def jwks(self) -> dict:

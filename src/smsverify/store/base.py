@@ -38,9 +38,17 @@ class CodeStore(Protocol):
 
     def release_send(
         self, phone: str, reservation_id: str, client_ip: str | None, moment: Moment, *, prefix: str | None = None,
-        scene: str = DEFAULT_SCENE,
+        scene: str = DEFAULT_SCENE, backoff_ms: int = 0,
     ) -> int:
-        """Undo what reservation ``reservation_id`` wrote; returns how many entries."""
+        """Undo what reservation ``reservation_id`` wrote (a pending code goes, the
+        code it was kept beside stays); returns how many entries. ``backoff_ms``
+        > 0: refuse getSms for the phone that long (a number-level refusal)."""
+        ...
+
+    def settle_send(
+        self, phone: str, reservation_id: str, moment: Moment, *, accepted: bool, scene: str = DEFAULT_SCENE,
+    ) -> bool:
+        """Promote (``accepted``) or drop a pending code (``Reserved.pending``)."""
         ...
 
     def check_code(

@@ -66,6 +66,10 @@ class LazyCluster:
     that lazily keeps start-up free of network I/O (as ``redis.Redis`` is), and
     an unreachable cluster becomes a ``redis.ConnectionError`` of the request
     that needed it, retried by the next one, instead of a failed cold start.
+    A node that timed out while the client was built (e.g. a shard paused
+    for a moment) is a ``redis.TimeoutError``, so the store tries again as
+    after any timeout (:data:`smsverify.store.redis_store.TIMEOUT_RETRIES`):
+    building the client changes nothing on the server.
     """
 
     def __init__(self, factory: Any) -> None:
@@ -79,5 +83,18 @@ class LazyCluster:
             try:
                 self._client = self._factory()
             except (RedisClusterException, redis.RedisError) as exc:
+                if _timed_out(exc):
+                    raise redis.TimeoutError(f"redis cluster: timed out building the client: {type(exc).__name__}") from exc
                 raise redis.ConnectionError(f"redis cluster unreachable: {type(exc).__name__}") from exc
         return getattr(self._client, name)
+
+
+def _timed_out(exc: BaseException | None) -> bool:
+    """True when ``exc`` or an exception it came from is a timeout."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, (redis.TimeoutError, TimeoutError)):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False

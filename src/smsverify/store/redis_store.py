@@ -11,9 +11,10 @@ Exactly once under retries
     (:mod:`smsverify.store.connection`), so a script may run twice. Every
     call carries an id: ``reserve_send`` its reservation id (send.lua and
     window.lua recognise a reservation already made), ``check_code`` a fresh
-    attempt id (check.lua records OK / WRONG under it), ``release_send`` the
-    reservation id (release.lua removes only entries of that id, so a repeat
-    removes nothing more). A repeat returns the recorded outcome without
+    attempt id (check.lua records OK / WRONG under it), ``release_send`` and
+    ``settle_send`` the reservation id (release.lua removes only entries of
+    that id, settle.lua acts only on that id's pending code, so a repeat
+    changes nothing more). A repeat returns the recorded outcome without
     acting again. Not covered: a reserve that got no answer after all its
     tries is released by the service; should a stalled server run that
     reserve only after the release, the reservation stands (the user then
@@ -22,6 +23,13 @@ Single node
     ``reserve_send`` is one EVALSHA that checks the cooldown, the daily and
     hourly caps of the phone, the per-IP window and the global window, and
     only when all pass counts the send in each and writes the code.
+A resend never costs the user the code they have
+    Beside a still-valid code, send.lua stores the new code as pending
+    (``Reserved.pending``); login accepts either. ``settle_send`` promotes it
+    once the provider accepted (one more round trip, on that path only) or
+    drops it after the provider's own per-number limit; ``release_send``
+    drops it. Unsettled (a timeout: maybe delivered), both stay valid, each
+    until its own expiry.
 Provider health (SMS failover)
     ``reserve_send`` also reads which of the given providers are marked down
     (:meth:`RedisCodeStore.mark_provider_down`), in the same script, so
@@ -162,6 +170,10 @@ class Reserved(NamedTuple):
 
     #: Providers (of those asked about) skipped for now after a failure.
     providers_down: frozenset[str] = frozenset()
+    #: The code was stored as pending beside a still-valid one (a resend):
+    #: call ``settle_send(accepted=True)`` once the provider accepted the SMS,
+    #: ``accepted=False`` after the provider's own per-number limit.
+    pending: bool = False
 
 
 class CheckResult(NamedTuple):
@@ -202,7 +214,7 @@ class RedisCodeStore:
         self.client = client
         self.limits = limits
         self.cluster = cluster
-        self._sources = {name: _script_source(f"{name}.lua") for name in ("send", "window", "release", "check")}
+        self._sources = {name: _script_source(f"{name}.lua") for name in ("send", "window", "release", "check", "settle")}
         self._scripts: dict[str, Any] = {}
 
     def _run(self, name: str, script_keys: Sequence[str], args: Sequence[Any]) -> Any:
@@ -292,7 +304,8 @@ class RedisCodeStore:
                 outcome: Refusal | Reserved = Refusal(reason, int(reply[1]), bool(int(reply[2])))
             else:
                 reserved = _reserved(reply, providers)
-                outcome = _refusal(self._reserve_phone(script_keys, digest, reservation_id, moment, 0, 0, 0)) or reserved
+                phone_reply = self._reserve_phone(script_keys, digest, reservation_id, moment, 0, 0, 0)
+                outcome = _refusal(phone_reply) or reserved._replace(pending=_text(phone_reply[0]) == "PENDING")
         except StoreUnavailable:
             self._forget_quietly(held, reservation_id)
             raise
@@ -321,6 +334,7 @@ class RedisCodeStore:
                 lim.daily_limit, moment.day_key_ttl_ms, moment.ms_to_day_end, HOUR_MS,
                 lim.ip_window_ms, ip_limit, lim.global_window_ms, global_limit, providers,
                 prefix_limit, lim.prefix_window_ms, lim.global_hard_limit, int(ticket), int(lim.step_up),
+                lim.max_wrong_tries,
             ],
         )
 
@@ -354,17 +368,34 @@ class RedisCodeStore:
             except StoreUnavailable:
                 pass
 
+    def settle_send(
+        self, phone: str, reservation_id: str, moment: Moment, *, accepted: bool, scene: str = DEFAULT_SCENE,
+    ) -> bool:
+        """Settle a pending code (``Reserved.pending``) once the provider answered:
+        ``accepted`` makes it the phone's code (the one it was kept beside stops
+        working), else it is dropped and that one stays valid with its
+        remaining TTL and wrong tries. One script on the phone's slot; a
+        repeat, or a call after a login consumed the code, changes nothing.
+        Returns True when it changed the code.
+        """
+        pk = keys.phone_keys(phone, moment.day, scene)
+        action = "accept" if accepted else "drop"
+        return bool(int(self._run("settle", [pk.code], [moment.now_ms, reservation_id, action])))
+
     def release_send(
         self, phone: str, reservation_id: str, client_ip: str | None, moment: Moment, *, prefix: str | None = None,
-        scene: str = DEFAULT_SCENE,
+        scene: str = DEFAULT_SCENE, backoff_ms: int = 0,
     ) -> int:
         """Undo a reservation after the provider refused the SMS, or after
         ``reserve_send`` failed without an answer (it may have run).
 
-        Removes only what this reservation wrote: its code, its cooldown, its
-        entries in the hourly, per-IP, prefix and global logs, one daily
-        count; a repeat removes nothing more (returns 0). Returns the number
-        of entries removed.
+        Removes only what this reservation wrote: its code (a pending code
+        goes and the code it was kept beside stays valid, see send.lua), its
+        cooldown, its entries in the hourly, per-IP, prefix and global logs,
+        one daily count; a repeat removes nothing more. Returns the number of
+        entries removed. ``backoff_ms`` > 0 (a number-level refusal) then
+        refuses getSms for the phone that long (``COOLDOWN``), so the provider
+        is not asked again and again for a number it refuses.
         In cluster mode the other slots' logs are cleaned first, so a paused
         phone shard does not keep them.
         """
@@ -372,10 +403,11 @@ class RedisCodeStore:
         window_keys = ([keys.ip_log_key(client_ip)] if client_ip else []) + [keys.GLOBAL_LOG_KEY]
         window_keys += [keys.prefix_log_key(prefix)] if prefix else []
         script_keys = [pk.code, pk.cooldown, pk.hourly, pk.daily_sends]
+        args = [reservation_id, moment.now_ms, backoff_ms]
         if not self.cluster:
-            return int(self._run("release", script_keys + window_keys, [reservation_id]))
+            return int(self._run("release", script_keys + window_keys, args))
         removed = self._forget(window_keys, reservation_id)
-        return removed + int(self._run("release", script_keys, [reservation_id]))
+        return removed + int(self._run("release", script_keys, args))
 
     # -- login -------------------------------------------------------------------
     def check_code(
@@ -453,12 +485,12 @@ def _text(value: Any) -> str:
 
 def _reserved(reply: Sequence[Any], providers: Sequence[str]) -> Reserved:
     flags = [int(flag) for flag in reply[1:]]
-    return Reserved(frozenset(name for name, flag in zip(providers, flags) if flag))
+    return Reserved(frozenset(name for name, flag in zip(providers, flags) if flag), _text(reply[0]) == "PENDING")
 
 
 def _refusal(reply: Sequence[Any]) -> Refusal | None:
     reason = _text(reply[0])
-    if reason == "OK":
+    if reason in ("OK", "PENDING"):
         return None
     first_trip = len(reply) > 2 and bool(int(reply[2]))
     return Refusal(RefusalReason(reason), int(reply[1]), first_trip)

@@ -1,5 +1,8 @@
 -- Check a login code and consume it on success, exactly once per attempt id.
 -- KEYS[1] code hash              {phone}:code (fields in send.lua; this script adds a:<attempt id>)
+--         Two codes may be valid in it: the current one and a resend's pending one
+--         (pd, pn, px; see send.lua). Either matches; a match consumes both (one login per
+--         hash), and a wrong code counts one wrong try on each valid code (n, pn).
 -- KEYS[2] daily wrong-code count {phone}:verify:<YYYYMMDD, Asia/Shanghai>
 -- KEYS[3] client failed-login log {ip:<client>}:verifies   (single node; absent in cluster mode,
 -- KEYS[4] global failed-login log {global}:verifies          where the throttle limits are 0)
@@ -27,7 +30,7 @@
 -- by a wrong try (the Node demo reset it on each one).
 local now = tonumber(ARGV[1])
 local record = 'a:' .. ARGV[6]
-local stored = redis.call('HMGET', KEYS[1], 'd', 'n', 'x', record)
+local stored = redis.call('HMGET', KEYS[1], 'd', 'n', 'x', record, 'pd', 'pn', 'px')
 if stored[4] then
   return recorded_outcome(stored[4])
 end
@@ -43,28 +46,49 @@ end
 if throttle.captcha_after > 0 and wrong_today >= throttle.captcha_after and not throttle.ticket then
   return {'CAPTCHA'}
 end
-if not stored[1] or stored[1] == '' or tonumber(stored[3]) <= now then
+local current = stored[1] and stored[1] ~= '' and tonumber(stored[3]) > now
+local pending = stored[5] and tonumber(stored[7]) > now
+if not current and not pending then
   return login_failed(throttle, now, {'EXPIRED'})
 end
-local wrong = tonumber(stored[2])
 local max_wrong = tonumber(ARGV[2])
-if wrong >= max_wrong then
+local open = {}  -- {digest, wrong-tries field, wrong tries} of each code still open
+if current and tonumber(stored[2]) < max_wrong then
+  open[#open + 1] = {stored[1], 'n', tonumber(stored[2])}
+end
+if pending and tonumber(stored[6]) < max_wrong then
+  open[#open + 1] = {stored[5], 'pn', tonumber(stored[6])}
+end
+if #open == 0 then
   return login_failed(throttle, now, {'INVALIDATED'})
 end
 local match = false
-for i = 9, 8 + tonumber(ARGV[8]) do
-  if same_digest(stored[1], ARGV[i]) then
-    match = true
+for _, c in ipairs(open) do
+  for i = 9, 8 + tonumber(ARGV[8]) do
+    if same_digest(c[1], ARGV[i]) then
+      match = true
+    end
   end
 end
 if match then
-  -- consumed: only the attempt record stays, for a retry of this attempt
+  -- consumed: only the attempt records stay, for a retry of this attempt
   redis.call('HSET', KEYS[1], 'd', '', record, 'OK')
+  if stored[5] then
+    redis.call('HDEL', KEYS[1], 'pd', 'pn', 'px', 'pm')
+  end
   redis.call('PEXPIRE', KEYS[1], ARGV[7])
   return {'OK'}
 end
-local left = max_wrong - wrong - 1
-redis.call('HSET', KEYS[1], 'n', wrong + 1, record, 'WRONG:' .. left)
+local left = 0
+local fields = {}
+for _, c in ipairs(open) do
+  fields[#fields + 1] = c[2]
+  fields[#fields + 1] = c[3] + 1
+  left = math.max(left, max_wrong - c[3] - 1)
+end
+fields[#fields + 1] = record
+fields[#fields + 1] = 'WRONG:' .. left
+redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('INCR', KEYS[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 return login_failed(throttle, now, {'WRONG', left})

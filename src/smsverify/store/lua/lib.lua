@@ -35,14 +35,38 @@ end
 
 -- Provider health for SMS failover: the last n KEYS hold "<until ms>" (on the
 -- service clock) while a provider is skipped after a failure. Returns the
--- reply {'OK', flag, ...} with one 0|1 flag per provider key, 1 = skip.
-local function ok_with_health(n, now)
-  local reply = {'OK'}
+-- reply {word or 'OK', flag, ...} with one 0|1 flag per provider key, 1 = skip.
+local function ok_with_health(n, now, word)
+  local reply = {word or 'OK'}
   for i = #KEYS - n + 1, #KEYS do
     local until_ms = tonumber(redis.call('GET', KEYS[i]) or '0')
     reply[#reply + 1] = (until_ms > now) and 1 or 0
   end
   return reply
+end
+
+-- The pending code of a code hash: a resend's code kept beside a still-valid
+-- current code (d, n, x, m) until the resend's outcome is known. Fields:
+-- pd (HMAC hex), pn (wrong tries), px (expiry ms), pm (reservation id).
+-- promote_pending makes it the current code (its SMS was accepted, or the
+-- current code's reservation was released); drop_pending removes it (its
+-- SMS was refused), leaving the current code with its remaining TTL, or no
+-- hash when the current code has none left (x: its expiry, ms).
+local function promote_pending(key, now)
+  local p = redis.call('HMGET', key, 'pd', 'pn', 'px', 'pm')
+  redis.call('HSET', key, 'd', p[1], 'n', p[2], 'x', p[3], 'm', p[4])
+  redis.call('HDEL', key, 'pd', 'pn', 'px', 'pm')
+  redis.call('PEXPIRE', key, math.max(1, tonumber(p[3]) - now))
+end
+
+local function drop_pending(key, x, now)
+  local left = tonumber(x or '0') - now
+  if left > 0 then
+    redis.call('HDEL', key, 'pd', 'pn', 'px', 'pm')
+    redis.call('PEXPIRE', key, left)
+  else
+    redis.call('DEL', key)
+  end
 end
 
 -- Compare two hex digests without an early exit: the time taken does not

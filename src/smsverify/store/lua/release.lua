@@ -6,19 +6,48 @@
 -- (the daily count is given back only when this reservation's hourly entry
 -- was removed), so a repeat removes nothing more and returns 0. It leaves no
 -- record, so that a released phone holds no key but its daily counter.
+-- The code: a pending code of this reservation (a resend, see send.lua) is
+-- dropped and the current code stays with its remaining TTL and wrong tries;
+-- a current code of this reservation goes, and a later reservation's pending
+-- code, if any, becomes the current one.
+-- A number-level refusal (ARGV[3] > 0) then backs the phone off: the cooldown
+-- key is set to "<now + ARGV[3]>:<reservation id>" (unless a longer cooldown
+-- is there), so repeated getSms are refused (COOLDOWN) without asking the
+-- provider again; a repeat sets the same value.
 -- KEYS[1] code hash  KEYS[2] cooldown  KEYS[3] hourly log  KEYS[4] daily counter
 -- KEYS[5..] per-IP and global logs (single-node mode; in cluster mode the
 --           caller removes those with ZREM on their own slots)
--- ARGV[1] reservation id
+-- ARGV[1] reservation id  ARGV[2] now (ms)  ARGV[3] backoff (ms; 0: none)
 -- Returns the number of entries released.
 local member = ARGV[1]
+local now = tonumber(ARGV[2])
+local backoff = tonumber(ARGV[3] or '0')
 local released = 0
-if redis.call('HGET', KEYS[1], 'm') == member then
-  released = released + redis.call('DEL', KEYS[1])
+local code = redis.call('HMGET', KEYS[1], 'm', 'pm', 'x', 'px')
+if code[2] == member then
+  drop_pending(KEYS[1], code[3], now)
+  released = released + 1
+elseif code[1] == member then
+  if code[2] and tonumber(code[4]) > now then
+    promote_pending(KEYS[1], now)
+  else
+    redis.call('DEL', KEYS[1])
+  end
+  released = released + 1
 end
 local cooldown = redis.call('GET', KEYS[2])
 if cooldown and string.sub(cooldown, -string.len(member) - 1) == ':' .. member then
   released = released + redis.call('DEL', KEYS[2])
+  cooldown = nil
+end
+if backoff > 0 then
+  local until_ms = 0
+  if cooldown then
+    until_ms = tonumber(string.sub(cooldown, 1, string.find(cooldown, ':', 1, true) - 1))
+  end
+  if until_ms < now + backoff then
+    redis.call('SET', KEYS[2], tostring(now + backoff) .. ':' .. member, 'PX', backoff)
+  end
 end
 if redis.call('ZREM', KEYS[3], member) == 1 then
   released = released + 1

@@ -1,6 +1,7 @@
 -- Reserve one getSms: check every limit, then count it and store the code,
 -- all or nothing.
--- KEYS[1] code hash      {phone}:code     fields d (HMAC hex), n (wrong tries), x (expiry ms), m (reservation id)
+-- KEYS[1] code hash      {phone}:code     fields d (HMAC hex), n (wrong tries), x (expiry ms), m (reservation id),
+--          and while a resend's outcome is unknown its pending code pd, pn, px, pm (see lib.lua)
 -- KEYS[2] cooldown       {phone}:cooldown value "<until ms>:<reservation id>"
 -- KEYS[3] hourly log     {phone}:hour     sorted set (sliding window)
 -- KEYS[4] daily counter  {phone}:day:<YYYYMMDD, Asia/Shanghai>
@@ -20,14 +21,23 @@
 -- ARGV[18] global hard limit (GLOBAL_SEND_HARD_LIMIT; absent or below ARGV[14]: = ARGV[14])
 -- ARGV[19] '1' when a verified captcha ticket came with the request
 -- ARGV[20] '1' for step-up (CAPTCHA_MODE=adaptive): past ARGV[14], no ticket -> STEPUP
--- Returns {'OK', skip flag per provider} or {reason, wait ms[, first trip]} with reason one of
--- COOLDOWN, DAILY, HOURLY, IP, PREFIX, STEPUP, GLOBAL; nothing is written on a refusal.
+-- ARGV[21] max wrong tries per code (a code that reached it is no longer valid; absent: no cap)
+-- Returns {'OK' | 'PENDING', skip flag per provider} or {reason, wait ms[, first trip]} with reason
+-- one of COOLDOWN, DAILY, HOURLY, IP, PREFIX, STEPUP, GLOBAL; nothing is written on a refusal.
+-- The code: with no valid code in the hash it becomes the current code ('OK'). Beside a
+-- valid one (a resend) it is stored as the pending code ('PENDING'), so that a resend whose
+-- SMS is refused never costs the user the code they have: the caller promotes it
+-- (settle.lua) once the provider accepted, drops it (settle.lua / release.lua) when the
+-- provider refused, and leaves both valid when the outcome is unknown. A pending code
+-- left from such an unknown outcome is replaced; if the current code is no longer valid,
+-- that pending code becomes the current one first.
 local now = tonumber(ARGV[1])
 local member = ARGV[2]
 local providers = tonumber(ARGV[15] or '0')
-if redis.call('HGET', KEYS[1], 'm') == member then
+local code = redis.call('HMGET', KEYS[1], 'm', 'pm', 'd', 'x', 'n', 'pd', 'px', 'pn')
+if code[1] == member or code[2] == member then
   -- a retried call (e.g. after a dropped connection) of a reservation already made
-  return ok_with_health(providers, now)
+  return ok_with_health(providers, now, code[2] == member and 'PENDING' or 'OK')
 end
 local cooldown = redis.call('GET', KEYS[2])
 if cooldown then
@@ -88,6 +98,20 @@ if prefix_limit > 0 then
   window_add(KEYS[8], now, tonumber(ARGV[17]), member)
 end
 local ttl = tonumber(ARGV[4])
+local max_wrong = tonumber(ARGV[21] or '0')
+local function valid(d, x, n)
+  return d and d ~= '' and tonumber(x) > now and (max_wrong <= 0 or tonumber(n) < max_wrong)
+end
+local keep = valid(code[3], code[4], code[5])
+if not keep and valid(code[6], code[7], code[8]) then
+  redis.call('HSET', KEYS[1], 'd', code[6], 'n', code[8], 'x', code[7], 'm', code[2])
+  keep = true
+end
+if keep then
+  redis.call('HSET', KEYS[1], 'pd', ARGV[3], 'pn', 0, 'px', now + ttl, 'pm', member)
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  return ok_with_health(providers, now, 'PENDING')
+end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'd', ARGV[3], 'n', 0, 'x', now + ttl, 'm', member)
 redis.call('PEXPIRE', KEYS[1], ttl)
