@@ -524,6 +524,25 @@ def ci_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def threat_model() -> str:
+    """bench/threat_model.py's table for the defaults, and what the shortest code length would change."""
+    import importlib.util
+
+    from smsverify.config import Settings
+
+    spec = importlib.util.spec_from_file_location("threat_model", ROOT / "bench" / "threat_model.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    short = Settings.from_env({"CODE_LENGTH": "4"})
+    return (
+        module.table(Settings.from_env({})) + "\n\n"
+        f"With `CODE_LENGTH=4` (refused inside SCF; local runs only) a targeted guess succeeds with probability "
+        f"{module.guess_probability_per_year(short):.2%} per year. Run `python bench/threat_model.py NAME=VALUE ...` "
+        "for the figures of another configuration.\n"
+    )
+
+
 # -- writing ----------------------------------------------------------------------------------
 
 GENERATORS: dict[str, Callable[[], str]] = {
@@ -534,6 +553,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "provider-tables": provider_tables,
     "transport-table": transport_table,
     "ci-table": ci_table,
+    "threat-model": threat_model,
 }
 
 
