@@ -36,6 +36,9 @@ from tests.support import (
     RedisServer,
     RonglianEmulator,
     TencentCloudEmulator,
+    WECHAT_APP_ID,
+    WECHAT_APP_SECRET,
+    WechatEmulator,
     ZhenziEmulator,
     redis_binary,
     tencent_env,
@@ -120,12 +123,25 @@ def zhenzi_emulator() -> ZhenziEmulator:
     emulator.stop()
 
 
+@pytest.fixture(scope="session")
+def wechat_emulator() -> WechatEmulator:
+    emulator = WechatEmulator(WECHAT_APP_ID, WECHAT_APP_SECRET).start()
+    yield emulator
+    emulator.stop()
+
+
 def _fresh(emulator):
     """The emulator up again, with its knobs, records and daily counters reset for this test."""
     if not emulator.running:
         emulator.up()
     emulator.reset()
     return emulator
+
+
+@pytest.fixture
+def wx(wechat_emulator) -> WechatEmulator:
+    """The WeChat jscode2session emulator, fresh for this test."""
+    return _fresh(wechat_emulator)
 
 
 @pytest.fixture

@@ -5,26 +5,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.support import FakeClock
+from tests.support import WECHAT_APP_ID, WECHAT_APP_SECRET, FakeClock
 from tests.support.emulators.wechat import CODE_TTL_SECONDS, WechatEmulator
 
-APP_ID = "wx0123456789abcdef"
-APP_SECRET = "wechat-emulator-secret-for-tests"  # pragma: allowlist secret
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    emu = WechatEmulator(APP_ID, APP_SECRET).start()
-    yield emu
-    emu.stop()
-
-
-@pytest.fixture
-def wx(emulator):
-    if not emulator.running:
-        emulator.up()
-    emulator.reset()
-    return emulator
+APP_ID, APP_SECRET = WECHAT_APP_ID, WECHAT_APP_SECRET  # the shared emulator fixture `wx` (conftest)
 
 
 def ask(emu: WechatEmulator, method: str = "GET", **overrides):

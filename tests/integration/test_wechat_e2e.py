@@ -19,27 +19,11 @@ from smsverify.config import Settings
 from smsverify.wechat import WechatConfig, WechatIdentity, WechatLogin
 from smsverify.token import verify_token
 from tests.support import TOKEN_AUDIENCE, TOKEN_ISSUER, TOKEN_SECRET, call, get_sms, last_code, login
-from tests.support import WechatEmulator
+from tests.support import WECHAT_APP_ID, WECHAT_APP_SECRET, WechatEmulator
 from tests.support.logs import capture_all_logs
 
-APP_ID = "wx00112233445566aa"
-APP_SECRET = "wechat-e2e-secret-for-tests-00001"  # pragma: allowlist secret
+APP_ID, APP_SECRET = WECHAT_APP_ID, WECHAT_APP_SECRET  # the shared emulator fixture `wx` (conftest)
 PHONE = "+8613800138000"
-
-
-@pytest.fixture(scope="module")
-def wechat_emulator():
-    emu = WechatEmulator(APP_ID, APP_SECRET).start()
-    yield emu
-    emu.stop()
-
-
-@pytest.fixture
-def wx(wechat_emulator):
-    if not wechat_emulator.running:
-        wechat_emulator.up()
-    wechat_emulator.reset()
-    return wechat_emulator
 
 
 def wechat_env(wx: WechatEmulator) -> dict[str, str]:

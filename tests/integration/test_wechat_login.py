@@ -9,25 +9,9 @@ import traceback
 import pytest
 
 from smsverify.wechat import InvalidWxCode, WechatConfig, WechatIdentity, WechatLogin, WechatRejected, WechatUnavailable
-from tests.support import WechatEmulator
+from tests.support import WECHAT_APP_ID, WECHAT_APP_SECRET
 
-APP_ID = "wx0123456789abcdef"
-APP_SECRET = "wechat-login-secret-for-tests-0001"  # pragma: allowlist secret
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    emu = WechatEmulator(APP_ID, APP_SECRET).start()
-    yield emu
-    emu.stop()
-
-
-@pytest.fixture
-def wx(emulator):
-    if not emulator.running:
-        emulator.up()
-    emulator.reset()
-    return emulator
+APP_ID, APP_SECRET = WECHAT_APP_ID, WECHAT_APP_SECRET  # the shared emulator fixture `wx` (conftest)
 
 
 def login_for(url: str, secret: str = APP_SECRET, timeout: float = 2.0) -> WechatLogin:

@@ -34,6 +34,9 @@ HUYI_API_KEY = "huyi-api-key-for-tests-only-0123"  # pragma: allowlist secret
 ZHENZI_APP_ID = "108888"
 ZHENZI_APP_SECRET = "zhenzi-app-secret-for-tests-only"  # pragma: allowlist secret
 ZHENZI_TEMPLATE_ID = "1001"
+# The WeChat jscode2session emulator (tests/support/emulators/wechat.py), as the function is configured for it.
+WECHAT_APP_ID = "wx0123456789abcdef"
+WECHAT_APP_SECRET = "wechat-app-secret-for-tests-0001"  # pragma: allowlist secret
 
 #: A line of the console SMS provider (smsverify.senders.console): phone, code, minutes.
 CONSOLE_SMS = re.compile(r"\[console SMS to (\+\d+)\] 您的验证码为 (\d+)，(\d+) 分钟内有效。")
