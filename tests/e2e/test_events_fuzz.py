@@ -49,6 +49,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from smsverify.edge.app import PARAMS as READ_PARAMS
 from smsverify.edge.handler import create_handler
 from smsverify.edge.responses import STATUS
 from tests.support import CONSOLE_SMS, EVENTS, FakeClock, answer, load_event
@@ -507,7 +508,8 @@ def m_random_query(draw, event, in_query, method):
 
 
 def m_extra_query(draw, event, in_query, method):
-    extra = draw(st.dictionaries(st.text(max_size=12).filter(lambda k: k not in PARAMS), st.text(max_size=30), max_size=8))
+    # Names the function does not read (scene and wxCode are read: a random scene is refused).
+    extra = draw(st.dictionaries(st.text(max_size=12).filter(lambda k: k not in READ_PARAMS), st.text(max_size=30), max_size=8))
     event["queryString"] = {**extra, **event["queryString"]}
     return SERVED_AS_IS
 
