@@ -150,3 +150,47 @@ def test_resend_after_the_old_code_expired_is_one_round_trip(warm, sms_api, cloc
     traffic = counter.during(invoke(handler, get_sms(FIRST)))
     assert traffic.result["codeStr"] == "Ok"
     assert traffic.refused == 0 and traffic.commands == ["evalsha"]
+
+
+# -- the Redis-side cost: commands run inside the script ---------------------------
+# What limits verifications per second per Redis shard is the server's work per
+# call, and in these scripts that is about proportional to the redis.call()s they
+# make (bench/redis_cpu.py measures the CPU). Exact counts under the default
+# policy, single node, so that a change that adds one shows here first:
+# getSms to a new phone reads the code hash, the cooldown and the daily count,
+# counts four sliding-window logs (hourly, client, number prefix, global: one
+# ZCOUNT each), then sets the cooldown, starts the daily count (INCR, PEXPIRE),
+# adds to the four logs (trim, ZADD, PEXPIRE each) and writes the code (HSET,
+# PEXPIRE). A login reads the code hash, the client's and the global
+# failed-login logs and the daily wrong-code count; the right code is consumed
+# (HSET, PEXPIRE); a wrong one counts a wrong try (HSET), the day's wrong codes
+# (INCR, and PEXPIRE only when the day's count starts) and one failed login in
+# each log (trim, ZADD, PEXPIRE).
+@pytest.mark.parametrize("case, commands", [
+    ("getSms to a new phone", 3 + 4 + 1 + 2 + 4 * 3 + 2),
+    ("getSms refused by the cooldown", 2),
+    ("login with the right code", 4 + 2),
+    ("login with the day's first wrong code", 4 + 1 + 2 + 2 * 3),
+    ("login with a second wrong code that day", 4 + 1 + 1 + 2 * 3),
+    ("login with no code stored", 4 + 2 * 3),
+])
+def test_each_outcome_runs_an_exact_number_of_commands_in_its_script(warm, sms_api, case, commands):
+    handler, counter = warm
+    phone = NEVER_SENT if case == "login with no code stored" else FIRST
+    if case == "getSms to a new phone":
+        event = get_sms(phone)
+    elif case == "getSms refused by the cooldown":
+        assert answer(handler(get_sms(phone), {}))["codeStr"] == "Ok"
+        event = get_sms(phone)
+    else:
+        if phone == FIRST:
+            assert answer(handler(get_sms(phone), {}))["codeStr"] == "Ok"
+        code = last_code(sms_api, "+" + phone) if phone == FIRST else "123456"
+        if "wrong" in case:
+            code = wrong(code)
+        if "second" in case:
+            assert answer(handler(login(phone, code), {}))["codeStr"] == "CodeIsError"
+        event = login(phone, code)
+    traffic = counter.during(invoke(handler, event))
+    assert traffic.commands == ["evalsha"]
+    assert traffic.in_scripts == commands, traffic.commandstats

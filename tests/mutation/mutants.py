@@ -35,7 +35,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "attempt guard: one wrong try more than the limit",
         "src/smsverify/store/lua/check.lua",
-        "if wrong >= max_wrong then", "if wrong > max_wrong then",
+        "if current and tonumber(stored[2]) < max_wrong then", "if current and tonumber(stored[2]) <= max_wrong then",
         STORE_TESTS,
     ),
     Mutant(
@@ -47,9 +47,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "TTL refresh on a wrong try (the Node demo's defect)",
         "src/smsverify/store/lua/check.lua",
-        "redis.call('HSET', KEYS[1], 'n', wrong + 1, record, 'WRONG:' .. left)\n",
-        "redis.call('HSET', KEYS[1], 'n', wrong + 1, record, 'WRONG:' .. left)\nredis.call('HSET', KEYS[1], 'x', now + 300000)\n"
-        "redis.call('PEXPIRE', KEYS[1], 300000)\n",
+        "redis.call('HSET', KEYS[1], unpack(fields))\n",
+        "redis.call('HSET', KEYS[1], unpack(fields))\nredis.call('HSET', KEYS[1], 'x', now + CODE_TTL_MS)\n"
+        "redis.call('PEXPIRE', KEYS[1], CODE_TTL_MS)\n",
         STORE_TESTS,
     ),
     Mutant(
@@ -61,7 +61,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "daily count: one send more than the daily limit",
         "src/smsverify/store/lua/send.lua",
-        "if daily >= tonumber(ARGV[7]) then", "if daily > tonumber(ARGV[7]) then",
+        "if tonumber(redis.call('GET', KEYS[4]) or '0') >= DAILY_LIMIT then",
+        "if tonumber(redis.call('GET', KEYS[4]) or '0') > DAILY_LIMIT then",
         STORE_TESTS,
     ),
     Mutant(
@@ -73,15 +74,15 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "release deletes a newer code (not only its own reservation's)",
         "src/smsverify/store/lua/release.lua",
-        "if redis.call('HGET', KEYS[1], 'm') == member then", "if true then",
+        "elseif code[1] == member then", "elseif code[1] then",
         ("tests/integration/test_store_contract.py", "tests/integration/test_provider_faults.py",
          "tests/integration/test_providers.py", "tests/integration/test_redis_faults.py"),
     ),
     Mutant(
         "a provider refusal keeps its reservation (cooldown and counts stay)",
         "src/smsverify/service/verification.py",
-        "if not failed.maybe_sent and not isinstance(failed.final, NumberRateLimited):",
-        "if False and not failed.maybe_sent and not isinstance(failed.final, NumberRateLimited):",
+        "        try:\n            self.store.release_send(",
+        "        return\n        try:\n            self.store.release_send(",
         ("tests/e2e/test_send_outcomes.py", "tests/integration/test_providers.py", "tests/integration/test_provider_faults.py",
          "tests/integration/test_protocol.py"),
     ),

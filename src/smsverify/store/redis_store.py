@@ -188,10 +188,51 @@ class CheckResult(NamedTuple):
     wait_ms: int = 0
 
 
-def _script_source(name: str) -> str:
+def _script_source(name: str, policy: str = "") -> str:
+    """The text loaded for script ``name``: ``policy`` (see :func:`policy_lua`),
+    then lib.lua, then the script."""
     folder = resources.files("smsverify.store") / "lua"
     body = (folder / name).read_text(encoding="utf-8")
-    return (folder / "lib.lua").read_text(encoding="utf-8") + "\n" + body
+    return policy + (folder / "lib.lua").read_text(encoding="utf-8") + "\n" + body
+
+
+def policy_lua(limits: SendLimits) -> str:
+    """The deployment's policy as Lua constants, prepended to every script.
+
+    The limits are fixed for the life of a container, so they are written
+    into the script text once instead of travelling as ARGV with every call:
+    each call then packs and sends only what changes (the time, the ids, the
+    digests, the per-request switches). A container with another policy
+    loads other script texts, under their own SHA1s. All values are
+    integers (milliseconds and counts) or booleans.
+    """
+    constants = {
+        "CODE_TTL_MS": limits.code_ttl_ms,
+        "COOLDOWN_MS": limits.cooldown_ms,
+        "HOURLY_LIMIT": limits.hourly_limit,
+        "DAILY_LIMIT": limits.daily_limit,
+        "HOUR_MS": HOUR_MS,
+        "IP_WINDOW_MS": limits.ip_window_ms,
+        "GLOBAL_LIMIT": limits.global_limit,
+        "GLOBAL_WINDOW_MS": limits.global_window_ms,
+        "GLOBAL_HARD_LIMIT": max(limits.global_hard_limit, limits.global_limit),
+        "STEP_UP": limits.step_up,
+        "PREFIX_LIMIT": limits.prefix_limit,
+        "PREFIX_WINDOW_MS": limits.prefix_window_ms,
+        "MAX_WRONG_TRIES": limits.max_wrong_tries,
+        "DAILY_VERIFY_LIMIT": limits.daily_verify_limit,
+        "ATTEMPT_TTL_MS": ATTEMPT_TTL_MS,
+        "IP_VERIFY_LIMIT": limits.ip_verify_limit,
+        "IP_VERIFY_WINDOW_MS": limits.ip_verify_window_ms,
+        "GLOBAL_VERIFY_LIMIT": limits.global_verify_limit,
+        "GLOBAL_VERIFY_WINDOW_MS": limits.global_verify_window_ms,
+        "VERIFY_CAPTCHA_AFTER": limits.verify_captcha_after,
+    }
+    lines = ["-- The deployment's policy (SendLimits), written in by redis_store.policy_lua."]
+    for name, value in constants.items():
+        text = ("true" if value else "false") if isinstance(value, bool) else str(int(value))
+        lines.append(f"local {name} = {text}")
+    return "\n".join(lines) + "\n"
 
 
 class RedisCodeStore:
@@ -214,7 +255,9 @@ class RedisCodeStore:
         self.client = client
         self.limits = limits
         self.cluster = cluster
-        self._sources = {name: _script_source(f"{name}.lua") for name in ("send", "window", "release", "check", "settle")}
+        policy = policy_lua(limits)
+        self._sources = {name: _script_source(f"{name}.lua", policy)
+                         for name in ("send", "window", "release", "check", "settle")}
         self._scripts: dict[str, Any] = {}
 
     def _run(self, name: str, script_keys: Sequence[str], args: Sequence[Any]) -> Any:
@@ -273,8 +316,8 @@ class RedisCodeStore:
             script_keys += [keys.ip_log_key(client_ip or "-"), keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY,
                             keys.prefix_log_key(prefix or "-"), *health]
             reply = self._reserve_phone(
-                script_keys, digest, reservation_id, moment, ip_limit, lim.global_limit, len(health),
-                prefix_limit=prefix_limit, ticket=ticket,
+                script_keys, digest, reservation_id, moment, ip_limit, True, len(health),
+                prefix_step=bool(prefix_limit), ticket=ticket,
             )
             return _refusal(reply) or _reserved(reply, providers)
 
@@ -304,7 +347,7 @@ class RedisCodeStore:
                 outcome: Refusal | Reserved = Refusal(reason, int(reply[1]), bool(int(reply[2])))
             else:
                 reserved = _reserved(reply, providers)
-                phone_reply = self._reserve_phone(script_keys, digest, reservation_id, moment, 0, 0, 0)
+                phone_reply = self._reserve_phone(script_keys, digest, reservation_id, moment, 0, False, 0)
                 outcome = _refusal(phone_reply) or reserved._replace(pending=_text(phone_reply[0]) == "PENDING")
         except StoreUnavailable:
             self._forget_quietly(held, reservation_id)
@@ -323,19 +366,13 @@ class RedisCodeStore:
 
     def _reserve_phone(
         self, script_keys: list[str], digest: str, reservation_id: str, moment: Moment,
-        ip_limit: int, global_limit: int, providers: int, *, prefix_limit: int = 0, ticket: bool = False,
+        ip_limit: int, global_step: bool, providers: int, *, prefix_step: bool = False, ticket: bool = False,
     ) -> Sequence[Any]:
-        lim = self.limits
         return self._run(
             "send",
             script_keys,
-            [
-                moment.now_ms, reservation_id, digest, lim.code_ttl_ms, lim.cooldown_ms, lim.hourly_limit,
-                lim.daily_limit, moment.day_key_ttl_ms, moment.ms_to_day_end, HOUR_MS,
-                lim.ip_window_ms, ip_limit, lim.global_window_ms, global_limit, providers,
-                prefix_limit, lim.prefix_window_ms, lim.global_hard_limit, int(ticket), int(lim.step_up),
-                lim.max_wrong_tries,
-            ],
+            [moment.now_ms, reservation_id, digest, moment.ms_to_day_end, ip_limit, int(prefix_step),
+             int(global_step), providers, int(ticket)],
         )
 
     def _reserve_window(
@@ -434,18 +471,15 @@ class RedisCodeStore:
         lim = self.limits
         pk = keys.phone_keys(phone, moment.day, scene)
         attempt = attempt_id or uuid.uuid4().hex
-        args = [
-            moment.now_ms, lim.max_wrong_tries, lim.daily_verify_limit, moment.day_key_ttl_ms, moment.ms_to_day_end,
-            attempt, ATTEMPT_TTL_MS, len(digests), *digests,
-        ]
+        def args(throttles: str) -> list[Any]:
+            return [moment.now_ms, attempt, moment.ms_to_day_end, throttles, int(ticket), len(digests), *digests]
+
         if client is None:
-            return _check_result(self._run("check", [pk.code, pk.daily_verifies], args))
+            return _check_result(self._run("check", [pk.code, pk.daily_verifies], args("none")))
         client_key = keys.ip_verify_key(client)
         if not self.cluster:
-            throttles = [lim.ip_verify_limit, lim.ip_verify_window_ms, lim.global_verify_limit,
-                         lim.global_verify_window_ms, lim.verify_captcha_after, int(ticket)]
             script_keys = [pk.code, pk.daily_verifies, client_key, keys.GLOBAL_VERIFY_KEY]
-            return _check_result(self._run("check", script_keys, args + throttles))
+            return _check_result(self._run("check", script_keys, args("all")))
         held: list[str] = []
         try:
             for status, key, window_ms, limit in (
@@ -460,8 +494,7 @@ class RedisCodeStore:
                     held.pop()
                     self._forget(held, attempt)
                     return CheckResult(status, wait_ms=int(reply[1]))
-            result = _check_result(self._run("check", [pk.code, pk.daily_verifies],
-                                             args + [0, 0, 0, 0, lim.verify_captcha_after, int(ticket)]))
+            result = _check_result(self._run("check", [pk.code, pk.daily_verifies], args("captcha")))
         except StoreUnavailable:
             self._forget_quietly(held, attempt)
             raise

@@ -1,26 +1,42 @@
 -- Shared helpers, prepended to every script when it is loaded
 -- (Redis scripts cannot import each other). Times are milliseconds.
 
--- Sliding-window log on a sorted set: members are reservation ids, scores
--- their send times. Drops entries older than the window and returns the
--- number left and the milliseconds until the oldest leaves the window.
-local function window_state(key, now, window)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  local count = redis.call('ZCARD', key)
-  local wait = 0
-  if count > 0 then
-    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-    wait = tonumber(oldest[2]) + window - now
+-- Sliding-window log on a sorted set: members are reservation (or attempt)
+-- ids, scores their times. An entry counts while its score is above
+-- now - window. Reading counts in one ZCOUNT; entries that left the window
+-- are trimmed when the next one is added (window_add), which is the only
+-- time the set grows, so it never holds more than one window's entries plus
+-- those that left it since the last add.
+local function window_count(key, now, window)
+  return redis.call('ZCOUNT', key, '(' .. (now - window), '+inf')
+end
+
+-- Milliseconds until the oldest entry in the window leaves it: read only when
+-- a limit refuses, so a call that passes pays no range query.
+local function window_wait(key, now, window)
+  local oldest = redis.call('ZRANGEBYSCORE', key, '(' .. (now - window), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  if oldest[2] == nil then
+    return window  -- an empty window that refuses: a limit of 0
   end
-  return count, wait
+  return tonumber(oldest[2]) + window - now
+end
+
+-- INCR a day counter; its TTL (ms) is set when the count starts, since the key
+-- is the day's and never needs a longer one (release.lua only DECRs a count
+-- above 0, so it never creates the key).
+local function count_today(key, ttl)
+  if redis.call('INCR', key) == 1 then
+    redis.call('PEXPIRE', key, ttl)
+  end
 end
 
 local function window_add(key, now, window, member)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   redis.call('ZADD', key, now, member)
   redis.call('PEXPIRE', key, window)
 end
 
--- The global circuit breaker: the first refusal of a window returns 1 so that
+-- The global send quota: the first refusal of a window returns 1 so that
 -- the caller logs one ERROR line per window across all function instances.
 -- The marker holds the end of its window on the service clock (like every
 -- other time here), and its TTL only cleans it up.
@@ -69,10 +85,20 @@ local function drop_pending(key, x, now)
   end
 end
 
--- Compare two hex digests without an early exit: the time taken does not
--- depend on where they first differ. Lua 5.1 has no bit operators, so the
--- differences are summed as squares.
+-- Compare two digests in constant time: Lua compares strings by their
+-- interned address, and what is interned and compared here is the SHA-1 of
+-- each digest, so the time taken tells nothing about where the digests
+-- themselves differ (the "double HMAC" comparison: Paragon Initiative
+-- Enterprises, "Preventing Timing Attacks on String Comparison with a Double
+-- HMAC Strategy", https://paragonie.com/blog/2015/11/preventing-timing-attacks-on-string-comparison-with-double-hmac-strategy).
+-- redis.sha1hex is C; a byte-by-byte loop in Lua cost 7.5 us per comparison, this 1.6 us.
+-- fakeredis (the fast unit tests' stand-in) has no redis.sha1hex: there, the
+-- loop without an early exit, summing squared differences (Lua 5.1 has no
+-- bit operators).
 local function same_digest(a, b)
+  if redis.sha1hex then
+    return redis.sha1hex(a) == redis.sha1hex(b)
+  end
   if string.len(a) ~= string.len(b) then
     return false
   end
@@ -115,48 +141,37 @@ end
 -- Milliseconds until a sliding window of `limit` entries has room, or nil
 -- when it has room now (or limit is 0: the window is off).
 local function window_full(key, now, window, limit)
-  if limit <= 0 then
+  if limit <= 0 or window_count(key, now, window) < limit then
     return nil
   end
-  -- window_state without its ZRANGE unless the window is full (the common case pays 2 commands)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  if redis.call('ZCARD', key) < limit then
-    return nil
-  end
-  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-  return tonumber(oldest[2]) + window - now
+  return window_wait(key, now, window)
 end
 
--- Login throttles: the LOGIN_ARGS entries of ARGV right after check.lua's
--- candidate digests (ARGV[9..8+n]) are: client failed-login limit, its window
--- (ms), global failed-login limit, its window (ms), wrong codes per phone per
--- day before a captcha ticket is needed (0: never) and '1' if a verified
--- ticket came with the request; absent, the throttles are off. The sorted-set
--- member is the attempt id ARGV[6], so a retried attempt is counted once.
--- KEYS[3] is the client's failed-login log and KEYS[4] the global one (both
--- sorted sets; unused with limits 0, as in cluster mode, where they live on
--- other slots).
-local LOGIN_ARGS = 6
+-- Login throttles, from the policy and ARGV[4] of check.lua: 'all' (single
+-- node: the client's failed-login log KEYS[3] and the global one KEYS[4],
+-- both sorted sets, and the captcha after VERIFY_CAPTCHA_AFTER wrong codes),
+-- 'captcha' (cluster mode: the logs are on other slots and kept by the
+-- caller, so only the captcha step) or 'none'. ARGV[5] is '1' when a verified
+-- captcha ticket came with the request. The sorted-set member is the attempt
+-- id ARGV[2], so a retried attempt is counted once.
 local function login_throttle()
-  local base = 8 + tonumber(ARGV[8])
-  if #ARGV < base + LOGIN_ARGS then
-    return {client_limit = 0, global_limit = 0, captcha_after = 0, member = ARGV[6]}
-  end
+  local mode = ARGV[4]
+  local logs = mode == 'all'
   return {
-    client_limit = tonumber(ARGV[base + 1]), client_window = tonumber(ARGV[base + 2]),
-    global_limit = tonumber(ARGV[base + 3]), global_window = tonumber(ARGV[base + 4]),
-    captcha_after = tonumber(ARGV[base + 5]), ticket = ARGV[base + 6] == '1', member = ARGV[6],
+    client_limit = logs and IP_VERIFY_LIMIT or 0, client_window = IP_VERIFY_WINDOW_MS,
+    global_limit = logs and GLOBAL_VERIFY_LIMIT or 0, global_window = GLOBAL_VERIFY_WINDOW_MS,
+    captcha_after = mode ~= 'none' and VERIFY_CAPTCHA_AFTER or 0, ticket = ARGV[5] == '1', member = ARGV[2],
   }
 end
 
 -- Before anything of the phone is counted: {'IP'|'BUSY', wait ms} when the
 -- client's or the global failed-login quota is spent, else nil.
 local function login_gate(t, now)
-  local wait = window_full(KEYS[3], now, t.client_window or 0, t.client_limit)
+  local wait = window_full(KEYS[3], now, t.client_window, t.client_limit)
   if wait then
     return {'IP', wait}
   end
-  wait = window_full(KEYS[4], now, t.global_window or 0, t.global_limit)
+  wait = window_full(KEYS[4], now, t.global_window, t.global_limit)
   if wait then
     return {'BUSY', wait}
   end

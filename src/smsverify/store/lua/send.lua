@@ -1,27 +1,24 @@
 -- Reserve one getSms: check every limit, then count it and store the code,
--- all or nothing.
+-- all or nothing. The limits are the policy constants (redis_store.policy_lua).
 -- KEYS[1] code hash      {phone}:code     fields d (HMAC hex), n (wrong tries), x (expiry ms), m (reservation id),
 --          and while a resend's outcome is unknown its pending code pd, pn, px, pm (see lib.lua)
 -- KEYS[2] cooldown       {phone}:cooldown value "<until ms>:<reservation id>"
 -- KEYS[3] hourly log     {phone}:hour     sorted set (sliding window)
 -- KEYS[4] daily counter  {phone}:day:<YYYYMMDD, Asia/Shanghai>
--- KEYS[5] per-IP log     {ip:<addr>}:sends      only when ARGV[12] ~= '0'
--- KEYS[6] global log     {global}:sends         only when ARGV[14] ~= '0'
--- KEYS[7] breaker marker {global}:tripped       only when ARGV[14] ~= '0'
--- KEYS[8]  prefix log     {prefix:<cc>:<digits>}:sends only when ARGV[16] > 0 (before the health keys)
--- KEYS[9..] provider health {global}:provider:<name>:down, ARGV[15] of them
---          (the last ARGV[15] KEYS whatever their number, see ok_with_health)
--- ARGV[1]  now (ms)            ARGV[2]  reservation id     ARGV[3]  code HMAC (hex)
--- ARGV[4]  code TTL (ms)       ARGV[5]  cooldown (ms)      ARGV[6]  hourly limit
--- ARGV[7]  daily limit         ARGV[8]  daily key TTL (ms) ARGV[9]  ms until the day ends
--- ARGV[10] hour window (ms)    ARGV[11] IP window (ms)     ARGV[12] IP limit (0: no IP step)
--- ARGV[13] global window (ms)  ARGV[14] global limit (0: no global step)
--- ARGV[15] number of provider health keys (0 without failover)
--- ARGV[16] prefix limit (0 or absent: no prefix step)  ARGV[17] prefix window (ms)
--- ARGV[18] global hard limit (GLOBAL_SEND_HARD_LIMIT; absent or below ARGV[14]: = ARGV[14])
--- ARGV[19] '1' when a verified captcha ticket came with the request
--- ARGV[20] '1' for step-up (CAPTCHA_MODE=adaptive): past ARGV[14], no ticket -> STEPUP
--- ARGV[21] max wrong tries per code (a code that reached it is no longer valid; absent: no cap)
+-- KEYS[5] per-IP log     {ip:<addr>}:sends      only when ARGV[5] > 0
+-- KEYS[6] global log     {global}:sends         only when ARGV[7] = '1'
+-- KEYS[7] quota marker   {global}:tripped       only when ARGV[7] = '1'
+-- KEYS[8] prefix log     {prefix:<cc>:<digits>}:sends only when ARGV[6] = '1' (before the health keys)
+-- KEYS[9..] provider health {global}:provider:<name>:down, ARGV[8] of them
+--          (the last ARGV[8] KEYS whatever their number, see ok_with_health)
+-- ARGV[1] now (ms)   ARGV[2] reservation id   ARGV[3] code HMAC (hex)
+-- ARGV[4] ms until the day ends (the daily counter lives one hour longer)
+-- ARGV[5] this client's send limit per IP_WINDOW_MS (0: no per-IP step)
+-- ARGV[6] '1': the prefix step (PREFIX_LIMIT per PREFIX_WINDOW_MS)
+-- ARGV[7] '1': the global step (single node; in cluster mode window.lua ran it)
+-- ARGV[8] number of provider health keys (0 without failover)
+-- ARGV[9] '1' when a verified captcha ticket came with the request (passes the
+--          step-up between GLOBAL_LIMIT and GLOBAL_HARD_LIMIT)
 -- Returns {'OK' | 'PENDING', skip flag per provider} or {reason, wait ms[, first trip]} with reason
 -- one of COOLDOWN, DAILY, HOURLY, IP, PREFIX, STEPUP, GLOBAL; nothing is written on a refusal.
 -- The code: with no valid code in the hash it becomes the current code ('OK'). Beside a
@@ -33,7 +30,7 @@
 -- that pending code becomes the current one first.
 local now = tonumber(ARGV[1])
 local member = ARGV[2]
-local providers = tonumber(ARGV[15] or '0')
+local providers = tonumber(ARGV[8])
 local code = redis.call('HMGET', KEYS[1], 'm', 'pm', 'd', 'x', 'n', 'pd', 'px', 'pn')
 if code[1] == member or code[2] == member then
   -- a retried call (e.g. after a dropped connection) of a reservation already made
@@ -46,61 +43,53 @@ if cooldown then
     return {'COOLDOWN', until_ms - now}
   end
 end
-local daily = tonumber(redis.call('GET', KEYS[4]) or '0')
-if daily >= tonumber(ARGV[7]) then
-  return {'DAILY', tonumber(ARGV[9])}
+local ms_to_day_end = tonumber(ARGV[4])
+if tonumber(redis.call('GET', KEYS[4]) or '0') >= DAILY_LIMIT then
+  return {'DAILY', ms_to_day_end}
 end
-local hour_window = tonumber(ARGV[10])
-local hourly, hourly_wait = window_state(KEYS[3], now, hour_window)
-if hourly >= tonumber(ARGV[6]) then
-  return {'HOURLY', hourly_wait}
+local wait = window_full(KEYS[3], now, HOUR_MS, HOURLY_LIMIT)
+if wait then
+  return {'HOURLY', wait}
 end
-local ip_limit = tonumber(ARGV[12])
-local ip_window = tonumber(ARGV[11])
-if ip_limit > 0 then
-  local count, wait = window_state(KEYS[5], now, ip_window)
-  if count >= ip_limit then
-    return {'IP', wait}
-  end
+local ip_limit = tonumber(ARGV[5])
+wait = window_full(KEYS[5], now, IP_WINDOW_MS, ip_limit)
+if wait then
+  return {'IP', wait}
 end
-local prefix_limit = tonumber(ARGV[16] or '0')
-local prefix_wait = window_full(KEYS[8], now, tonumber(ARGV[17] or '0'), prefix_limit)
-if prefix_wait then
-  return {'PREFIX', prefix_wait}
+local prefix_step = ARGV[6] == '1' and PREFIX_LIMIT > 0
+wait = prefix_step and window_full(KEYS[8], now, PREFIX_WINDOW_MS, PREFIX_LIMIT)
+if wait then
+  return {'PREFIX', wait}
 end
-local global_limit = tonumber(ARGV[14])
-local global_window = tonumber(ARGV[13])
-if global_limit > 0 then
-  local count, wait = window_state(KEYS[6], now, global_window)
-  local verdict = stepped_verdict(count, global_limit, tonumber(ARGV[18] or '0'), ARGV[19] == '1', ARGV[20] == '1')
+local global_step = ARGV[7] == '1' and GLOBAL_LIMIT > 0
+if global_step then
+  local count = window_count(KEYS[6], now, GLOBAL_WINDOW_MS)
+  local verdict = stepped_verdict(count, GLOBAL_LIMIT, GLOBAL_HARD_LIMIT, ARGV[9] == '1', STEP_UP)
   if verdict then
-    return {verdict == 'STEPUP' and 'STEPUP' or 'GLOBAL', wait, first_trip(KEYS[7], now, global_window)}
+    local reason = verdict == 'STEPUP' and 'STEPUP' or 'GLOBAL'
+    return {reason, window_wait(KEYS[6], now, GLOBAL_WINDOW_MS), first_trip(KEYS[7], now, GLOBAL_WINDOW_MS)}
   end
 end
 
 -- Every limit passed: count this send everywhere and store the code.
-local interval = tonumber(ARGV[5])
-if interval > 0 then
-  redis.call('SET', KEYS[2], tostring(now + interval) .. ':' .. member, 'PX', interval)
-else
+if COOLDOWN_MS > 0 then
+  redis.call('SET', KEYS[2], tostring(now + COOLDOWN_MS) .. ':' .. member, 'PX', COOLDOWN_MS)
+elseif cooldown then
   redis.call('DEL', KEYS[2])
 end
-redis.call('INCR', KEYS[4])
-redis.call('PEXPIRE', KEYS[4], ARGV[8])
-window_add(KEYS[3], now, hour_window, member)
+count_today(KEYS[4], ms_to_day_end + HOUR_MS)
+window_add(KEYS[3], now, HOUR_MS, member)
 if ip_limit > 0 then
-  window_add(KEYS[5], now, ip_window, member)
+  window_add(KEYS[5], now, IP_WINDOW_MS, member)
 end
-if global_limit > 0 then
-  window_add(KEYS[6], now, global_window, member)
+if global_step then
+  window_add(KEYS[6], now, GLOBAL_WINDOW_MS, member)
 end
-if prefix_limit > 0 then
-  window_add(KEYS[8], now, tonumber(ARGV[17]), member)
+if prefix_step then
+  window_add(KEYS[8], now, PREFIX_WINDOW_MS, member)
 end
-local ttl = tonumber(ARGV[4])
-local max_wrong = tonumber(ARGV[21] or '0')
 local function valid(d, x, n)
-  return d and d ~= '' and tonumber(x) > now and (max_wrong <= 0 or tonumber(n) < max_wrong)
+  return d and d ~= '' and tonumber(x) > now and (MAX_WRONG_TRIES <= 0 or tonumber(n) < MAX_WRONG_TRIES)
 end
 local keep = valid(code[3], code[4], code[5])
 if not keep and valid(code[6], code[7], code[8]) then
@@ -108,11 +97,13 @@ if not keep and valid(code[6], code[7], code[8]) then
   keep = true
 end
 if keep then
-  redis.call('HSET', KEYS[1], 'pd', ARGV[3], 'pn', 0, 'px', now + ttl, 'pm', member)
-  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('HSET', KEYS[1], 'pd', ARGV[3], 'pn', 0, 'px', now + CODE_TTL_MS, 'pm', member)
+  redis.call('PEXPIRE', KEYS[1], CODE_TTL_MS)
   return ok_with_health(providers, now, 'PENDING')
 end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'd', ARGV[3], 'n', 0, 'x', now + ttl, 'm', member)
-redis.call('PEXPIRE', KEYS[1], ttl)
+if code[1] or code[2] or code[3] or code[6] then
+  redis.call('DEL', KEYS[1])  -- an old code and its attempt records go
+end
+redis.call('HSET', KEYS[1], 'd', ARGV[3], 'n', 0, 'x', now + CODE_TTL_MS, 'm', member)
+redis.call('PEXPIRE', KEYS[1], CODE_TTL_MS)
 return ok_with_health(providers, now)

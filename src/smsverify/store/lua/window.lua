@@ -1,6 +1,6 @@
 -- Reserve one slot of a single sliding window (Redis Cluster mode, where the
 -- per-IP and global logs live on other slots than the phone's keys).
--- KEYS[1] window log (sorted set)   KEYS[2] breaker marker (global only; same hash tag)
+-- KEYS[1] window log (sorted set)   KEYS[2] quota marker (global only; same hash tag)
 -- ARGV[1] now (ms)  ARGV[2] reservation id  ARGV[3] window (ms)  ARGV[4] limit
 -- ARGV[5] '1' to report the first refusal of a window (needs KEYS[2])
 -- ARGV[6] number of provider health keys ending KEYS (0 or absent: none)
@@ -9,7 +9,7 @@
 -- Returns {'OK', skip flag per provider} or {'FULL' | 'STEPUP', wait ms, first trip (0|1)}.
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[3])
-local count, wait = window_state(KEYS[1], now, window)
+local count = window_count(KEYS[1], now, window)
 local providers = tonumber(ARGV[6] or '0')
 if redis.call('ZSCORE', KEYS[1], ARGV[2]) then
   return ok_with_health(providers, now)  -- a retried call of a reservation already made
@@ -20,7 +20,7 @@ if verdict then
   if ARGV[5] == '1' then
     tripped = first_trip(KEYS[2], now, window)
   end
-  return {verdict, wait, tripped}
+  return {verdict, window_wait(KEYS[1], now, window), tripped}
 end
 window_add(KEYS[1], now, window, ARGV[2])
 return ok_with_health(providers, now)
