@@ -111,16 +111,34 @@ class EnvReader:
         if self.problems:
             raise ConfigError.collected(self.problems)
 
-    def text(self, name: str, default: str | None = None) -> str | None:
-        """The value of ``name``; ``default`` when unset, empty or malformed."""
+    def text(self, name: str, default: str | None = None, *, strip_spaces: bool = False) -> str | None:
+        """The value of ``name``; ``default`` when unset, empty or malformed.
+
+        Leading or trailing whitespace is a problem (a secret pasted with a
+        space would silently differ), unless ``strip_spaces``: then it is
+        removed (a PEM block pasted with its final line break).
+        """
         note(self.env, name, "text", default)
         value = self.env.get(name)
         if value is None or value.strip() == "":
             return default
         if value != value.strip():
+            if strip_spaces:
+                return value.strip()
             self.problem(name, "has leading or trailing spaces")
             return default
         return value
+
+    def attempt(self, read: Callable[[], T], default: Any = None) -> T:
+        """``read()``, or ``default`` after recording the problems of the
+        :class:`ConfigError` it raised: for checks that raise on their first
+        problem, so that one ``ConfigError`` still names every variable."""
+        try:
+            return read()
+        except ConfigError as exc:
+            for name, problem in exc.problems:
+                self.problem(name, problem)
+            return default
 
     def required(self, name: str, purpose: str) -> str:
         """The value of ``name``, recorded as a problem when absent (then ``""``)."""
@@ -186,35 +204,3 @@ class EnvReader:
             self.problem(name, f"must be an http(s) URL, got {url!r}")
             return default
         return url.rstrip("/")
-
-
-class Problems:
-    """Gathers the :class:`ConfigError` of several reads, to raise them as one.
-
-    For settings objects whose readers raise on their first bad variable:
-    each independent read goes through :meth:`attempt`, and
-    :meth:`raise_problems` raises one ``ConfigError`` naming all of them
-    (``.problems`` in the order found, ``.variable`` the first).
-    """
-
-    def __init__(self) -> None:
-        self.problems: list[tuple[str, str]] = []
-
-    def add(self, name: str, problem: str) -> None:
-        """Record that variable ``name`` is wrong."""
-        if (name, problem) not in self.problems:
-            self.problems.append((name, problem))
-
-    def attempt(self, read: Callable[[], T], default: Any = None) -> T:
-        """``read()``, or ``default`` after recording the problems of its ``ConfigError``."""
-        try:
-            return read()
-        except ConfigError as exc:
-            for name, problem in exc.problems:
-                self.add(name, problem)
-            return default
-
-    def raise_problems(self) -> None:
-        """Raise one :class:`ConfigError` naming every problem recorded, if any."""
-        if self.problems:
-            raise ConfigError.collected(self.problems)

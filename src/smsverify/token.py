@@ -147,25 +147,24 @@ class TokenConfig:
             Naming every bad variable in ``.problems`` (both key variables
             as one name when both or neither are set inside SCF).
         """
-        from smsverify.env import Problems
+        from smsverify.env import EnvReader
 
-        reader = _Reader(env)
-        problems = Problems()  # every bad TOKEN_* variable in one ConfigError
+        reader = EnvReader(env)  # every bad TOKEN_* variable in one ConfigError
         notices: list[str] = []
-        pem = problems.attempt(lambda: reader.text("TOKEN_PRIVATE_KEY"))
-        secret = problems.attempt(lambda: reader.text("TOKEN_SECRET", strip=False))
-        algorithm, der, ephemeral = problems.attempt(
+        pem = reader.text("TOKEN_PRIVATE_KEY", strip_spaces=True)
+        secret = reader.text("TOKEN_SECRET")
+        algorithm, der, ephemeral = reader.attempt(
             lambda: _signing_key(pem, secret, in_scf, notices), (ES256, None, False)
         )
         previous_der = previous_algorithm = None
-        previous_pem = problems.attempt(lambda: reader.text("TOKEN_PRIVATE_KEY_PREVIOUS"))
+        previous_pem = reader.text("TOKEN_PRIVATE_KEY_PREVIOUS", strip_spaces=True)
         if previous_pem is not None:
             if pem is None:
-                problems.add("TOKEN_PRIVATE_KEY_PREVIOUS", "needs TOKEN_PRIVATE_KEY (the key that replaced it)")
+                reader.problem("TOKEN_PRIVATE_KEY_PREVIOUS", "needs TOKEN_PRIVATE_KEY (the key that replaced it)")
             else:
-                previous_der = problems.attempt(lambda: _pem_der("TOKEN_PRIVATE_KEY_PREVIOUS", previous_pem))
+                previous_der = reader.attempt(lambda: _pem_der("TOKEN_PRIVATE_KEY_PREVIOUS", previous_pem))
                 if previous_der is not None:
-                    previous_algorithm = problems.attempt(
+                    previous_algorithm = reader.attempt(
                         lambda: _pkcs8_algorithm("TOKEN_PRIVATE_KEY_PREVIOUS", previous_der)
                     )
         names = {}
@@ -175,19 +174,16 @@ class TokenConfig:
             value = reader.text(name)
             if value is None:
                 if in_scf:
-                    problems.add(name, "is required inside SCF (backends check it when verifying a token)")
+                    reader.problem(name, "is required inside SCF (backends check it when verifying a token)")
                 value = default
                 defaulted.append(f"{name}={default}")
             elif len(value) > 256:
-                problems.add(name, "must be at most 256 characters")
+                reader.problem(name, "must be at most 256 characters")
             names[name] = value
         if defaulted:
             notices.append("login tokens carry the local defaults " + ", ".join(defaulted))
-        ttl = problems.attempt(
-            lambda: reader.integer("TOKEN_TTL_SECONDS", DEFAULT_TTL_SECONDS, MIN_TTL_SECONDS, MAX_TTL_SECONDS),
-            DEFAULT_TTL_SECONDS,
-        )
-        problems.raise_problems()
+        ttl = reader.integer("TOKEN_TTL_SECONDS", DEFAULT_TTL_SECONDS, MIN_TTL_SECONDS, MAX_TTL_SECONDS)
+        reader.raise_problems()
         _require_libraries(algorithm, "TOKEN_SECRET" if algorithm == HS256 else "TOKEN_PRIVATE_KEY")
         return cls(
             algorithm=algorithm,
@@ -237,32 +233,6 @@ def _require_libraries(algorithm: str, variable: str) -> None:
     if missing:
         names = {"jwt": "PyJWT", "cryptography": "cryptography"}
         raise ConfigError(variable, f"{algorithm} signing needs {' and '.join(names[m] for m in missing)}, missing here")
-
-
-class _Reader:
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-
-    def text(self, name: str, *, strip: bool = True) -> str | None:
-        value = self.env.get(name)
-        if value is None or value.strip() == "":
-            return None
-        if not strip and value != value.strip():
-            raise ConfigError(name, "has leading or trailing spaces")
-        return value.strip() if strip else value
-
-    def integer(self, name: str, default: int, minimum: int, maximum: int) -> int:
-        note(self.env, name, "integer", default, minimum, maximum)
-        raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ConfigError(name, f"must be an integer number of seconds, got {raw!r}") from None
-        if not minimum <= value <= maximum:
-            raise ConfigError(name, f"must be between {minimum} and {maximum} seconds, got {value}")
-        return value
 
 
 # -- PEM and PKCS#8, standard library only (see the module docstring) --------------------------

@@ -139,23 +139,23 @@ class WechatConfig:
             whitespace or is over 128 characters, or ``WECHAT_API_ENDPOINT``
             is not an http(s) URL without credentials, query or fragment.
         """
-        from smsverify.env import Problems
+        from smsverify.env import EnvReader
 
         app_id = (env.get("WECHAT_APP_ID") or "").strip()
         secret = (env.get("WECHAT_APP_SECRET") or "").strip()
         if not app_id and not secret:
             return None
-        problems = Problems()  # every bad WECHAT_* variable in one ConfigError
+        reader = EnvReader(env)  # every bad WECHAT_* variable in one ConfigError
         if not app_id:
-            problems.add("WECHAT_APP_ID", "is required when WECHAT_APP_SECRET is set")
+            reader.problem("WECHAT_APP_ID", "is required when WECHAT_APP_SECRET is set")
         if not secret:
-            problems.add("WECHAT_APP_SECRET", "is required when WECHAT_APP_ID is set")
+            reader.problem("WECHAT_APP_SECRET", "is required when WECHAT_APP_ID is set")
         for name, value in (("WECHAT_APP_ID", app_id), ("WECHAT_APP_SECRET", secret)):
             if len(value) > 128 or any(ch.isspace() or not ch.isprintable() for ch in value):
-                problems.add(name, "must be at most 128 printable characters without spaces")
+                reader.problem(name, "must be at most 128 printable characters without spaces")
         note(env, "WECHAT_API_ENDPOINT", "url", DEFAULT_ENDPOINT)
-        endpoint = problems.attempt(lambda: _endpoint((env.get("WECHAT_API_ENDPOINT") or "").strip() or DEFAULT_ENDPOINT))
-        problems.raise_problems()
+        endpoint = reader.attempt(lambda: _endpoint((env.get("WECHAT_API_ENDPOINT") or "").strip() or DEFAULT_ENDPOINT))
+        reader.raise_problems()
         return cls(app_id=app_id, app_secret=secret, endpoint=endpoint)
 
 

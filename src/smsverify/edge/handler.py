@@ -20,7 +20,7 @@ import serverless_wsgi
 from smsverify import errors
 from smsverify.bootstrap import build_service, read_token_config, read_wechat_config
 from smsverify.config import Settings
-from smsverify.env import Problems
+from smsverify.env import EnvReader
 from smsverify.edge.app import create_app
 from smsverify.edge.event import MalformedEvent, request_id_of, to_wsgi_event
 from smsverify.edge.responses import JSON_CONTENT_TYPE, body, error_body, integration_response, json_text
@@ -190,12 +190,12 @@ def read_configuration(env: Mapping[str, str]) -> Configuration:
         Every missing or malformed variable of every group in ``.problems``,
         in the order above; ``.variable`` is the first.
     """
-    problems = Problems()
-    settings = problems.attempt(lambda: Settings.from_env(env))
-    edge = problems.attempt(lambda: EdgeSettings.from_env(env))
-    token = problems.attempt(lambda: read_token_config(env))
-    wechat = problems.attempt(lambda: read_wechat_config(env))
-    problems.raise_problems()
+    reader = EnvReader(env)
+    settings = reader.attempt(lambda: Settings.from_env(env))
+    edge = reader.attempt(lambda: EdgeSettings.from_env(env))
+    token = reader.attempt(lambda: read_token_config(env))
+    wechat = reader.attempt(lambda: read_wechat_config(env))
+    reader.raise_problems()
     return Configuration(settings=settings, edge=edge, token=token, wechat=wechat)
 
 
