@@ -330,8 +330,9 @@ def _quota_given_back(service: Any, phone: Any) -> bool:
     from smsverify.clock import moment_at
     from smsverify.store import keys
 
-    daily = keys.phone_keys(phone.e164, moment_at(service.clock()).day).daily_sends
-    return int(service.store.client.get(daily) or 0) == 0
+    day = moment_at(service.clock()).day
+    recorded = service.store.client.hget(keys.phone_keys(phone.e164, day).sends, "daily") or b""
+    return recorded.decode() in ("", f"{day}:0")  # the send record's day count (see read_sends in lib.lua)
 
 
 def outcome(error_for: Callable[[], Exception]) -> Outcome:

@@ -34,7 +34,7 @@ from smsverify.clock import moment_at
 from smsverify.edge.handler import create_handler
 from smsverify.store.redis_store import CheckOutcome
 from smsverify.store import keys
-from tests.support import answer, get_sms, last_code, login, ronglian_env, wrong
+from tests.support import SendRecord, answer, get_sms, last_code, login, ronglian_env, send_record, wrong
 
 PHONE = "+8613800138000"
 OTHER_PHONES = ["+8613800000001", "+8613800000002", "+8613800000003", "+8613800000004"]
@@ -121,8 +121,8 @@ def test_get_sms_then_login_succeeds_once(cluster, make_env, sms_api, clock, spe
     again = check(handler, "13800138000", code)
     assert (again["codeStr"], again["_status"]) == ("CodeHasExpired", 401)
     # The state lives on the cluster, not in some local fallback store.
-    cooldown = keys.phone_keys(PHONE, shanghai_day(clock.now)).cooldown
-    assert cooldown in keys_by_node(cluster)[node_of(cluster, cooldown)]
+    record = keys.phone_keys(PHONE, shanghai_day(clock.now)).sends
+    assert record in keys_by_node(cluster)[node_of(cluster, record)]
 
 
 def test_wrong_codes_count_down_then_invalidate(service, sms_api):
@@ -231,10 +231,9 @@ def test_provider_refusal_releases_the_reservation_on_every_slot(service, sms_ap
     # Only the earlier, successful send is left in the per-IP and global logs.
     assert (rc.zcard(ip_log), rc.zcard(global_log)) == (1, 1)
     assert rc.zscore(ip_log, kept) == rc.zscore(global_log, kept) == now_ms
-    pk = keys.phone_keys(PHONE, shanghai_day(clock.now))
-    assert rc.exists(pk.code, pk.cooldown) == 0
-    assert rc.zcard(pk.hourly) == 0
-    assert int(rc.get(pk.daily_sends) or 0) == 0
+    day = shanghai_day(clock.now)
+    assert rc.exists(keys.phone_keys(PHONE, day).code) == 0
+    assert send_record(rc, PHONE, day) == SendRecord()  # no cooldown, no hourly entry, the day's count given back
 
     sms_api.sms_request_error = None
     assert send(handler, PHONE)["codeStr"] == "Ok"  # no cooldown was left behind
@@ -293,7 +292,7 @@ def test_keys_of_one_phone_share_one_slot_and_the_split_crosses_slots(service, s
     found = keys_by_node(cluster)
     phone_keys = {(i, k) for i, ks in found.items() for k in ks if f"{{{PHONE}}}" in k}
     pk = keys.phone_keys(PHONE, shanghai_day(clock.now))
-    expected = {pk.code, pk.cooldown, pk.hourly, pk.daily_sends, pk.daily_verifies}
+    expected = {pk.code, pk.sends, pk.daily_verifies}
     assert {k for _, k in phone_keys} == expected
     assert len({i for i, _ in phone_keys}) == 1  # all on one node
     probe = cluster.nodes[0].client()
@@ -321,7 +320,7 @@ def test_scenes_isolate_codes_on_the_phones_slot(service, sms_api, cluster, cloc
 
     day = shanghai_day(clock.now)
     login_keys, register_keys = keys.phone_keys(PHONE, day), keys.phone_keys(PHONE, day, "register")
-    assert register_keys.code != login_keys.code and register_keys.cooldown == login_keys.cooldown
+    assert register_keys.code != login_keys.code and register_keys.sends == login_keys.sends
     assert node_of(cluster, register_keys.code) == node_of(cluster, login_keys.code)  # one slot: one script each
     assert answer(handler(login(PHONE, login_code), {}))["codeStr"] == "Success"
     assert answer(handler(login(PHONE, register_code, scene="register"), {}))["codeStr"] == "Success"

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from smsverify.store import keys
-from tests.support import answer, get_sms, last_code, load_event, login, wrong
+from tests.support import answer, get_sms, last_code, load_event, login, send_record, wrong
 
 SHANGHAI = timezone(timedelta(hours=8))
 IP_A = "203.0.113.7"
@@ -230,11 +230,10 @@ def test_cooldown_refusal_does_not_count_against_the_ip(build, sms_api, clock, r
     assert_ok(answer(handler(get_sms(phone(2), ip=IP_A), {})))  # refused above if the cooldown refusal counted
     assert_answer(answer(handler(get_sms(phone(3), ip=IP_A), {})), "IpLimitExceeded", 429)
 
-    pk = keys.phone_keys(e164(1), day_of(clock))
+    record = send_record(redis_client, e164(1), day_of(clock))
     assert redis_client.zcard(keys.ip_log_key(IP_A)) == 2
     assert redis_client.zcard(keys.GLOBAL_LOG_KEY) == 2
-    assert redis_client.zcard(pk.hourly) == 1
-    assert redis_client.get(pk.daily_sends) == b"1"
+    assert (len(record.hourly), record.daily) == (1, 1)
     assert redis_client.exists(keys.phone_keys(e164(3), day_of(clock)).code) == 0
 
 
@@ -249,7 +248,7 @@ def test_daily_limit_refusal_does_not_count_against_the_global_limit(build, cloc
     assert redis_client.zcard(keys.GLOBAL_LOG_KEY) == 2
     assert redis_client.zcard(keys.ip_log_key(IP_A)) == 1
     assert redis_client.zcard(keys.ip_log_key(IP_B)) == 1
-    assert redis_client.get(keys.phone_keys(e164(1), day_of(clock)).daily_sends) == b"1"
+    assert send_record(redis_client, e164(1), day_of(clock)).daily == 1
 
 
 def test_ip_refusal_does_not_count_against_the_phone(build, clock, redis_client):
@@ -259,9 +258,8 @@ def test_ip_refusal_does_not_count_against_the_phone(build, clock, redis_client)
     # Phone 2 from another network: HourlyLimitExceeded if the IP refusal had counted.
     assert_ok(answer(handler(get_sms(phone(2), ip=IP_B), {})))
 
-    pk = keys.phone_keys(e164(2), day_of(clock))
-    assert redis_client.zcard(pk.hourly) == 1
-    assert redis_client.get(pk.daily_sends) == b"1"
+    record = send_record(redis_client, e164(2), day_of(clock))
+    assert (len(record.hourly), record.daily) == (1, 1)
     assert redis_client.zcard(keys.GLOBAL_LOG_KEY) == 2
 
 
@@ -270,7 +268,7 @@ def test_global_refusal_does_not_count_against_the_ip_or_phone(build, clock, red
     assert_ok(answer(handler(get_sms(phone(1), ip=IP_A), {})))
     assert_answer(answer(handler(get_sms(phone(2), ip=IP_B), {})), "ServiceBusy", 503, 60)
     assert redis_client.zcard(keys.ip_log_key(IP_B)) == 0
-    assert redis_client.zcard(keys.phone_keys(e164(2), day_of(clock)).hourly) == 0
+    assert send_record(redis_client, e164(2), day_of(clock)).hourly == []
 
     clock.advance(60)  # the global window is free again; the IP and hourly windows are not
     assert_ok(answer(handler(get_sms(phone(2), ip=IP_B), {})))  # 429 here if the refusal had counted

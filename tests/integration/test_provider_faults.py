@@ -40,7 +40,7 @@ from smsverify.errors import ConfigError
 from smsverify.clock import moment_at
 from smsverify.store.keys import phone_keys
 from tests.support import SECRET_ID, SESSION_TOKEN, answer, get_sms, login
-from tests.support import free_port
+from tests.support import free_port, send_record
 
 PHONE_RAW = "8613800138000"
 PHONE = "+8613800138000"
@@ -155,17 +155,19 @@ def code_sent(sms_api) -> str:
 
 def redis_state(redis_server, clock) -> dict:
     """What Redis holds for PHONE today, and every other key."""
-    keys = phone_keys(PHONE, moment_at(clock()).day)
+    day = moment_at(clock()).day
+    keys = phone_keys(PHONE, day)
     client = redis_server.client()
     try:
         everything = {k.decode() for k in client.keys("*")}
+        record = send_record(client, PHONE, day)
         return {
             "code": bool(client.exists(keys.code)),
-            "cooldown": bool(client.exists(keys.cooldown)),
-            "hourly": client.zcard(keys.hourly),
-            "daily": int(client.get(keys.daily_sends) or 0),
-            # after a release only the (zeroed) daily counter may remain: no per-IP/global entry
-            "other_keys": sorted(everything - {keys.daily_sends}),
+            "cooldown": record.cooldown is not None,
+            "hourly": len(record.hourly),
+            "daily": record.daily,
+            # after a release only the send record (its count given back) may remain: no per-IP/global entry
+            "other_keys": sorted(everything - {keys.sends}),
         }
     finally:
         client.close()

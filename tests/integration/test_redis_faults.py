@@ -43,7 +43,7 @@ import redis
 from smsverify.clock import moment_at
 from smsverify.edge.handler import create_handler
 from smsverify.store import keys
-from tests.support import answer, get_sms, last_code, login, wrong
+from tests.support import answer, get_sms, last_code, login, send_record, wrong
 from tests.support import FaultProxy
 
 PHONE_1, E164_1 = "8613800138001", "+8613800138001"
@@ -204,8 +204,7 @@ def test_dropped_reply_of_a_getsms_sends_one_sms_and_counts_once(proxy, redis_se
     proxy.drop_next_reply()
     assert_answer(answer(handler(get_sms(PHONE_1), {})), "Ok", 200)
     assert len(sms_api.sent_to(E164_1)) == 1
-    day = keys.phone_keys(E164_1, moment_at(clock()).day)
-    assert redis_server.client().get(day.daily_sends) == b"1"
+    assert send_record(redis_server.client(), E164_1, moment_at(clock()).day).daily == 1
     assert_answer(answer(handler(login(PHONE_1, last_code(sms_api, E164_1)), {})), "Success", 200)
 
 

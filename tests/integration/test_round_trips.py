@@ -157,17 +157,17 @@ def test_resend_after_the_old_code_expired_is_one_round_trip(warm, sms_api, cloc
 # call, and in these scripts that is about proportional to the redis.call()s they
 # make (bench/redis_cpu.py measures the CPU). Exact counts under the default
 # policy, single node, so that a change that adds one shows here first:
-# getSms to a new phone reads the code hash, the cooldown and the daily count,
-# counts four sliding-window logs (hourly, client, number prefix, global: one
-# ZCOUNT each), then sets the cooldown, starts the daily count (INCR, PEXPIRE),
-# adds to the four logs (trim, ZADD, PEXPIRE each) and writes the code (HSET,
-# PEXPIRE). A login reads the code hash, the client's and the global
+# getSms to a new phone reads the code hash and the phone's send record (cooldown,
+# daily count and hourly log in one hash), counts three sliding-window logs
+# (client, number prefix, global: one ZCOUNT each), then writes the send record
+# (HSET, PEXPIRE), adds to the three logs (trim, ZADD, PEXPIRE each) and writes
+# the code (HSET, PEXPIRE). Refused by the cooldown, it has read two hashes. A login reads the code hash, the client's and the global
 # failed-login logs and the daily wrong-code count; the right code is consumed
 # (HSET, PEXPIRE); a wrong one counts a wrong try (HSET), the day's wrong codes
 # (INCR, and PEXPIRE only when the day's count starts) and one failed login in
 # each log (trim, ZADD, PEXPIRE).
 @pytest.mark.parametrize("case, commands", [
-    ("getSms to a new phone", 3 + 4 + 1 + 2 + 4 * 3 + 2),
+    ("getSms to a new phone", 2 + 3 + 2 + 3 * 3 + 2),
     ("getSms refused by the cooldown", 2),
     ("login with the right code", 4 + 2),
     ("login with the day's first wrong code", 4 + 1 + 2 + 2 * 3),

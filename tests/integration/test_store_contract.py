@@ -38,6 +38,7 @@ from smsverify.clock import CHINA_TZ, moment_at
 from smsverify.service.codes import code_digest
 from smsverify.store import keys
 from smsverify.store.redis_store import CheckResult, Moment, RedisCodeStore, Refusal, Reserved, SendLimits
+from tests.support import send_record
 
 KEY = b"unit-code-secret-0123456789abcdef"  # pragma: allowlist secret
 OLD_KEY = b"unit-previous-secret-0123456789"  # pragma: allowlist secret
@@ -161,9 +162,8 @@ def test_reserve_writes_exactly_the_hmac_counters_and_window_entries(make_store,
     now = m.now_ms
     assert dump(client) == {
         pk.code: ("hash", {b"d": digest, b"n": b"0", b"x": str(now + 300_000).encode(), b"m": b"r1"}),
-        pk.cooldown: ("string", f"{now + 60_000}:r1".encode()),
-        pk.hourly: ("zset", [(b"r1", float(now))]),
-        pk.daily_sends: ("string", b"1"),
+        pk.sends: ("hash", {b"cooldown": f"{now + 60_000}:r1".encode(), b"daily": f"{m.day}:1".encode(),
+                            b"hourly": f"{now}:r1".encode()}),
         keys.ip_log_key(IP1): ("zset", [(b"r1", float(now))]),
         keys.GLOBAL_LOG_KEY: ("zset", [(b"r1", float(now))]),
     }
@@ -291,11 +291,13 @@ def test_release_removes_exactly_this_reservation(make_store, client, cluster):
     assert reserve(store, B, "222222", "r2", IP1, m2) is None
     store.release_send(A, "r1", IP1, m1)
 
-    # The state is that of a store where only B's reservation was made, plus A's daily counter at 0.
+    # The state is that of a store where only B's reservation was made, plus A's send record with nothing in it
+    # but the day's count, given back to 0.
     expected_client = fakeredis.FakeRedis()
     expected = RedisCodeStore(expected_client, LIMITS, cluster=cluster)
     assert reserve(expected, B, "222222", "r2", IP1, m2) is None
-    assert dump(client) == {**dump(expected_client), phone_day(A, m1).daily_sends: ("string", b"0")}
+    emptied = ("hash", {b"cooldown": b"", b"daily": f"{m1.day}:0".encode(), b"hourly": b""})
+    assert dump(client) == {**dump(expected_client), phone_day(A, m1).sends: emptied}
 
     # A has no cooldown left and can be sent to at once; B's code still works.
     assert reserve(store, A, "333333", "r3", IP1, at(10, 0, 2)) is None
@@ -339,9 +341,9 @@ def test_release_keeps_a_newer_code_of_the_same_phone(make_store, client):
     assert reserve(store, A, "111111", "r1", IP1, m1) is None
     assert reserve(store, A, "222222", "r2", IP1, m2) is None
     store.release_send(A, "r1", IP1, m1)
-    pk = phone_day(A, m1)
-    assert client.get(pk.daily_sends) == b"1"
-    assert client.zrange(pk.hourly, 0, -1) == [b"r2"]
+    record = send_record(client, A, m1.day)
+    assert record.daily == 1
+    assert record.hourly == [(m2.now_ms, "r2")]
     assert client.zrange(keys.ip_log_key(IP1), 0, -1) == [b"r2"]
     assert client.zrange(keys.GLOBAL_LOG_KEY, 0, -1) == [b"r2"]
     assert check(store, A, "222222", at(10, 0, 6)) == CheckResult("OK")
@@ -415,7 +417,7 @@ def test_a_number_refusal_backs_the_phone_off(make_store, client):
     store = make_store()
     assert reserve(store, A, "111111", "r1", IP1, at(10)) is None
     store.release_send(A, "r1", IP1, at(10, 0, 1), backoff_ms=90_000)
-    assert client.get(phone_day(A, at(10)).daily_sends) == b"0"  # the quota is given back
+    assert send_record(client, A, at(10).day).daily == 0  # the quota is given back
     assert reserve(store, A, "222222", "r2", IP1, at(10, 0, 2)) == Refusal("COOLDOWN", 89_000)
     assert reserve(store, A, "222222", "r2", IP1, at(10, 1, 31)) is None
 
@@ -494,7 +496,7 @@ def test_retried_reserve_is_idempotent(make_store, client):
     assert reserve(store, A, "111111", "r1", IP1, at(10)) is None
     assert reserve(store, A, "111111", "r1", IP1, at(10, 0, 0, 500)) is None
     assert dump(client) == snapshot
-    assert client.get(phone_day(A, at(10)).daily_sends) == b"1"
+    assert send_record(client, A, at(10).day).daily == 1
 
 
 def test_retried_reserve_is_idempotent_without_cooldown(make_store, client):

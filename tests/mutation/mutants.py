@@ -55,14 +55,13 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "cooldown boundary: refused at the exact end of the cooldown",
         "src/smsverify/store/lua/send.lua",
-        "  if until_ms > now then\n    return {'COOLDOWN'", "  if until_ms >= now then\n    return {'COOLDOWN'",
+        "if sends.cooldown_until > now then", "if sends.cooldown_until >= now then",
         STORE_TESTS,
     ),
     Mutant(
         "daily count: one send more than the daily limit",
         "src/smsverify/store/lua/send.lua",
-        "if tonumber(redis.call('GET', KEYS[4]) or '0') >= DAILY_LIMIT then",
-        "if tonumber(redis.call('GET', KEYS[4]) or '0') > DAILY_LIMIT then",
+        "if sends.daily >= DAILY_LIMIT then", "if sends.daily > DAILY_LIMIT then",
         STORE_TESTS,
     ),
     Mutant(

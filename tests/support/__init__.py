@@ -5,6 +5,7 @@
 - redis_servers: a real redis-server and a 3-master cluster;
 - fault_proxy: a TCP proxy that drops, stalls or cuts a connection;
 - round_trips: counts Redis round trips and commands;
+- send_record: a phone's send record (cooldown, daily count, hourly log) decoded;
 - emulators: the Tencent Cloud API, Ronglian, Huyi, Zhenzi and WeChat emulators.
 
 Fixtures and hooks stay in tests/conftest.py; nothing imports conftest as a library.
@@ -52,6 +53,7 @@ from tests.support.parts import (
 )
 from tests.support.redis_servers import RedisCluster, RedisServer, free_port, redis_binary
 from tests.support.round_trips import RoundTripCounter, Traffic
+from tests.support.send_record import SendRecord, send_record
 
 __all__ = [
     "CODE_SECRET", "CONSOLE_SMS", "EVENTS", "HUYI_ACCOUNT", "HUYI_API_KEY", "HUYI_ERRORS", "IN_CI", "README_PATH",
@@ -59,7 +61,7 @@ __all__ = [
     "SDK_APP_ID", "SECRET_ID", "SECRET_KEY", "SESSION_TOKEN", "SIGN", "TEMPLATE_ID", "TOKEN_AUDIENCE", "TOKEN_ISSUER",
     "TOKEN_SECRET", "ZHENZI_APP_ID", "ZHENZI_APP_SECRET", "ZHENZI_ERRORS", "ZHENZI_TEMPLATE_ID", "WECHAT_APP_ID", "WECHAT_APP_SECRET",
     "FakeClock", "FaultProxy", "HuyiEmulator", "RedisCluster", "RedisServer", "RonglianEmulator", "RoundTripCounter",
-    "TencentCloudEmulator", "Traffic", "WechatEmulator", "ZhenziEmulator",
+    "SendRecord", "TencentCloudEmulator", "Traffic", "WechatEmulator", "ZhenziEmulator",
     "answer", "call", "free_port", "get_sms", "huyi_env", "last_code", "load_event", "login", "redis_binary",
-    "ronglian_env", "tencent_env", "wrong", "zhenzi_env",
+    "ronglian_env", "send_record", "tencent_env", "wrong", "zhenzi_env",
 ]

@@ -23,9 +23,8 @@ class PhoneKeys:
     """Keys of one phone (E.164) for one Asia/Shanghai calendar day (``YYYYMMDD``)."""
 
     code: str
-    cooldown: str
-    hourly: str
-    daily_sends: str
+    #: the send record: a hash of the cooldown, the day's send count and the hourly log (send.lua)
+    sends: str
     daily_verifies: str
 
 
@@ -37,9 +36,7 @@ def phone_keys(phone: str, day: str, scene: str = DEFAULT_SCENE) -> PhoneKeys:
     tag = f"{PREFIX}:{{{phone}}}"
     return PhoneKeys(
         code=f"{tag}:code" if scene == DEFAULT_SCENE else f"{tag}:code:{scene}",
-        cooldown=f"{tag}:cooldown",
-        hourly=f"{tag}:hour",
-        daily_sends=f"{tag}:day:{day}",
+        sends=f"{tag}:sends",
         daily_verifies=f"{tag}:verify:{day}",
     )
 

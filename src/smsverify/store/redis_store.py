@@ -310,7 +310,7 @@ class RedisCodeStore:
         ip_limit = (lim.unknown_ip_limit if client_ip == keys.UNKNOWN_CLIENT else lim.ip_limit) if client_ip else 0
         prefix_limit = lim.prefix_limit if prefix else 0
         health = [keys.provider_down_key(name) for name in providers]
-        script_keys = [pk.code, pk.cooldown, pk.hourly, pk.daily_sends]
+        script_keys = [pk.code, pk.sends]
         if not self.cluster:
             # A step that is off (limit 0) never reads its key, a placeholder.
             script_keys += [keys.ip_log_key(client_ip or "-"), keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY,
@@ -372,7 +372,7 @@ class RedisCodeStore:
             "send",
             script_keys,
             [moment.now_ms, reservation_id, digest, moment.ms_to_day_end, ip_limit, int(prefix_step),
-             int(global_step), providers, int(ticket)],
+             int(global_step), providers, int(ticket), moment.day],
         )
 
     def _reserve_window(
@@ -439,7 +439,7 @@ class RedisCodeStore:
         pk = keys.phone_keys(phone, moment.day, scene)
         window_keys = ([keys.ip_log_key(client_ip)] if client_ip else []) + [keys.GLOBAL_LOG_KEY]
         window_keys += [keys.prefix_log_key(prefix)] if prefix else []
-        script_keys = [pk.code, pk.cooldown, pk.hourly, pk.daily_sends]
+        script_keys = [pk.code, pk.sends]
         args = [reservation_id, moment.now_ms, backoff_ms]
         if not self.cluster:
             return int(self._run("release", script_keys + window_keys, args))

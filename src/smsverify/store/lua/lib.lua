@@ -21,6 +21,57 @@ local function window_wait(key, now, window)
   return tonumber(oldest[2]) + window - now
 end
 
+-- The send record of a phone: its three send limits in one hash, so that a
+-- getSms reads them in one HMGET and writes them in one HSET (with their
+-- TTL), where three keys took six to nine commands.
+--   cooldown  "<until ms>:<reservation id>" ('' or absent: none)
+--   daily     the day's count, "<YYYYMMDD>:<count>" (another day's count is 0)
+--   hourly    the hourly sliding-window log, "<ms>:<reservation id>" entries
+--             separated by spaces, oldest first; entries older than HOUR_MS
+--             are dropped when it is read, and it only grows below
+--             HOURLY_LIMIT (and the daily limit and the cooldown bound it too).
+-- read_sends returns {cooldown_until = ms (0: none), cooldown = the raw field,
+-- daily = the count on `day`, day = the day of the daily field, daily_raw = its
+-- count whatever the day, hourly = {{ms, id}, ...} within the hour}.
+local function read_sends(key, now, day)
+  local f = redis.call('HMGET', key, 'cooldown', 'daily', 'hourly')
+  local r = {cooldown_until = 0, cooldown = f[1], daily = 0, daily_raw = 0, hourly = {}}
+  if f[1] and f[1] ~= '' then
+    r.cooldown_until = tonumber(string.sub(f[1], 1, string.find(f[1], ':', 1, true) - 1))
+  end
+  if f[2] then
+    local sep = string.find(f[2], ':', 1, true)
+    r.day = string.sub(f[2], 1, sep - 1)
+    r.daily_raw = tonumber(string.sub(f[2], sep + 1))
+    if r.day == day then
+      r.daily = r.daily_raw
+    end
+  end
+  if f[3] then
+    for at, id in string.gmatch(f[3], '(%d+):(%S+)') do
+      at = tonumber(at)
+      if at > now - HOUR_MS then
+        r.hourly[#r.hourly + 1] = {at, id}
+      end
+    end
+  end
+  return r
+end
+
+local function hourly_text(entries)
+  local parts = {}
+  for i, e in ipairs(entries) do
+    parts[i] = string.format('%d', e[1]) .. ':' .. e[2]
+  end
+  return table.concat(parts, ' ')
+end
+
+-- Write the three fields and the record's TTL (ms, the longest that any of them needs).
+local function write_sends(key, cooldown, daily, hourly, ttl)
+  redis.call('HSET', key, 'cooldown', cooldown, 'daily', daily, 'hourly', hourly_text(hourly))
+  redis.call('PEXPIRE', key, ttl)
+end
+
 -- INCR a day counter; its TTL (ms) is set when the count starts, since the key
 -- is the day's and never needs a longer one (release.lua only DECRs a count
 -- above 0, so it never creates the key).

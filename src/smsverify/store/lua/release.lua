@@ -4,18 +4,18 @@
 -- reservation are removed.
 -- Exactly once by construction: every removal is keyed by the reservation id
 -- (the daily count is given back only when this reservation's hourly entry
--- was removed), so a repeat removes nothing more and returns 0. It leaves no
--- record, so that a released phone holds no key but its daily counter.
+-- was removed), so a repeat removes nothing more and returns 0. A released
+-- phone keeps its send record, with the count given back.
 -- The code: a pending code of this reservation (a resend, see send.lua) is
 -- dropped and the current code stays with its remaining TTL and wrong tries;
 -- a current code of this reservation goes, and a later reservation's pending
 -- code, if any, becomes the current one.
 -- A number-level refusal (ARGV[3] > 0) then backs the phone off: the cooldown
--- key is set to "<now + ARGV[3]>:<reservation id>" (unless a longer cooldown
+-- is set to "<now + ARGV[3]>:<reservation id>" (unless a longer cooldown
 -- is there), so repeated getSms are refused (COOLDOWN) without asking the
 -- provider again; a repeat sets the same value.
--- KEYS[1] code hash  KEYS[2] cooldown  KEYS[3] hourly log  KEYS[4] daily counter
--- KEYS[5..] per-IP and global logs (single-node mode; in cluster mode the
+-- KEYS[1] code hash  KEYS[2] send record (cooldown, daily count, hourly log: see read_sends in lib.lua)
+-- KEYS[3..] per-IP, global and prefix logs (single-node mode; in cluster mode the
 --           caller removes those with ZREM on their own slots)
 -- ARGV[1] reservation id  ARGV[2] now (ms)  ARGV[3] backoff (ms; 0: none)
 -- Returns the number of entries released.
@@ -35,27 +35,50 @@ elseif code[1] == member then
   end
   released = released + 1
 end
-local cooldown = redis.call('GET', KEYS[2])
+local sends = read_sends(KEYS[2], now, '')
+local cooldown = sends.cooldown
+local changed = false
 if cooldown and string.sub(cooldown, -string.len(member) - 1) == ':' .. member then
-  released = released + redis.call('DEL', KEYS[2])
-  cooldown = nil
+  released = released + 1
+  cooldown = ''
+  changed = true
 end
 if backoff > 0 then
   local until_ms = 0
-  if cooldown then
+  if cooldown and cooldown ~= '' then
     until_ms = tonumber(string.sub(cooldown, 1, string.find(cooldown, ':', 1, true) - 1))
   end
   if until_ms < now + backoff then
-    redis.call('SET', KEYS[2], tostring(now + backoff) .. ':' .. member, 'PX', backoff)
+    cooldown = tostring(now + backoff) .. ':' .. member
+    changed = true
   end
 end
-if redis.call('ZREM', KEYS[3], member) == 1 then
+local hourly = {}
+for _, e in ipairs(sends.hourly) do
+  if e[2] ~= member then
+    hourly[#hourly + 1] = e
+  end
+end
+local daily = sends.day and (sends.day .. ':' .. sends.daily_raw)
+if #hourly < #sends.hourly then
   released = released + 1
-  if tonumber(redis.call('GET', KEYS[4]) or '0') > 0 then
-    redis.call('DECR', KEYS[4])
+  changed = true
+  if sends.daily_raw > 0 then
+    daily = sends.day .. ':' .. (sends.daily_raw - 1)
   end
 end
-for i = 5, #KEYS do
+if changed then
+  -- the record keeps the TTL it has, unless the backoff needs longer
+  local ttl = redis.call('PTTL', KEYS[2])
+  redis.call('HSET', KEYS[2], 'cooldown', cooldown or '', 'hourly', hourly_text(hourly))
+  if daily then
+    redis.call('HSET', KEYS[2], 'daily', daily)
+  end
+  if ttl < backoff then
+    redis.call('PEXPIRE', KEYS[2], backoff)
+  end
+end
+for i = 3, #KEYS do
   released = released + redis.call('ZREM', KEYS[i], member)
 end
 return released
