@@ -18,7 +18,6 @@ for _path in (str(ROOT / "src"), str(ROOT)):
 
 from tests.support import RedisServer, TencentCloudEmulator, redis_binary, tencent_env  # noqa: E402
 from tests.support import parts  # noqa: E402
-from tests.support.emulators import tencent_cloud  # noqa: E402
 
 #: Limits so large that a benchmark loop never meets them, and no resend
 #: cooldown, so that getSms keeps succeeding for the same phones.
@@ -50,24 +49,11 @@ class Parts:
         return self.server.url
 
 
-def _answer_at_once() -> None:
-    """TCP_NODELAY on the emulator's sockets (this process only).
-
-    The emulator writes an answer's headers and body in two sends; on a
-    kept-alive connection (smsverify reuses its SDK client) Nagle's algorithm
-    then holds the body until the client's delayed ACK, about 40 ms on Linux,
-    which would be the emulator's cost, not the function's. (The naive
-    baseline opens a new connection per send and never meets it.)
-    """
-    tencent_cloud._Handler.disable_nagle_algorithm = True
-
-
 @contextlib.contextmanager
 def real_parts(**overrides: str) -> Iterator[Parts]:
     """Start a redis-server and the emulator; stop both on exit."""
     if redis_binary() is None:
         raise SystemExit("redis-server is not installed (apt-get install -y redis-server)")
-    _answer_at_once()
     with tempfile.TemporaryDirectory() as tmp:
         server = RedisServer(Path(tmp)).start()
         try:

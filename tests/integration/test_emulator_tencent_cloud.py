@@ -52,6 +52,7 @@ def emulator():
 def emu(emulator):
     emulator.reset()
     yield emulator
+    assert emulator.internal_errors == []
     emulator.reset()
 
 
@@ -182,6 +183,7 @@ def test_unknown_action_and_wrong_version(emu):
     ({"content_type": "application/x-www-form-urlencoded"}, "UnsupportedProtocol"),
     ({"method": "GET"}, "UnsupportedProtocol"),
     ({"path": "/v2"}, "UnsupportedProtocol"),
+    ({"path": "/?Action=SendSms"}, "UnsupportedProtocol"),  # the whole target is checked, not the path
 ])
 def test_raw_signature_and_transport_checks(emu, kwargs, code):
     resp = raw_call(emu, body=VALID_SMS_BODY, **kwargs)
@@ -251,6 +253,19 @@ def test_knobs_request_number_and_http_errors(emu):
     emu.reset()
     assert (emu.sms_http_status, emu.sms_request_error, emu.requests) == (200, None, [])
     assert client.SendSms(send_req()).SendStatusSet[0].Code == "Ok"
+
+
+def test_down_refuses_and_up_serves_on_the_same_endpoint():
+    with TencentCloudEmulator(secret_id=SECRET_ID, secret_key=SECRET_KEY) as emu:
+        client, endpoint = sms_client(emu), emu.endpoint
+        assert client.SendSms(send_req()).SendStatusSet[0].Code == "Ok"
+        emu.down()
+        assert sdk_error(lambda: client.SendSms(send_req())).get_code() == "ClientNetworkError"
+        emu.up()
+        assert emu.endpoint == endpoint
+        assert client.SendSms(send_req()).SendStatusSet[0].Code == "Ok"
+        assert len(emu.sent) == 2 and emu.internal_errors == []
+        assert raw_call(emu, body=VALID_SMS_BODY).headers["Server"].startswith("TencentCloudEmulator/1.0")
 
 
 def test_delay_causes_client_timeout_but_send_happens(emu):

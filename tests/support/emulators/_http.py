@@ -1,15 +1,16 @@
-"""Shared HTTP plumbing of the SMS provider emulators (Ronglian, Huyi, Zhenzi).
+"""Shared HTTP plumbing of the SMS provider emulators (Tencent Cloud, Ronglian, Huyi, Zhenzi).
 
-Each emulator (``ronglian.py``, ``huyi.py``, ``zhenzi.py``) subclasses
-:class:`ProviderEmulator` and implements ``_dispatch(request) -> Answer``.
-This module gives them, in the style of ``tencent_cloud.py``:
+Each emulator (``tencent_cloud.py``, ``ronglian.py``, ``huyi.py``,
+``zhenzi.py``) subclasses :class:`ProviderEmulator` and implements
+``_dispatch(request) -> Answer``.  This module gives them:
 
 * a stdlib ``ThreadingHTTPServer`` on ``127.0.0.1`` speaking HTTP/1.1 with
   keep-alive (so a sender's ``requests.Session`` really reuses connections);
   ``start()`` / ``stop()`` / ``reset()`` and the context manager;
   ``.url`` (``http://127.0.0.1:PORT``), ``.port``;
 * request parsing: :class:`Request` holds the method, the path without the
-  query, the query parameters, lower-cased headers, the raw body, the form
+  query (and the request target as sent), the query parameters, lower-cased
+  headers (and the header pairs as sent), the raw body, the form
   fields of an ``application/x-www-form-urlencoded`` body, and ``json()``;
   for each name the first value is kept (like PHP / servlet ``getParameter``);
 * ``down()`` / ``up()``: ``down()`` closes the listening socket *and* shuts
@@ -42,9 +43,10 @@ This module gives them, in the style of ``tencent_cloud.py``:
   ``sent_to(phone)``, ``requests`` (one dict per HTTP request: ``method``,
   ``path`` without the query, ``fields`` (sorted parameter / JSON key names,
   never values, so no secret is recorded) and ``code``, the provider code
-  answered as a string or ``"HTTP <status>"``), ``internal_errors``
-  (tracebacks of emulator bugs, answered as HTTP 500; tests assert it stays
-  empty).
+  answered as a string or ``"HTTP <status>"``; a subclass may record its
+  own kind of entry instead by overriding ``_record_request``, as the Tencent
+  Cloud emulator does), ``internal_errors`` (tracebacks of emulator bugs,
+  answered as HTTP 500; tests assert it stays empty).
 
 Nothing is ever written to stdout/stderr: request logging is off and
 connection errors of clients that gave up are swallowed.
@@ -110,9 +112,11 @@ class Request:
     def __init__(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> None:
         split = urlsplit(target)
         self.method = method
+        self.target = target
         self.path = split.path
         self.raw_query = split.query
         self.query = _first_values(split.query)
+        self.raw_headers = list(headers)
         self.headers = {name.lower(): value for name, value in headers}
         self.body = body
         self.media_type = self.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -173,6 +177,8 @@ class ProviderEmulator:
     """Base class: lifecycle, knobs, records and daily counters (see the module docstring)."""
 
     provider = "provider"
+    #: the ``Server`` header of every answer
+    server_version = "SmsProviderEmulator/1.0"
 
     def __init__(self, *, daily_limit: int) -> None:
         self.daily_limit = daily_limit
@@ -226,7 +232,7 @@ class ProviderEmulator:
         return self
 
     def _bind(self, port: int) -> None:
-        handler = type("_BoundHandler", (_Handler,), {"emulator": self})
+        handler = type("_BoundHandler", (_Handler,), {"emulator": self, "server_version": self.server_version})
         server = _Server((self.host, port), handler)
         tls = getattr(self, "_tls", None)
         if tls is not None:
@@ -329,17 +335,21 @@ class ProviderEmulator:
             with self._lock:
                 self.internal_errors.append(traceback.format_exc())
             answer = Answer.http_error(500)
+        self._record_request(request, answer)
+        return answer
+
+    def _record_request(self, request: Request, answer: Answer) -> None:
+        """Append the ``requests`` entry of one handled request (see the module docstring)."""
         with self._lock:
             self.requests.append({
-                "method": method, "path": request.path, "fields": request.fields(), "code": answer.code,
+                "method": request.method, "path": request.path, "fields": request.fields(), "code": answer.code,
             })
-        return answer
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # keep-alive handler threads must not block stop()/down()
-    request_queue_size = 128
+    request_queue_size = 256  # many client processes connect at once (Tencent Cloud races)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._connections: set[socket.socket] = set()
@@ -374,7 +384,6 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     emulator: ProviderEmulator
     protocol_version = "HTTP/1.1"
-    server_version = "SmsProviderEmulator/1.0"
     # Headers and body go out in two writes; without TCP_NODELAY a kept-alive client waits
     # for a delayed ACK (about 40 ms) before the second one on every later request.
     disable_nagle_algorithm = True

@@ -5,6 +5,15 @@ The emulator is an HTTP server bound to 127.0.0.1 that the *real*
 
     HttpProfile(protocol="http", endpoint=emulator.endpoint)
 
+The server, its lifecycle (``start()`` / ``stop()`` / ``reset()``, the context
+manager, ``down()`` / ``up()`` on the same port), request parsing and the
+``sent`` / ``sent_to()`` / ``internal_errors`` records come from
+:class:`tests.support.emulators._http.ProviderEmulator`, shared with the
+Ronglian, Huyi and Zhenzi emulators; this module adds the TC3 signature
+checks, the two actions and their knobs.  Unlike the other three, it records
+``requests`` only once a request has passed authentication (see
+:class:`TencentCloudEmulator`).
+
 Served actions
 --------------
 * ``SendSms`` of service ``sms``, version ``2021-01-11``
@@ -69,12 +78,12 @@ import json
 import re
 import secrets
 import sys
-import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.support.emulators._http import Answer, ProviderEmulator, Request
 
 __all__ = [
     "TencentCloudEmulator",
@@ -173,7 +182,7 @@ class ApiError(Exception):
 
 
 class _HttpStatusAnswer(Exception):
-    """Answer with a non-200 status and a text/plain body (gateway failure)."""
+    """Answer with a non-200 status and a text/plain body (gateway failure, ``sms_http_status``)."""
 
     def __init__(self, status: int):
         super().__init__(status)
@@ -209,7 +218,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-class TencentCloudEmulator:
+class TencentCloudEmulator(ProviderEmulator):
     """Emulates ``SendSms`` (2021-01-11) and ``DescribeCaptchaResult`` (2019-07-22).
 
     Every request is authenticated with signature v3 against ``secret_id`` /
@@ -278,7 +287,20 @@ class TencentCloudEmulator:
     what an IP mismatch returns); else 1 "OK".  A ticket is consumed by the
     first request that reaches the 9/8/21/1 stage, so 7 and 15 do not burn it.
     ``captcha_force_code`` replaces the code of a valid ticket (e.g. 21).
+
+    **Records and shared knobs.**  :attr:`requests` holds one dict per request
+    that passed authentication (``action``, ``service``, ``body``: the JSON
+    object sent, ``headers``: as sent); requests refused before that are not
+    recorded.  The base's ``delay_seconds`` and ``http_status`` apply before
+    authentication (an ``http_status`` answer is an HTML page and nothing is
+    recorded); ``clock`` is used for the signature's 300 s window and the
+    captcha tickets' times.  ``force_code`` and the daily counters are not
+    used: daily limits are emulated with ``sms_number_error =
+    "LimitExceeded.PhoneNumberDailyLimit"``.
     """
+
+    provider = "tencent-cloud"
+    server_version = "TencentCloudEmulator/1.0"
 
     def __init__(
         self,
@@ -300,25 +322,21 @@ class TencentCloudEmulator:
         self.sms_signs = set(sms_signs) if sms_signs is not None else {"测试签名"}
         self.captcha_app_id = captcha_app_id
         self.captcha_app_secret_key = captcha_app_secret_key
-
-        self._lock = threading.Lock()
         self._serial = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self.endpoint = ""
-        self.url = ""
-        self.port = 0
         # When False, one line per request (action and outcome, never bodies
         # or headers) goes to stderr; the standalone mode turns it on.
         self.quiet = True
-
-        self.sent: list[dict] = []
-        self.requests: list[dict] = []
         self._tickets: dict[str, dict] = {}
-        self._set_default_knobs()
+        super().__init__(daily_limit=0)  # no daily counters here (see the class docstring)
+
+    @property
+    def endpoint(self) -> str:
+        """``127.0.0.1:PORT`` (what ``HttpProfile(endpoint=...)`` takes); ``""`` before start."""
+        return f"{self.host}:{self.port}" if self.port else ""
 
     # ------------------------------------------------------------------ knobs
     def _set_default_knobs(self) -> None:
+        super()._set_default_knobs()
         self.sms_delay_seconds: float = 0.0
         self.sms_http_status: int = 200
         self.sms_request_error: tuple[str, str] | None = None
@@ -326,57 +344,11 @@ class TencentCloudEmulator:
         self.captcha_ticket_ttl_seconds: float = CAPTCHA_TICKET_TTL_SECONDS
         self.captcha_force_code: int | None = None
 
-    def reset(self) -> None:
-        """Knobs back to defaults; clear records and captcha tickets."""
-        with self._lock:
-            self._set_default_knobs()
-            self.sent.clear()
-            self.requests.clear()
-            self._tickets.clear()
-
-    # -------------------------------------------------------------- lifecycle
-    def start(self) -> "TencentCloudEmulator":
-        return self._start(0)
-
-    def _start(self, port: int) -> "TencentCloudEmulator":
-        if self._server is not None:
-            raise RuntimeError("emulator already started")
-        handler = type("_BoundHandler", (_Handler,), {"emulator": self})
-        server = _Server(("127.0.0.1", port), handler)
-        self._server = server
-        self.port = server.server_address[1]
-        self.endpoint = f"127.0.0.1:{self.port}"
-        self.url = f"http://{self.endpoint}"
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.1},
-            name=f"tencent-cloud-emulator-{self.port}", daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> "TencentCloudEmulator":
-        if self._server is None:
-            self.start()
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.stop()
+    def _reset_provider_state(self) -> None:
+        """``reset()`` also forgets the captcha tickets."""
+        self._tickets.clear()
 
     # ---------------------------------------------------------------- records
-    def sent_to(self, phone: str) -> list[dict]:
-        with self._lock:
-            return [dict(m) for m in self.sent if m["phone"] == phone]
-
     def issue_captcha_ticket(self, user_ip: str | None = None) -> tuple[str, str]:
         """Return a fresh ``(ticket, randstr)`` pair, accepted once.
 
@@ -386,17 +358,28 @@ class TencentCloudEmulator:
         randstr = "@" + secrets.token_urlsafe(3)
         with self._lock:
             self._tickets[ticket] = {
-                "randstr": randstr, "user_ip": user_ip, "issued_at": time.time(),
+                "randstr": randstr, "user_ip": user_ip, "issued_at": self.clock(),
                 "used": False,
             }
         return ticket, randstr
 
     # --------------------------------------------------------------- dispatch
-    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, str, bytes, str]:
-        """Process one HTTP request; return (status, content type, body, log note)."""
+    def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
+        """The base's handling, then (``quiet`` off) one line to stderr: action and outcome only."""
+        answer = super().handle(method, target, headers, body)
+        if not self.quiet:
+            action = dict(headers).get("X-TC-Action", "-")
+            sys.stderr.write(f"{method} {target} {action} -> {answer.code}\n")
+        return answer
+
+    def _record_request(self, request: Request, answer: Answer) -> None:
+        """Not here: :meth:`_dispatch` records a request once it is authenticated."""
+
+    def _dispatch(self, request: Request) -> Answer:
         request_id = str(uuid.uuid4())
+        body = request.body
         try:
-            action, service = self._authenticate(method, path, headers, body)
+            action, service = self._authenticate(request)
             try:
                 params = json.loads(body.decode("utf-8")) if body else {}
             except (UnicodeDecodeError, ValueError):
@@ -405,7 +388,7 @@ class TencentCloudEmulator:
                 self.requests.append({
                     "action": action, "service": service,
                     "body": params if isinstance(params, dict) else {},
-                    "headers": dict(headers),
+                    "headers": dict(request.raw_headers),
                 })
             if not isinstance(params, dict):
                 raise ApiError("InvalidParameter", "The request body is not a JSON object.")
@@ -418,17 +401,17 @@ class TencentCloudEmulator:
             note = err.code
         except _HttpStatusAnswer as answer:
             text = f"{answer.status} emulated gateway error\n".encode()
-            return answer.status, "text/plain", text, f"HTTP {answer.status}"
+            return Answer(answer.status, "text/plain", text, f"HTTP {answer.status}")
         else:
             note = "OK"
         payload["RequestId"] = request_id
         data = json.dumps({"Response": payload}, ensure_ascii=False).encode("utf-8")
-        return 200, "application/json", data, note
+        return Answer(200, "application/json", data, note)
 
-    def _authenticate(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[str, str]:
-        h = {k.lower(): v for k, v in headers.items()}
-        if method != "POST" or path != "/":
-            raise ApiError("UnsupportedProtocol", f"Only POST / is served here, got {method} {path}.")
+    def _authenticate(self, request: Request) -> tuple[str, str]:
+        h, method, target, body = request.headers, request.method, request.target, request.body
+        if method != "POST" or target != "/":
+            raise ApiError("UnsupportedProtocol", f"Only POST / is served here, got {method} {target}.")
         content_type = h.get("content-type", "")
         if content_type.split(";")[0].strip().lower() != "application/json":
             raise ApiError(
@@ -468,7 +451,7 @@ class TencentCloudEmulator:
         if "content-type" not in signed_headers or "host" not in signed_headers:
             raise ApiError("AuthFailure.InvalidAuthorization",
                            "SignedHeaders must include content-type and host.")
-        if abs(time.time() - timestamp) > SIGNATURE_MAX_SKEW_SECONDS:
+        if abs(self.clock() - timestamp) > SIGNATURE_MAX_SKEW_SECONDS:
             raise ApiError("AuthFailure.SignatureExpire",
                            "Signature expired: the timestamp differs from server time by more than 300 seconds.")
         if match["secret_id"] != self.secret_id:
@@ -627,7 +610,7 @@ class TencentCloudEmulator:
         except ValueError:
             raise ApiError("InvalidParameterValue", "The parameter `UserIp` must be an IP address.") from None
 
-        now = time.time()
+        now = self.clock()
         code = self._captcha_code(p, now)
         answer = {
             "CaptchaCode": code, "CaptchaMsg": _CAPTCHA_MESSAGES.get(code, "error"),
@@ -668,51 +651,6 @@ class TencentCloudEmulator:
             return entry["issued_at"] if entry else 0.0
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256  # many client processes connect at once
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients that time out close their socket; stay silent about it.
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    emulator: TencentCloudEmulator
-    protocol_version = "HTTP/1.1"
-    server_version = "TencentCloudEmulator/1.0"
-    # Headers and body go out in two writes; without TCP_NODELAY a kept-alive client waits
-    # for a delayed ACK (about 40 ms) before the second one on every later request.
-    disable_nagle_algorithm = True
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        headers = {k: v for k, v in self.headers.items()}
-        status, content_type, data, note = self.emulator.handle(
-            self.command, self.path, headers, body
-        )
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-        if not self.emulator.quiet:
-            action = headers.get("X-TC-Action", "-")
-            sys.stderr.write(f"{self.command} {self.path} {action} -> {note}\n")
-
-    do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=9100, help="port on 127.0.0.1 (0 = any free port)")
@@ -726,7 +664,7 @@ def main(argv: list[str] | None = None) -> int:
 
     emulator = TencentCloudEmulator(secret_id=args.secret_id, secret_key=args.secret_key, token=args.token)
     emulator.quiet = not args.verbose
-    emulator._start(args.port)
+    emulator.start(args.port)
     lines = [
         f"endpoint: {emulator.endpoint}",
         f"url: {emulator.url}",
