@@ -1,7 +1,7 @@
 """smsverify benchmarks: one command, one table.
 
-    .venv/bin/python bench/run.py            # full run, a few minutes
-    .venv/bin/python bench/run.py --quick    # under a minute, noisier
+    .venv/bin/python bench/run.py            # full run, about 6 minutes
+    .venv/bin/python bench/run.py --quick    # about 70 seconds, noisier
 
 Starts its own redis-server on a free loopback port and the Tencent Cloud
 API emulator, then measures, all in this run:
@@ -324,7 +324,7 @@ def add_size(table: Table, measured: size.Size) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds and runs: under a minute, noisier")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and runs: about 70 seconds, noisier")
     parser.add_argument("--rounds", type=int, help="warm rounds kept (default 5000; --quick 500)")
     parser.add_argument("--cold-runs", type=int, help="fresh processes per cold-start variant (default 25; --quick 7)")
     parser.add_argument("--cpu", type=int, help="the CPU that this process and its redis-server share while warm "
