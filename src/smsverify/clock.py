@@ -30,12 +30,6 @@ class Moment:
     day: str
     ms_to_day_end: int
 
-    @property
-    def day_key_ttl_ms(self) -> int:
-        # Daily counters outlive their day by an hour so a late request near
-        # midnight still finds them; their day is part of the key anyway.
-        return self.ms_to_day_end + HOUR_MS
-
 
 def moment_at(now_seconds: float) -> Moment:
     """The :class:`Moment` for a Unix time in seconds."""

@@ -170,6 +170,17 @@ def test_reserve_writes_exactly_the_hmac_counters_and_window_entries(make_store,
     assert b"123456" not in repr(dump(client)).encode()
 
 
+def test_day_counts_live_until_an_hour_after_their_day(make_store, client):
+    """At 10:00 Shanghai the day ends in 14 h: the send record and the wrong-code count live 15 h, the code its TTL."""
+    store = make_store()
+    m = at(10)
+    assert reserve(store, A, "123456", "r1", IP1, m) is None
+    assert check(store, A, "654321", m) == CheckResult("WRONG", tries_left=2)
+    pk = phone_day(A, m)
+    for key, ttl in ((pk.sends, 15 * HOUR_MS), (pk.daily_verifies, 15 * HOUR_MS), (pk.code, 300_000)):
+        assert ttl - 5_000 < client.pttl(key) <= ttl, key
+
+
 def test_never_sent_is_expired(make_store):
     assert check(make_store(), A, "123456", at(10)) == CheckResult("EXPIRED")
 
@@ -530,7 +541,6 @@ def utc(*args) -> float:
 def test_moment_at_uses_the_shanghai_day(seconds, day, ms_to_day_end):
     m = moment_at(seconds)
     assert m == Moment(now_ms=int(seconds * 1000), day=day, ms_to_day_end=ms_to_day_end)
-    assert m.day_key_ttl_ms == ms_to_day_end + HOUR_MS
 
 
 @pytest.mark.parametrize("hms", [(0, 0, 0), (10, 0, 0), (10, 2, 0), (23, 59, 59)])

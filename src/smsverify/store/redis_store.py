@@ -188,7 +188,7 @@ class CheckResult(NamedTuple):
     wait_ms: int = 0
 
 
-def _script_source(name: str, policy: str = "") -> str:
+def _script_source(name: str, policy: str) -> str:
     """The text loaded for script ``name``: ``policy`` (see :func:`policy_lua`),
     then lib.lua, then the script."""
     folder = resources.files("smsverify.store") / "lua"

@@ -74,7 +74,9 @@ end
 
 -- INCR a day counter; its TTL (ms) is set when the count starts, since the key
 -- is the day's and never needs a longer one (release.lua only DECRs a count
--- above 0, so it never creates the key).
+-- above 0, so it never creates the key). Day counts live until an hour after
+-- their day ends (callers pass ms to the day's end + HOUR_MS), so a request
+-- just before midnight still finds its day's count.
 local function count_today(key, ttl)
   if redis.call('INCR', key) == 1 then
     redis.call('PEXPIRE', key, ttl)
