@@ -39,7 +39,7 @@ local function read_sends(key, now, day)
   if f[1] and f[1] ~= '' then
     r.cooldown_until = tonumber(string.sub(f[1], 1, string.find(f[1], ':', 1, true) - 1))
   end
-  if f[2] then
+  if f[2] and f[2] ~= '' then
     local sep = string.find(f[2], ':', 1, true)
     r.day = string.sub(f[2], 1, sep - 1)
     r.daily_raw = tonumber(string.sub(f[2], sep + 1))
@@ -66,10 +66,13 @@ local function hourly_text(entries)
   return table.concat(parts, ' ')
 end
 
--- Write the three fields and the record's TTL (ms, the longest that any of them needs).
+-- Write the three fields ('' for none) and, unless ttl is nil, the record's
+-- TTL (ms, the longest that any of them needs).
 local function write_sends(key, cooldown, daily, hourly, ttl)
   redis.call('HSET', key, 'cooldown', cooldown, 'daily', daily, 'hourly', hourly_text(hourly))
-  redis.call('PEXPIRE', key, ttl)
+  if ttl then
+    redis.call('PEXPIRE', key, ttl)
+  end
 end
 
 -- INCR a day counter; its TTL (ms) is set when the count starts, since the key

@@ -36,22 +36,16 @@ elseif code[1] == member then
   released = released + 1
 end
 local sends = read_sends(KEYS[2], now, '')
-local cooldown = sends.cooldown
+local cooldown, until_ms = sends.cooldown or '', sends.cooldown_until
 local changed = false
-if cooldown and string.sub(cooldown, -string.len(member) - 1) == ':' .. member then
+if string.sub(cooldown, -string.len(member) - 1) == ':' .. member then
   released = released + 1
-  cooldown = ''
+  cooldown, until_ms = '', 0
   changed = true
 end
-if backoff > 0 then
-  local until_ms = 0
-  if cooldown and cooldown ~= '' then
-    until_ms = tonumber(string.sub(cooldown, 1, string.find(cooldown, ':', 1, true) - 1))
-  end
-  if until_ms < now + backoff then
-    cooldown = tostring(now + backoff) .. ':' .. member
-    changed = true
-  end
+if backoff > 0 and until_ms < now + backoff then
+  cooldown = tostring(now + backoff) .. ':' .. member
+  changed = true
 end
 local hourly = {}
 for _, e in ipairs(sends.hourly) do
@@ -59,7 +53,7 @@ for _, e in ipairs(sends.hourly) do
     hourly[#hourly + 1] = e
   end
 end
-local daily = sends.day and (sends.day .. ':' .. sends.daily_raw)
+local daily = sends.day and (sends.day .. ':' .. sends.daily_raw) or ''
 if #hourly < #sends.hourly then
   released = released + 1
   changed = true
@@ -70,13 +64,7 @@ end
 if changed then
   -- the record keeps the TTL it has, unless the backoff needs longer
   local ttl = redis.call('PTTL', KEYS[2])
-  redis.call('HSET', KEYS[2], 'cooldown', cooldown or '', 'hourly', hourly_text(hourly))
-  if daily then
-    redis.call('HSET', KEYS[2], 'daily', daily)
-  end
-  if ttl < backoff then
-    redis.call('PEXPIRE', KEYS[2], backoff)
-  end
+  write_sends(KEYS[2], cooldown, daily, hourly, ttl < backoff and backoff or nil)
 end
 for i = 3, #KEYS do
   released = released + redis.call('ZREM', KEYS[i], member)
