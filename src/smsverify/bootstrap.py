@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import sys
 import time
 from typing import TYPE_CHECKING, Mapping
@@ -13,45 +15,29 @@ from smsverify.service.delivery import Delivery
 from smsverify.service.policy import ServicePolicy
 from smsverify.service.verification import VerificationService
 from smsverify.store.connection import connect
-from smsverify.store.redis_store import RedisCodeStore, SendLimits
+from smsverify.store.base import Limits
+from smsverify.store.redis_store import RedisCodeStore
 
 if TYPE_CHECKING:  # loaded only where used
     from smsverify.token import TokenConfig
     from smsverify.wechat import WechatConfig
 
 
-def limits_from(settings: Settings) -> SendLimits:
-    """The store's policy, in milliseconds, from the settings (seconds)."""
-    return SendLimits(
-        code_ttl_ms=settings.code_ttl_seconds * 1000,
-        cooldown_ms=settings.send_interval_seconds * 1000,
-        hourly_limit=settings.hourly_send_limit,
-        daily_limit=settings.daily_send_limit,
-        ip_limit=settings.ip_send_limit,
-        ip_window_ms=settings.ip_send_window_seconds * 1000,
-        global_limit=settings.global_send_limit,
-        global_window_ms=settings.global_send_window_seconds * 1000,
-        max_wrong_tries=settings.max_verify_attempts,
-        daily_verify_limit=settings.daily_verify_limit,
-        **_abuse_limits(settings),
-    )
+def limits_from(settings: Settings) -> Limits:
+    """The store's :class:`Limits` from the settings (the same names, seconds and counts).
 
-
-def _abuse_limits(settings: Settings) -> dict:
-    """The abuse limits of :class:`SendLimits`; captcha rules only when captcha is configured."""
+    Captcha rules only when captcha is configured: without it no limit steps
+    up, ``VERIFY_CAPTCHA_AFTER`` is off and the global hard cap is the limit.
+    """
     step_up = settings.captcha_enabled and settings.captcha_mode == "adaptive"
-    return {
-        "unknown_ip_limit": settings.unknown_ip_send_limit,
-        "prefix_limit": settings.prefix_send_limit,
-        "prefix_window_ms": settings.prefix_send_window_seconds * 1000,
-        "global_hard_limit": settings.global_send_hard_limit if step_up else 0,
-        "step_up": step_up,
-        "ip_verify_limit": settings.ip_verify_limit,
-        "ip_verify_window_ms": settings.ip_verify_window_seconds * 1000,
-        "global_verify_limit": settings.global_verify_limit,
-        "global_verify_window_ms": settings.global_verify_window_seconds * 1000,
-        "verify_captcha_after": settings.verify_captcha_after if settings.captcha_enabled else 0,
-    }
+    names = [field.name for field in dataclasses.fields(Limits) if field.name not in ("captcha", "global_send_hard_limit")]
+    values = {name: getattr(settings, name) for name in names}
+    values["verify_captcha_after"] = settings.verify_captcha_after if settings.captcha_enabled else 0
+    return Limits(
+        **values,
+        global_send_hard_limit=settings.global_send_hard_limit if step_up else settings.global_send_limit,
+        captcha=settings.captcha_enabled,
+    )
 
 
 def policy_from(settings: Settings) -> ServicePolicy:
@@ -74,6 +60,9 @@ def policy_from(settings: Settings) -> ServicePolicy:
         prefix_digits=settings.prefix_digits,
         unknown_ip_send_limit=settings.unknown_ip_send_limit,
         ip_send_window_seconds=settings.ip_send_window_seconds,
+        ipv6_site_prefix_length=settings.ipv6_site_prefix_length,
+        legacy_login=settings.legacy_login,
+        global_verify_window_seconds=settings.global_verify_window_seconds,
     )
 
 
@@ -125,6 +114,13 @@ def build_service(
         issuer = TokenIssuer(token_config, clock=clock)
     for notice in settings.notices + (issuer.config.notices if issuer else ()):
         print(f"smsverify: {notice}", file=sys.stderr)
+    if settings.in_scf and settings.legacy_login:
+        logging.getLogger("smsverify").warning(
+            "LEGACY_LOGIN=on: getSms without a verificationId still issues the phone's legacy code, which anyone "
+            "may guess at (bounded by MAX_VERIFY_ATTEMPTS per code and DAILY_VERIFY_LIMIT per phone), and whose "
+            "guesses count against the client's and the global failed-login quotas; set LEGACY_LOGIN=off once "
+            "every client sends verificationId"
+        )
     client = connect(settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=settings.redis_timeout_seconds)
     store = RedisCodeStore(client, limits_from(settings), cluster=settings.redis_cluster)
     from smsverify.senders import build_senders

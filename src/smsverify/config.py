@@ -145,6 +145,9 @@ class Settings:
     global_verify_window_seconds: int
     verify_captcha_after: int
     captcha_mode: str
+    ipv6_site_prefix_length: int
+    ipv6_site_send_limit: int
+    legacy_login: bool
     # Phones
     default_region: str
     allowed_country_codes: frozenset[int] | None  # None: any country
@@ -216,6 +219,7 @@ def _read(reader: EnvReader) -> Settings:
     provider_settings = senders.read_settings(reader, providers, common)
     captcha_app_id, captcha_key = _captcha(reader)
     global_limit = reader.integer("GLOBAL_SEND_LIMIT", 1000)
+    ip_send_limit = reader.integer("IP_SEND_LIMIT", 20)
     credentials = None
     if captcha_app_id is not None:
         credentials = TencentCredentials.from_env(reader, "to check captcha tickets")
@@ -239,11 +243,11 @@ def _read(reader: EnvReader) -> Settings:
         hourly_send_limit=reader.integer("HOURLY_SEND_LIMIT", 5),
         daily_send_limit=reader.integer("DAILY_SEND_LIMIT", 10),
         daily_verify_limit=reader.integer("DAILY_VERIFY_LIMIT", 30),
-        ip_send_limit=reader.integer("IP_SEND_LIMIT", 20),
+        ip_send_limit=ip_send_limit,
         ip_send_window_seconds=reader.integer("IP_SEND_WINDOW_SECONDS", 3600, maximum=86400 * 7),
         global_send_limit=global_limit,
         global_send_window_seconds=reader.integer("GLOBAL_SEND_WINDOW_SECONDS", 3600, maximum=86400 * 7),
-        **_abuse_limits(reader, in_scf, common.code_length, global_limit),
+        **_abuse_limits(reader, in_scf, common.code_length, global_limit, ip_send_limit),
         default_region=_region(reader),
         allowed_country_codes=_country_codes(reader),
         captcha_app_id=captcha_app_id,
@@ -269,7 +273,7 @@ def _provider_backoff(reader: EnvReader) -> int:
     return reader.integer(name, 60, minimum=0, maximum=86400)
 
 
-def _abuse_limits(reader: EnvReader, in_scf: bool, code_length: int, global_limit: int) -> dict:
+def _abuse_limits(reader: EnvReader, in_scf: bool, code_length: int, global_limit: int, ip_send_limit: int) -> dict:
     """The limits against SMS pumping and code guessing, and the SCF code length rule."""
     if in_scf and code_length < 6:
         reader.problem("CODE_LENGTH", f"must be at least 6 inside SCF, got {code_length} (4-5 are for local runs only)")
@@ -290,7 +294,19 @@ def _abuse_limits(reader: EnvReader, in_scf: bool, code_length: int, global_limi
         "global_verify_window_seconds": reader.integer("GLOBAL_VERIFY_WINDOW_SECONDS", 3600, maximum=86400 * 7),
         "verify_captcha_after": reader.integer("VERIFY_CAPTCHA_AFTER", 5),
         "captcha_mode": mode,
+        "ipv6_site_prefix_length": reader.integer("IPV6_SITE_PREFIX_LENGTH", 48, minimum=16, maximum=128),
+        "ipv6_site_send_limit": reader.integer("IPV6_SITE_SEND_LIMIT", 5 * ip_send_limit, minimum=0),
+        "legacy_login": _legacy_login(reader),
     }
+
+
+def _legacy_login(reader: EnvReader) -> bool:
+    """``LEGACY_LOGIN``: ``on`` (default) still issues codes to getSms without a ``verificationId``."""
+    raw = (reader.text("LEGACY_LOGIN", "on") or "on").lower()
+    if raw not in ("on", "off"):
+        reader.problem("LEGACY_LOGIN", f"must be on or off, got {raw!r}")
+        return True
+    return raw == "on"
 
 
 def _redis(reader: EnvReader, in_scf: bool) -> tuple[str | None, bool]:

@@ -41,6 +41,7 @@ DEFAULTS = Settings.from_env({})
 VICTIM = "+8613800138000"
 ATTACKER_IP = "203.0.113.66"
 VICTIM_IP = "198.51.100.20"
+VID = "owner-verification-id-0123456789"
 
 
 @pytest.fixture(params=["single", "cluster"])
@@ -207,18 +208,20 @@ def daily_verifies(deployment, clock_now: float) -> int:
     return int(deployment.redis.get(keys.phone_keys(VICTIM, day).daily_verifies) or 0)
 
 
-def test_1000_wrong_logins_from_one_address_reach_the_victim_at_most_ip_verify_limit_times(deployment, sms_api, clock):
-    assert DEFAULTS.ip_verify_limit < DEFAULTS.daily_verify_limit
+def test_1000_wrong_logins_from_one_address_reach_the_victim_at_most_max_verify_attempts_times(deployment, sms_api, clock):
+    """Guesses are bounded per code: once the code is dead, further logins check nothing and count nothing."""
+    assert DEFAULTS.max_verify_attempts < DEFAULTS.ip_verify_limit
     handler = deployment.build()
     assert send(handler, VICTIM[1:], VICTIM_IP)["codeStr"] == "Ok"
     live = last_code(sms_api, VICTIM)
 
-    attack = [check(handler, VICTIM[1:], wrong(live, 1 + i % 9), ATTACKER_IP) for i in range(1000)]
+    attack = [check(handler, VICTIM[1:], wrong(live, 1 + i % 9), ATTACKER_IP)["codeStr"] for i in range(1000)]
 
-    counted = [b for b in attack if b["codeStr"] != "IpLimitExceeded"]
-    assert len(counted) == DEFAULTS.ip_verify_limit
-    assert all(b["_status"] == 429 and b["retryAfter"] > 0 for b in attack if b["codeStr"] == "IpLimitExceeded")
-    assert daily_verifies(deployment, clock.now) <= DEFAULTS.ip_verify_limit
+    attempts = DEFAULTS.max_verify_attempts
+    assert attack == ["CodeIsError"] * attempts + ["CodeHasValid"] * (1000 - attempts)
+    assert daily_verifies(deployment, clock.now) == attempts
+    client = deployment.redis
+    assert client.zcard(keys.ip_verify_key(ATTACKER_IP)) == attempts
     clock.advance(DEFAULTS.send_interval_seconds)
     assert send(handler, VICTIM[1:], VICTIM_IP)["codeStr"] == "Ok"
     assert check(handler, VICTIM[1:], last_code(sms_api, VICTIM), VICTIM_IP)["codeStr"] == "Success"
@@ -235,10 +238,14 @@ def test_a_login_refused_by_the_client_quota_never_touches_the_phone(deployment,
     assert check(handler, VICTIM[1:], live, VICTIM_IP)["codeStr"] == "Success"  # one try was left
 
 
-def test_guesses_for_a_phone_without_a_live_code_cost_the_client_quota(deployment, sms_api):
+def test_logins_for_a_phone_without_a_live_code_count_nothing(deployment, sms_api, clock):
     handler = deployment.build()
     bodies = [check(handler, VICTIM[1:], "123456", ATTACKER_IP)["codeStr"] for _ in range(50)]
-    assert bodies == ["CodeHasExpired"] * DEFAULTS.ip_verify_limit + ["IpLimitExceeded"] * (50 - DEFAULTS.ip_verify_limit)
+    assert bodies == ["CodeHasExpired"] * 50
+    client = deployment.redis
+    assert client.zcard(keys.ip_verify_key(ATTACKER_IP)) == 0
+    assert client.zcard(keys.GLOBAL_VERIFY_KEY) == 0
+    assert daily_verifies(deployment, clock.now) == 0
 
 
 def test_after_verify_captcha_after_wrong_codes_login_needs_a_ticket(deployment, sms_api, clock):
@@ -263,11 +270,39 @@ def test_after_verify_captcha_after_wrong_codes_login_needs_a_ticket(deployment,
     assert with_ticket["codeStr"] == "Success"
 
 
-def test_the_global_wrong_code_quota_is_service_busy(deployment, sms_api):
+def _spend_global_verify_quota(handler, sms_api) -> None:
+    """Three wrong guesses at a legacy code, from three clients (GLOBAL_VERIFY_LIMIT=3)."""
+    assert send(handler, number(900), "10.4.1.1")["codeStr"] == "Ok"
+    live = last_code(sms_api, "+" + number(900))
+    assert [check(handler, number(900), wrong(live), f"10.4.0.{i}")["codeStr"] for i in range(3)] == ["CodeIsError"] * 3
+
+
+def test_the_global_wrong_code_quota_refuses_legacy_logins_only_without_captcha(deployment, sms_api, caplog):
     handler = deployment.build(GLOBAL_VERIFY_LIMIT="3")
-    bodies = [check(handler, VICTIM[1:], "123456", f"10.4.0.{i}") for i in range(4)]
-    assert [b["codeStr"] for b in bodies] == ["CodeHasExpired"] * 3 + ["ServiceBusy"]
-    assert bodies[-1]["_status"] == 503 and bodies[-1]["retryAfter"] > 0
+    assert send(handler, VICTIM[1:], VICTIM_IP)["codeStr"] == "Ok"
+    legacy = last_code(sms_api, VICTIM)
+    assert send(handler, number(901), VICTIM_IP, verificationId=VID)["codeStr"] == "Ok"
+    bound = last_code(sms_api, "+" + number(901))
+    with caplog.at_level(logging.WARNING, logger="smsverify"):
+        _spend_global_verify_quota(handler, sms_api)
+        refused = [check(handler, VICTIM[1:], legacy, f"10.5.0.{i}") for i in range(2)]
+
+    assert [b["codeStr"] for b in refused] == ["ServiceBusy"] * 2
+    assert refused[-1]["_status"] == 503 and refused[-1]["retryAfter"] > 0
+    assert len([r for r in caplog.records if "global failed-login quota" in r.getMessage()]) == 1
+    assert check(handler, number(901), bound, "10.5.1.1", verificationId=VID)["codeStr"] == "Success"
+
+
+def test_with_captcha_the_global_wrong_code_quota_steps_legacy_logins_up(deployment, sms_api):
+    handler = deployment.build(**CAPTCHA_ENV, CAPTCHA_API_ENDPOINT=sms_api.url, CAPTCHA_MODE="adaptive",
+                               GLOBAL_VERIFY_LIMIT="3")
+    assert send(handler, VICTIM[1:], VICTIM_IP)["codeStr"] == "Ok"
+    legacy = last_code(sms_api, VICTIM)
+    _spend_global_verify_quota(handler, sms_api)
+
+    assert check(handler, VICTIM[1:], legacy, VICTIM_IP)["codeStr"] == "CaptchaRequired"
+    ticket, randstr = sms_api.issue_captcha_ticket(VICTIM_IP)
+    assert check(handler, VICTIM[1:], legacy, VICTIM_IP, ticket=ticket, randstr=randstr)["codeStr"] == "Success"
 
 
 # -- codes and secrets inside SCF ----------------------------------------------------------------

@@ -15,16 +15,17 @@ import redis
 from smsverify.clock import moment_at
 from smsverify.service.codes import code_digest
 from smsverify.store import keys
-from smsverify.store.redis_store import CheckOutcome, RedisCodeStore, SendLimits
+from smsverify.store.redis_store import CheckOutcome, Limits, RedisCodeStore
 
 KEY = b"k" * 32
 PHONE = "+8613800138000"
 CLIENT = "203.0.113.7"
 NOW = 1_700_000_000.0
-LIMITS = SendLimits(
-    code_ttl_ms=300_000, cooldown_ms=60_000, hourly_limit=5, daily_limit=10, ip_limit=20, ip_window_ms=3_600_000,
-    global_limit=1000, global_window_ms=3_600_000, max_wrong_tries=3, daily_verify_limit=30,
-    ip_verify_limit=10, ip_verify_window_ms=3_600_000, global_verify_limit=100, global_verify_window_ms=3_600_000,
+LIMITS = Limits(
+    code_ttl_seconds=300, send_interval_seconds=60, hourly_send_limit=5, daily_send_limit=10, ip_send_limit=20,
+    ip_send_window_seconds=3600, global_send_limit=1000, global_send_window_seconds=3600, max_verify_attempts=3,
+    daily_verify_limit=30, ip_verify_limit=10, ip_verify_window_seconds=3600, global_verify_limit=100,
+    global_verify_window_seconds=3600,
 )
 
 
@@ -53,14 +54,14 @@ def test_a_repeated_wrong_attempt_counts_once_in_the_throttles(store):
     assert int(store.client.get(keys.phone_keys(PHONE, moment.day).daily_verifies)) == 1
 
 
-def test_a_repeated_expired_attempt_counts_once_in_the_throttles(store):
+def test_an_attempt_with_no_live_code_counts_nothing_in_the_throttles(store):
     moment = moment_at(NOW)
     digests = [code_digest(KEY, PHONE, "123456")]
 
     outcomes = [store.check_code(PHONE, digests, moment, "attempt-2", client=CLIENT).status for _ in range(3)]
 
     assert outcomes == [CheckOutcome.EXPIRED] * 3
-    assert _windows(store) == (1, 1)
+    assert _windows(store) == (0, 0)
 
 
 def test_a_repeated_successful_attempt_counts_nothing(store):

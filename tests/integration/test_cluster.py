@@ -384,9 +384,9 @@ def test_a_paused_phone_shard_leaks_no_reservation_on_the_other_slots(service, s
 def test_the_store_satisfies_the_code_store_protocol_on_a_server_and_a_cluster(cluster, redis_url):
     from smsverify.store.base import CodeStore
     from smsverify.store.connection import connect
-    from smsverify.store.redis_store import RedisCodeStore, SendLimits
+    from smsverify.store.redis_store import Limits, RedisCodeStore
 
-    limits = SendLimits(300_000, 60_000, 5, 10, 10, 3_600_000, 1000, 3_600_000, 3, 30)
+    limits = Limits(ip_send_limit=10, ip_verify_limit=10)
     for url, is_cluster in ((redis_url, False), (cluster.url, True)):
         store = RedisCodeStore(connect(url, cluster=is_cluster, timeout_seconds=1), limits, cluster=is_cluster)
         assert isinstance(store, CodeStore)

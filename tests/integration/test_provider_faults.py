@@ -38,6 +38,7 @@ import pytest
 from smsverify.edge.handler import create_handler
 from smsverify.errors import ConfigError
 from smsverify.clock import moment_at
+from smsverify.store import keys as store_keys
 from smsverify.store.keys import phone_keys
 from tests.support import SECRET_ID, SESSION_TOKEN, answer, get_sms, login
 from tests.support import free_port, send_record
@@ -164,9 +165,11 @@ def redis_state(redis_server, clock) -> dict:
         return {
             "code": bool(client.exists(keys.code)),
             "cooldown": record.cooldown is not None,
+            "backoff": record.backoff is not None,
             "hourly": len(record.hourly),
             "daily": record.daily,
-            # after a release only the send record (its count given back) may remain: no per-IP/global entry
+            # after a release only the send record (its count given back) may remain: no global entry, and
+            # the client's only after a number-level refusal (it still counts against the client)
             "other_keys": sorted(everything - {keys.sends}),
         }
     finally:
@@ -191,7 +194,7 @@ def assert_refusal(body: dict, code_str: str, status: int, provider_code: str, c
 def assert_released(handler, redis_server, sms_api, clock) -> None:
     """The refusal cost the phone nothing: nothing stored, and getSms passes again at once."""
     assert redis_state(redis_server, clock) == {
-        "code": False, "cooldown": False, "hourly": 0, "daily": 0, "other_keys": [],
+        "code": False, "cooldown": False, "backoff": False, "hourly": 0, "daily": 0, "other_keys": [],
     }
     clear_knobs(sms_api)
     again = answer(handler(get_sms(PHONE_RAW), {}))
@@ -201,10 +204,12 @@ def assert_released(handler, redis_server, sms_api, clock) -> None:
 
 
 def assert_backed_off(handler, redis_server, sms_api, clock) -> None:
-    """Released (no code, no counts), but the phone is refused for the resend interval
-    without asking the provider, then passes."""
+    """Released (no code, no counts of the phone), but the phone is refused for the resend interval
+    without asking the provider, then passes; the send still counts against the client that asked."""
     state = redis_state(redis_server, clock)
-    assert (state["code"], state["cooldown"], state["hourly"], state["daily"]) == (False, True, 0, 0)
+    assert (state["code"], state["cooldown"], state["backoff"], state["hourly"], state["daily"]) == (
+        False, False, True, 0, 0)
+    assert state["other_keys"] == [store_keys.ip_log_key("203.0.113.7")]
     clear_knobs(sms_api)
     again = answer(handler(get_sms(PHONE_RAW), {}))
     assert (again["codeStr"], again["_status"], again["retryAfter"]) == ("TooFrequent", 429, SEND_INTERVAL), again

@@ -165,18 +165,24 @@ def test_resend_after_the_old_code_expired_is_one_round_trip(warm, sms_api, cloc
 # failed-login logs and the daily wrong-code count; the right code is consumed
 # (HSET, PEXPIRE); a wrong one counts a wrong try (HSET), the day's wrong codes
 # (INCR, and PEXPIRE only when the day's count starts) and one failed login in
-# each log (trim, ZADD, PEXPIRE).
+# each log (trim, ZADD, PEXPIRE); with no code stored nothing is written. A login
+# with a verificationId reads its bound code's hash only: the right code is
+# consumed (HSET, PEXPIRE), a wrong one counts on the code alone (HSET).
 @pytest.mark.parametrize("case, commands", [
     ("getSms to a new phone", 2 + 3 + 2 + 3 * 3 + 2),
     ("getSms refused by the cooldown", 2),
     ("login with the right code", 4 + 2),
     ("login with the day's first wrong code", 4 + 1 + 2 + 2 * 3),
     ("login with a second wrong code that day", 4 + 1 + 1 + 2 * 3),
-    ("login with no code stored", 4 + 2 * 3),
+    ("login with no code stored", 4),
+    ("bound login with the right code", 1 + 2),
+    ("bound login with a wrong code", 1 + 1),
+    ("bound login with no code stored", 1),
 ])
 def test_each_outcome_runs_an_exact_number_of_commands_in_its_script(warm, sms_api, case, commands):
     handler, counter = warm
-    phone = NEVER_SENT if case == "login with no code stored" else FIRST
+    phone = NEVER_SENT if "no code stored" in case else FIRST
+    bound = {"verificationId": "round-trip-verification-01"} if case.startswith("bound") else {}
     if case == "getSms to a new phone":
         event = get_sms(phone)
     elif case == "getSms refused by the cooldown":
@@ -184,13 +190,13 @@ def test_each_outcome_runs_an_exact_number_of_commands_in_its_script(warm, sms_a
         event = get_sms(phone)
     else:
         if phone == FIRST:
-            assert answer(handler(get_sms(phone), {}))["codeStr"] == "Ok"
+            assert answer(handler(get_sms(phone, **bound), {}))["codeStr"] == "Ok"
         code = last_code(sms_api, "+" + phone) if phone == FIRST else "123456"
         if "wrong" in case:
             code = wrong(code)
         if "second" in case:
             assert answer(handler(login(phone, code), {}))["codeStr"] == "CodeIsError"
-        event = login(phone, code)
+        event = login(phone, code, **bound)
     traffic = counter.during(invoke(handler, event))
     assert traffic.commands == ["evalsha"]
     assert traffic.in_scripts == commands, traffic.commandstats

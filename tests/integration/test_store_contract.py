@@ -37,7 +37,7 @@ from redis.cluster import RedisCluster
 from smsverify.clock import CHINA_TZ, moment_at
 from smsverify.service.codes import code_digest
 from smsverify.store import keys
-from smsverify.store.redis_store import CheckResult, Moment, RedisCodeStore, Refusal, Reserved, SendLimits
+from smsverify.store.redis_store import CheckResult, Limits, Moment, RedisCodeStore, Refusal, Reserved
 from tests.support import send_record
 
 KEY = b"unit-code-secret-0123456789abcdef"  # pragma: allowlist secret
@@ -45,10 +45,10 @@ OLD_KEY = b"unit-previous-secret-0123456789"  # pragma: allowlist secret
 A, B, C, D, E = "+8613800138000", "+8613900139000", "+8613700137000", "+8613600136000", "+8613500135000"
 IP1, IP2, IP3, IP4 = "203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"
 
-LIMITS = SendLimits(
-    code_ttl_ms=300_000, cooldown_ms=60_000, hourly_limit=5, daily_limit=10,
-    ip_limit=20, ip_window_ms=3_600_000, global_limit=1000, global_window_ms=3_600_000,
-    max_wrong_tries=3, daily_verify_limit=30,
+LIMITS = Limits(
+    code_ttl_seconds=300, send_interval_seconds=60, hourly_send_limit=5, daily_send_limit=10,
+    ip_send_limit=20, ip_send_window_seconds=3600, global_send_limit=1000, global_send_window_seconds=3600,
+    max_verify_attempts=3, daily_verify_limit=30,
 )
 
 DAY_MS = 86_400_000
@@ -207,7 +207,7 @@ def test_cooldown_is_per_phone(make_store):
 
 
 def test_hourly_sliding_window(make_store):
-    store = make_store(hourly_limit=2)
+    store = make_store(hourly_send_limit=2)
     assert reserve(store, A, "111111", "r1", IP1, at(10, 0)) is None
     assert reserve(store, A, "222222", "r2", IP1, at(10, 1)) is None
     # wait = oldest + 3600000 - now
@@ -219,7 +219,7 @@ def test_hourly_sliding_window(make_store):
 
 
 def test_daily_cap_until_shanghai_midnight(make_store):
-    store = make_store(daily_limit=2)
+    store = make_store(daily_send_limit=2)
     assert reserve(store, A, "111111", "r1", IP1, at(10, 0)) is None
     assert reserve(store, A, "222222", "r2", IP1, at(10, 1)) is None
     refused = reserve(store, A, "333333", "r3", IP1, at(10, 2))
@@ -229,7 +229,7 @@ def test_daily_cap_until_shanghai_midnight(make_store):
 
 
 def test_ip_window_counts_sends_from_one_address(make_store, client):
-    store = make_store(ip_limit=2, ip_window_ms=600_000)
+    store = make_store(ip_send_limit=2, ip_send_window_seconds=600)
     assert reserve(store, A, "111111", "r1", IP1, at(10, 0)) is None
     assert reserve(store, B, "111111", "r2", IP1, at(10, 1)) is None
     assert reserve(store, C, "111111", "r3", IP1, at(10, 2)) == Refusal("IP", 480_000)
@@ -239,14 +239,14 @@ def test_ip_window_counts_sends_from_one_address(make_store, client):
 
 
 def test_unknown_ip_is_not_counted_per_ip(make_store, client):
-    store = make_store(ip_limit=1)
+    store = make_store(ip_send_limit=1)
     for i, phone in enumerate((A, B, C)):
         assert reserve(store, phone, "111111", f"r{i}", None, at(10, i)) is None
     assert not [k for k in dump(client) if k.startswith("smsverify:{ip:")]
 
 
 def test_global_window_trips_once_per_window(make_store, client):
-    store = make_store(global_limit=2, global_window_ms=600_000)
+    store = make_store(global_send_limit=2, global_send_window_seconds=600)
     assert reserve(store, A, "111111", "r1", IP1, at(10, 0)) is None
     assert reserve(store, B, "111111", "r2", IP2, at(10, 1)) is None
     assert reserve(store, C, "111111", "r3", IP3, at(10, 2)) == Refusal("GLOBAL", 480_000, first_trip=True)
@@ -265,10 +265,10 @@ def test_global_window_trips_once_per_window(make_store, client):
 #: reason, limits, reservations made first (phone, rid, ip, moment), the refused attempt
 REFUSALS = [
     ("COOLDOWN", {}, [(A, "r1", IP1, at(10))], (A, "x", IP2, at(10, 0, 10))),
-    ("HOURLY", {"hourly_limit": 1}, [(A, "r1", IP1, at(10))], (A, "x", IP2, at(10, 5))),
-    ("DAILY", {"daily_limit": 1}, [(A, "r1", IP1, at(10))], (A, "x", IP2, at(10, 5))),
-    ("IP", {"ip_limit": 1}, [(A, "r1", IP1, at(10))], (B, "x", IP1, at(10, 1))),
-    ("GLOBAL", {"global_limit": 1}, [(A, "r1", IP1, at(10))], (B, "x", IP2, at(10, 1))),
+    ("HOURLY", {"hourly_send_limit": 1}, [(A, "r1", IP1, at(10))], (A, "x", IP2, at(10, 5))),
+    ("DAILY", {"daily_send_limit": 1}, [(A, "r1", IP1, at(10))], (A, "x", IP2, at(10, 5))),
+    ("IP", {"ip_send_limit": 1}, [(A, "r1", IP1, at(10))], (B, "x", IP1, at(10, 1))),
+    ("GLOBAL", {"global_send_limit": 1}, [(A, "r1", IP1, at(10))], (B, "x", IP2, at(10, 1))),
 ]
 
 
@@ -283,7 +283,7 @@ def test_refusal_writes_nothing(make_store, client, reason, limits, before, atte
         first = reserve(store, C, "222222", "y", IP3, attempt[3])
         assert first.reason == "GLOBAL" and first.first_trip
         # The marker holds the end of its window on the service clock.
-        until = str(attempt[3].now_ms + LIMITS.global_window_ms).encode()
+        until = str(attempt[3].now_ms + LIMITS.global_send_window_seconds * 1000).encode()
         assert dump(client) == {**snapshot, keys.GLOBAL_TRIPPED_KEY: ("string", until)}
     snapshot = dump(client)
     phone, rid, ip, moment = attempt
@@ -347,7 +347,7 @@ def test_a_repeated_check_attempt_returns_its_recorded_outcome(make_store, clien
 
 
 def test_release_keeps_a_newer_code_of_the_same_phone(make_store, client):
-    store = make_store(cooldown_ms=0)
+    store = make_store(send_interval_seconds=0)
     m1, m2 = at(10), at(10, 0, 5)
     assert reserve(store, A, "111111", "r1", IP1, m1) is None
     assert reserve(store, A, "222222", "r2", IP1, m2) is None
@@ -511,7 +511,7 @@ def test_retried_reserve_is_idempotent(make_store, client):
 
 
 def test_retried_reserve_is_idempotent_without_cooldown(make_store, client):
-    store = make_store(cooldown_ms=0)
+    store = make_store(send_interval_seconds=0)
     assert reserve(store, A, "111111", "r1", IP1, at(10)) is None
     snapshot = dump(client)
     assert reserve(store, A, "111111", "r1", IP1, at(10)) is None
@@ -567,7 +567,7 @@ def test_no_provider_is_down_at_first(make_store):
 
 
 def test_a_provider_marked_down_is_reported_until_its_cooldown_ends(make_store):
-    store = make_store(cooldown_ms=0)
+    store = make_store(send_interval_seconds=0)
     store.mark_provider_down("ronglian", at(10), 60)
 
     assert reserve_watching(store, A, "r1", at(10)) == Reserved(frozenset({"ronglian"}))

@@ -164,22 +164,26 @@ def test_no_secret_session_key_or_openid_in_logs_or_bodies(build, sms_api, wx, c
 
 @pytest.mark.parametrize(
     ("fault", "expected", "redis_commands"),
-    [(None, "Success", ["evalsha"]), ("refused", "WechatLoginFailed", []), ("down", "ServiceUnavailable", [])],
+    [(None, "Success", ["evalsha", "evalsha"]), ("refused", "WechatLoginFailed", ["evalsha"]),
+     ("down", "ServiceUnavailable", ["evalsha"])],
 )
-def test_exact_counts_one_wechat_call_and_redis_only_after_wechat_said_yes(
+def test_exact_counts_one_wechat_call_only_after_the_sms_code_is_known_right(
     build, redis_server, sms_api, wx, fault, expected, redis_commands
 ):
+    """The code is checked first without being consumed (one EVALSHA), the wxCode exchanged only when the
+    code is right, and the code consumed (a second EVALSHA) only once WeChat said yes."""
     from tests.support import RoundTripCounter
 
     handler = build(**wechat_env(wx))
     code = sent_code(handler, sms_api)
-    # Warm the container (check script loaded, WeChat session open); the code stays live (attemptsLeft 2).
+    # Warm the container (check script loaded); the code stays live (attemptsLeft 2) and a mistyped
+    # code never reaches WeChat, so its wxCode is not spent.
     wrong_code = "000000" if code != "000000" else "111111"
     assert call(handler, login(code=wrong_code, wxCode=wx.mint("o-warm")))["codeStr"] == "CodeIsError"
+    assert wx.requests == []
     wx_code = wx.mint("o-count")
     if fault == "refused":
         wx.force_code = 45011
-    wx.requests.clear()
     if fault == "down":
         wx.down()
     counter = RoundTripCounter(redis_server.url)

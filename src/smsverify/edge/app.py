@@ -25,8 +25,8 @@ from smsverify.service.verification import VerificationService
 
 METHODS = ("getSms", "login")
 #: Parameters read from the query and the body; any other name is ignored.
-#: ``scene`` (both methods) and ``wxCode`` (login) are passed through as read.
-PARAMS = frozenset(("method", "phone", "code", "ticket", "randstr", "scene", "wxCode"))
+#: ``scene`` and ``verificationId`` (both methods) and ``wxCode`` (login) are passed through as read.
+PARAMS = frozenset(("method", "phone", "code", "ticket", "randstr", "scene", "wxCode", "verificationId"))
 MAX_PARAM_LENGTH = 512
 MAX_FORM_FIELDS = 64
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -176,21 +176,26 @@ def answer(service: VerificationService, params: dict[str, str], fields: dict[st
     fields["phone"] = phone.masked
     scene = service.scene(params.get("scene"))
     fields["scene"] = scene
+    verification = service.verification_id(params.get("verificationId"))
+    fields["bound"] = verification is not None
     if method == "getSms":
         sent = service.send_code(
             phone, client_ip=client_ip, ticket=params.get("ticket"), randstr=params.get("randstr"), reference=request_id,
-            scene=scene,
+            scene=scene, verification=verification,
         )
         fields["provider"] = sent.receipt.provider
         if sent.receipt.serial_no:
             fields["serialNo"] = sent.receipt.serial_no
         if sent.failed_providers:
             fields["failedProviders"] = list(sent.failed_providers)
+        if sent.replayed:
+            fields["replayed"] = True
+        extra = {"verificationId": verification} if verification is not None else {}
         return body("Ok", "验证码已发送", request_id,
-                    expiresIn=sent.expires_in, resendAfter=sent.resend_after, provider=sent.receipt.provider)
+                    expiresIn=sent.expires_in, resendAfter=sent.resend_after, provider=sent.receipt.provider, **extra)
     verified = service.check_code(
         phone, params.get("code"), client_ip=client_ip, ticket=params.get("ticket"), randstr=params.get("randstr"),
-        wx_code=params.get("wxCode"), scene=scene,
+        wx_code=params.get("wxCode"), scene=scene, verification=verification,
     )
     token = verified.token
     if token is None:

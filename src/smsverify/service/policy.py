@@ -37,3 +37,6 @@ class ServicePolicy:
     prefix_digits: int = 7  #: national digits of a destination prefix (``PREFIX_DIGITS``)
     unknown_ip_send_limit: int = 0  #: getSms of the shared no-IP bucket, for its warning (``UNKNOWN_IP_SEND_LIMIT``)
     ip_send_window_seconds: int = 0  #: its window (``IP_SEND_WINDOW_SECONDS``)
+    ipv6_site_prefix_length: int = 48  #: IPv6 sites are grouped by this prefix (``IPV6_SITE_PREFIX_LENGTH``)
+    legacy_login: bool = True  #: getSms without ``verificationId`` still issues a code (``LEGACY_LOGIN``)
+    global_verify_window_seconds: int = 3600  #: the global failed-login window, for its log line

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -24,12 +25,21 @@ from smsverify.senders.base import (
     SendReceipt,
     SmsMessage,
 )
-from smsverify.service.abuse import UNKNOWN_CLIENT, client_key, destination_prefix
+from smsverify.service.abuse import Client, client_of, destination_prefix
 from smsverify.service.codes import code_digest, new_code
 from smsverify.service.delivery import Delivery, DeliveryFailed, NoProviderForNumber
 from smsverify.service.phone import Phone, parse_phone
 from smsverify.service.policy import ServicePolicy
-from smsverify.store.base import CheckOutcome, CodeStore, Refusal, RefusalReason, StoreUnavailable
+from smsverify.store.base import (
+    CheckOutcome,
+    CheckResult,
+    CodeStore,
+    Refusal,
+    RefusalReason,
+    Replayed,
+    Reserved,
+    StoreUnavailable,
+)
 
 if TYPE_CHECKING:  # smsverify.token and smsverify.wechat load only where they are used
     from smsverify.token import IssuedToken, TokenIssuer
@@ -47,6 +57,10 @@ CAPTCHA_CONFIG_SUSPECT = frozenset({16, 100})
 #: FailedOperation.PhoneNumberInBlacklist) is not asked again for the resend
 #: interval, and for at least this many seconds (SEND_INTERVAL_SECONDS may be 0).
 MIN_REFUSAL_BACKOFF_SECONDS = 60
+
+#: A client-made ``verificationId``: 22-64 characters of the URL-safe base64
+#: alphabet, i.e. at least 128 bits when random (22 x 6 = 132 bits).
+VERIFICATION_ID = re.compile(r"[A-Za-z0-9_-]{22,64}")
 
 
 class CaptchaVerifier(Protocol):
@@ -68,6 +82,8 @@ class CodeSent:
     resend_after: int  #: seconds until the next getSms for this phone can pass
     receipt: SendReceipt  #: from the provider that sent it (``receipt.provider``)
     failed_providers: tuple[str, ...] = ()  #: ``provider:code`` of failed attempts before it
+    verification: str | None = None  #: the ``verificationId`` the code is bound to (``None``: legacy)
+    replayed: bool = False  #: a repeat inside the resend interval: nothing was sent
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,17 @@ class CodeVerified:
 def _store_down(exc: StoreUnavailable) -> None:
     """The one WARNING line of a 503 caused by Redis: its cause class, no secrets."""
     log.warning("redis unavailable (cause: %s); answering ServiceUnavailable", exc.cause)
+
+
+#: CaptchaRequired's message by what asked for the captcha (a limit's refusal word, or the login's).
+_STEP_UP_MESSAGES: dict[RefusalReason | str | None, str] = {
+    RefusalReason.DAILY: "该手机号今日获取验证码次数较多，请先完成人机验证",
+    RefusalReason.HOURLY: "该手机号获取验证码过于频繁，请先完成人机验证",
+    RefusalReason.IP: "当前网络获取验证码过于频繁，请先完成人机验证",
+    RefusalReason.SITE: "当前网络获取验证码过于频繁，请先完成人机验证",
+    RefusalReason.GLOBAL: "发送量较大，请先完成人机验证",
+    "login": "验证码错误次数较多，请先完成人机验证",
+}
 
 
 def _seconds(ms: int) -> int:
@@ -158,6 +185,31 @@ class VerificationService:
         return scene
 
     # -- getSms -------------------------------------------------------------------
+    def verification_id(self, raw: str | None) -> str | None:
+        """A request's ``verificationId`` (``None`` or blank: a legacy request), checked.
+
+        Raises
+        ------
+        errors.InvalidParam
+            Not 22-64 characters of ``[A-Za-z0-9_-]`` (:data:`VERIFICATION_ID`).
+        """
+        if raw is None or raw == "":
+            return None
+        if not VERIFICATION_ID.fullmatch(raw):
+            raise errors.InvalidParam("参数 verificationId 无效：应为客户端生成的 22-64 位随机串（A-Z a-z 0-9 _ -）")
+        return raw
+
+    def _client(self, client_ip: str | None) -> Client:
+        return client_of(client_ip, self.policy.ipv6_prefix_length, self.policy.ipv6_site_prefix_length)
+
+    def _captcha_state(self, client: Client, *, sending: bool) -> int:
+        """The store's ``captcha`` switch: 0 off, 1 reached limits step up, 2 a ticket is required now."""
+        if self.captcha is None:
+            return 0
+        if not client.known or (sending and self.policy.captcha_mode == "always"):
+            return 2
+        return 1
+
     def send_code(
         self,
         phone: Phone,
@@ -167,46 +219,57 @@ class VerificationService:
         randstr: str | None = None,
         reference: str = "",
         scene: str = DEFAULT_SCENE,
+        verification: str | None = None,
     ) -> CodeSent:
         """Send a new verification code to ``phone``.
 
-        Order: validate the phone, check the captcha (when enabled), reserve
-        the send and store the code's HMAC in one atomic store step (which
-        also reads which providers are marked down), then deliver through the
-        providers in failover order (:mod:`smsverify.service.delivery`).
+        Order: reserve the send and store the code's HMAC in one atomic store
+        step, which checks every limit first (and reads which providers are
+        marked down); only when a limit or the captcha mode asks for it is
+        the captcha ticket verified, and the store step run again with it.
+        Then deliver through the providers in failover order
+        (:mod:`smsverify.service.delivery`).
+
+        With ``verification`` (the client's ``verificationId``, from
+        :meth:`verification_id`) the code is bound: only a login with the same
+        id checks it, the resend interval is that verification's, and a
+        repeat inside it answers the first request's ``Ok`` (``replayed``)
+        without a second SMS. Without one the code is the phone's legacy
+        code (refused with ``InvalidParam`` when ``LEGACY_LOGIN=off``).
 
         When no provider sent it, the reservation is released, so the refused
         send costs the user no quota, except after a provider's own
         per-number frequency limit (the limit is real) and after a timeout
         (the SMS may have gone out, so its code is kept). A number-level
-        refusal (the provider refuses this number) then refuses getSms for
-        the phone for the resend interval (at least
-        :data:`MIN_REFUSAL_BACKOFF_SECONDS`) with ``TooFrequent``, without
-        asking the provider. A resend never costs the user the code they
-        have: beside a still-valid code the new one is pending, and replaces
-        it only once a provider accepted the SMS (one more store round trip,
-        on that path only); refused, the old code stays with its remaining
-        TTL and wrong tries; after a timeout both stay valid.
+        refusal (the provider refuses this number) still counts against the
+        client's quota and backs the phone off for the resend interval (at
+        least :data:`MIN_REFUSAL_BACKOFF_SECONDS`) with ``TooFrequent``,
+        without asking the provider. A resend never costs the user the code
+        they have: beside a still-valid code the new one is pending, and
+        replaces it only once a provider accepted the SMS; refused, the old
+        code stays with its remaining TTL and wrong tries; after a timeout
+        both stay valid.
 
         Parameters
         ----------
         phone:
             From :meth:`phone`.
         client_ip:
-            The caller's IP as seen by the gateway, or ``None`` when unknown.
-            Limits count per client (:func:`smsverify.service.abuse.client_key`):
-            an IPv4 address, an IPv6 /``IPV6_PREFIX_LENGTH``, or one shared
-            bucket (``UNKNOWN_IP_SEND_LIMIT``) for every request without an IP.
+            The caller's IP as seen by the gateway, or ``None`` when unknown
+            (:func:`smsverify.service.abuse.client_of`): limits count per
+            client, per IPv6 site, and in one shared bucket
+            (``UNKNOWN_IP_SEND_LIMIT``) for every request without an IP.
         ticket, randstr:
-            Captcha answer from the front end: needed with ``CAPTCHA_MODE=always``,
-            and in ``adaptive`` mode without a client IP or once the global
-            quota is spent (step-up, up to ``GLOBAL_SEND_HARD_LIMIT``).
+            Captcha answer from the front end: verified only when asked for
+            (``CAPTCHA_MODE=always``, no client IP, or a limit reached).
         reference:
             The invocation's request id, kept by providers that store one.
         scene:
             What the code is for, from :meth:`scene`: the code is stored per
-            (phone, scene) and sent with the scene's template; the cooldown
-            and send limits are the phone's, across scenes.
+            (phone, scene) and sent with the scene's template; the send
+            limits are the phone's, across scenes.
+        verification:
+            The client's ``verificationId`` or ``None`` (legacy).
 
         Raises
         ------
@@ -217,64 +280,77 @@ class VerificationService:
         """
         if scene not in self.policy.scenes:
             raise errors.InvalidParam(f"参数 scene 无效，可用：{', '.join(self.policy.scenes)}")
-        client = client_key(client_ip, self.policy.ipv6_prefix_length)
+        if verification is None and not self.policy.legacy_login:
+            raise errors.InvalidParam("缺少参数 verificationId（本服务只签发绑定验证码）")
+        client = self._client(client_ip)
         prefix = destination_prefix(phone, self.policy.prefix_digits)
-        ticket_ok = False
-        if self.captcha is not None:
-            needed = self.policy.captcha_mode == "always" or client == UNKNOWN_CLIENT
-            if needed or (ticket and randstr):
-                self._check_captcha(ticket, randstr, client_ip)
-                ticket_ok = True
         code = new_code(self.policy.code_length)
         reservation = uuid.uuid4().hex
         moment = moment_at(self.clock())
         watched = self.delivery.names if self.delivery.failover else ()
-        try:
-            outcome = self.store.reserve_send(
-                phone.e164, code_digest(self._keys[0], phone.e164, code), reservation, client, moment, watched,
-                prefix=prefix, ticket=ticket_ok, scene=scene,
-            )
-        except StoreUnavailable as exc:
-            _store_down(exc)
-            # No answer even after the store's retries: the reservation may
-            # have been made. Undo it by its id so the user's retry is not
-            # refused by a cooldown for an SMS that never left.
-            self._release(phone, reservation, client, moment, prefix, scene)
-            raise errors.ServiceUnavailable() from exc
+        captcha = self._captcha_state(client, sending=True)
+        digest = code_digest(self._keys[0], phone.e164, code)
+
+        def reserve(ticket_ok: bool) -> Refusal | Reserved | Replayed:
+            try:
+                return self.store.reserve_send(
+                    phone.e164, digest, reservation, client.key, moment, watched, prefix=prefix, ticket=ticket_ok,
+                    scene=scene, verification=verification, site=client.site, captcha=captcha,
+                )
+            except StoreUnavailable as exc:
+                _store_down(exc)
+                # No answer even after the store's retries: the reservation may
+                # have been made. Undo it by its id so the user's retry is not
+                # refused by a cooldown for an SMS that never left.
+                self._release(phone, reservation, client, moment, prefix, scene, verification, quiet=True)
+                raise errors.ServiceUnavailable() from exc
+
+        outcome = reserve(False)
+        if isinstance(outcome, Refusal) and outcome.reason is RefusalReason.STEPUP:
+            self._check_captcha(ticket, randstr, client_ip, outcome.limit)
+            outcome = reserve(True)
         if isinstance(outcome, Refusal):
-            raise self._refused(outcome.reason, outcome.wait_ms, outcome.first_trip)
+            raise self._refused(outcome)
         ttl = self.policy.code_ttl_seconds
+        if isinstance(outcome, Replayed):
+            return CodeSent(phone=phone, expires_in=ttl, resend_after=self.policy.send_interval_seconds,
+                            receipt=SendReceipt(outcome.provider), verification=verification, replayed=True)
         message = SmsMessage(
             phone=phone.e164, code=code, ttl_minutes=math.ceil(ttl / 60), reference=reference, scene=scene
         )
         try:
             receipt, failures = self.delivery.send(message, outcome.providers_down, lambda exc: self._provider_failed(exc, moment))
         except NoProviderForNumber:
-            self._release(phone, reservation, client, moment, prefix, scene)
+            self._release(phone, reservation, client, moment, prefix, scene, verification)
             raise errors.InvalidParam("已配置的短信服务商均不支持该手机号所在地区") from None
         except DeliveryFailed as failed:
             if isinstance(failed.final, NumberRateLimited):
                 # The provider's limit is real: the reservation stays, but its
                 # never-delivered code must not replace the one the user has.
                 if outcome.pending:
-                    self._settle(phone, reservation, moment, scene, accepted=False)
+                    self._settle(phone, reservation, moment, scene, verification, accepted=False)
             elif not failed.maybe_sent:
                 # A number-level refusal backs the phone off, so that repeated
-                # requests do not ask the provider again and again.
-                backoff = self._refusal_backoff_ms if isinstance(failed.final, NumberRejected) else 0
-                self._release(phone, reservation, client, moment, prefix, scene, backoff)
+                # requests do not ask the provider again and again, and still
+                # counts against the client that asked for that number.
+                rejected = isinstance(failed.final, NumberRejected)
+                self._release(phone, reservation, client, moment, prefix, scene, verification,
+                              backoff_ms=self._refusal_backoff_ms if rejected else 0, keep_client=rejected)
             # maybe sent: both codes stay valid (a pending one until its TTL).
             error = self._delivery_error(failed, moment)
             error.log_fields["failedProviders"] = [f.qualified_code for f in failed.failures]
             raise error from None
-        if outcome.pending:  # a resend beside a valid code: the new one now replaces it
-            self._settle(phone, reservation, moment, scene, accepted=True)
+        if outcome.pending or verification is not None:
+            # a resend beside a valid code: the new one now replaces it; a bound
+            # code also records who sent it (for a repeat and for its delivery state)
+            self._settle(phone, reservation, moment, scene, verification, accepted=True, receipt=receipt)
         return CodeSent(
             phone=phone,
             expires_in=ttl,
             resend_after=self.policy.send_interval_seconds,
             receipt=receipt,
             failed_providers=tuple(f.qualified_code for f in failures),
+            verification=verification,
         )
 
     def _provider_failed(self, exc: SendError, moment: Moment) -> None:
@@ -310,11 +386,16 @@ class VerificationService:
             return errors.SmsSendFailed("短信服务连接失败", providerCode=code)
         return errors.SmsSendFailed(providerCode=code)
 
-    def _check_captcha(self, ticket: str | None, randstr: str | None, client_ip: str | None) -> None:
+    def _check_captcha(self, ticket: str | None, randstr: str | None, client_ip: str | None,
+                       limit: RefusalReason | str | None = None) -> None:
+        """Verify the request's captcha answer; ``limit`` names what asked for it (for the message).
+
+        Raises errors.CaptchaRequired (no ticket), errors.CaptchaFailed, errors.ServiceUnavailable.
+        """
         from smsverify.captcha import CaptchaRejected, CaptchaUnavailable
 
         if not ticket or not randstr:
-            raise errors.CaptchaRequired("请先完成人机验证（缺少 ticket 或 randstr）")
+            raise errors.CaptchaRequired(_STEP_UP_MESSAGES.get(limit, "请先完成人机验证（缺少 ticket 或 randstr）"))
         try:
             self.captcha.verify(ticket, randstr, client_ip or "0.0.0.0")
         except CaptchaRejected as exc:
@@ -325,8 +406,9 @@ class VerificationService:
             log.error("captcha check unavailable: %s", exc)
             raise errors.ServiceUnavailable("人机验证服务暂不可用，请稍后再试") from None
 
-    def _refused(self, reason: RefusalReason, wait_ms: int, first_trip: bool) -> errors.VerificationError:
-        retry_after = _seconds(wait_ms)
+    def _refused(self, refusal: Refusal) -> errors.VerificationError:
+        reason = refusal.reason
+        retry_after = _seconds(refusal.wait_ms)
         if reason is RefusalReason.COOLDOWN:
             return errors.TooFrequent(retryAfter=retry_after)
         if reason is RefusalReason.HOURLY:
@@ -335,16 +417,16 @@ class VerificationService:
             return errors.DailyLimitExceeded(retryAfter=retry_after)
         if reason is RefusalReason.IP:
             return errors.IpLimitExceeded(retryAfter=retry_after)
+        if reason is RefusalReason.SITE:
+            return errors.IpLimitExceeded("当前网络获取验证码过于频繁，请稍后再试", retryAfter=retry_after)
         if reason is RefusalReason.PREFIX:
             return errors.PrefixLimitExceeded(retryAfter=retry_after)
-        if first_trip:
+        if refusal.first_trip:
             log.error(
                 "global send limit reached: %d SMS per %d s; getSms refused until the window frees up",
                 self.policy.global_send_limit,
                 self.policy.global_send_window_seconds,
             )
-        if reason is RefusalReason.STEPUP:  # adaptive captcha: a ticket passes until GLOBAL_SEND_HARD_LIMIT
-            return errors.CaptchaRequired("发送量较大，请先完成人机验证")
         return errors.ServiceBusy(retryAfter=retry_after)
 
     @property
@@ -354,21 +436,30 @@ class VerificationService:
         return max(self.policy.send_interval_seconds, MIN_REFUSAL_BACKOFF_SECONDS) * 1000
 
     def _release(
-        self, phone: Phone, reservation: str, client: str, moment: Moment, prefix: str, scene: str, backoff_ms: int = 0,
+        self, phone: Phone, reservation: str, client: Client, moment: Moment, prefix: str, scene: str,
+        verification: str | None, *, backoff_ms: int = 0, keep_client: bool = False, quiet: bool = False,
     ) -> None:
+        """Give back what ``reservation`` counted. ``quiet``: after a reserve that got no answer,
+        when there may be nothing to give back (Redis is down: one WARNING line said so)."""
         try:
             self.store.release_send(
-                phone.e164, reservation, client, moment, prefix=prefix, scene=scene, backoff_ms=backoff_ms,
+                phone.e164, reservation, client.key, moment, prefix=prefix, scene=scene, backoff_ms=backoff_ms,
+                verification=verification, site=client.site, keep_client=keep_client,
             )
         except StoreUnavailable:
-            log.error("could not release the send reservation for %s; its cooldown and counts stay", phone.masked)
+            if not quiet:
+                log.error("could not release the send reservation for %s; its cooldown and counts stay", phone.masked)
 
-    def _settle(self, phone: Phone, reservation: str, moment: Moment, scene: str, *, accepted: bool) -> None:
+    def _settle(self, phone: Phone, reservation: str, moment: Moment, scene: str, verification: str | None, *,
+                accepted: bool, receipt: SendReceipt | None = None) -> None:
         try:
-            self.store.settle_send(phone.e164, reservation, moment, accepted=accepted, scene=scene)
+            self.store.settle_send(
+                phone.e164, reservation, moment, accepted=accepted, scene=scene, verification=verification,
+                provider=receipt.provider if receipt else "", serial_no=receipt.serial_no if receipt else "",
+            )
         except StoreUnavailable as exc:
             # Both codes stay valid until the older one expires: lenient, never a refusal.
-            log.warning("could not settle the resent code for %s (cause: %s); both codes stay valid",
+            log.warning("could not settle the sent code for %s (cause: %s); both codes stay valid",
                         phone.masked, exc.cause)
 
     # -- keys ---------------------------------------------------------------------
@@ -401,19 +492,27 @@ class VerificationService:
         randstr: str | None = None,
         wx_code: str | None = None,
         scene: str = DEFAULT_SCENE,
+        verification: str | None = None,
     ) -> CodeVerified:
         """Check ``code`` for ``phone`` (from :meth:`phone`) and consume it when right.
 
-        ``client_ip`` (``None``: unknown, the shared bucket) keys the client's
-        failed-login quota (``IP_VERIFY_LIMIT``); a login it refuses touches
-        nothing of the phone. With captcha configured, after
-        ``VERIFY_CAPTCHA_AFTER`` wrong codes for the phone today a login needs
-        ``ticket`` and ``randstr``. With WeChat login on and a ``wx_code``
-        (from ``wx.login``), the code is exchanged at WeChat first; a refusal
-        or an outage leaves the SMS code untouched, and the identity comes
-        back in ``CodeVerified.wechat`` (and in the token). Only a code sent
-        for ``scene`` (from :meth:`scene`) matches: another scene's code is
-        ``CodeHasExpired`` here. The token carries ``scene``.
+        With ``verification`` (the ``verificationId`` of the getSms) only that
+        verification's bound code is checked, and a wrong code counts on it
+        alone. Without, the phone's legacy code: a wrong code also counts on
+        the phone's day (``DAILY_VERIFY_LIMIT``) and in the client's
+        (``IP_VERIFY_LIMIT``; ``client_ip`` ``None``: the no-IP bucket) and the
+        global (``GLOBAL_VERIFY_LIMIT``) failed-login quotas, which are checked
+        first. A login with no live code to check counts nothing anywhere.
+        With captcha configured a reached quota (or ``VERIFY_CAPTCHA_AFTER``
+        wrong codes for the phone today, or no client IP) asks for ``ticket``
+        and ``randstr``, verified only then. With WeChat login on and a
+        ``wx_code`` (from ``wx.login``), the code is first checked without
+        being consumed, the ``wx_code`` exchanged only when it is right, and
+        the code consumed after the exchange succeeded: a mistyped code leaves
+        the ``wx_code`` unspent, and a refusal or an outage at WeChat leaves
+        the SMS code valid. Only a code sent for ``scene`` (from
+        :meth:`scene`) matches: another scene's code is ``CodeHasExpired``
+        here. The token carries ``scene``.
 
         Raises
         ------
@@ -430,26 +529,42 @@ class VerificationService:
         code = code.strip()
         if not code.isascii() or not code.isdigit() or len(code) > 16:
             raise errors.InvalidParam("验证码格式不正确，应为数字")
-        identity = self._exchange_wx_code(wx_code) if self.wechat is not None and wx_code else None
         digests = [code_digest(key, phone.e164, code) for key in self._keys]
+        client = self._client(client_ip)
+        captcha = self._captcha_state(client, sending=False)
+        exchange = self.wechat is not None and bool(wx_code)
+
+        def check(ticket_ok: bool, peek: bool) -> CheckResult:
+            try:
+                return self.store.check_code(
+                    phone.e164, digests, moment_at(self.clock()), client=client.key, ticket=ticket_ok, scene=scene,
+                    verification=verification, captcha=captcha, peek=peek,
+                )
+            except StoreUnavailable as exc:
+                _store_down(exc)
+                raise errors.ServiceUnavailable() from exc
+
         ticket_ok = False
-        if self.captcha is not None and ticket and randstr:
-            self._check_captcha(ticket, randstr, client_ip)
+        result = check(False, exchange)
+        if result.status is CheckOutcome.CAPTCHA:
+            if result.global_quota:
+                self._global_verify_tripped(captcha=True)
+            self._check_captcha(ticket, randstr, client_ip, "login")
             ticket_ok = True
-        client = client_key(client_ip, self.policy.ipv6_prefix_length)
-        try:
-            result = self.store.check_code(phone.e164, digests, moment_at(self.clock()), client=client, ticket=ticket_ok, scene=scene)
-        except StoreUnavailable as exc:
-            _store_down(exc)
-            raise errors.ServiceUnavailable() from exc
+            result = check(True, exchange)
+        identity = None
+        if result.status is CheckOutcome.OK and exchange:
+            identity = self._exchange_wx_code(wx_code or "")
+            result = check(ticket_ok, False)  # consume: a concurrent login may have won it meanwhile
+        if result.status is CheckOutcome.OK:
+            return CodeVerified(phone=phone, token=self._token(phone, identity, scene), wechat=identity)
         if result.status is CheckOutcome.IP:
             raise errors.IpLimitExceeded("当前网络校验失败次数过多，请稍后再试", retryAfter=_seconds(result.wait_ms))
         if result.status is CheckOutcome.BUSY:
-            raise errors.ServiceBusy("校验请求过多，请稍后再试", retryAfter=_seconds(result.wait_ms))
-        if result.status is CheckOutcome.CAPTCHA:
-            raise errors.CaptchaRequired("该手机号验证码错误次数较多，请先完成人机验证")
-        if result.status is CheckOutcome.OK:
-            return CodeVerified(phone=phone, token=self._token(phone, identity, scene), wechat=identity)
+            self._global_verify_tripped(captcha=False)
+            raise errors.ServiceBusy("校验失败的请求过多，请稍后再试", retryAfter=_seconds(result.wait_ms))
+        if result.status is CheckOutcome.CAPTCHA:  # only after a verified ticket: cannot pass twice
+            raise errors.CaptchaRequired(_STEP_UP_MESSAGES["login"])
         if result.status is CheckOutcome.WRONG:
             raise errors.CodeIsError(attemptsLeft=result.tries_left)
         if result.status is CheckOutcome.INVALIDATED:
@@ -457,6 +572,20 @@ class VerificationService:
         if result.status is CheckOutcome.LOCKED:
             raise errors.VerifyLimitExceeded(retryAfter=_seconds(result.wait_ms))
         raise errors.CodeHasExpired()
+
+    def _global_verify_tripped(self, *, captcha: bool) -> None:
+        """One WARNING per window, across instances, when the global failed-login quota is reached."""
+        window = self.policy.global_verify_window_seconds
+        try:
+            first = self.store.first_of_window("verifies", moment_at(self.clock()), window)
+        except StoreUnavailable:
+            return
+        if first:
+            log.warning(
+                "global failed-login quota reached: GLOBAL_VERIFY_LIMIT wrong codes for legacy codes per %d s; "
+                "legacy logins %s until the window frees up (bound codes are not affected)",
+                window, "need a captcha" if captcha else "are refused (ServiceBusy)",
+            )
 
     def _token(self, phone: Phone, identity: WechatIdentity | None, scene: str) -> IssuedToken | None:
         """The signed login token for ``phone``, naming the WeChat user too when one was exchanged."""

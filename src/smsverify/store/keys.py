@@ -28,29 +28,38 @@ class PhoneKeys:
     daily_verifies: str
 
 
-def phone_keys(phone: str, day: str, scene: str = DEFAULT_SCENE) -> PhoneKeys:
+def phone_keys(phone: str, day: str, scene: str = DEFAULT_SCENE, verification: str | None = None) -> PhoneKeys:
     """The keys of ``phone`` on ``day``; the code (and its wrong tries) is per
     ``scene``, every limit per phone. ``login`` keeps the key it had before
     scenes (``...:code``), so codes in flight survive the upgrade; another
-    scene's code is ``...:code:<scene>`` (scene names are ``[A-Za-z0-9_-]``)."""
+    scene's code is ``...:code:<scene>`` (scene names are ``[A-Za-z0-9_-]``).
+    A bound code (``verification``: the client's ``verificationId``,
+    ``[A-Za-z0-9_-]{22,64}``) is ``...:vcode:<scene>:<verificationId>``, one
+    hash per verification, so bound codes of one phone coexist."""
     tag = f"{PREFIX}:{{{phone}}}"
+    if verification is not None:
+        code = f"{tag}:vcode:{scene}:{verification}"
+    else:
+        code = f"{tag}:code" if scene == DEFAULT_SCENE else f"{tag}:code:{scene}"
     return PhoneKeys(
-        code=f"{tag}:code" if scene == DEFAULT_SCENE else f"{tag}:code:{scene}",
+        code=code,
         sends=f"{tag}:sends",
         daily_verifies=f"{tag}:verify:{day}",
     )
 
 
-def ip_log_key(ip: str) -> str:
-    return f"{PREFIX}:{{ip:{ip}}}:sends"
+def ip_log_key(client: str) -> str:
+    """getSms of one client (an IPv4 address, an IPv6 /64 or the no-IP bucket)."""
+    return f"{PREFIX}:{{ip:{client}}}:sends"
 
 
-#: The client key of every request without a client IP (one shared bucket).
-UNKNOWN_CLIENT = "unknown"
+def site_log_key(site: str) -> str:
+    """getSms of one IPv6 site (an IPv6 /``IPV6_SITE_PREFIX_LENGTH``, 48 by default)."""
+    return f"{PREFIX}:{{site:{site}}}:sends"
 
 
 def ip_verify_key(client: str) -> str:
-    """Failed logins of one client (an IPv4 address, an IPv6 prefix or UNKNOWN_CLIENT)."""
+    """Failed logins of one client (an IPv4 address, an IPv6 prefix or the no-IP bucket)."""
     return f"{PREFIX}:{{ip:{client}}}:verifies"
 
 
@@ -60,6 +69,11 @@ def prefix_log_key(prefix: str) -> str:
 
 
 GLOBAL_VERIFY_KEY = f"{PREFIX}:{{global}}:verifies"
+
+
+def window_marker_key(name: str) -> str:
+    """Marks that a quota's window was reported tripped (one log line per window)."""
+    return f"{PREFIX}:{{global}}:tripped:{name}"
 
 
 GLOBAL_LOG_KEY = f"{PREFIX}:{{global}}:sends"

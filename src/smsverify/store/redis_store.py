@@ -7,61 +7,94 @@ after SCRIPT FLUSH or a fail-over). Lua replies are decoded into
 :class:`RefusalReason` / :class:`CheckOutcome` here and nowhere else.
 
 Exactly once under retries
-    redis-py re-sends a command after a lost connection or a timeout
-    (:mod:`smsverify.store.connection`), so a script may run twice. Every
-    call carries an id: ``reserve_send`` its reservation id (send.lua and
-    window.lua recognise a reservation already made), ``check_code`` a fresh
-    attempt id (check.lua records OK / WRONG under it), ``release_send`` and
-    ``settle_send`` the reservation id (release.lua removes only entries of
-    that id, settle.lua acts only on that id's pending code, so a repeat
-    changes nothing more). A repeat returns the recorded outcome without
-    acting again. Not covered: a reserve that got no answer after all its
-    tries is released by the service; should a stalled server run that
-    reserve only after the release, the reservation stands (the user then
-    sees a cooldown for an SMS that never left).
+    redis-py re-sends a command after a lost connection
+    (:mod:`smsverify.store.connection`), and :meth:`RedisCodeStore._run`
+    sends a script again after a timeout, so a script may run twice. Every
+    call carries an idempotency key: ``reserve_send`` its reservation id
+    (send.lua and window.lua recognise a reservation already made),
+    ``check_code`` a fresh attempt id (check.lua records OK / WRONG under
+    it), ``release_send`` and ``settle_send`` the reservation id
+    (release.lua removes only entries of that id, settle.lua acts only on
+    that id's pending code, so a repeat changes nothing more). A repeat
+    returns the recorded outcome without acting again. Not covered: a
+    reserve that got no answer after all its tries is released by the
+    service; should a stalled server run that reserve only after the
+    release, the reservation stands (the user then sees a cooldown for an
+    SMS that never left).
 Single node
-    ``reserve_send`` is one EVALSHA that checks the cooldown, the daily and
-    hourly caps of the phone, the per-IP window and the global window, and
-    only when all pass counts the send in each and writes the code.
+    ``reserve_send`` is one EVALSHA that checks the phone's backoff and
+    cooldown (legacy codes) or the verification's resend interval (bound
+    codes), the phone's daily and hourly caps, the client's, the IPv6
+    site's, the destination prefix's and the global windows, and only when
+    all pass counts the send in each and writes the code. ``check_code`` is
+    one EVALSHA too.
+Bound and legacy codes
+    A getSms with a ``verificationId`` stores a code of its own
+    (:func:`smsverify.store.keys.phone_keys`), which only a login with the
+    same id can check; its wrong tries count on it alone. Legacy codes (no
+    id) also count guesses on the phone's day and in the client's and the
+    global failed-login logs. A login with no live code to check counts
+    nothing anywhere.
+Captcha step-up
+    With captcha configured (``Limits.captcha``) a client- or phone-level
+    limit that is reached answers ``STEPUP`` / ``CAPTCHA`` (nothing
+    written); the service verifies the request's ticket and calls again
+    with ``ticket=True``, which passes until the limit's hard cap
+    (:data:`smsverify.store.base.CLIENT_HARD_LIMIT_FACTOR`, ``PHONE_HARD_LIMIT_FACTOR``). A limit at its hard
+    cap refuses before any ticket is looked at.
 A resend never costs the user the code they have
     Beside a still-valid code, send.lua stores the new code as pending
     (``Reserved.pending``); login accepts either. ``settle_send`` promotes it
-    once the provider accepted (one more round trip, on that path only) or
-    drops it after the provider's own per-number limit; ``release_send``
-    drops it. Unsettled (a timeout: maybe delivered), both stay valid, each
-    until its own expiry.
+    once the provider accepted (one more round trip, on that path and on a
+    bound code's accepted send) or drops it after the provider's own
+    per-number limit; ``release_send`` drops it. Unsettled (a timeout: maybe
+    delivered), both stay valid, each until its own expiry.
 Provider health (SMS failover)
     ``reserve_send`` also reads which of the given providers are marked down
     (:meth:`RedisCodeStore.mark_provider_down`), in the same script, so
     failover costs no round trip until a provider fails.
 Redis Cluster
-    A script may only touch keys of one slot, and the per-IP and global logs
-    are on other slots than the phone, so ``reserve_send`` is not one atomic
-    step there: the per-IP window, then the global window (one script each,
-    on their own slots), then the phone script. A refusal or any failure
-    (an exception included) at a later step removes the earlier reservations
-    (ZREM of this reservation's id), so a refused or failed request keeps no
-    quota. Each counter is still checked-and-counted atomically, so no limit
-    is ever exceeded; for the few milliseconds before such a removal a
+    A script may only touch keys of one slot, and the client, site, prefix
+    and global logs are on other slots than the phone, so ``reserve_send``
+    is not one atomic step there: each window (one script each, on its own
+    slot), then the phone script. A refusal or any failure (an exception
+    included) at a later step removes the earlier reservations (ZREM of
+    this reservation's id), so a refused or failed request keeps no quota.
+    Each counter is still checked-and-counted atomically, so no limit is
+    ever exceeded; for the few milliseconds before such a removal a
     concurrent request may see a window one entry fuller than it will be
-    (refused early, never admitted late).
+    (refused early, never admitted late). A legacy login reads the two
+    failed-login logs first and adds a guess to them after the phone's
+    script, so concurrent guesses may pass a quota by their number.
 """
 
 from __future__ import annotations
 
-import enum
 import uuid
-from dataclasses import dataclass
 from importlib import resources
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Sequence
 
 import redis
 
 from smsverify.clock import HOUR_MS, Moment
 from smsverify.scenes import DEFAULT_SCENE
 from smsverify.store import keys
+from smsverify.store.base import (
+    CLIENT_HARD_LIMIT_FACTOR,
+    PHONE_HARD_LIMIT_FACTOR,
+    UNKNOWN_CLIENT,
+    CheckOutcome,
+    CheckResult,
+    Limits,
+    Refusal,
+    RefusalReason,
+    Replayed,
+    Reserved,
+    StoreUnavailable,
+)
 
-
+__all__ = ["ATTEMPT_TTL_MS", "CheckOutcome", "CheckResult", "Limits", "RedisCodeStore", "Refusal", "RefusalReason",
+           "Replayed", "Reserved", "StoreUnavailable", "cause_class", "policy_lua"]
 
 #: Script calls that timed out are sent again on a new connection this many
 #: times (a stall of the server, or a thawed container whose idle connection
@@ -72,16 +105,6 @@ TIMEOUT_RETRIES = 2
 #: How long check.lua keeps a consumed code's attempt record, for a retry of
 #: the same call (the store retries within ~3 timeouts).
 ATTEMPT_TTL_MS = 60_000
-
-
-class StoreUnavailable(Exception):
-    """Redis could not be reached or answered with an error; ``__cause__`` has
-    the original and :attr:`cause` its class for the operator's log line."""
-
-    @property
-    def cause(self) -> str:
-        """One of ``refused``, ``timeout``, ``DNS``, ``auth``, ``cluster down``, ``error``."""
-        return cause_class(self.__cause__)
 
 
 def cause_class(exc: BaseException | None) -> str:
@@ -102,92 +125,6 @@ def cause_class(exc: BaseException | None) -> str:
     return "error"
 
 
-class RefusalReason(str, enum.Enum):
-    """Why ``reserve_send`` refused (the send.lua / window.lua reply word)."""
-
-    COOLDOWN = "COOLDOWN"
-    DAILY = "DAILY"
-    HOURLY = "HOURLY"
-    IP = "IP"
-    PREFIX = "PREFIX"
-    STEPUP = "STEPUP"  #: the global quota is spent; a verified captcha ticket would pass
-    GLOBAL = "GLOBAL"
-
-
-class CheckOutcome(str, enum.Enum):
-    """What ``check_code`` found (the check.lua reply word)."""
-
-    OK = "OK"
-    EXPIRED = "EXPIRED"
-    INVALIDATED = "INVALIDATED"
-    WRONG = "WRONG"
-    LOCKED = "LOCKED"
-    IP = "IP"  #: the client's failed-login quota is spent
-    BUSY = "BUSY"  #: the global failed-login quota is spent
-    CAPTCHA = "CAPTCHA"  #: a captcha ticket is needed for this phone today
-
-
-@dataclass(frozen=True)
-class SendLimits:
-    """Send policy of one deployment, in milliseconds and counts."""
-
-    code_ttl_ms: int
-    cooldown_ms: int
-    hourly_limit: int
-    daily_limit: int
-    ip_limit: int
-    ip_window_ms: int
-    global_limit: int
-    global_window_ms: int
-    max_wrong_tries: int
-    daily_verify_limit: int
-    # Abuse limits; 0 turns a limit off (global_hard_limit 0: = global_limit).
-    unknown_ip_limit: int = 0
-    prefix_limit: int = 0
-    prefix_window_ms: int = 0
-    global_hard_limit: int = 0
-    step_up: bool = False  #: CAPTCHA_MODE=adaptive: a spent global_limit asks for a ticket
-    ip_verify_limit: int = 0
-    ip_verify_window_ms: int = 0
-    global_verify_limit: int = 0
-    global_verify_window_ms: int = 0
-    verify_captcha_after: int = 0
-
-
-class Refusal(NamedTuple):
-    """Why ``reserve_send`` refused, and for how long (ms) it will refuse."""
-
-    #: COOLDOWN, DAILY, HOURLY, IP, PREFIX, STEPUP (a captcha ticket would pass) or GLOBAL
-    reason: RefusalReason
-    #: milliseconds until a retry can pass this limit
-    wait_ms: int
-    #: True for the first GLOBAL refusal of a window (log it once)
-    first_trip: bool = False
-
-
-class Reserved(NamedTuple):
-    """``reserve_send`` counted the send and stored the code."""
-
-    #: Providers (of those asked about) skipped for now after a failure.
-    providers_down: frozenset[str] = frozenset()
-    #: The code was stored as pending beside a still-valid one (a resend):
-    #: call ``settle_send(accepted=True)`` once the provider accepted the SMS,
-    #: ``accepted=False`` after the provider's own per-number limit.
-    pending: bool = False
-
-
-class CheckResult(NamedTuple):
-    """Outcome of ``check_code``."""
-
-    #: OK, EXPIRED, INVALIDATED, WRONG, LOCKED, or before the phone is counted IP / BUSY (the
-    #: client's / the global failed-login quota is spent) and CAPTCHA (a ticket is needed)
-    status: CheckOutcome
-    #: WRONG: tries left for this code
-    tries_left: int = 0
-    #: LOCKED, IP, BUSY: milliseconds until a retry can pass
-    wait_ms: int = 0
-
-
 def _script_source(name: str, policy: str) -> str:
     """The text loaded for script ``name``: ``policy`` (see :func:`policy_lua`),
     then lib.lua, then the script."""
@@ -196,39 +133,21 @@ def _script_source(name: str, policy: str) -> str:
     return policy + (folder / "lib.lua").read_text(encoding="utf-8") + "\n" + body
 
 
-def policy_lua(limits: SendLimits) -> str:
+def policy_lua(limits: Limits) -> str:
     """The deployment's policy as Lua constants, prepended to every script.
 
     The limits are fixed for the life of a container, so they are written
     into the script text once instead of travelling as ARGV with every call:
     each call then packs and sends only what changes (the time, the ids, the
     digests, the per-request switches). A container with another policy
-    loads other script texts, under their own SHA1s. All values are
-    integers (milliseconds and counts) or booleans.
+    loads other script texts, under their own SHA1s. The constants are
+    :meth:`Limits.lua_constants` (``SEND_INTERVAL_SECONDS`` ->
+    ``SEND_INTERVAL_MS``) plus ``HOUR_MS``, ``ATTEMPT_TTL_MS`` and the
+    two hard-cap factors; all integers or booleans.
     """
-    constants = {
-        "CODE_TTL_MS": limits.code_ttl_ms,
-        "COOLDOWN_MS": limits.cooldown_ms,
-        "HOURLY_LIMIT": limits.hourly_limit,
-        "DAILY_LIMIT": limits.daily_limit,
-        "HOUR_MS": HOUR_MS,
-        "IP_WINDOW_MS": limits.ip_window_ms,
-        "GLOBAL_LIMIT": limits.global_limit,
-        "GLOBAL_WINDOW_MS": limits.global_window_ms,
-        "GLOBAL_HARD_LIMIT": max(limits.global_hard_limit, limits.global_limit),
-        "STEP_UP": limits.step_up,
-        "PREFIX_LIMIT": limits.prefix_limit,
-        "PREFIX_WINDOW_MS": limits.prefix_window_ms,
-        "MAX_WRONG_TRIES": limits.max_wrong_tries,
-        "DAILY_VERIFY_LIMIT": limits.daily_verify_limit,
-        "ATTEMPT_TTL_MS": ATTEMPT_TTL_MS,
-        "IP_VERIFY_LIMIT": limits.ip_verify_limit,
-        "IP_VERIFY_WINDOW_MS": limits.ip_verify_window_ms,
-        "GLOBAL_VERIFY_LIMIT": limits.global_verify_limit,
-        "GLOBAL_VERIFY_WINDOW_MS": limits.global_verify_window_ms,
-        "VERIFY_CAPTCHA_AFTER": limits.verify_captcha_after,
-    }
-    lines = ["-- The deployment's policy (SendLimits), written in by redis_store.policy_lua."]
+    constants = {**limits.lua_constants(), "HOUR_MS": HOUR_MS, "ATTEMPT_TTL_MS": ATTEMPT_TTL_MS,
+                 "CLIENT_HARD_LIMIT_FACTOR": CLIENT_HARD_LIMIT_FACTOR, "PHONE_HARD_LIMIT_FACTOR": PHONE_HARD_LIMIT_FACTOR}
+    lines = ["-- The deployment's policy (Limits), written in by redis_store.policy_lua."]
     for name, value in constants.items():
         text = ("true" if value else "false") if isinstance(value, bool) else str(int(value))
         lines.append(f"local {name} = {text}")
@@ -251,7 +170,7 @@ class RedisCodeStore:
     Every method raises :class:`StoreUnavailable` when Redis fails.
     """
 
-    def __init__(self, client: Any, limits: SendLimits, *, cluster: bool = False) -> None:
+    def __init__(self, client: Any, limits: Limits, *, cluster: bool = False) -> None:
         self.client = client
         self.limits = limits
         self.cluster = cluster
@@ -279,80 +198,103 @@ class RedisCodeStore:
                 raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
 
     # -- getSms ----------------------------------------------------------------
+    def _client_limit(self, client: str | None, known: int, unknown: int) -> int:
+        if not client:
+            return 0
+        return unknown if client == UNKNOWN_CLIENT else known
+
     def reserve_send(
         self,
         phone: str,
         digest: str,
         reservation_id: str,
-        client_ip: str | None,
+        client: str | None,
         moment: Moment,
         providers: Sequence[str] = (),
         *,
         prefix: str | None = None,
         ticket: bool = False,
         scene: str = DEFAULT_SCENE,
-    ) -> Refusal | Reserved:
+        verification: str | None = None,
+        site: str | None = None,
+        captcha: int = 0,
+    ) -> Refusal | Reserved | Replayed:
         """Reserve a send to ``phone`` (E.164) and store the code's HMAC
-        under ``scene`` (the limits are the phone's, across scenes).
+        under ``scene`` (the limits are the phone's, across scenes), for the
+        legacy code or, with ``verification``, that verification's bound code.
 
-        ``client_ip`` is the client's limit key (an IPv4 address, an IPv6
-        prefix, or :data:`keys.UNKNOWN_CLIENT`, which has its own limit);
-        ``None`` turns the per-client step off. ``prefix`` is the destination
-        number block (``None``: no prefix step). ``ticket``: a verified
-        captcha ticket came with the request (passes the global step-up).
+        ``client`` is the client's limit key (an IPv4 address, an IPv6
+        prefix, or :data:`UNKNOWN_CLIENT`, which has its own limit); ``None``
+        turns the per-client step off. ``site`` is the IPv6 site's key
+        (``None``: no site step). ``prefix`` is the destination number block
+        (``None``: no prefix step). ``ticket``: a verified captcha ticket came
+        with the request; ``captcha``: see :class:`~smsverify.store.base.CodeStore`.
 
         Returns :class:`Reserved`, with which of ``providers`` are marked
-        down, or the first limit that refused (:class:`Refusal`); nothing is
-        counted or written on a refusal.
+        down; :class:`Replayed` for a bound code asked again inside its
+        resend interval; or the first limit that refused (:class:`Refusal`,
+        ``STEPUP`` when a ticket would pass); nothing is counted or written
+        on a refusal or a replay.
         """
         lim = self.limits
-        pk = keys.phone_keys(phone, moment.day, scene)
-        ip_limit = (lim.unknown_ip_limit if client_ip == keys.UNKNOWN_CLIENT else lim.ip_limit) if client_ip else 0
-        prefix_limit = lim.prefix_limit if prefix else 0
+        pk = keys.phone_keys(phone, moment.day, scene, verification)
+        client_limit = self._client_limit(client, lim.ip_send_limit, lim.unknown_ip_send_limit)
+        site_on = bool(site and lim.ipv6_site_send_limit)
+        prefix_on = bool(prefix and lim.prefix_send_limit)
         health = [keys.provider_down_key(name) for name in providers]
         script_keys = [pk.code, pk.sends]
         if not self.cluster:
             # A step that is off (limit 0) never reads its key, a placeholder.
-            script_keys += [keys.ip_log_key(client_ip or "-"), keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY,
-                            keys.prefix_log_key(prefix or "-"), *health]
-            reply = self._reserve_phone(
-                script_keys, digest, reservation_id, moment, ip_limit, True, len(health),
-                prefix_step=bool(prefix_limit), ticket=ticket,
-            )
+            script_keys += [keys.ip_log_key(client or "-"), keys.site_log_key(site or "-"),
+                            keys.prefix_log_key(prefix or "-"), keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY, *health]
+            reply = self._reserve_phone(script_keys, digest, reservation_id, moment, client_limit, site_on, prefix_on,
+                                        True, len(health), ticket, captcha, verification is not None)
             return _refusal(reply) or _reserved(reply, providers)
 
         held: list[str] = []
+        stepped = lim.captcha
         try:
             # Each key is held before its call: a call that failed may still have reserved.
-            steps = [(RefusalReason.IP, keys.ip_log_key(client_ip or "-"), lim.ip_window_ms, ip_limit),
-                     (RefusalReason.PREFIX, keys.prefix_log_key(prefix or "-"), lim.prefix_window_ms, prefix_limit)]
-            for reason, key, window_ms, limit in steps:
+            steps = [(RefusalReason.IP, keys.ip_log_key(client or "-"), lim.ip_send_window_seconds, client_limit, stepped),
+                     (RefusalReason.SITE, keys.site_log_key(site or "-"), lim.ip_send_window_seconds,
+                      lim.ipv6_site_send_limit if site_on else 0, stepped),
+                     (RefusalReason.PREFIX, keys.prefix_log_key(prefix or "-"), lim.prefix_send_window_seconds,
+                      lim.prefix_send_limit if prefix_on else 0, False)]
+            for reason, key, window_seconds, limit, step_up in steps:
                 if not limit:
                     continue
                 held.append(key)
-                reply = self._reserve_window([key], reservation_id, moment, window_ms, limit)
+                reply = self._reserve_window(
+                    [key], reservation_id, moment, window_seconds * 1000, limit,
+                    hard_limit=limit * CLIENT_HARD_LIMIT_FACTOR if step_up else limit, ticket=ticket, step_up=step_up)
                 if _text(reply[0]) != "OK":
                     held.pop()
                     self._forget(held, reservation_id)
+                    if _text(reply[0]) == "STEPUP":
+                        return Refusal(RefusalReason.STEPUP, 0, limit=reason)
                     return Refusal(reason, int(reply[1]))
             held.append(keys.GLOBAL_LOG_KEY)
             reply = self._reserve_window(
                 [keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY, *health], reservation_id, moment,
-                lim.global_window_ms, lim.global_limit, report_trip=True, providers=len(health),
-                hard_limit=lim.global_hard_limit, ticket=ticket, step_up=lim.step_up,
+                lim.global_send_window_seconds * 1000, lim.global_send_limit, report_trip=True, providers=len(health),
+                hard_limit=lim.global_send_hard_limit, ticket=ticket,
+                step_up=lim.captcha and lim.global_send_hard_limit > lim.global_send_limit,
             )
             if _text(reply[0]) != "OK":
                 held.pop()
-                reason = RefusalReason.STEPUP if _text(reply[0]) == "STEPUP" else RefusalReason.GLOBAL
-                outcome: Refusal | Reserved = Refusal(reason, int(reply[1]), bool(int(reply[2])))
+                if _text(reply[0]) == "STEPUP":
+                    outcome: Refusal | Reserved | Replayed = Refusal(RefusalReason.STEPUP, 0, limit=RefusalReason.GLOBAL)
+                else:
+                    outcome = Refusal(RefusalReason.GLOBAL, int(reply[1]), bool(int(reply[2])))
             else:
                 reserved = _reserved(reply, providers)
-                phone_reply = self._reserve_phone(script_keys, digest, reservation_id, moment, 0, False, 0)
+                phone_reply = self._reserve_phone(script_keys, digest, reservation_id, moment, 0, False, False, False, 0,
+                                                  ticket, captcha, verification is not None)
                 outcome = _refusal(phone_reply) or reserved._replace(pending=_text(phone_reply[0]) == "PENDING")
         except StoreUnavailable:
             self._forget_quietly(held, reservation_id)
             raise
-        if isinstance(outcome, Refusal):
+        if not isinstance(outcome, Reserved):
             self._forget(held, reservation_id)
         return outcome
 
@@ -364,26 +306,35 @@ class RedisCodeStore:
         except redis.RedisError as exc:
             raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
 
+    def first_of_window(self, name: str, moment: Moment, window_seconds: int) -> bool:
+        """True for the first call of a window of ``window_seconds`` for ``name``, across instances
+        (a SET NX with the window as TTL): the caller logs a tripped quota once per window."""
+        try:
+            return bool(self.client.set(keys.window_marker_key(name), str(moment.now_ms), nx=True,
+                                        px=max(1, window_seconds) * 1000))
+        except redis.RedisError as exc:
+            raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
+
     def _reserve_phone(
-        self, script_keys: list[str], digest: str, reservation_id: str, moment: Moment,
-        ip_limit: int, global_step: bool, providers: int, *, prefix_step: bool = False, ticket: bool = False,
+        self, script_keys: list[str], digest: str, reservation_id: str, moment: Moment, client_limit: int,
+        site_on: bool, prefix_on: bool, global_on: bool, providers: int, ticket: bool, captcha: int, bound: bool,
     ) -> Sequence[Any]:
         return self._run(
             "send",
             script_keys,
-            [moment.now_ms, reservation_id, digest, moment.ms_to_day_end, ip_limit, int(prefix_step),
-             int(global_step), providers, int(ticket), moment.day],
+            [moment.now_ms, reservation_id, digest, moment.ms_to_day_end, moment.day, client_limit, int(site_on),
+             int(prefix_on), int(global_on), providers, int(ticket), captcha, int(bound)],
         )
 
     def _reserve_window(
         self, script_keys: list[str], reservation_id: str, moment: Moment, window_ms: int, limit: int,
         *, report_trip: bool = False, providers: int = 0, hard_limit: int = 0, ticket: bool = False,
-        step_up: bool = False,
+        step_up: bool = False, read: bool = False,
     ) -> Sequence[Any]:
         return self._run(
             "window", script_keys, [
                 moment.now_ms, reservation_id, window_ms, limit, "1" if report_trip else "0", providers,
-                hard_limit, int(ticket), int(step_up),
+                hard_limit, int(ticket), int(step_up), "read" if read else "",
             ]
         )
 
@@ -407,38 +358,47 @@ class RedisCodeStore:
 
     def settle_send(
         self, phone: str, reservation_id: str, moment: Moment, *, accepted: bool, scene: str = DEFAULT_SCENE,
+        verification: str | None = None, provider: str = "", serial_no: str = "",
     ) -> bool:
         """Settle a pending code (``Reserved.pending``) once the provider answered:
         ``accepted`` makes it the phone's code (the one it was kept beside stops
         working), else it is dropped and that one stays valid with its
-        remaining TTL and wrong tries. One script on the phone's slot; a
-        repeat, or a call after a login consumed the code, changes nothing.
-        Returns True when it changed the code.
+        remaining TTL and wrong tries. For a bound code (``verification``),
+        an accepted send also records ``provider`` and ``serial_no``. One
+        script on the phone's slot; a repeat, or a call after a login consumed
+        the code, changes nothing. Returns True when it changed the pending code.
         """
-        pk = keys.phone_keys(phone, moment.day, scene)
+        pk = keys.phone_keys(phone, moment.day, scene, verification)
         action = "accept" if accepted else "drop"
-        return bool(int(self._run("settle", [pk.code], [moment.now_ms, reservation_id, action])))
+        recorded = provider if verification is not None else ""
+        return bool(int(self._run("settle", [pk.code], [moment.now_ms, reservation_id, action, recorded, serial_no])))
 
     def release_send(
-        self, phone: str, reservation_id: str, client_ip: str | None, moment: Moment, *, prefix: str | None = None,
-        scene: str = DEFAULT_SCENE, backoff_ms: int = 0,
+        self, phone: str, reservation_id: str, client: str | None, moment: Moment, *, prefix: str | None = None,
+        scene: str = DEFAULT_SCENE, backoff_ms: int = 0, verification: str | None = None, site: str | None = None,
+        keep_client: bool = False,
     ) -> int:
         """Undo a reservation after the provider refused the SMS, or after
         ``reserve_send`` failed without an answer (it may have run).
 
         Removes only what this reservation wrote: its code (a pending code
         goes and the code it was kept beside stays valid, see send.lua), its
-        cooldown, its entries in the hourly, per-IP, prefix and global logs,
-        one daily count; a repeat removes nothing more. Returns the number of
-        entries removed. ``backoff_ms`` > 0 (a number-level refusal) then
-        refuses getSms for the phone that long (``COOLDOWN``), so the provider
-        is not asked again and again for a number it refuses.
+        cooldown, its entries in the hourly, client, site, prefix and global
+        logs, one daily count; a repeat removes nothing more. Returns the
+        number of entries removed. ``backoff_ms`` > 0 (a number-level refusal)
+        then refuses getSms for the phone that long (``COOLDOWN``), so the
+        provider is not asked again and again for a number it refuses;
+        ``keep_client`` leaves the client's and the site's entries (a send
+        the provider refused for the number still counts against the client).
         In cluster mode the other slots' logs are cleaned first, so a paused
         phone shard does not keep them.
         """
-        pk = keys.phone_keys(phone, moment.day, scene)
-        window_keys = ([keys.ip_log_key(client_ip)] if client_ip else []) + [keys.GLOBAL_LOG_KEY]
-        window_keys += [keys.prefix_log_key(prefix)] if prefix else []
+        pk = keys.phone_keys(phone, moment.day, scene, verification)
+        window_keys = []
+        if not keep_client:
+            window_keys += [keys.ip_log_key(client)] if client else []
+            window_keys += [keys.site_log_key(site)] if site else []
+        window_keys += [keys.GLOBAL_LOG_KEY] + ([keys.prefix_log_key(prefix)] if prefix else [])
         script_keys = [pk.code, pk.sends]
         args = [reservation_id, moment.now_ms, backoff_ms]
         if not self.cluster:
@@ -450,65 +410,74 @@ class RedisCodeStore:
     def check_code(
         self, phone: str, digests: Sequence[str], moment: Moment, attempt_id: str | None = None, *,
         client: str | None = None, ticket: bool = False, scene: str = DEFAULT_SCENE,
+        verification: str | None = None, captcha: int = 0, peek: bool = False,
     ) -> CheckResult:
         """Check a submitted code, given as its HMACs under the current (and
-        previous) key; consume it when it matches.
+        previous) key; consume it when it matches (``peek``: report a match
+        without consuming, for a WeChat exchange that must come first).
 
-        ``attempt_id`` (default: a fresh random one) makes the call exactly
-        once: a retry of it returns the recorded OK / WRONG without consuming
-        or counting again, and the failed-login logs hold it once. Only the
-        code of ``scene`` is checked; the daily wrong-code count is the
-        phone's, across scenes.
-        With ``client`` (the client's limit key) the login throttles apply:
-        the client's and the global failed-login quotas are checked before the
-        phone is counted (IP / BUSY refusals touch nothing of the phone), every
-        failed login counts in both, and past ``verify_captcha_after`` wrong
-        codes today the phone needs ``ticket`` (a verified captcha ticket).
-        Single node: one script. Cluster: the two quotas are reserved on their
-        own slots first (under the attempt id) and given back when the login
-        succeeds, needs a captcha or fails without an answer.
+        ``attempt_id`` (default: a fresh random one) is the idempotency key
+        of the store's own retries: a retry returns the recorded OK / WRONG
+        without consuming or counting again. Only the code of ``scene`` (and
+        of ``verification``, when given) is checked.
+        Only a wrong code counts anything. A bound code's wrong tries are its
+        own. A legacy code's also count on the phone's day
+        (``DAILY_VERIFY_LIMIT``) and, with ``client`` (its limit key), in the
+        client's and the global failed-login logs, whose limits are checked
+        first: at its hard cap the client is refused (IP); with captcha
+        configured a reached limit asks for a ticket (CAPTCHA), else the
+        global one refuses (BUSY). Single node: one script. Cluster: the two
+        logs are read on their own slots first and the guess is added to
+        them after the phone's script.
         """
         lim = self.limits
-        pk = keys.phone_keys(phone, moment.day, scene)
+        pk = keys.phone_keys(phone, moment.day, scene, verification)
         attempt = attempt_id or uuid.uuid4().hex
-        def args(throttles: str) -> list[Any]:
-            return [moment.now_ms, attempt, moment.ms_to_day_end, throttles, int(ticket), len(digests), *digests]
-
-        if client is None:
-            return _check_result(self._run("check", [pk.code, pk.daily_verifies], args("none")))
-        client_key = keys.ip_verify_key(client)
+        client_limit = self._client_limit(client, lim.ip_verify_limit, lim.unknown_ip_send_limit)
+        tail = [len(digests), *digests]
+        head = [moment.now_ms, attempt, moment.ms_to_day_end]
+        flags = [int(ticket), captcha, int(peek), client_limit]
+        if verification is not None:
+            return _check_result(self._run("check", [pk.code], [*head, "bound", *flags, 0, 0, 0, 0, *tail]))
+        client_key = keys.ip_verify_key(client or "-")
         if not self.cluster:
             script_keys = [pk.code, pk.daily_verifies, client_key, keys.GLOBAL_VERIFY_KEY]
-            return _check_result(self._run("check", script_keys, args("all")))
-        held: list[str] = []
-        try:
-            for status, key, window_ms, limit in (
-                (CheckOutcome.IP, client_key, lim.ip_verify_window_ms, lim.ip_verify_limit),
-                (CheckOutcome.BUSY, keys.GLOBAL_VERIFY_KEY, lim.global_verify_window_ms, lim.global_verify_limit),
-            ):
-                if not limit:
-                    continue
-                held.append(key)
-                reply = self._reserve_window([key], attempt, moment, window_ms, limit)
-                if _text(reply[0]) != "OK":
-                    held.pop()
-                    self._forget(held, attempt)
-                    return CheckResult(status, wait_ms=int(reply[1]))
-            result = _check_result(self._run("check", [pk.code, pk.daily_verifies], args("captcha")))
-        except StoreUnavailable:
-            self._forget_quietly(held, attempt)
-            raise
-        if result.status in (CheckOutcome.OK, CheckOutcome.CAPTCHA):
-            self._forget(held, attempt)  # only failed logins count
+            return _check_result(self._run("check", script_keys, [*head, "legacy", *flags, 0, 0, 0, 0, *tail]))
+        windows = ((client_key, lim.ip_verify_window_seconds, client_limit),
+                   (keys.GLOBAL_VERIFY_KEY, lim.global_verify_window_seconds, lim.global_verify_limit))
+        counts: list[Any] = []
+        for key, window_seconds, limit in windows:
+            counts += self._reserve_window([key], attempt, moment, window_seconds * 1000, limit, read=True) if limit else [0, 0]
+        result = _check_result(self._run("check", [pk.code, pk.daily_verifies], [*head, "legacy-read", *flags, *counts, *tail]))
+        if result.status is CheckOutcome.WRONG:
+            for key, window_seconds, limit in windows:
+                if limit:
+                    self._add_entry(key, attempt, moment, window_seconds)
         return result
+
+    def _add_entry(self, key: str, member: str, moment: Moment, window_seconds: int) -> None:
+        """Add ``member`` to a window log on another slot (a guess, cluster mode)."""
+        window_ms = window_seconds * 1000
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.zremrangebyscore(key, "-inf", moment.now_ms - window_ms)
+            pipe.zadd(key, {member: moment.now_ms})
+            pipe.pexpire(key, window_ms)
+            pipe.execute()
+        except redis.RedisError as exc:
+            raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
 
 
 def _check_result(reply: Sequence[Any]) -> CheckResult:
     status = CheckOutcome(_text(reply[0]))
     if status is CheckOutcome.WRONG:
         return CheckResult(status, tries_left=int(reply[1]))
-    if status in (CheckOutcome.LOCKED, CheckOutcome.IP, CheckOutcome.BUSY):
+    if status in (CheckOutcome.LOCKED, CheckOutcome.IP):
         return CheckResult(status, wait_ms=int(reply[1]))
+    if status is CheckOutcome.BUSY:
+        return CheckResult(status, wait_ms=int(reply[1]), global_quota=True)
+    if status is CheckOutcome.CAPTCHA:
+        return CheckResult(status, global_quota=bool(int(reply[1])))
     return CheckResult(status)
 
 
@@ -516,14 +485,19 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _reserved(reply: Sequence[Any], providers: Sequence[str]) -> Reserved:
+def _reserved(reply: Sequence[Any], providers: Sequence[str]) -> Reserved | Replayed:
+    if _text(reply[0]) == "REPLAY":
+        return Replayed(_text(reply[1]))
     flags = [int(flag) for flag in reply[1:]]
     return Reserved(frozenset(name for name, flag in zip(providers, flags) if flag), _text(reply[0]) == "PENDING")
 
 
 def _refusal(reply: Sequence[Any]) -> Refusal | None:
-    reason = _text(reply[0])
-    if reason in ("OK", "PENDING"):
+    word = _text(reply[0])
+    if word in ("OK", "PENDING", "REPLAY"):
         return None
+    if word == "STEPUP":
+        limit = _text(reply[1])
+        return Refusal(RefusalReason.STEPUP, 0, limit=RefusalReason(limit) if limit else None)
     first_trip = len(reply) > 2 and bool(int(reply[2]))
-    return Refusal(RefusalReason(reason), int(reply[1]), first_trip)
+    return Refusal(RefusalReason(word), int(reply[1]), first_trip)

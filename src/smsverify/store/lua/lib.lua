@@ -28,14 +28,21 @@ end
 --   daily     the day's count, "<YYYYMMDD>:<count>" (another day's count is 0)
 --   hourly    the hourly sliding-window log, "<ms>:<reservation id>" entries
 --             separated by spaces, oldest first; entries older than HOUR_MS
---             are dropped when it is read, and it only grows below
---             HOURLY_LIMIT (and the daily limit and the cooldown bound it too).
+--             are dropped when it is read, and it only grows below the
+--             hourly hard cap (HOURLY_SEND_LIMIT, times PHONE_HARD_LIMIT_FACTOR
+--             with captcha configured).
+--   backoff   "<until ms>" after a number-level refusal by the provider
+--             (release.lua): every getSms of the phone, legacy or bound, waits.
+-- The cooldown is the legacy codes' resend interval; a bound code keeps its
+-- own (field c of its code hash, send.lua).
 -- read_sends returns {cooldown_until = ms (0: none), cooldown = the raw field,
--- daily = the count on `day`, day = the day of the daily field, daily_raw = its
--- count whatever the day, hourly = {{ms, id}, ...} within the hour}.
+-- backoff_until = ms (0: none), daily = the count on `day`, day = the day of the
+-- daily field, daily_raw = its count whatever the day, hourly = {{ms, id}, ...}
+-- within the hour}.
 local function read_sends(key, now, day)
-  local f = redis.call('HMGET', key, 'cooldown', 'daily', 'hourly')
-  local r = {cooldown_until = 0, cooldown = f[1], daily = 0, daily_raw = 0, hourly = {}}
+  local f = redis.call('HMGET', key, 'cooldown', 'daily', 'hourly', 'backoff')
+  local r = {cooldown_until = 0, cooldown = f[1], daily = 0, daily_raw = 0, hourly = {},
+             backoff_until = tonumber(f[4] or '0') or 0}
   if f[1] and f[1] ~= '' then
     r.cooldown_until = tonumber(string.sub(f[1], 1, string.find(f[1], ':', 1, true) - 1))
   end
@@ -66,18 +73,21 @@ local function hourly_text(entries)
   return table.concat(parts, ' ')
 end
 
--- Write the three fields ('' for none) and, unless ttl is nil, the record's
--- TTL (ms, the longest that any of them needs).
-local function write_sends(key, cooldown, daily, hourly, ttl)
+-- Write the fields ('' for none; backoff nil: left as it is) and, unless ttl
+-- is nil, the record's TTL (ms, the longest that any of them needs).
+local function write_sends(key, cooldown, daily, hourly, ttl, backoff)
   redis.call('HSET', key, 'cooldown', cooldown, 'daily', daily, 'hourly', hourly_text(hourly))
+  if backoff then
+    redis.call('HSET', key, 'backoff', backoff)
+  end
   if ttl then
     redis.call('PEXPIRE', key, ttl)
   end
 end
 
 -- INCR a day counter; its TTL (ms) is set when the count starts, since the key
--- is the day's and never needs a longer one (release.lua only DECRs a count
--- above 0, so it never creates the key). Day counts live until an hour after
+-- is the day's and never needs a longer one (nothing else writes the key:
+-- release.lua gives back the send record's daily field, not this). Day counts live until an hour after
 -- their day ends (callers pass ms to the day's end + HOUR_MS), so a request
 -- just before midnight still finds its day's count.
 local function count_today(key, ttl)
@@ -175,12 +185,23 @@ local function recorded_outcome(record)
   return {'WRONG', tonumber(string.sub(record, 7))}
 end
 
--- Abuse limits (adaptive captcha, login throttles). -------------------------
+-- Abuse limits: captcha step-up. ------------------------------------------
 
--- A window with a soft and a hard limit: below soft everyone passes; from
--- soft to hard only a request with a verified captcha ticket passes, the
--- others get 'STEPUP' when step-up is on, else 'FULL'; at hard nobody passes.
--- Returns nil (pass), 'STEPUP' or 'FULL'. hard < soft counts as hard = soft.
+-- The hard cap of a limit: with captcha configured a verified ticket passes
+-- a reached limit until `factor` times it (CLIENT_HARD_LIMIT_FACTOR or
+-- PHONE_HARD_LIMIT_FACTOR); without, the limit itself.
+local function hard_cap(limit, factor)
+  if CAPTCHA then
+    return limit * factor
+  end
+  return limit
+end
+
+-- A window with a soft and a hard limit (window.lua, cluster mode): below soft
+-- everyone passes; from soft to hard only a request with a verified captcha
+-- ticket passes, the others get 'STEPUP' when step-up is on, else 'FULL'; at
+-- hard nobody passes. Returns nil (pass), 'STEPUP' or 'FULL'. hard < soft
+-- counts as hard = soft.
 local function stepped_verdict(count, soft, hard, ticket, stepup)
   if hard < soft then
     hard = soft
@@ -194,53 +215,28 @@ local function stepped_verdict(count, soft, hard, ticket, stepup)
   return 'FULL'
 end
 
--- Milliseconds until a sliding window of `limit` entries has room, or nil
--- when it has room now (or limit is 0: the window is off).
-local function window_full(key, now, window, limit)
-  if limit <= 0 or window_count(key, now, window) < limit then
+-- The verdict on a list of limits {reason = word, count = n, soft = n, hard = n}
+-- (hard >= soft; a limit off is not in the list): a limit at its hard cap
+-- refuses first, whatever the request carries, so a throttled client never
+-- costs a captcha check; then, without a verified ticket, a limit at its soft
+-- value (or `ask`: the captcha is required anyway) asks for one.
+-- Returns nil (pass), {'HARD', limit} or {'STEPUP', limit or nil}.
+local function judge(limits, ticket, ask)
+  for _, l in ipairs(limits) do
+    if l.count >= l.hard then
+      return {'HARD', l}
+    end
+  end
+  if ticket then
     return nil
   end
-  return window_wait(key, now, window)
-end
-
--- Login throttles, from the policy and ARGV[4] of check.lua: 'all' (single
--- node: the client's failed-login log KEYS[3] and the global one KEYS[4],
--- both sorted sets, and the captcha after VERIFY_CAPTCHA_AFTER wrong codes),
--- 'captcha' (cluster mode: the logs are on other slots and kept by the
--- caller, so only the captcha step) or 'none'. ARGV[5] is '1' when a verified
--- captcha ticket came with the request. The sorted-set member is the attempt
--- id ARGV[2], so a retried attempt is counted once.
-local function login_throttle()
-  local mode = ARGV[4]
-  local logs = mode == 'all'
-  return {
-    client_limit = logs and IP_VERIFY_LIMIT or 0, client_window = IP_VERIFY_WINDOW_MS,
-    global_limit = logs and GLOBAL_VERIFY_LIMIT or 0, global_window = GLOBAL_VERIFY_WINDOW_MS,
-    captcha_after = mode ~= 'none' and VERIFY_CAPTCHA_AFTER or 0, ticket = ARGV[5] == '1', member = ARGV[2],
-  }
-end
-
--- Before anything of the phone is counted: {'IP'|'BUSY', wait ms} when the
--- client's or the global failed-login quota is spent, else nil.
-local function login_gate(t, now)
-  local wait = window_full(KEYS[3], now, t.client_window, t.client_limit)
-  if wait then
-    return {'IP', wait}
+  for _, l in ipairs(limits) do
+    if l.count >= l.soft then
+      return {'STEPUP', l}
+    end
   end
-  wait = window_full(KEYS[4], now, t.global_window, t.global_limit)
-  if wait then
-    return {'BUSY', wait}
+  if ask then
+    return {'STEPUP', nil}
   end
   return nil
-end
-
--- Count a failed login in the client's and the global logs; returns reply.
-local function login_failed(t, now, reply)
-  if t.client_limit > 0 then
-    window_add(KEYS[3], now, t.client_window, t.member)
-  end
-  if t.global_limit > 0 then
-    window_add(KEYS[4], now, t.global_window, t.member)
-  end
-  return reply
 end

@@ -10,13 +10,15 @@
 -- dropped and the current code stays with its remaining TTL and wrong tries;
 -- a current code of this reservation goes, and a later reservation's pending
 -- code, if any, becomes the current one.
--- A number-level refusal (ARGV[3] > 0) then backs the phone off: the cooldown
--- is set to "<now + ARGV[3]>:<reservation id>" (unless a longer cooldown
--- is there), so repeated getSms are refused (COOLDOWN) without asking the
+-- A number-level refusal (ARGV[3] > 0) then backs the phone off: the send
+-- record's backoff is set to now + ARGV[3] (unless a later one is there), so
+-- repeated getSms, legacy or bound, are refused (COOLDOWN) without asking the
 -- provider again; a repeat sets the same value.
--- KEYS[1] code hash  KEYS[2] send record (cooldown, daily count, hourly log: see read_sends in lib.lua)
--- KEYS[3..] per-IP, global and prefix logs (single-node mode; in cluster mode the
---           caller removes those with ZREM on their own slots)
+-- KEYS[1] code hash  KEYS[2] send record (cooldown, daily count, hourly log, backoff: see read_sends in lib.lua)
+-- KEYS[3..] the window logs to give back (single-node mode: client, site, global, prefix; the
+--           caller leaves the client's and the site's out when the provider refused the number,
+--           which still counts against the client; in cluster mode the caller removes them with
+--           ZREM on their own slots)
 -- ARGV[1] reservation id  ARGV[2] now (ms)  ARGV[3] backoff (ms; 0: none)
 -- Returns the number of entries released.
 local member = ARGV[1]
@@ -36,15 +38,16 @@ elseif code[1] == member then
   released = released + 1
 end
 local sends = read_sends(KEYS[2], now, '')
-local cooldown, until_ms = sends.cooldown or '', sends.cooldown_until
+local cooldown = sends.cooldown or ''
 local changed = false
 if string.sub(cooldown, -string.len(member) - 1) == ':' .. member then
   released = released + 1
-  cooldown, until_ms = '', 0
+  cooldown = ''
   changed = true
 end
-if backoff > 0 and until_ms < now + backoff then
-  cooldown = tostring(now + backoff) .. ':' .. member
+local backoff_until = nil
+if backoff > 0 and sends.backoff_until < now + backoff then
+  backoff_until = now + backoff
   changed = true
 end
 local hourly = {}
@@ -64,7 +67,7 @@ end
 if changed then
   -- the record keeps the TTL it has, unless the backoff needs longer
   local ttl = redis.call('PTTL', KEYS[2])
-  write_sends(KEYS[2], cooldown, daily, hourly, ttl < backoff and backoff or nil)
+  write_sends(KEYS[2], cooldown, daily, hourly, ttl < backoff and backoff or nil, backoff_until)
 end
 for i = 3, #KEYS do
   released = released + redis.call('ZREM', KEYS[i], member)

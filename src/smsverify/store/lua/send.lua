@@ -1,27 +1,30 @@
 -- Reserve one getSms: check every limit, then count it and store the code,
 -- all or nothing. The limits are the policy constants (redis_store.policy_lua).
--- KEYS[1] code hash      {phone}:code     fields d (HMAC hex), n (wrong tries), x (expiry ms), m (reservation id),
---          and while a resend's outcome is unknown its pending code pd, pn, px, pm (see lib.lua)
--- KEYS[2] send record    {phone}:sends    the phone's send limits in one hash (see read_sends in lib.lua):
---          cooldown "<until ms>:<reservation id>", daily "<YYYYMMDD>:<count>",
---          hourly (sliding-window log) "<ms>:<reservation id> ..."
--- KEYS[3] per-IP log     {ip:<addr>}:sends      only when ARGV[5] > 0
--- KEYS[4] global log     {global}:sends         only when ARGV[7] = '1'
--- KEYS[5] quota marker   {global}:tripped       only when ARGV[7] = '1'
--- KEYS[6] prefix log     {prefix:<cc>:<digits>}:sends only when ARGV[6] = '1' (before the health keys)
--- KEYS[7..] provider health {global}:provider:<name>:down, ARGV[8] of them
---          (the last ARGV[8] KEYS whatever their number, see ok_with_health)
--- ARGV[1] now (ms)   ARGV[2] reservation id   ARGV[3] code HMAC (hex)
--- ARGV[4] ms until the day ends (the daily counter lives one hour longer)
--- ARGV[5] this client's send limit per IP_WINDOW_MS (0: no per-IP step)
--- ARGV[6] '1': the prefix step (PREFIX_LIMIT per PREFIX_WINDOW_MS)
--- ARGV[7] '1': the global step (single node; in cluster mode window.lua ran it)
--- ARGV[8] number of provider health keys (0 without failover)
--- ARGV[9] '1' when a verified captcha ticket came with the request (passes the
---          step-up between GLOBAL_LIMIT and GLOBAL_HARD_LIMIT)
--- ARGV[10] the day (YYYYMMDD, Asia/Shanghai) the daily count is kept for
--- Returns {'OK' | 'PENDING', skip flag per provider} or {reason, wait ms[, first trip]} with reason
--- one of COOLDOWN, DAILY, HOURLY, IP, PREFIX, STEPUP, GLOBAL; nothing is written on a refusal.
+-- KEYS[1] code hash      legacy {phone}:code[:<scene>] or bound {phone}:vcode:<scene>:<verificationId>;
+--          fields d (HMAC hex), n (wrong tries), x (expiry ms), m (reservation id), and while a
+--          resend's outcome is unknown its pending code pd, pn, px, pm (see lib.lua); a bound
+--          code also c (its resend interval ends, ms) and p (the provider that sent it, settle.lua)
+-- KEYS[2] send record    {phone}:sends    the phone's send limits in one hash (see read_sends in lib.lua)
+-- KEYS[3] client log     {ip:<client>}:sends       only when ARGV[6] > 0
+-- KEYS[4] site log       {site:<prefix>}:sends     only when ARGV[7] = '1'
+-- KEYS[5] prefix log     {prefix:<cc>:<digits>}:sends only when ARGV[8] = '1'
+-- KEYS[6] global log     {global}:sends         only when ARGV[9] = '1'
+-- KEYS[7] quota marker   {global}:tripped       only when ARGV[9] = '1'
+-- KEYS[8..] provider health {global}:provider:<name>:down, ARGV[10] of them (the last KEYS)
+-- ARGV[1] now (ms)   ARGV[2] reservation id (the idempotency key of the store's retries)
+-- ARGV[3] code HMAC (hex)   ARGV[4] ms until the day ends   ARGV[5] the day (YYYYMMDD, Asia/Shanghai)
+-- ARGV[6] this client's send limit per IP_SEND_WINDOW_MS (0: no client step)
+-- ARGV[7] '1': the IPv6 site step (IPV6_SITE_SEND_LIMIT per IP_SEND_WINDOW_MS)
+-- ARGV[8] '1': the prefix step    ARGV[9] '1': the global step (single node; in cluster
+--          mode window.lua ran the client, site, prefix and global steps)
+-- ARGV[10] number of provider health keys   ARGV[11] '1': a verified captcha ticket came
+-- ARGV[12] captcha: '0' not configured, '1' configured (reached limits step up),
+--          '2' a ticket is required for this request (CAPTCHA_MODE=always, no client IP)
+-- ARGV[13] '1': KEYS[1] is a bound code (its own resend interval; no phone cooldown)
+-- Returns {'OK' | 'PENDING', skip flag per provider}, {'REPLAY', provider} (a bound code's
+-- getSms repeated inside its resend interval: nothing written), {'STEPUP', limit word or ''}
+-- (a ticket would pass; nothing written) or {reason, wait ms[, first trip]} with reason one of
+-- COOLDOWN, DAILY, HOURLY, IP, SITE, PREFIX, GLOBAL; nothing is written on a refusal.
 -- The code: with no valid code in the hash it becomes the current code ('OK'). Beside a
 -- valid one (a resend) it is stored as the pending code ('PENDING'), so that a resend whose
 -- SMS is refused never costs the user the code they have: the caller promotes it
@@ -31,60 +34,89 @@
 -- that pending code becomes the current one first.
 local now = tonumber(ARGV[1])
 local member = ARGV[2]
-local providers = tonumber(ARGV[8])
-local code = redis.call('HMGET', KEYS[1], 'm', 'pm', 'd', 'x', 'n', 'pd', 'px', 'pn')
+local providers = tonumber(ARGV[10])
+local bound = ARGV[13] == '1'
+local code = redis.call('HMGET', KEYS[1], 'm', 'pm', 'd', 'x', 'n', 'pd', 'px', 'pn', 'c', 'p')
 if code[1] == member or code[2] == member then
   -- a retried call (e.g. after a dropped connection) of a reservation already made
   return ok_with_health(providers, now, code[2] == member and 'PENDING' or 'OK')
 end
-local sends = read_sends(KEYS[2], now, ARGV[10])
-if sends.cooldown_until > now then
+if bound and code[9] and tonumber(code[9]) > now then
+  return {'REPLAY', code[10] or ''}
+end
+local sends = read_sends(KEYS[2], now, ARGV[5])
+if sends.backoff_until > now then
+  return {'COOLDOWN', sends.backoff_until - now}
+end
+if not bound and sends.cooldown_until > now then
   return {'COOLDOWN', sends.cooldown_until - now}
 end
 local ms_to_day_end = tonumber(ARGV[4])
-if sends.daily >= DAILY_LIMIT then
-  return {'DAILY', ms_to_day_end}
+local ticket = ARGV[11] == '1'
+local limits = {
+  {reason = 'DAILY', count = sends.daily, soft = DAILY_SEND_LIMIT, hard = hard_cap(DAILY_SEND_LIMIT, PHONE_HARD_LIMIT_FACTOR)},
+  {reason = 'HOURLY', count = #sends.hourly, soft = HOURLY_SEND_LIMIT, hard = hard_cap(HOURLY_SEND_LIMIT, PHONE_HARD_LIMIT_FACTOR)},
+}
+local client_limit = tonumber(ARGV[6])
+if client_limit > 0 then
+  limits[#limits + 1] = {reason = 'IP', key = KEYS[3], window = IP_SEND_WINDOW_MS,
+                         count = window_count(KEYS[3], now, IP_SEND_WINDOW_MS), soft = client_limit, hard = hard_cap(client_limit, CLIENT_HARD_LIMIT_FACTOR)}
 end
-if #sends.hourly >= HOURLY_LIMIT then
-  return {'HOURLY', sends.hourly[1][1] + HOUR_MS - now}
+local site_step = ARGV[7] == '1' and IPV6_SITE_SEND_LIMIT > 0
+if site_step then
+  limits[#limits + 1] = {reason = 'SITE', key = KEYS[4], window = IP_SEND_WINDOW_MS,
+                         count = window_count(KEYS[4], now, IP_SEND_WINDOW_MS),
+                         soft = IPV6_SITE_SEND_LIMIT, hard = hard_cap(IPV6_SITE_SEND_LIMIT, CLIENT_HARD_LIMIT_FACTOR)}
 end
-local wait
-local ip_limit = tonumber(ARGV[5])
-wait = window_full(KEYS[3], now, IP_WINDOW_MS, ip_limit)
-if wait then
-  return {'IP', wait}
+local prefix_step = ARGV[8] == '1' and PREFIX_SEND_LIMIT > 0
+if prefix_step then  -- a destination block's limit binds no client: it refuses, never steps up
+  limits[#limits + 1] = {reason = 'PREFIX', key = KEYS[5], window = PREFIX_SEND_WINDOW_MS,
+                         count = window_count(KEYS[5], now, PREFIX_SEND_WINDOW_MS),
+                         soft = PREFIX_SEND_LIMIT, hard = PREFIX_SEND_LIMIT}
 end
-local prefix_step = ARGV[6] == '1' and PREFIX_LIMIT > 0
-wait = prefix_step and window_full(KEYS[6], now, PREFIX_WINDOW_MS, PREFIX_LIMIT)
-if wait then
-  return {'PREFIX', wait}
-end
-local global_step = ARGV[7] == '1' and GLOBAL_LIMIT > 0
+local global_step = ARGV[9] == '1' and GLOBAL_SEND_LIMIT > 0
 if global_step then
-  local count = window_count(KEYS[4], now, GLOBAL_WINDOW_MS)
-  local verdict = stepped_verdict(count, GLOBAL_LIMIT, GLOBAL_HARD_LIMIT, ARGV[9] == '1', STEP_UP)
-  if verdict then
-    local reason = verdict == 'STEPUP' and 'STEPUP' or 'GLOBAL'
-    return {reason, window_wait(KEYS[4], now, GLOBAL_WINDOW_MS), first_trip(KEYS[5], now, GLOBAL_WINDOW_MS)}
+  limits[#limits + 1] = {reason = 'GLOBAL', key = KEYS[6], window = GLOBAL_SEND_WINDOW_MS,
+                         count = window_count(KEYS[6], now, GLOBAL_SEND_WINDOW_MS),
+                         soft = GLOBAL_SEND_LIMIT, hard = CAPTCHA and math.max(GLOBAL_SEND_HARD_LIMIT, GLOBAL_SEND_LIMIT) or GLOBAL_SEND_LIMIT}
+end
+local verdict = judge(limits, ticket, CAPTCHA and ARGV[12] == '2')
+if verdict and verdict[1] == 'STEPUP' then
+  return {'STEPUP', verdict[2] and verdict[2].reason or ''}
+end
+if verdict then
+  local l = verdict[2]
+  if l.reason == 'DAILY' then
+    return {'DAILY', ms_to_day_end}
   end
+  if l.reason == 'HOURLY' then  -- until enough entries leave for the count to fall below the cap
+    local entry = sends.hourly[l.count - l.hard + 1]
+    return {'HOURLY', entry and entry[1] + HOUR_MS - now or HOUR_MS}
+  end
+  local reply = {l.reason, window_wait(l.key, now, l.window)}
+  if l.reason == 'GLOBAL' then
+    reply[3] = first_trip(KEYS[7], now, GLOBAL_SEND_WINDOW_MS)
+  end
+  return reply
 end
 
 -- Every limit passed: count this send everywhere and store the code.
 sends.hourly[#sends.hourly + 1] = {now, member}
-write_sends(KEYS[2], COOLDOWN_MS > 0 and (now + COOLDOWN_MS) .. ':' .. member or '', ARGV[10] .. ':' .. (sends.daily + 1),
-            sends.hourly, math.max(ms_to_day_end + HOUR_MS, COOLDOWN_MS))
-if ip_limit > 0 then
-  window_add(KEYS[3], now, IP_WINDOW_MS, member)
+local cooldown = sends.cooldown or ''
+if not bound then
+  cooldown = SEND_INTERVAL_MS > 0 and (now + SEND_INTERVAL_MS) .. ':' .. member or ''
 end
-if global_step then
-  window_add(KEYS[4], now, GLOBAL_WINDOW_MS, member)
-end
-if prefix_step then
-  window_add(KEYS[6], now, PREFIX_WINDOW_MS, member)
+write_sends(KEYS[2], cooldown, ARGV[5] .. ':' .. (sends.daily + 1), sends.hourly,
+            math.max(ms_to_day_end + HOUR_MS, SEND_INTERVAL_MS))
+for _, l in ipairs(limits) do
+  if l.key then
+    window_add(l.key, now, l.window, member)
+  end
 end
 local function valid(d, x, n)
-  return d and d ~= '' and tonumber(x) > now and (MAX_WRONG_TRIES <= 0 or tonumber(n) < MAX_WRONG_TRIES)
+  return d and d ~= '' and tonumber(x) > now and (MAX_VERIFY_ATTEMPTS <= 0 or tonumber(n) < MAX_VERIFY_ATTEMPTS)
 end
+local word = 'OK'
 local keep = valid(code[3], code[4], code[5])
 if not keep and valid(code[6], code[7], code[8]) then
   redis.call('HSET', KEYS[1], 'd', code[6], 'n', code[8], 'x', code[7], 'm', code[2])
@@ -92,12 +124,15 @@ if not keep and valid(code[6], code[7], code[8]) then
 end
 if keep then
   redis.call('HSET', KEYS[1], 'pd', ARGV[3], 'pn', 0, 'px', now + CODE_TTL_MS, 'pm', member)
-  redis.call('PEXPIRE', KEYS[1], CODE_TTL_MS)
-  return ok_with_health(providers, now, 'PENDING')
+  word = 'PENDING'
+else
+  if code[1] or code[2] or code[3] or code[6] then
+    redis.call('DEL', KEYS[1])  -- an old code and its attempt records go
+  end
+  redis.call('HSET', KEYS[1], 'd', ARGV[3], 'n', 0, 'x', now + CODE_TTL_MS, 'm', member)
 end
-if code[1] or code[2] or code[3] or code[6] then
-  redis.call('DEL', KEYS[1])  -- an old code and its attempt records go
+if bound and SEND_INTERVAL_MS > 0 then
+  redis.call('HSET', KEYS[1], 'c', now + SEND_INTERVAL_MS)
 end
-redis.call('HSET', KEYS[1], 'd', ARGV[3], 'n', 0, 'x', now + CODE_TTL_MS, 'm', member)
 redis.call('PEXPIRE', KEYS[1], CODE_TTL_MS)
-return ok_with_health(providers, now)
+return ok_with_health(providers, now, word)
