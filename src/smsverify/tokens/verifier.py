@@ -110,7 +110,10 @@ def verify_token(
     """
     if sum(source is not None for source in (jwks_url, jwks, key, secret)) != 1:
         raise ValueError("give exactly one of jwks_url, jwks, key, secret")
-    scenes = (scene,) if isinstance(scene, str) else tuple(scene)
+    try:
+        scenes = (scene,) if isinstance(scene, str) else tuple(scene)
+    except TypeError:
+        scenes = ()
     if not scenes or not all(isinstance(s, str) and s for s in scenes):
         raise ValueError("scene must name the scene (or scenes) this endpoint accepts, such as 'login'")
     if jwks_url is not None:
