@@ -109,6 +109,14 @@ def test_a_login_answers_a_token_that_verifies_with_the_jwks(redis_url, make_env
     assert redeem(claims, client) is False
 
 
+def test_the_token_lives_token_ttl_seconds(redis_url, make_env, sms_api, private_pem):
+    env = token_env(make_env, redis_url, private_pem) | {"TOKEN_TTL_SECONDS": "120"}
+    body = sign_in(create_handler(env, clock=time.time), sms_api)
+    assert body["codeStr"] == "Success" and body["expiresIn"] == 120
+    claims = verify_token(body["token"], audience=TOKEN_AUDIENCE, issuer=TOKEN_ISSUER, key=private_pem)
+    assert claims["exp"] - claims["iat"] == 120
+
+
 def test_a_failed_login_issues_no_token(redis_url, make_env, sms_api, private_pem):
     handler = create_handler(token_env(make_env, redis_url, private_pem), clock=time.time)
     assert call(handler, get_sms())["codeStr"] == "Ok"

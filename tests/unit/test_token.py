@@ -238,6 +238,12 @@ def test_the_token_header_and_claims_follow_the_contract(ec_key):
     assert issued.token not in repr(issued)
 
 
+def test_the_authentication_methods_are_the_callers():
+    issuer = issuer_for(secret=SECRET)
+    assert parts(issuer.issue(phone_e164=PHONE, scene="login").token)[1]["amr"] == ["sms"]
+    assert parts(issuer.issue(phone_e164=PHONE, scene="login", amr=("sms", "test")).token)[1]["amr"] == ["sms", "test"]
+
+
 def test_jtis_are_unique():
     issuer = issuer_for(secret=SECRET)
     assert len({issuer.issue(phone_e164=PHONE, scene="login").jti for _ in range(500)}) == 500
@@ -282,6 +288,9 @@ def test_the_jwks_has_public_members_only_and_keeps_the_previous_key(ec_key, ed_
         {"phone_e164": PHONE, "scene": ""},
         {"phone_e164": PHONE, "scene": "login", "extra_claims": {"sub": "+8613900139000"}},
         {"phone_e164": PHONE, "scene": "login", "extra_claims": {"exp": 9_999_999_999}},
+        {"phone_e164": PHONE, "scene": "login", "amr": ()},
+        {"phone_e164": PHONE, "scene": "login", "amr": "sms"},
+        {"phone_e164": PHONE, "scene": "login", "amr": ("sms", "Not A Method")},
     ],
 )
 def test_a_caller_cannot_issue_a_malformed_or_overridden_token(kwargs):
