@@ -74,8 +74,9 @@ print(json.dumps({{
 """
 FLOOR = ["-c", "import redis"]
 
-#: Modules a token needs, loaded on the first ``Success`` only (the top-level ``cryptography``
-#: package is not among them: redis-py imports it at start to see whether it is installed).
+#: Modules a token needs: ``jwt`` loads on the first ``Success`` only; cryptography's EC code at start-up
+#: when ``TOKEN_PRIVATE_KEY`` is set (the key is loaded and checked then), else on the first ``Success``
+#: (the top-level ``cryptography`` package is not among them: redis-py imports it at start).
 TOKEN_LIBRARIES = ("jwt", "cryptography.hazmat.primitives.asymmetric.ec")
 #: A cold login that succeeds: which token libraries were loaded after ``import handler`` and after the answer.
 SUCCESS = f"""

@@ -139,7 +139,7 @@ def _settings_readers(values: dict[str, str]) -> list[Callable[[Any], Any]]:
     from smsverify.config import Settings
     from smsverify.edge.settings import EdgeSettings
     from smsverify.env import is_scf
-    from smsverify.token import TokenConfig
+    from smsverify.tokens import TokenConfig
     from smsverify.wechat import WechatConfig
 
     return [

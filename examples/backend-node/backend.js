@@ -4,13 +4,30 @@
 // this backend as `Authorization: Bearer <token>`. The backend verifies it against the function's
 // public keys (JWKS, RFC 7517), fetched from `<function URL>/.well-known/jwks.json` and cached by
 // jose's createRemoteJWKSet, with the issuer and audience it expects (TOKEN_ISSUER and
-// TOKEN_AUDIENCE of the function) and, optionally, the scene (login, register, resetPassword...).
+// TOKEN_AUDIENCE of the function) and the scene it serves (login unless told another: a register
+// token is refused where a login is expected).
 // The accepted algorithms are pinned (RFC 8725): ES256 and EdDSA, never `none` or HS256.
 
 import { createServer } from 'node:http';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 
 export const ALGORITHMS = ['ES256', 'EdDSA'];
+
+/**
+ * The JWKS URL of a function base URL, keeping its path: behind API Gateway the base carries the
+ * stage and the API path (`https://service-….apigw.tencentcs.com/release/sms`), which
+ * `new URL('/.well-known/jwks.json', base)` would drop (an absolute path replaces the base's).
+ *
+ * @param {string} base  the function's URL, as the client calls it
+ * @returns {string}     `<base path>/.well-known/jwks.json`, without the base's query or fragment
+ */
+export function jwksUrlOf(base) {
+  const url = new URL(base);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/.well-known/jwks.json`;
+  url.search = '';
+  url.hash = '';
+  return url.href;
+}
 
 // What failed, from jose's error codes (https://github.com/panva/jose/blob/main/docs/util/errors).
 function reasonOf(error) {
@@ -39,10 +56,10 @@ function reasonOf(error) {
  * @param {string} options.jwksUrl   the function's `/.well-known/jwks.json`
  * @param {string} options.issuer    expected `iss` (the function's TOKEN_ISSUER)
  * @param {string} options.audience  expected `aud` (the function's TOKEN_AUDIENCE)
- * @param {string} [options.scene]   required `scene` claim, when given
+ * @param {string} [options.scene]   required `scene` claim ('login' by default)
  * @param {() => Date} [options.now] the verifier's clock (tests move it forward)
  */
-export function createVerifier({ jwksUrl, issuer, audience, scene, now }) {
+export function createVerifier({ jwksUrl, issuer, audience, scene = 'login', now }) {
   const jwks = createRemoteJWKSet(new URL(jwksUrl));
   return async function verify(token) {
     let payload;
@@ -58,7 +75,7 @@ export function createVerifier({ jwksUrl, issuer, audience, scene, now }) {
     } catch (error) {
       throw Object.assign(new Error(error.message), { reason: reasonOf(error) });
     }
-    if (scene !== undefined && payload.scene !== scene) {
+    if (payload.scene !== scene) {
       throw Object.assign(new Error(`scene ${payload.scene} where ${scene} is required`), { reason: 'scene' });
     }
     return payload;

@@ -118,9 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     serve.add_argument("--port", type=int, default=9000, help="port to listen on (default: %(default)s)")
     serve.set_defaults(run=run_serve)
-    from smsverify import token_cli
+    from smsverify.tokens import cli as tokens_cli
 
-    token_cli.register(commands)  # keys generate, token verify
+    tokens_cli.register(commands)  # keys generate, token verify
     return parser
 
 

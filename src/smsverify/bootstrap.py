@@ -19,7 +19,7 @@ from smsverify.store.base import Limits
 from smsverify.store.redis_store import RedisCodeStore
 
 if TYPE_CHECKING:  # loaded only where used
-    from smsverify.token import TokenConfig
+    from smsverify.tokens import TokenConfig
     from smsverify.wechat import WechatConfig
 
 
@@ -67,8 +67,8 @@ def policy_from(settings: Settings) -> ServicePolicy:
 
 
 def read_token_config(env: Mapping[str, str]) -> TokenConfig:
-    """The ``TOKEN_*`` settings (:meth:`smsverify.token.TokenConfig.from_env`); raises ConfigError."""
-    from smsverify.token import TokenConfig
+    """The ``TOKEN_*`` settings (:meth:`smsverify.tokens.TokenConfig.from_env`); raises ConfigError."""
+    from smsverify.tokens import TokenConfig
 
     return TokenConfig.from_env(env, in_scf=is_scf(env))
 
@@ -109,7 +109,7 @@ def build_service(
             wechat_config = read_wechat_config(env)
     issuer = None
     if token_config is not None:
-        from smsverify.token import TokenIssuer
+        from smsverify.tokens import TokenIssuer
 
         issuer = TokenIssuer(token_config, clock=clock)
     for notice in settings.notices + (issuer.config.notices if issuer else ()):

@@ -16,8 +16,8 @@ Proven, each in a fresh interpreter so nothing is imported beforehand:
   ``__init__``, ``from pkg import submodule`` too, and the ``__init__`` runs
   exactly once, on the first access to a name it defines; a missing name is
   still an AttributeError;
-* the token module imports neither PyJWT nor cryptography until it signs a
-  token; the WeChat module loads only when configured, and ``requests`` only
+* the token package imports PyJWT only when it signs a token, and
+  cryptography only to load a ``TOKEN_PRIVATE_KEY``; the WeChat module loads only when configured, and ``requests`` only
   on its first exchange.
 """
 
@@ -158,7 +158,9 @@ def test_install_is_safe_from_many_threads_at_once():
 
 
 # -- deferred imports of the token and WeChat modules ---------------------------------------------
-def test_importing_the_token_module_and_reading_its_config_import_neither_pyjwt_nor_cryptography():
+def test_the_token_package_loads_pyjwt_only_to_sign_and_cryptography_only_for_a_private_key():
+    """``import smsverify.tokens`` loads neither library; a ``TOKEN_SECRET`` configuration neither; a
+    ``TOKEN_PRIVATE_KEY`` is loaded (so checked) by cryptography at start-up, PyJWT waits for the first token."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -169,17 +171,28 @@ def test_importing_the_token_module_and_reading_its_config_import_neither_pyjwt_
         """
         import json, sys
         sys.path.insert(0, "src")
-        from smsverify.token import TokenConfig, TokenIssuer
-        config = TokenConfig.from_env({"TOKEN_PRIVATE_KEY": sys.argv[1], "TOKEN_ISSUER": "i", "TOKEN_AUDIENCE": "a"}, in_scf=True)
-        issuer = TokenIssuer(config)
-        before = sorted(m for m in sys.modules if m.split(".")[0] in ("jwt", "cryptography"))
-        issuer.issue(phone_e164="+8613800138000", scene="login")
-        after = "jwt" in sys.modules and "cryptography" in sys.modules
-        print(json.dumps({"before": before, "after": after}))
+        loaded = lambda: sorted({m.split(".")[0] for m in sys.modules} & {"jwt", "cryptography"})
+        steps = {}
+        import smsverify.tokens
+        steps["import"] = loaded()
+        from smsverify.tokens import TokenConfig, TokenIssuer, verify_token
+        steps["names"] = loaded()
+        hs256 = TokenIssuer(TokenConfig.from_env({"TOKEN_SECRET": sys.argv[2], "TOKEN_ISSUER": "i", "TOKEN_AUDIENCE": "a"}, in_scf=True))
+        steps["secret config"] = loaded()
+        es256 = TokenIssuer(TokenConfig.from_env({"TOKEN_PRIVATE_KEY": sys.argv[1], "TOKEN_ISSUER": "i", "TOKEN_AUDIENCE": "a"}, in_scf=True))
+        steps["key config"] = loaded()
+        es256.jwks()
+        steps["jwks"] = loaded()
+        es256.issue(phone_e164="+8613800138000", scene="login")
+        steps["issue"] = loaded()
+        print(json.dumps(steps))
         """,
-        key,
+        key, "Vq3n8Zr1-Kp7wXe2Lm9sTa4yBd6uHc0J",  # pragma: allowlist secret
     )
-    assert report == {"before": [], "after": True}
+    assert report == {
+        "import": [], "names": [], "secret config": [],
+        "key config": ["cryptography"], "jwks": ["cryptography"], "issue": ["cryptography", "jwt"],
+    }
 
 
 def loaded_after_start(env: dict[str, str]) -> list[str]:

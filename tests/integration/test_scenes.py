@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from smsverify.token import TokenInvalid, verify_token
+from smsverify.tokens import TokenInvalid, verify_token
 from tests.support import TOKEN_AUDIENCE, TOKEN_ISSUER, TOKEN_SECRET, call, get_sms, last_code, login, wrong
 
 PHONE = "+8613800138000"

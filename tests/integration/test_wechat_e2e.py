@@ -17,7 +17,7 @@ import pytest
 from smsverify.bootstrap import build_service
 from smsverify.config import Settings
 from smsverify.wechat import WechatConfig, WechatIdentity, WechatLogin
-from smsverify.token import verify_token
+from smsverify.tokens import verify_token
 from tests.support import TOKEN_AUDIENCE, TOKEN_ISSUER, TOKEN_SECRET, call, get_sms, last_code, login
 from tests.support import WECHAT_APP_ID, WECHAT_APP_SECRET, WechatEmulator
 from tests.support.logs import capture_all_logs

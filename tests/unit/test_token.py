@@ -1,4 +1,4 @@
-"""smsverify.token: configuration, the token's shape, the JWKS, and the verifier's refusals.
+"""smsverify.tokens: configuration, the token's shape, the JWKS, and the verifier's refusals.
 
 The verifier cases (forged claim, other key, expired, wrong audience / issuer /
 scene, ``alg: none``, HS256 with the public key as secret) are checked here
@@ -17,10 +17,10 @@ import fakeredis
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, x25519
 
 from smsverify.errors import ConfigError
-from smsverify.token import (
+from smsverify.tokens import (
     ES256,
     HS256,
     NoPublicKey,
@@ -139,20 +139,16 @@ def test_a_pem_pasted_on_one_line_is_read(ec_key, form):
     text = pem(ec_key)
     text = {"escaped": text.replace("\n", "\\n"), "spaces": " ".join(text.split()), "crlf": text.replace("\n", "\r\n")}[form]
     config = TokenConfig.from_env(env(TOKEN_PRIVATE_KEY=text), in_scf=True)
-    assert config.private_key_der == ec_key.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    assert config.signing_key.key.private_numbers() == ec_key.private_numbers()
 
 
 def bad_keys():
     p384 = ec.generate_private_key(ec.SECP384R1())
-    sec1 = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
-    ).decode()
     encrypted = ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"pass-phrase")
     ).decode()
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    x25519_key = x25519.X25519PrivateKey.generate()
     good = pem(ec.generate_private_key(ec.SECP256R1()))
     body = "".join(good.splitlines()[1:-1])
     der = bytearray(base64.b64decode(body))
@@ -163,24 +159,34 @@ def bad_keys():
     wrap = lambda raw: "-----BEGIN PRIVATE KEY-----\n" + base64.b64encode(raw).decode() + "\n-----END PRIVATE KEY-----\n"  # noqa: E731  # pragma: allowlist secret (a PEM frame)
     return [
         ("not pem", "just some text", "must be a PEM private key"),
-        ("p-384", pem(p384), "another curve than P-256"),
-        ("sec1", sec1, "SEC1"),
+        ("p-384", pem(p384), "an EC key on secp384r1, not P-256"),
         ("encrypted", encrypted, "encrypted"),
         ("rsa", pem(rsa_key), "an RSA key"),
+        ("x25519", pem(x25519_key), "an X25519 key"),
         ("public key", public_pem(ec.generate_private_key(ec.SECP256R1())), "PUBLIC KEY"),
         ("not base64", "-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----", "not base64"),  # pragma: allowlist secret (a PEM frame)
-        ("truncated", wrap(base64.b64decode(body)[:-10]), "not a valid PKCS#8"),
-        ("corrupted", wrap(bytes(der)), "not a valid PKCS#8"),
-        ("zero scalar", wrap(zero), "out of range"),
+        ("truncated", wrap(base64.b64decode(body)[:-10]), "not a valid private key"),
+        ("corrupted", wrap(bytes(der)), "not a valid private key"),
+        ("zero scalar", wrap(zero), "not a valid private key"),
     ]
 
 
 @pytest.mark.parametrize("case, value, words", bad_keys(), ids=[c[0] for c in bad_keys()])
-def test_bad_keys_fail_the_start_up_by_name_without_importing_cryptography(case, value, words):
+def test_bad_keys_fail_the_start_up_by_name(case, value, words):
     with pytest.raises(ConfigError) as error:
         TokenConfig.from_env(env(TOKEN_PRIVATE_KEY=value), in_scf=True)
     assert str(error.value).startswith("TOKEN_PRIVATE_KEY") and words in str(error.value)
     assert not any(line in str(error.value) for line in value.splitlines() if len(line) > 16 and "-----" not in line)
+
+
+def test_a_sec1_ec_key_is_read_as_the_same_key():
+    """``openssl ecparam -genkey`` writes SEC1 (RFC 5915) ``EC PRIVATE KEY``; cryptography reads it, so do we."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    sec1 = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    ).decode()
+    config = TokenConfig.from_env(env(TOKEN_PRIVATE_KEY=sec1), in_scf=True)
+    assert config.algorithm == ES256 and config.signing_key.kid == issuer_for(pem(key)).kid
 
 
 @pytest.mark.parametrize(
@@ -210,7 +216,7 @@ def test_a_previous_key_needs_a_current_key(ec_key):
 def test_the_config_repr_shows_no_key_material(ec_key):
     config = TokenConfig.from_env(env(TOKEN_PRIVATE_KEY=pem(ec_key), TOKEN_PRIVATE_KEY_PREVIOUS=pem(ec_key)), in_scf=True)
     text = repr(config) + repr(TokenConfig.from_env(env(TOKEN_SECRET=SECRET), in_scf=True))
-    assert "der" not in text and SECRET not in text and "secret=" not in text
+    assert "signing_key" not in text and "previous_key" not in text and SECRET not in text and "Private" not in text
 
 
 # -- the token ------------------------------------------------------------------------------------
@@ -230,6 +236,12 @@ def test_the_token_header_and_claims_follow_the_contract(ec_key):
     assert issued.expires_in == 300
     assert len(base64.urlsafe_b64decode(issued.jti + "==")) == 16 and "=" not in issued.jti
     assert issued.token not in repr(issued)
+
+
+def test_the_authentication_methods_are_the_callers():
+    issuer = issuer_for(secret=SECRET)
+    assert parts(issuer.issue(phone_e164=PHONE, scene="login").token)[1]["amr"] == ["sms"]
+    assert parts(issuer.issue(phone_e164=PHONE, scene="login", amr=("sms", "test")).token)[1]["amr"] == ["sms", "test"]
 
 
 def test_jtis_are_unique():
@@ -276,6 +288,9 @@ def test_the_jwks_has_public_members_only_and_keeps_the_previous_key(ec_key, ed_
         {"phone_e164": PHONE, "scene": ""},
         {"phone_e164": PHONE, "scene": "login", "extra_claims": {"sub": "+8613900139000"}},
         {"phone_e164": PHONE, "scene": "login", "extra_claims": {"exp": 9_999_999_999}},
+        {"phone_e164": PHONE, "scene": "login", "amr": ()},
+        {"phone_e164": PHONE, "scene": "login", "amr": "sms"},
+        {"phone_e164": PHONE, "scene": "login", "amr": ("sms", "Not A Method")},
     ],
 )
 def test_a_caller_cannot_issue_a_malformed_or_overridden_token(kwargs):

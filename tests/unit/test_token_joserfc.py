@@ -3,7 +3,7 @@
 joserfc (https://jose.authlib.org/) verifies the tokens of :class:`TokenIssuer`
 against the published JWKS, recomputes the RFC 7638 ``kid``, and refuses the
 same forged, other-key, expired, wrong-audience, wrong-scene, ``alg: none``
-and HS256-confusion tokens that :func:`smsverify.token.verify_token` refuses
+and HS256-confusion tokens that :func:`smsverify.tokens.verify_token` refuses
 (``test_token.py``), so both ends agree on what a valid token is.
 """
 
@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from joserfc import errors, jwk, jwt
 
-from smsverify.token import TokenConfig, TokenIssuer
+from smsverify.tokens import TokenConfig, TokenIssuer
 from tests.support import FakeClock
 
 # The issue asks for alg "EdDSA" for Ed25519 keys (RFC 8037); RFC 9864 (2025) prefers the fully-specified

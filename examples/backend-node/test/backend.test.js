@@ -18,7 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { SignJWT, decodeProtectedHeader, exportPKCS8, generateKeyPair } from 'jose';
 
-import { createBackend } from '../backend.js';
+import { createBackend, jwksUrlOf } from '../backend.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const VENV_PYTHON = join(ROOT, '.venv', 'bin', 'python');
@@ -143,7 +143,17 @@ describe('the Node backend trusts only genuine tokens of the live function', () 
 
   test('accepts the token of a real login and says who logged in', async () => {
     assert.deepEqual(await ask(loginBackend, token), { status: 200, body: { phone: '+8613800138000', scene: 'login' } });
-    assert.equal((await ask(await backendFor(), token)).status, 200); // no scene required
+    assert.equal((await ask(await backendFor(), token)).status, 200); // scene login by default
+  });
+
+  test('finds the JWKS under the base path of the function URL (an API Gateway stage)', async () => {
+    const gateway = 'https://service-abc.gz.apigw.tencentcs.com';
+    assert.equal(jwksUrlOf(`${gateway}/release/sms`), `${gateway}/release/sms/.well-known/jwks.json`);
+    assert.equal(jwksUrlOf(`${gateway}/release/?x=1#y`), `${gateway}/release/.well-known/jwks.json`);
+    assert.equal(jwksUrlOf(gateway), `${gateway}/.well-known/jwks.json`);
+    // Live: serve answers the JWKS under any path, as the gateway's stage path would reach it.
+    const staged = await backendFor({ jwksUrl: jwksUrlOf(`${fn.url}/release/sms`) });
+    assert.deepEqual(await ask(staged, token), { status: 200, body: { phone: '+8613800138000', scene: 'login' } });
   });
 
   test('refuses a missing token', async () => {

@@ -29,7 +29,7 @@ from smsverify.observability import REQUEST_FIELDS, configure_logging, log_invoc
 from smsverify.clock import Clock
 
 if TYPE_CHECKING:  # loaded only where used
-    from smsverify.token import TokenConfig
+    from smsverify.tokens import TokenConfig
     from smsverify.wechat import WechatConfig
 
 log = logging.getLogger("smsverify")

@@ -41,8 +41,8 @@ from smsverify.store.base import (
     StoreUnavailable,
 )
 
-if TYPE_CHECKING:  # smsverify.token and smsverify.wechat load only where they are used
-    from smsverify.token import IssuedToken, TokenIssuer
+if TYPE_CHECKING:  # smsverify.tokens and smsverify.wechat load only where they are used
+    from smsverify.tokens import IssuedToken, TokenIssuer
     from smsverify.wechat import WechatIdentity
 
 log = logging.getLogger("smsverify")
@@ -131,7 +131,7 @@ class VerificationService:
     clock:
         Unix time in seconds; tests pass a controllable one.
     issuer:
-        Signs a token for each right code (:mod:`smsverify.token`), or ``None``.
+        Signs a token for each right code (:mod:`smsverify.tokens`), or ``None``.
     wechat:
         Exchanges a login's ``wxCode``, or ``None`` when WeChat login is off
         (then ``wxCode`` is ignored).
@@ -472,7 +472,7 @@ class VerificationService:
             Tokens are signed with a shared secret (``TOKEN_SECRET``, HS256), or not issued at all:
             there is no public key to publish.
         """
-        from smsverify.token import NoPublicKey
+        from smsverify.tokens import NoPublicKey
 
         if self.issuer is None:
             raise errors.InvalidParam("未配置登录令牌 (login tokens are off)")
