@@ -338,8 +338,8 @@ def _code_secrets(reader: EnvReader, in_scf: bool) -> tuple[bytes, bytes | None]
         if in_scf:
             from smsverify.secret_strength import MIN_SECRET_BYTES, generate_command
 
-            reader.problem("CODE_SECRET", f"is required inside SCF: at least {MIN_SECRET_BYTES} random bytes; "
-                                          f"generate one with `{generate_command('CODE_SECRET')}`")
+            reader.problem("CODE_SECRET", f"is required inside SCF (at least {MIN_SECRET_BYTES} random bytes; "
+                                          f"generate one with `{generate_command('CODE_SECRET')}`)")
         else:
             reader.notices.append("no CODE_SECRET: using a random per-process key (codes die with the process)")
     elif len(secret) < 16:
