@@ -252,7 +252,8 @@ LIMITS = [
     ("wrong codes per phone per calendar day", ["DAILY_VERIFY_LIMIT"], "VerifyLimitExceeded"),
     ("code lifetime", ["CODE_TTL_SECONDS"], "CodeHasExpired"),
     ("captcha before sending (optional)", ["CAPTCHA_APP_ID", "CAPTCHA_APP_SECRET_KEY"], "CaptchaFailed"),
-    ("when getSms needs a captcha ticket (captcha on): `always`, or `adaptive` (only past `GLOBAL_SEND_LIMIT`)",
+    ("when getSms needs a captcha ticket (captcha on): `always`, or `adaptive` (without a client IP, or past "
+     "`GLOBAL_SEND_LIMIT`)",
      ["CAPTCHA_MODE"], "CaptchaRequired"),
     ("SMS of the whole service with captcha tickets (`adaptive` only; default 3 x `GLOBAL_SEND_LIMIT`)",
      ["GLOBAL_SEND_HARD_LIMIT", "GLOBAL_SEND_WINDOW_SECONDS"], "ServiceBusy"),
