@@ -252,6 +252,22 @@ LIMITS = [
     ("wrong codes per phone per calendar day", ["DAILY_VERIFY_LIMIT"], "VerifyLimitExceeded"),
     ("code lifetime", ["CODE_TTL_SECONDS"], "CodeHasExpired"),
     ("captcha before sending (optional)", ["CAPTCHA_APP_ID", "CAPTCHA_APP_SECRET_KEY"], "CaptchaFailed"),
+    ("when getSms needs a captcha ticket (captcha on): `always`, or `adaptive` (without a client IP, or past "
+     "`GLOBAL_SEND_LIMIT`)",
+     ["CAPTCHA_MODE"], "CaptchaRequired"),
+    ("SMS of the whole service with captcha tickets (`adaptive` only; default 3 x `GLOBAL_SEND_LIMIT`)",
+     ["GLOBAL_SEND_HARD_LIMIT", "GLOBAL_SEND_WINDOW_SECONDS"], "ServiceBusy"),
+    ("getSms of all requests without a client IP, together", ["UNKNOWN_IP_SEND_LIMIT", "IP_SEND_WINDOW_SECONDS"],
+     "IpLimitExceeded"),
+    ("an IPv6 client is its network of this prefix length, for every per-IP limit", ["IPV6_PREFIX_LENGTH"],
+     "IpLimitExceeded"),
+    ("getSms per number block (country code + the first `PREFIX_DIGITS` national digits)",
+     ["PREFIX_SEND_LIMIT", "PREFIX_SEND_WINDOW_SECONDS"], "PrefixLimitExceeded"),
+    ("digits of the number block", ["PREFIX_DIGITS"], "PrefixLimitExceeded"),
+    ("failed logins per client IP", ["IP_VERIFY_LIMIT", "IP_VERIFY_WINDOW_SECONDS"], "IpLimitExceeded"),
+    ("failed logins of the whole service", ["GLOBAL_VERIFY_LIMIT", "GLOBAL_VERIFY_WINDOW_SECONDS"], "ServiceBusy"),
+    ("wrong codes per phone per calendar day before login needs a captcha ticket (captcha on)",
+     ["VERIFY_CAPTCHA_AFTER"], "CaptchaRequired"),
 ]
 
 

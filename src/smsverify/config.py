@@ -37,7 +37,8 @@ Provider variables
     its docstring, and only when ``SMS_PROVIDER`` names it.
 Codes
     ``CODE_SECRET`` (HMAC key, >= 16 characters; inside SCF >= 32 bytes and
-    not low-entropy, see :mod:`smsverify.secret_strength`), ``CODE_SECRET_PREVIOUS``
+    not low-entropy, see :mod:`smsverify.secret_strength`; ``python -m smsverify
+    keys generate --kind secret --var CODE_SECRET`` prints one), ``CODE_SECRET_PREVIOUS``
     (accepted when verifying, for rotation), ``CODE_LENGTH`` [6],
     ``CODE_TTL_SECONDS`` [300], ``MAX_VERIFY_ATTEMPTS`` [3]. Inside SCF ``CODE_LENGTH`` >= 6.
 Limits
@@ -344,23 +345,26 @@ def _template_params(reader: EnvReader) -> tuple[str, ...]:
 
 def _code_secrets(reader: EnvReader, in_scf: bool) -> tuple[bytes, bytes | None]:
     secret = reader.text("CODE_SECRET")
+    previous = reader.text("CODE_SECRET_PREVIOUS")
+    if in_scf:  # first: a variable is reported once, and inside SCF this check's reason is the one that applies
+        _strong_secret(reader, "CODE_SECRET", secret)
+        _strong_secret(reader, "CODE_SECRET_PREVIOUS", previous)
     current = secrets.token_bytes(32)
     if secret is None:
         if in_scf:
-            reader.problem("CODE_SECRET", "is required inside SCF (a random string of at least 16 characters)")
+            from smsverify.secret_strength import MIN_SECRET_BYTES, generate_command
+
+            reader.problem("CODE_SECRET", f"is required inside SCF (at least {MIN_SECRET_BYTES} random bytes; "
+                                          f"generate one with `{generate_command('CODE_SECRET')}`)")
         else:
             reader.notices.append("no CODE_SECRET: using a random per-process key (codes die with the process)")
     elif len(secret) < 16:
         reader.problem("CODE_SECRET", "must be at least 16 characters")
     else:
         current = secret.encode()
-    previous = reader.text("CODE_SECRET_PREVIOUS")
     if previous is not None and len(previous) < 16:
         reader.problem("CODE_SECRET_PREVIOUS", "must be at least 16 characters")
         previous = None
-    if in_scf:
-        _strong_secret(reader, "CODE_SECRET", secret)
-        _strong_secret(reader, "CODE_SECRET_PREVIOUS", previous)
     return current, previous.encode() if previous else None
 
 
@@ -368,7 +372,7 @@ def _strong_secret(reader: EnvReader, name: str, value: str | None) -> None:
     """Inside SCF an HMAC secret is >= 32 bytes and not typed by hand (:mod:`smsverify.secret_strength`)."""
     from smsverify.secret_strength import weak_secret_reason
 
-    reason = weak_secret_reason(value) if value is not None else None
+    reason = weak_secret_reason(value, variable=name) if value is not None else None
     if reason is not None:
         reader.problem(name, reason)
 

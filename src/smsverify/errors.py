@@ -150,7 +150,10 @@ class VerifyLimitExceeded(VerificationError):
 
 
 class ServiceBusy(VerificationError):
-    """The global send quota (GLOBAL_SEND_LIMIT per GLOBAL_SEND_WINDOW_SECONDS, a guard against SMS pumping) is spent."""
+    """A quota of the whole service is spent: getSms past the global send quota (``GLOBAL_SEND_LIMIT`` per
+    ``GLOBAL_SEND_WINDOW_SECONDS``, or ``GLOBAL_SEND_HARD_LIMIT`` with adaptive captcha; a guard against SMS
+    pumping), or login past the failed-login quota (``GLOBAL_VERIFY_LIMIT`` per ``GLOBAL_VERIFY_WINDOW_SECONDS``,
+    a guard against guessing codes across many phones). Carries ``retryAfter``."""
 
     code_str = "ServiceBusy"
     default_msg = "短信服务繁忙，请稍后再试"

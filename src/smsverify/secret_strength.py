@@ -34,7 +34,12 @@ MIN_BITS = 88
 GENERATE_COMMAND = "python -m smsverify keys generate --kind secret"
 
 
-def weak_secret_reason(value: bytes | str, *, min_bytes: int = MIN_SECRET_BYTES) -> str | None:
+def generate_command(variable: str | None = None) -> str:
+    """The command that prints a good secret, as a ``NAME=value`` line for ``variable`` when given."""
+    return GENERATE_COMMAND if variable is None else f"{GENERATE_COMMAND} --var {variable}"
+
+
+def weak_secret_reason(value: bytes | str, *, min_bytes: int = MIN_SECRET_BYTES, variable: str | None = None) -> str | None:
     """Why ``value`` is too weak to be an HMAC key, or ``None`` when it passes.
 
     Parameters
@@ -43,6 +48,9 @@ def weak_secret_reason(value: bytes | str, *, min_bytes: int = MIN_SECRET_BYTES)
         The secret as configured; text is measured as its UTF-8 bytes.
     min_bytes:
         Minimum length in bytes (default 32).
+    variable:
+        The environment variable that holds it, e.g. ``"CODE_SECRET"``: the
+        command quoted then prints that name (:func:`generate_command`).
 
     Returns
     -------
@@ -53,7 +61,7 @@ def weak_secret_reason(value: bytes | str, *, min_bytes: int = MIN_SECRET_BYTES)
     """
     data = value.encode("utf-8") if isinstance(value, str) else bytes(value)
     reason = _weakness(data, min_bytes)
-    return None if reason is None else f"{reason}; generate one with `{GENERATE_COMMAND}`"
+    return None if reason is None else f"{reason}; generate one with `{generate_command(variable)}`"
 
 
 def _weakness(data: bytes, min_bytes: int) -> str | None:

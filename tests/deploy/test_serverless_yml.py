@@ -19,7 +19,13 @@ Proven here:
 - the declared environment, filled as CI fills it, is a valid configuration inside SCF;
 - the timeout covers the worst getSms the comment in serverless.yml adds up (captcha,
   Redis with its retries, the failover budget), and API Gateway waits longer than that;
-- the API Gateway trigger has integrated response on, for GET and POST.
+- the trigger is a public Function URL without CAM signature; the API Gateway
+  alternative, written as a comment for existing services beside Tencent's notice, parses
+  once uncommented and has integrated response on, for GET and POST; events/ holds a
+  getSms and a login of each trigger's shape;
+- .env.example lists exactly the names ``scf deploy`` reads (serverless.yml's
+  ``${env:...}`` references and the CLI's own key), gives no secret a value, marks its
+  placeholders, and deployed unchanged would fail at start-up rather than run.
 """
 
 from __future__ import annotations
@@ -35,9 +41,10 @@ import pytest
 import yaml
 
 from smsverify.config import OLDER_NAMES, Settings
+from smsverify.errors import ConfigError
 from smsverify.edge.handler import read_configuration
 from tests.support import (
-    CODE_SECRET, ROOT, SECRET_ID, SECRET_KEY, SESSION_TOKEN, TOKEN_AUDIENCE, TOKEN_ISSUER, TOKEN_SECRET,
+    CODE_SECRET, answer, load_event, ROOT, SECRET_ID, SECRET_KEY, SESSION_TOKEN, TOKEN_AUDIENCE, TOKEN_ISSUER, TOKEN_SECRET,
 )
 
 SERVERLESS = yaml.safe_load((ROOT / "serverless.yml").read_text(encoding="utf-8"))
@@ -251,24 +258,109 @@ def test_the_timeout_covers_the_worst_get_sms():
     assert INPUTS["timeout"] > defaults.sms_timeout_seconds + defaults.redis_timeout_seconds
 
 
-def api_gateway() -> dict:
-    (trigger,) = [event["apigw"] for event in INPUTS["events"] if "apigw" in event]
-    return trigger["parameters"]
+def commented_api_gateway() -> list[dict]:
+    """The commented API Gateway alternative: the ``# - apigw:`` block, uncommented and parsed
+    as the events list it replaces (what a user gets by removing the ``# ``)."""
+    lines = (ROOT / "serverless.yml").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if re.fullmatch(r"\s*# - apigw:", line))
+    indent = lines[start].index("#")
+    block = []
+    for line in lines[start:]:
+        if not line.startswith(" " * indent + "#"):
+            break
+        block.append(line[indent + 2:])
+    return yaml.safe_load("\n".join(block))
 
 
-def test_the_api_gateway_trigger_answers_get_and_post_with_integrated_response():
-    endpoints = api_gateway()["endpoints"]
+def test_the_default_trigger_is_a_public_function_url():
+    assert INPUTS["events"] == [{"http": {"parameters": {
+        "netConfig": {"enableIntranet": False, "enableExtranet": True}, "qualifier": "$DEFAULT", "authType": "NONE"}}}]
+
+
+def test_the_commented_api_gateway_alternative_answers_get_and_post_with_integrated_response():
+    (event,) = commented_api_gateway()
+    gateway = event["apigw"]["parameters"]
+    endpoints = gateway["endpoints"]
     assert sorted(e["method"] for e in endpoints) == ["GET", "POST"]
     assert {e["path"] for e in endpoints} == {"/"}
     assert all(e["function"]["isIntegratedResponse"] is True for e in endpoints)
     assert all(e["serviceTimeout"] > INPUTS["timeout"] for e in endpoints)
-    assert api_gateway()["protocols"] == ["https"]
+    assert gateway["protocols"] == ["https"]
 
 
-def test_the_function_url_alternative_and_the_api_gateway_notice_are_documented():
+def test_the_api_gateway_notice_is_written_beside_the_alternative():
     text = (ROOT / "serverless.yml").read_text(encoding="utf-8")
-    assert re.search(r"#\s*- http:\s*\n\s*#\s+parameters:\s*\n\s*#\s+netConfig:", text)
-    assert "allowlist" in text and "2025-06-30" in text
+    notice = text[text.index("# API Gateway, for"):text.index("# - apigw:")]
+    assert "allowlist" in notice and "2025-06-30" in notice and "existing" in notice
+
+
+@pytest.mark.parametrize("fixture", ["get_sms_function_url.json", "login_function_url.json",
+                                     "get_sms.json", "login.json"])
+def test_both_trigger_shapes_have_sample_events(fixture):
+    """events/ holds a getSms and a login of each trigger: API Gateway events carry
+    requestContext.serviceId, Function URL ones do not (tests/integration runs them)."""
+    event = json.loads((ROOT / "events" / fixture).read_text(encoding="utf-8"))
+    assert {"httpMethod", "path", "headers", "queryString", "body"} <= set(event)
+    assert ("serviceId" in event.get("requestContext", {})) == ("function_url" not in fixture)
+
+
+def test_the_function_url_sample_events_get_a_code_and_log_in(build, sms_api):
+    """The default trigger's pair, as in events/ (the documented shape for getSms, a real
+    capture's shape for login), through main_handler with a real Redis and the SMS emulator."""
+    handler = build()
+    assert answer(handler(load_event("get_sms_function_url.json"), {}))["codeStr"] == "Ok"
+    [sms] = sms_api.sent
+    login_event = load_event("login_function_url.json")
+    login_body = json.loads(login_event["body"])
+    assert "+86" + login_body["phone"] == sms["phone"]
+    login_event["body"] = json.dumps({**login_body, "code": sms["params"][0]})
+    assert answer(handler(login_event, {}))["codeStr"] == "Success"
+
+
+# -- .env.example -----------------------------------------------------------------------------
+
+ENV_EXAMPLE = ROOT / ".env.example"
+#: Read by the CLI itself (the deploying CAM user's key), not referenced by serverless.yml.
+CLI_NAMES = {"TENCENT_SECRET_ID", "TENCENT_SECRET_KEY"}
+
+
+def env_example() -> list[tuple[str, str]]:
+    """(name, value) of every assignment line of .env.example, in order."""
+    pairs = []
+    for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, sep, value = line.partition("=")
+            assert sep and re.fullmatch(r"[A-Z][A-Z0-9_]*", name), line
+            pairs.append((name, value))
+    return pairs
+
+
+def test_the_env_example_lists_exactly_what_scf_deploy_reads():
+    referenced = set(re.findall(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}", (ROOT / "serverless.yml").read_text(encoding="utf-8")))
+    names = [name for name, _ in env_example()]
+    assert len(names) == len(set(names))
+    assert set(names) == referenced | CLI_NAMES
+
+
+def test_the_env_example_holds_no_secret_and_marks_its_placeholders():
+    workflow = (ROOT / ".github" / "workflows" / "deploy.yml").read_text(encoding="utf-8")
+    ci_secrets = set(re.findall(r"\$\{\{\s*secrets\.([A-Z0-9_]+)\s*\}\}", workflow))
+    assert {"CODE_SECRET", "REDIS_PASSWORD", "TENCENT_SECRET_KEY"} <= ci_secrets
+    for name, value in env_example():
+        assert "#" not in value and value == value.strip() and not value.startswith(("'", '"')), name  # dotenv and sh read it alike
+        if name in ci_secrets:
+            assert value == "", f"{name}: a secret gets no value in the example"
+    placeholders = {name for name, value in env_example() if "xxxx" in value or "x.x.x" in value}
+    assert {"REGION", "SCF_ROLE", "VPC_ID", "SUBNET_ID", "REDIS_HOST", "SMS_SDKAPPID", "SMS_SIGN", "SMS_TEMPLATE_ID",
+            "TOKEN_ISSUER", "TOKEN_AUDIENCE"} <= placeholders
+
+
+def test_the_env_example_as_filled_in_is_not_a_valid_configuration_until_its_placeholders_are_replaced():
+    """Deployed unchanged, the function refuses to start (no CODE_SECRET, no token key, a
+    placeholder SdkAppId), instead of running with a placeholder."""
+    with pytest.raises(ConfigError) as refused:
+        read_configuration(as_ci_fills_it(dict(env_example())))
+    assert {"CODE_SECRET", "TOKEN_PRIVATE_KEY / TOKEN_SECRET", "SMS_SDKAPPID"} <= {name for name, _ in refused.value.problems}
 
 
 def test_the_function_runs_in_the_redis_vpc_with_its_role():

@@ -13,8 +13,9 @@ Proven here:
   tests/integration/test_provider_faults.py, and every code of the Ronglian,
   Huyi and Zhenzi emulators (tests/integration/test_providers.py); each code a
   table documents is one of those tested codes;
-* the generated limits table states the configuration's defaults (11 numbers,
-  captcha off);
+* the generated limits table states the configuration's defaults (24 numbers,
+  captcha off, ``CAPTCHA_MODE`` always) and lists every limit variable the
+  settings read;
 * the configuration table's recording (``smsverify.env.RecordingEnv``) lists
   each variable with the kind, default and bounds the reader applied, and a
   plain mapping is read exactly as before;
@@ -142,10 +143,28 @@ def test_the_limits_table_states_the_defaults_of_the_configuration():
             continue
         for name, value in zip(names, values):
             actual = getattr(defaults, name.lower())
+            if name == "CAPTCHA_MODE":
+                assert actual == value == "always"
+                continue
             number = int(value)
             assert (actual == frozenset({number})) if isinstance(actual, frozenset) else (actual == number), name
             checked += 1
-    assert checked == 11  # every numeric default of the table was compared
+    assert checked == 24  # every numeric default of the table was compared
+
+
+#: Names of the variables that set a limit (what is refused, when, or for whom).
+LIMIT_WORDS = re.compile(r"LIMIT|WINDOW|INTERVAL|ATTEMPTS|PREFIX|_AFTER|CAPTCHA_MODE|COUNTRY_CODES|CODE_TTL")
+
+
+def test_the_limits_table_lists_every_limit_variable_the_settings_read():
+    from smsverify.env import RecordingEnv
+
+    env = RecordingEnv({})
+    Settings.from_env(env)
+    limits = {name for name in env.read if LIMIT_WORDS.search(name)}
+    assert len(limits) >= 20  # the recording saw the limits (the words match)
+    listed = {name for _limit, names, *_ in G.limit_rows() for name in names}
+    assert limits - listed == set(), "add these to LIMITS in docs/generate.py"
 
 
 def test_a_recording_environment_lists_kind_default_bounds_and_reader():

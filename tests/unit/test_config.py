@@ -320,6 +320,22 @@ def test_short_code_secrets_refused():
     assert refused({"CODE_SECRET": CODE_SECRET, "CODE_SECRET_PREVIOUS": "short"}).variable == "CODE_SECRET_PREVIOUS"  # pragma: allowlist secret
 
 
+@pytest.mark.parametrize("marker", SCF_MARKERS)
+@pytest.mark.parametrize("variable", ["CODE_SECRET", "CODE_SECRET_PREVIOUS"])
+@pytest.mark.parametrize("value", [None, "short", "16-chars-Xq9#kLp", "twenty-four-chars-Xq9#kL"])
+def test_inside_scf_the_code_secret_hint_asks_for_what_the_check_wants(marker, variable, value):
+    env = {**SCF_REQUIRED, **marker}
+    env.pop(variable, None)
+    if value is not None:
+        env[variable] = value
+    if value is None and variable == "CODE_SECRET_PREVIOUS":
+        assert Settings.from_env(env).code_secret_previous is None  # optional
+        return
+    problem = dict(refused(env).problems)[variable]
+    assert "at least 32" in problem and "16 characters" not in problem and (value is None or value not in problem)
+    assert f"generate one with `python -m smsverify keys generate --kind secret --var {variable}`" in problem
+
+
 def test_previous_code_secret_kept_for_rotation():
     s = settings(CODE_SECRET=CODE_SECRET, CODE_SECRET_PREVIOUS=PREVIOUS_SECRET)
     assert (s.code_secret, s.code_secret_previous) == (CODE_SECRET.encode(), PREVIOUS_SECRET.encode())

@@ -43,3 +43,9 @@ def test_generated_secrets_pass():
         assert weak_secret_reason(rng.randbytes(16).hex()) is None  # 32 hex digits: the smallest alphabet we accept
         assert weak_secret_reason(base64.b64encode(rng.randbytes(32))) is None
         assert weak_secret_reason(rng.randbytes(32)) is None
+
+
+def test_the_refusal_names_the_command_for_the_variable_it_is_about():
+    assert weak_secret_reason("short").endswith("generate one with `python -m smsverify keys generate --kind secret`")
+    assert weak_secret_reason("short", variable="CODE_SECRET").endswith(
+        "generate one with `python -m smsverify keys generate --kind secret --var CODE_SECRET`")

@@ -21,20 +21,20 @@ CORS_HEADERS = "Content-Type"
 CORS_MAX_AGE_SECONDS = 600
 
 
-def _origin(text: str) -> str:
-    """``text`` if it is an origin as browsers send it, else ConfigError."""
+def _origin_problem(text: str) -> str | None:
+    """What is wrong with ``text`` as an origin as browsers send it, or ``None``."""
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError("ALLOWED_ORIGINS", f"{text!r} is not an origin like https://example.com")
+        return f"{text!r} is not an origin like https://example.com"
     if parts.path or parts.query or parts.fragment or parts.username or parts.password:
-        raise ConfigError("ALLOWED_ORIGINS", f"{text!r} has more than scheme://host[:port] (no path, no trailing slash)")
+        return f"{text!r} has more than scheme://host[:port] (no path, no trailing slash)"
     try:
         parts.port
     except ValueError:
-        raise ConfigError("ALLOWED_ORIGINS", f"{text!r} has an invalid port") from None
+        return f"{text!r} has an invalid port"
     if text != text.lower():
-        raise ConfigError("ALLOWED_ORIGINS", f"{text!r} must be lower case, as browsers send the Origin header")
-    return text
+        return f"{text!r} must be lower case, as browsers send the Origin header"
+    return None
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,12 @@ class EdgeSettings:
         Raises
         ------
         ConfigError
-            An entry is not ``scheme://host[:port]`` (``*`` included: list the origins).
+            An entry is not ``scheme://host[:port]`` (``*`` included: list the
+            origins); its ``problem`` names every bad entry, joined by ``"; "``.
         """
         raw = env.get("ALLOWED_ORIGINS", "")
-        origins = frozenset(_origin(item.strip()) for item in raw.split(",") if item.strip())
-        return cls(allowed_origins=origins)
+        origins = [item.strip() for item in raw.split(",") if item.strip()]
+        problems = [problem for problem in map(_origin_problem, origins) if problem is not None]
+        if problems:
+            raise ConfigError("ALLOWED_ORIGINS", "; ".join(problems))
+        return cls(allowed_origins=frozenset(origins))

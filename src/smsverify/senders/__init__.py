@@ -1,9 +1,12 @@
 """SMS providers behind one contract (:mod:`smsverify.senders.base`): a
 registry of provider names -> the modules that implement them.
 
-A provider module is imported only when ``SMS_PROVIDER`` names it (or, for
-the default, when its variables are set), and its SDK only on its first send,
-so a login never loads one. Each provider module exposes:
+Provider modules are imported when the settings are read (at start-up): each
+one ``SMS_PROVIDER`` names and, while ``SMS_PROVIDER`` is unset, the default
+provider's, whose ``IMPLIED_BY`` variables decide whether it is used (so it is
+imported even when the console provider is chosen). What a provider talks
+through, the Tencent SDK (``tencentcloud``) or ``requests``, is imported only
+on its first send, so a login never loads one. Each provider module exposes:
 
 - ``NAME``: the name ``SMS_PROVIDER`` uses;
 - ``from_env(reader, common)``: its settings, read with an

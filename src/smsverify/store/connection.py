@@ -59,6 +59,42 @@ def connect(url: str | None, *, cluster: bool, timeout_seconds: float) -> Any:
     return redis.Redis.from_url(url, **options)
 
 
+def describe(url: str | None, *, cluster: bool) -> str:
+    """Where the store's Redis is, for logs and start-up messages: never the password.
+
+    Parameters
+    ----------
+    url:
+        The configured Redis URL (:attr:`smsverify.config.Settings.redis_url`,
+        ``redis://`` or ``rediss://``), or ``None`` for the in-process store.
+    cluster:
+        ``True`` for the cluster edition (the URL names one seed node).
+
+    Returns
+    -------
+    ``"host:port"`` followed by the database, ``TLS`` and ``cluster`` as they
+    apply, e.g. ``"10.0.0.5:6379 (db 0)"``, ``"redis.example:6380 (db 1, TLS)"``,
+    ``"10.0.0.5:7000 (cluster)"``; an IPv6 host is bracketed
+    (``"[fd00::5]:6379 (db 0)"``); ``"in-process store"`` for ``None``. The URL is
+    read by redis-py's own parser (``redis.connection.parse_url``), so the
+    address is the one the client connects to; user name and password are
+    left out.
+    """
+    if url is None:
+        return "in-process store"
+    from redis.connection import SSLConnection, parse_url
+
+    parts = parse_url(url)
+    host = parts.get("host") or "localhost"
+    host = f"[{host}]" if ":" in host else host
+    details = [] if cluster else [f"db {parts.get('db', 0)}"]
+    if parts.get("connection_class") is SSLConnection:
+        details.append("TLS")
+    if cluster:
+        details.append("cluster")
+    return f"{host}:{parts.get('port', 6379)} ({', '.join(details)})"
+
+
 class LazyCluster:
     """A ``RedisCluster`` built on first use.
 
