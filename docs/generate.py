@@ -169,6 +169,7 @@ def record_variables() -> tuple[dict[str, Any], dict[str, list[str]]]:
         {"TENCENTCLOUD_RUNENV": "SCF", "CAPTCHA_APP_SECRET_KEY": "x"},
         {"TENCENTCLOUD_RUNENV": "SCF", "WECHAT_APP_ID": "wx1"},
         {"TENCENTCLOUD_RUNENV": "SCF", "WECHAT_APP_SECRET": "x"},
+        {"TENCENTCLOUD_RUNENV": "SCF", "SMS_PROVIDER": "console", "VOICE_SDKAPPID": "1400006666"},
     ]
     for values in runs:
         for reader in _settings_readers(values):

@@ -36,6 +36,7 @@ from tests.support import (
     RedisServer,
     RonglianEmulator,
     TencentCloudEmulator,
+    VOICE_SDK_APP_ID,
     WECHAT_APP_ID,
     WECHAT_APP_SECRET,
     WechatEmulator,
@@ -88,6 +89,7 @@ def cloud_api() -> TencentCloudEmulator:
     emulator = TencentCloudEmulator(
         secret_id=SECRET_ID, secret_key=SECRET_KEY, token=SESSION_TOKEN,
         sms_sdk_app_id=SDK_APP_ID, sms_templates={"100001": 2, "100002": 1}, sms_signs={SIGN},
+        vms_sdk_app_id=VOICE_SDK_APP_ID,
     ).start()
     yield emulator
     emulator.stop()

@@ -35,6 +35,12 @@ SMS
 Provider variables
     Read by each provider's module (:mod:`smsverify.senders`), listed in
     its docstring, and only when ``SMS_PROVIDER`` names it.
+Voice codes (optional)
+    ``VOICE_SDKAPPID`` (the VMS application id; unset: no voice codes),
+    ``VMS_API_ENDPOINT`` [vms.tencentcloudapi.com], ``VOICE_PLAY_TIMES`` [2]
+    (1-3), ``VOICE_DAILY_LIMIT`` [3] per phone per day, with the role
+    credentials; read by :mod:`smsverify.senders.tencent_voice` into
+    :attr:`Settings.voice`.
 Codes
     ``CODE_SECRET`` (HMAC key, >= 16 characters; inside SCF >= 32 bytes and
     not low-entropy, see :mod:`smsverify.secret_strength`; ``python -m smsverify
@@ -75,7 +81,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import quote
 
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, SUPPORTED_REGIONS
@@ -83,6 +89,9 @@ from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, SUPPORTED_
 from smsverify.credentials import TencentCredentials
 from smsverify.env import EnvReader, is_scf
 from smsverify.scenes import DEFAULT_SCENE, read_scene_map
+
+if TYPE_CHECKING:
+    from smsverify.senders.tencent_voice import VoiceSettings
 
 __all__ = ["OLDER_NAMES", "Settings", "SmsCommon", "TEMPLATE_PARAM_NAMES", "is_scf"]
 
@@ -161,6 +170,9 @@ class Settings:
     notices: tuple[str, ...] = ()
     #: Allowed scenes (``SMS_SCENES``), in order; a request that names none is ``login``.
     scenes: tuple[str, ...] = (DEFAULT_SCENE,)
+    #: Voice codes (Tencent Cloud VMS), or None when ``VOICE_SDKAPPID`` is unset;
+    #: the sender: :func:`smsverify.senders.build_voice_sender`.
+    voice: VoiceSettings | None = None
 
     @property
     def sms_provider(self) -> str:
@@ -218,6 +230,7 @@ def _read(reader: EnvReader) -> Settings:
     )
     providers = senders.read_names(reader)
     provider_settings = senders.read_settings(reader, providers, common)
+    voice = senders.read_voice_settings(reader, common)
     captcha_app_id, captcha_key = _captcha(reader)
     global_limit = reader.integer("GLOBAL_SEND_LIMIT", 1000)
     ip_send_limit = reader.integer("IP_SEND_LIMIT", 20)
@@ -257,6 +270,7 @@ def _read(reader: EnvReader) -> Settings:
         credentials=credentials,
         notices=tuple(reader.notices),
         scenes=common.scenes,
+        voice=voice,
     )
 
 

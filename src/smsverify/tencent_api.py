@@ -1,4 +1,4 @@
-"""What the Tencent Cloud API 3.0 clients (SMS, Captcha) share: the endpoint
+"""What the Tencent Cloud API 3.0 clients (SMS, VMS, Captcha) share: the endpoint
 setting and a client built from the SCF role's credentials.
 
 The SDK modules are imported by :func:`sdk_client` only, on first use.
@@ -25,7 +25,7 @@ def parse_endpoint(endpoint: str) -> tuple[str, str]:
 
 
 def sdk_client(client_class: type, credentials: TencentCredentials, region: str, endpoint: str, timeout_seconds: float) -> Any:
-    """An SDK client (``SmsClient``, ``CaptchaClient``) for ``endpoint``.
+    """An SDK client (``SmsClient``, ``VmsClient``, ``CaptchaClient``) for ``endpoint``.
 
     The credential is built explicitly from the key and session token: SCF
     injects them as ``TENCENTCLOUD_SECRETID``/``SECRETKEY``/``SESSIONTOKEN``,
@@ -40,3 +40,14 @@ def sdk_client(client_class: type, credentials: TencentCredentials, region: str,
     http = HttpProfile(protocol=protocol, endpoint=host, reqTimeout=timeout_seconds)
     cred = credential.Credential(credentials.secret_id, credentials.secret_key, credentials.session_token)
     return client_class(cred, region, ClientProfile(httpProfile=http))
+
+
+def set_request_timeout(client: Any, timeout_seconds: float) -> None:
+    """Bound the next requests of an SDK ``client`` to ``timeout_seconds``.
+
+    The SDK fixes the timeout (``HttpProfile.reqTimeout``) when it builds its
+    connection; a failover attempt may have less time left than configured.
+    """
+    connection = getattr(getattr(client, "request", None), "conn", None)
+    if connection is not None and hasattr(connection, "timeout"):
+        connection.timeout = timeout_seconds

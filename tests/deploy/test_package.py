@@ -4,8 +4,8 @@ Proven here:
 
 - the zip holds handler.py, exactly the smsverify sources (with the Lua scripts) and the
   runtime dependencies resolved for Python 3.10 (async-timeout, which redis needs below
-  Python 3.11.3, included): phonenumberslite (not phonenumbers), the SMS and Captcha SDKs
-  only (not the all-products SDK), no development package, no console scripts, and
+  Python 3.11.3, included): phonenumberslite (not phonenumbers), the SMS, VMS (voice
+  codes) and Captcha SDKs only (not the all-products SDK), no development package, no console scripts, and
   bytecode for CPython 3.10 of every module;
 - the zip is deterministic and does not depend on the Python that runs ``make package``:
   built once by the test's interpreter and once by a real 3.10, the two zips are identical
@@ -24,6 +24,10 @@ Proven here:
   against a real redis-server and the Tencent SMS emulator; every module it loads comes
   from those folders or the standard library, pytest, fakeredis, yaml and hypothesis cannot
   even be imported there, and the code folder is left unchanged (nothing written);
+- under the same isolated Python 3.10, inside SCF, the voice-code sender built from the
+  package (``build_voice_sender``) places one call through the VMS SDK of the package, TC3
+  signed and checked by the emulator, every module loaded from the package or the
+  standard library;
 - inside SCF without Redis settings it refuses to start naming REDIS_HOST and never
   reaches fakeredis (the in-process store is unreachable in SCF);
 - every compiled extension in the zip is built for CPython 3.10 (or the stable ABI) on
@@ -51,7 +55,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from tests.support import IN_CI, ROOT, load_event, tencent_env
+from tests.support import IN_CI, ROOT, load_event, tencent_env, voice_env
 
 PHONE = "+8613800138000"  # the phone of events/get_sms.json and events/login.json, in E.164
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
@@ -309,7 +313,7 @@ def test_the_zip_holds_every_runtime_requirement_and_nothing_of_development(pack
     assert required <= dists, required - dists
     assert "phonenumberslite" in dists and not dists & FORBIDDEN_DISTS, dists & FORBIDDEN_DISTS
     products = {n.split("/")[1] for n in names if n.startswith("tencentcloud/") and n.count("/") >= 2} - {"__pycache__"}
-    assert products == {"common", "sms", "captcha"}
+    assert products == {"common", "sms", "captcha", "vms"}
     assert not [n for n in names if n.startswith("bin/")]
     # Bytecode for SCF's CPython (package.sh step 4b) of every module, whoever ran the build, and no other.
     bytecode = {n for n in names if n.endswith((".pyc", ".pyo"))}
@@ -412,6 +416,36 @@ def test_every_compiled_extension_is_for_cpython_3_10_on_manylinux2014_and_loads
     loaded = json.loads(out)
     assert sorted(loaded) == sorted(modules)
     assert all(path.startswith(os.path.realpath(unpacked.var_user) + os.sep) for path in loaded.values()), loaded
+
+
+VOICE_CALL = BOOTSTRAP + r"""
+import json, sysconfig
+from smsverify.config import Settings
+from smsverify.senders import build_voice_sender
+from smsverify.senders.base import SmsMessage
+sender = build_voice_sender(Settings.from_env(os.environ))
+receipt = sender.send(SmsMessage(phone="+8613800138000", code="4829", ttl_minutes=5), 5.0)
+roots = [os.path.realpath(p) for p in sys.path[:2]] + [os.path.realpath(sysconfig.get_path("stdlib"))]
+files = [getattr(m, "__file__", None) for m in list(sys.modules.values())]
+print(json.dumps({
+    "name": sender.name, "serial_no": receipt.serial_no, "version": list(sys.version_info[:2]),
+    "vms": os.path.realpath(sys.modules["tencentcloud.vms.v20200902.vms_client"].__file__),
+    "outside": sorted(f for f in files if f and not any(os.path.realpath(f).startswith(r + os.sep) for r in roots)),
+}))
+"""
+
+
+def test_the_package_places_a_voice_call_under_python_3_10_isolated(python310, unpacked, redis_url, sms_api):
+    env = scf_env(unpacked, redis_url, sms_api) | voice_env(sms_api)
+    process = isolated(python310, VOICE_CALL, unpacked, env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err[-3000:]
+    report = json.loads(out)
+    [call] = sms_api.voice_calls
+    assert (report["name"], report["serial_no"], report["version"]) == ("tencent_voice", call["call_id"], [3, 10])
+    assert (call["phone"], call["code"]) == ("+8613800138000", "4829")
+    assert report["vms"].startswith(os.path.realpath(unpacked.var_user) + os.sep)
+    assert report["outside"] == []
 
 
 START_WITHOUT_REDIS = BOOTSTRAP + r"""

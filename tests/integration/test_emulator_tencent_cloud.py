@@ -30,6 +30,8 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.common.sign import Sign
 from tencentcloud.sms.v20210111 import models as sms_models
 from tencentcloud.sms.v20210111.sms_client import SmsClient
+from tencentcloud.vms.v20200902 import models as vms_models
+from tencentcloud.vms.v20200902.vms_client import VmsClient
 
 from tests.support import TencentCloudEmulator
 
@@ -390,6 +392,84 @@ def test_captcha_scope_must_be_captcha(emu):
     assert bad["Error"]["Code"] == "AuthFailure.SignatureFailure"
     good = raw_call(emu, "DescribeCaptchaResult", "2019-07-22", body, service="captcha").json()["Response"]
     assert good["CaptchaCode"] == 1
+
+
+# ------------------------------------------------------------------ SendCodeVoice
+VOICE_APP_ID = "1400006666"  # the emulator's default vms_sdk_app_id
+
+
+def voice_req(**fields):
+    req = vms_models.SendCodeVoiceRequest()
+    values = {"CodeMessage": "4829", "CalledNumber": PHONE, "VoiceSdkAppid": VOICE_APP_ID, **fields}
+    for key, value in values.items():
+        setattr(req, key, value)
+    return req
+
+
+def vms_client(emu, *, secret_key=SECRET_KEY, region="ap-guangzhou"):
+    return VmsClient(Credential(SECRET_ID, secret_key), region, _profile(emu))
+
+
+def test_send_code_voice_is_recorded_with_its_call_id(emu):
+    resp = vms_client(emu).SendCodeVoice(voice_req(PlayTimes=1, SessionContext="sc-t"))
+    assert resp.SendStatus.CallId and resp.SendStatus.SessionContext == "sc-t"
+    assert emu.voice_calls_to(PHONE) == [{
+        "phone": PHONE, "code": "4829", "play_times": 1, "sdk_app_id": VOICE_APP_ID, "session_context": "sc-t",
+        "call_id": resp.SendStatus.CallId, "request_id": resp.RequestId,
+    }]
+    (req,) = emu.requests
+    assert (req["action"], req["service"], req["headers"]["X-TC-Version"]) == ("SendCodeVoice", "vms", "2020-09-02")
+    assert emu.sent == []  # not an SMS
+
+
+@pytest.mark.parametrize("client_kwargs, fields, code", [
+    ({"secret_key": "wrong-key"}, {}, "AuthFailure.SignatureFailure"),  # pragma: allowlist secret
+    ({"region": ""}, {}, "MissingParameter"),
+    ({}, {"VoiceSdkAppid": "1400000001"}, "InvalidParameterValue.SdkAppidNotExist"),
+    ({}, {"PlayTimes": 4}, "FailedOperation.FailResolvePacket"),
+    ({}, {"PlayTimes": 0}, "FailedOperation.FailResolvePacket"),
+    ({}, {"CodeMessage": "12a4"}, "FailedOperation.FailResolvePacket"),
+    ({}, {"CodeMessage": ""}, "FailedOperation.FailResolvePacket"),
+    ({}, {"CalledNumber": "13800138000"}, "InvalidParameterValue.CalledNumberVerifyFail"),
+    ({}, {"CalledNumber": "+85261234567"}, "InvalidParameterValue.CalledNumberVerifyFail"),
+    ({}, {"CalledNumber": None}, "MissingParameter"),
+])
+def test_send_code_voice_refusals(emu, client_kwargs, fields, code):
+    err = sdk_error(lambda: vms_client(emu, **client_kwargs).SendCodeVoice(voice_req(**fields)))
+    assert err.get_code() == code
+    assert emu.voice_calls == []
+
+
+def test_send_code_voice_types_and_unknown_parameters(emu):
+    body = {"CodeMessage": "4829", "CalledNumber": PHONE, "VoiceSdkAppid": VOICE_APP_ID}
+    wrong_type = raw_call(emu, "SendCodeVoice", "2020-09-02", {**body, "PlayTimes": "2"}, service="vms").json()
+    unknown = raw_call(emu, "SendCodeVoice", "2020-09-02", {**body, "TemplateId": "1"}, service="vms").json()
+    assert wrong_type["Response"]["Error"]["Code"] == "InvalidParameter"
+    assert unknown["Response"]["Error"]["Code"] == "UnknownParameter"
+    assert emu.voice_calls == []
+
+
+def test_send_code_voice_scope_must_be_vms(emu):
+    body = {"CodeMessage": "4829", "CalledNumber": PHONE, "VoiceSdkAppid": VOICE_APP_ID}
+    bad = raw_call(emu, "SendCodeVoice", "2020-09-02", body, service="sms").json()["Response"]
+    assert bad["Error"]["Code"] == "AuthFailure.SignatureFailure"
+    assert emu.voice_calls == []
+    good = raw_call(emu, "SendCodeVoice", "2020-09-02", body, service="vms").json()["Response"]
+    assert good["SendStatus"]["CallId"] and len(emu.voice_calls) == 1
+
+
+def test_send_code_voice_knobs(emu):
+    emu.vms_request_error = ("LimitExceeded.DeliveryFrequencyLimit", "limit")
+    assert sdk_error(lambda: vms_client(emu).SendCodeVoice(voice_req())).get_code() == "LimitExceeded.DeliveryFrequencyLimit"
+    assert emu.voice_calls == []
+    emu.reset()
+    emu.vms_delay_seconds = 0.8
+    client = VmsClient(Credential(SECRET_ID, SECRET_KEY), "ap-guangzhou", _profile(emu, timeout=0.3))
+    assert sdk_error(lambda: client.SendCodeVoice(voice_req())).get_code() == "ClientNetworkError"
+    deadline = time.monotonic() + 10
+    while not emu.voice_calls and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [call["phone"] for call in emu.voice_calls] == [PHONE]  # the call was placed all the same
 
 
 # ------------------------------------------------------------------ standalone

@@ -18,7 +18,10 @@ Proven, each in a fresh interpreter so nothing is imported beforehand:
   still an AttributeError;
 * the token package imports PyJWT only when it signs a token, and
   cryptography only to load a ``TOKEN_PRIVATE_KEY``; the WeChat module loads only when configured, and ``requests`` only
-  on its first exchange.
+  on its first exchange;
+* the VMS SDK (voice codes) is never loaded by a Tencent-SMS-only deployment,
+  even after it sent an SMS, and with voice codes configured only by the first
+  voice call.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import subprocess
 import sys
 import textwrap
 
-from tests.support import ROOT, login
+from tests.support import ROOT, get_sms, login, tencent_env, voice_env
 
 NOT_ON_THE_LOGIN_PATH = [
     # werkzeug.test is used: serverless-wsgi answers with Response.from_app (werkzeug.test.run_wsgi_app).
@@ -209,3 +212,34 @@ def test_the_wechat_module_loads_only_when_configured_and_requests_only_on_first
     assert loaded_after_start(base) == []
     wechat = {"WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": "wechat-app-secret-for-tests"}  # pragma: allowlist secret
     assert loaded_after_start({**base, **wechat}) == ["smsverify.wechat"]
+
+
+# -- the VMS SDK (voice codes) ---------------------------------------------------------------------
+def test_the_vms_sdk_loads_only_on_the_first_voice_call(redis_url, sms_api):
+    sms_only = tencent_env(redis_url, sms_api)
+    with_voice = {**sms_only, **voice_env(sms_api)}
+    report = run(
+        """
+        import json, sys
+        from smsverify.config import Settings
+        from smsverify.edge.handler import create_handler
+        from smsverify.senders import build_voice_sender
+        from smsverify.senders.base import SmsMessage
+        sms_only, with_voice, event = (json.loads(arg) for arg in sys.argv[1:4])
+        vms = lambda: sorted(m for m in sys.modules if m.startswith("tencentcloud.vms"))
+        handler = create_handler(sms_only)
+        answer = json.loads(handler(event, {})["body"])["codeStr"]
+        steps = {"sms_only_after_an_sms": vms(), "sms_sdk": "tencentcloud.sms.v20210111.sms_client" in sys.modules}
+        create_handler(with_voice)
+        sender = build_voice_sender(Settings.from_env(with_voice))
+        steps["voice_configured"] = vms()
+        sender.send(SmsMessage(phone="+8613900139000", code="4829", ttl_minutes=5), 2.0)
+        steps["after_a_voice_call"] = "tencentcloud.vms.v20200902.vms_client" in sys.modules
+        print(json.dumps({"answer": answer, **steps}))
+        """,
+        json.dumps(sms_only), json.dumps(with_voice), json.dumps(get_sms()),
+    )
+
+    assert report == {"answer": "Ok", "sms_only_after_an_sms": [], "sms_sdk": True, "voice_configured": [],
+                      "after_a_voice_call": True}
+    assert [call["phone"] for call in sms_api.voice_calls] == ["+8613900139000"]

@@ -40,6 +40,7 @@ from tests.support.parts import (
     TOKEN_AUDIENCE,
     TOKEN_ISSUER,
     TOKEN_SECRET,
+    VOICE_SDK_APP_ID,
     ZHENZI_APP_ID,
     ZHENZI_APP_SECRET,
     ZHENZI_TEMPLATE_ID,
@@ -49,6 +50,7 @@ from tests.support.parts import (
     huyi_env,
     ronglian_env,
     tencent_env,
+    voice_env,
     zhenzi_env,
 )
 from tests.support.redis_servers import RedisCluster, RedisServer, free_port, redis_binary
@@ -59,9 +61,9 @@ __all__ = [
     "CODE_SECRET", "CONSOLE_SMS", "EVENTS", "HUYI_ACCOUNT", "HUYI_API_KEY", "HUYI_ERRORS", "IN_CI", "README_PATH",
     "RONGLIAN_ACCOUNT_SID", "RONGLIAN_APP_ID", "RONGLIAN_AUTH_TOKEN", "RONGLIAN_ERRORS", "RONGLIAN_TEMPLATE_ID", "ROOT",
     "SDK_APP_ID", "SECRET_ID", "SECRET_KEY", "SESSION_TOKEN", "SIGN", "TEMPLATE_ID", "TOKEN_AUDIENCE", "TOKEN_ISSUER",
-    "TOKEN_SECRET", "ZHENZI_APP_ID", "ZHENZI_APP_SECRET", "ZHENZI_ERRORS", "ZHENZI_TEMPLATE_ID", "WECHAT_APP_ID", "WECHAT_APP_SECRET",
+    "TOKEN_SECRET", "VOICE_SDK_APP_ID", "ZHENZI_APP_ID", "ZHENZI_APP_SECRET", "ZHENZI_ERRORS", "ZHENZI_TEMPLATE_ID", "WECHAT_APP_ID", "WECHAT_APP_SECRET",
     "FakeClock", "FaultProxy", "HuyiEmulator", "RedisCluster", "RedisServer", "RonglianEmulator", "RoundTripCounter",
     "SendRecord", "TencentCloudEmulator", "Traffic", "WechatEmulator", "ZhenziEmulator",
     "answer", "call", "free_port", "get_sms", "huyi_env", "last_code", "load_event", "login", "redis_binary",
-    "ronglian_env", "send_record", "tencent_env", "wrong", "zhenzi_env",
+    "ronglian_env", "send_record", "tencent_env", "voice_env", "wrong", "zhenzi_env",
 ]

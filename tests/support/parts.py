@@ -23,6 +23,7 @@ TOKEN_AUDIENCE = "example-backend"
 SDK_APP_ID = "1400000000"
 TEMPLATE_ID = "100001"  # two parameters: code, minutes
 SIGN = "测试签名"
+VOICE_SDK_APP_ID = "1400006666"  # the VMS application of the Tencent Cloud emulator (SendCodeVoice)
 
 # The other providers' emulators (tests/support/emulators/), as the function is configured for them.
 RONGLIAN_ACCOUNT_SID = "8aaf0708780055cd0178d0f4a1b20001"  # pragma: allowlist secret (an account id, not a secret)
@@ -61,6 +62,12 @@ def zhenzi_env(api) -> dict[str, str]:
         "ZHENZI_APP_ID": ZHENZI_APP_ID, "ZHENZI_APP_SECRET": ZHENZI_APP_SECRET,
         "ZHENZI_TEMPLATE_ID": ZHENZI_TEMPLATE_ID, "ZHENZI_BASE_URL": api.url,
     }
+
+
+def voice_env(api) -> dict[str, str]:
+    """The voice-code variables for the Tencent Cloud emulator ``api`` (VMS ``SendCodeVoice``);
+    add them to :func:`tencent_env`'s environment to turn voice codes on."""
+    return {"VOICE_SDKAPPID": VOICE_SDK_APP_ID, "VMS_API_ENDPOINT": api.url}
 
 
 def tencent_env(redis_url: str | None, sms_api, **overrides: str) -> dict[str, str]:

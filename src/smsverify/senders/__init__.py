@@ -16,6 +16,10 @@ on its first send, so a login never loads one. Each provider module exposes:
 - ``build(settings, common)``: a sender (:class:`~smsverify.senders.base.SmsSender`).
 
 Adding a provider = its module + one line in :data:`PROVIDERS`.
+
+Voice codes are apart: :mod:`smsverify.senders.tencent_voice` (Tencent Cloud
+VMS) is no ``SMS_PROVIDER`` and never part of SMS failover; its settings are
+``Settings.voice`` and :func:`build_voice_sender` builds it.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ if TYPE_CHECKING:
     from smsverify.config import Settings, SmsCommon
     from smsverify.env import EnvReader
     from smsverify.senders.base import SmsSender
+    from smsverify.senders.tencent_voice import VoiceSettings
 
 #: Providers that may be combined for failover, in the order docs/providers.md lists them.
 PROVIDERS: dict[str, str] = {
@@ -40,6 +45,8 @@ PROVIDERS: dict[str, str] = {
 LOCAL_PROVIDERS: dict[str, str] = {"console": "smsverify.senders.console"}
 #: Chosen when ``SMS_PROVIDER`` is unset inside SCF or when its ``IMPLIED_BY`` variables are set.
 DEFAULT_PROVIDER = "tencent"
+#: The voice-code sender's module (``VOICE_SDKAPPID``); a small module, its SDK loads on the first call.
+VOICE_MODULE = "smsverify.senders.tencent_voice"
 
 
 def provider_module(name: str) -> ModuleType:
@@ -92,3 +99,21 @@ def build_sender(settings: Settings, name: str) -> SmsSender:
 def build_senders(settings: Settings) -> list[SmsSender]:
     """The senders named by ``SMS_PROVIDER``, in failover order."""
     return [build_sender(settings, name) for name in settings.sms_providers]
+
+
+def read_voice_settings(reader: EnvReader, common: SmsCommon) -> VoiceSettings | None:
+    """The voice-code settings (:func:`smsverify.senders.tencent_voice.from_env`), or
+    ``None`` when ``VOICE_SDKAPPID`` is unset; problems are recorded on ``reader``."""
+    return importlib.import_module(VOICE_MODULE).from_env(reader, common)
+
+
+def build_voice_sender(settings: Settings) -> SmsSender | None:
+    """The voice-code sender (name ``tencent_voice``), or ``None`` when voice codes
+    are not configured (``settings.voice`` is None).
+
+    It follows the sender contract of :mod:`smsverify.senders.base`; its
+    ``supports(phone)`` is True for mainland China mobile numbers only.
+    """
+    if settings.voice is None:
+        return None
+    return importlib.import_module(VOICE_MODULE).build(settings.voice)

@@ -50,7 +50,7 @@ from smsverify.senders.base import (
 )
 from smsverify.scenes import DEFAULT_SCENE, read_scene_map
 from smsverify.senders.http import transport_failure
-from smsverify.tencent_api import sdk_client
+from smsverify.tencent_api import sdk_client, set_request_timeout
 
 if TYPE_CHECKING:
     from smsverify.config import SmsCommon
@@ -206,11 +206,7 @@ class TencentSmsSender:
                 from tencentcloud.sms.v20210111.sms_client import SmsClient
 
                 self._client = sdk_client(SmsClient, self.credentials, self.region, self.endpoint, self.timeout_seconds)
-            # The SDK fixes the timeout when it builds its connection; a failover
-            # attempt may have less time left than SMS_TIMEOUT_SECONDS.
-            connection = getattr(getattr(self._client, "request", None), "conn", None)
-            if connection is not None and hasattr(connection, "timeout"):
-                connection.timeout = timeout_seconds
+            set_request_timeout(self._client, timeout_seconds)  # a failover attempt may have less time left
             return self._client
 
     def send(self, message: SmsMessage, timeout_seconds: float) -> SendReceipt:

@@ -1,4 +1,4 @@
-"""Local emulator of the Tencent Cloud API 3.0 endpoint for SMS and Captcha.
+"""Local emulator of the Tencent Cloud API 3.0 endpoint for SMS, VMS (voice codes) and Captcha.
 
 The emulator is an HTTP server bound to 127.0.0.1 that the *real*
 ``tencentcloud-sdk-python`` clients talk to.  Point a client at it with::
@@ -20,6 +20,8 @@ Served actions
   (https://cloud.tencent.com/document/api/382/55981).
 * ``DescribeCaptchaResult`` of service ``captcha``, version ``2019-07-22``
   (https://cloud.tencent.com/document/api/1110/36926).
+* ``SendCodeVoice`` of service ``vms``, version ``2020-09-02``
+  (https://cloud.tencent.com/document/api/1128/51559).
 
 What is verified, in this order (failures are answered the way Tencent does:
 HTTP 200, ``Content-Type: application/json`` with no charset, body
@@ -32,8 +34,9 @@ HTTP 200, ``Content-Type: application/json`` with no charset, body
    action must exist (``InvalidAction``) and the version must be the one of
    that action (``NoSuchVersion``).  ``X-TC-Region`` is required by SMS and
    must be one of the regions SMS is deployed in (``MissingParameter`` /
-   ``UnsupportedRegion``); Captcha does not use a region, so it is optional
-   there.
+   ``UnsupportedRegion``); VMS requires one too (``MissingParameter``; its
+   value is not checked: the product's region list was not confirmed);
+   Captcha does not use a region, so it is optional there.
 3. Signature v3 (TC3-HMAC-SHA256, https://cloud.tencent.com/document/api/382/52072),
    recomputed exactly like ``tencentcloud/common/abstract_client.py``
    ``_build_req_with_tc3_signature`` / ``_get_tc3_signature`` and
@@ -46,17 +49,19 @@ HTTP 200, ``Content-Type: application/json`` with no charset, body
    * the timestamp must be within 300 s of now (``AuthFailure.SignatureExpire``);
    * the SecretId must be the configured one (``AuthFailure.SecretIdNotFound``);
    * the scope date must be the UTC date of ``X-TC-Timestamp`` and the scope
-     service must be the service of the action (``sms`` / ``captcha``), and
+     service must be the service of the action (``sms`` / ``vms`` /
+     ``captcha``), and
      the signature must match (all ``AuthFailure.SignatureFailure``);
    * when the emulator holds a session token, ``X-TC-Token`` must equal it
      (``AuthFailure.TokenFailure``); without one the header is ignored.
 
 4. Action parameters (error code lists: https://cloud.tencent.com/document/api/382/52075
    for common errors, https://cloud.tencent.com/document/api/382/59177 for the
-   SMS send errors, and the SDK's ``sms/v20210111/errorcodes.py`` and
-   ``captcha/v20190722/errorcodes.py``).  Parameters not in the action's model
+   SMS send errors, and the SDK's ``sms/v20210111/errorcodes.py``,
+   ``vms/v20200902/errorcodes.py`` and ``captcha/v20190722/errorcodes.py``).  Parameters not in the action's model
    give ``UnknownParameter``; wrong JSON types give ``InvalidParameter``.
-   See :meth:`TencentCloudEmulator._send_sms` and
+   See :meth:`TencentCloudEmulator._send_sms`,
+   :meth:`TencentCloudEmulator._send_code_voice` and
    :meth:`TencentCloudEmulator._describe_captcha_result` for the rules.
 
 Nothing is written to stdout/stderr by default (no request line, no body):
@@ -97,11 +102,13 @@ DEFAULT_SECRET_KEY = "emulatorTESTsecretkey00000000000"  # pragma: allowlist sec
 
 SMS_VERSION = "2021-01-11"
 CAPTCHA_VERSION = "2019-07-22"
+VMS_VERSION = "2020-09-02"
 
 # action -> (service used in the credential scope, API version)
 _ACTIONS = {
     "SendSms": ("sms", SMS_VERSION),
     "DescribeCaptchaResult": ("captcha", CAPTCHA_VERSION),
+    "SendCodeVoice": ("vms", VMS_VERSION),
 }
 
 # Regions listed for SMS API 3.0 (SendSms "地域列表": Beijing, Guangzhou, Nanjing).
@@ -166,6 +173,7 @@ _SEND_SMS_FIELDS = {
     "PhoneNumberSet", "SmsSdkAppId", "TemplateId", "SignName",
     "TemplateParamSet", "ExtendCode", "SessionContext", "SenderId",
 }
+_SEND_CODE_VOICE_FIELDS = {"CodeMessage", "CalledNumber", "VoiceSdkAppid", "PlayTimes", "SessionContext"}
 _CAPTCHA_FIELDS = {
     "CaptchaType", "Ticket", "UserIp", "Randstr", "CaptchaAppId", "AppSecretKey",
     "BusinessId", "SceneId", "MacAddress", "Imei", "NeedGetCaptchaTime",
@@ -219,7 +227,8 @@ def _is_int(value: Any) -> bool:
 
 
 class TencentCloudEmulator(ProviderEmulator):
-    """Emulates ``SendSms`` (2021-01-11) and ``DescribeCaptchaResult`` (2019-07-22).
+    """Emulates ``SendSms`` (2021-01-11), ``SendCodeVoice`` (2020-09-02) and
+    ``DescribeCaptchaResult`` (2019-07-22).
 
     Every request is authenticated with signature v3 against ``secret_id`` /
     ``secret_key`` (and ``token`` when given) exactly like the real endpoint
@@ -265,6 +274,28 @@ class TencentCloudEmulator(ProviderEmulator):
     ``sms_http_status``, ``sms_request_error``, ``sms_number_error``.  A
     request whose client timed out during the delay is still processed and
     recorded, like a real send the caller gave up waiting for.
+
+    **SendCodeVoice** (https://cloud.tencent.com/document/api/1128/51559; codes
+    from the SDK's ``vms/v20200902/errorcodes.py``)
+
+    Request-level errors only (a call has one number), in this order:
+    ``UnknownParameter``; ``MissingParameter`` for an absent ``CodeMessage``,
+    ``CalledNumber`` or ``VoiceSdkAppid``; ``InvalidParameter`` for a wrong
+    JSON type (``PlayTimes`` an integer, the rest strings);
+    ``InvalidParameterValue.SdkAppidNotExist`` for another ``VoiceSdkAppid``
+    than ``vms_sdk_app_id``; ``FailedOperation.FailResolvePacket`` for
+    ``PlayTimes`` outside 1-3 or a ``CodeMessage`` that is not 1-10 digits
+    (the product FAQ's "1004" cause: a field outside its documented values,
+    https://cloud.tencent.com/document/product/1128/38004; the digit bound is
+    this emulator's choice); ``InvalidParameterValue.CalledNumberVerifyFail``
+    for a ``CalledNumber`` that is not ``+861`` and ten digits (mainland
+    mobiles only).  Then the knobs ``vms_delay_seconds`` (sleep; the call is
+    still recorded when the client gave up) and ``vms_request_error``
+    (``(code, message)`` answered instead of success, nothing recorded).
+    An accepted call answers ``SendStatus{CallId, SessionContext}`` and is
+    appended to :attr:`voice_calls` (``phone``, ``code``, ``play_times``: as
+    sent, ``None`` when absent, ``sdk_app_id``, ``session_context``,
+    ``call_id``, ``request_id``); :meth:`voice_calls_to` filters it.
 
     **DescribeCaptchaResult** (https://cloud.tencent.com/document/api/1110/36926)
 
@@ -313,6 +344,7 @@ class TencentCloudEmulator(ProviderEmulator):
         sms_signs: set[str] | None = None,
         captcha_app_id: int = 190000000,
         captcha_app_secret_key: str = "captcha-test-key",
+        vms_sdk_app_id: str = "1400006666",
     ) -> None:
         self.secret_id = secret_id
         self.secret_key = secret_key
@@ -322,6 +354,9 @@ class TencentCloudEmulator(ProviderEmulator):
         self.sms_signs = set(sms_signs) if sms_signs is not None else {"测试签名"}
         self.captcha_app_id = captcha_app_id
         self.captcha_app_secret_key = captcha_app_secret_key
+        self.vms_sdk_app_id = vms_sdk_app_id
+        #: Accepted SendCodeVoice calls (see the class docstring); cleared by ``reset()``.
+        self.voice_calls: list[dict] = []
         self._serial = itertools.count(1)
         # When False, one line per request (action and outcome, never bodies
         # or headers) goes to stderr; the standalone mode turns it on.
@@ -343,10 +378,13 @@ class TencentCloudEmulator(ProviderEmulator):
         self.sms_number_error: str | None = None
         self.captcha_ticket_ttl_seconds: float = CAPTCHA_TICKET_TTL_SECONDS
         self.captcha_force_code: int | None = None
+        self.vms_delay_seconds: float = 0.0
+        self.vms_request_error: tuple[str, str] | None = None
 
     def _reset_provider_state(self) -> None:
-        """``reset()`` also forgets the captcha tickets."""
+        """``reset()`` also forgets the captcha tickets and the voice calls."""
         self._tickets.clear()
+        self.voice_calls.clear()
 
     # ---------------------------------------------------------------- records
     def issue_captcha_ticket(self, user_ip: str | None = None) -> tuple[str, str]:
@@ -362,6 +400,11 @@ class TencentCloudEmulator(ProviderEmulator):
                 "used": False,
             }
         return ticket, randstr
+
+    def voice_calls_to(self, phone: str) -> list[dict]:
+        """Copies of the :attr:`voice_calls` records for ``phone`` (E.164, as sent)."""
+        with self._lock:
+            return [dict(call) for call in self.voice_calls if call["phone"] == phone]
 
     # --------------------------------------------------------------- dispatch
     def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> Answer:
@@ -394,6 +437,8 @@ class TencentCloudEmulator(ProviderEmulator):
                 raise ApiError("InvalidParameter", "The request body is not a JSON object.")
             if action == "SendSms":
                 payload = self._send_sms(params, request_id)
+            elif action == "SendCodeVoice":
+                payload = self._send_code_voice(params, request_id)
             else:
                 payload = self._describe_captcha_result(params)
         except ApiError as err:
@@ -436,6 +481,8 @@ class TencentCloudEmulator(ProviderEmulator):
                 raise ApiError("MissingParameter", "The request is missing a required parameter `Region`.")
             if region not in SMS_REGIONS:
                 raise ApiError("UnsupportedRegion", f"The region `{region}` is not supported by this action.")
+        elif service == "vms" and not region:
+            raise ApiError("MissingParameter", "The request is missing a required parameter `Region`.")
         ts_text = h.get("x-tc-timestamp", "")
         if not ts_text:
             raise ApiError("MissingParameter", "The request is missing a required parameter `Timestamp`.")
@@ -586,6 +633,48 @@ class TencentCloudEmulator(ProviderEmulator):
                 self.sent.extend(accepted)
         return {"SendStatusSet": statuses}
 
+    # ---------------------------------------------------------- SendCodeVoice
+    def _send_code_voice(self, p: dict, request_id: str) -> dict:
+        unknown = sorted(set(p) - _SEND_CODE_VOICE_FIELDS)
+        if unknown:
+            raise ApiError("UnknownParameter", f"The parameter `{unknown[0]}` is not recognized.")
+        for name in ("CodeMessage", "CalledNumber", "VoiceSdkAppid"):
+            if name not in p or p[name] is None:
+                raise ApiError("MissingParameter", f"The request is missing a required parameter `{name}`.")
+        for name in ("CodeMessage", "CalledNumber", "VoiceSdkAppid", "SessionContext"):
+            if name in p and not isinstance(p[name], str):
+                raise ApiError("InvalidParameter", f"The parameter `{name}` must be a string.")
+        if "PlayTimes" in p and not _is_int(p["PlayTimes"]):
+            raise ApiError("InvalidParameter", "The parameter `PlayTimes` must be an integer.")
+        if p["VoiceSdkAppid"] != self.vms_sdk_app_id:
+            raise ApiError("InvalidParameterValue.SdkAppidNotExist", "The VoiceSdkAppid does not exist.")
+        play_times = p.get("PlayTimes")
+        if play_times is not None and not 1 <= play_times <= 3:
+            raise ApiError("FailedOperation.FailResolvePacket", "PlayTimes must be 1, 2 or 3.")
+        code = p["CodeMessage"]
+        if not (code.isascii() and code.isdigit() and 1 <= len(code) <= 10):
+            raise ApiError("FailedOperation.FailResolvePacket", "CodeMessage must be digits only.")
+        phone = p["CalledNumber"]
+        if not _CN_MOBILE_RE.match(phone):
+            raise ApiError("InvalidParameterValue.CalledNumberVerifyFail",
+                           "The called number is not a mainland China mobile number in E.164 form.")
+
+        # Knobs, after authentication and validation.
+        delay = self.vms_delay_seconds
+        if delay > 0:
+            time.sleep(delay)
+        request_error = self.vms_request_error
+        if request_error is not None:
+            raise ApiError(request_error[0], request_error[1])
+        call_id = str(uuid.uuid4())
+        session_context = p.get("SessionContext", "")
+        with self._lock:
+            self.voice_calls.append({
+                "phone": phone, "code": code, "play_times": play_times, "sdk_app_id": p["VoiceSdkAppid"],
+                "session_context": session_context, "call_id": call_id, "request_id": request_id,
+            })
+        return {"SendStatus": {"CallId": call_id, "SessionContext": session_context}}
+
     # ------------------------------------------------- DescribeCaptchaResult
     def _describe_captcha_result(self, p: dict) -> dict:
         unknown = sorted(set(p) - _CAPTCHA_FIELDS)
@@ -675,6 +764,7 @@ def main(argv: list[str] | None = None) -> int:
         f"sms_templates: {json.dumps(emulator.sms_templates)}",
         f"sms_signs: {json.dumps(sorted(emulator.sms_signs), ensure_ascii=False)}",
         f"sms_regions: {', '.join(sorted(SMS_REGIONS))}",
+        f"vms_sdk_app_id: {emulator.vms_sdk_app_id}",
         f"captcha_app_id: {emulator.captcha_app_id}",
         f"captcha_app_secret_key: {emulator.captcha_app_secret_key}",
     ]
