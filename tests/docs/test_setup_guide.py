@@ -74,7 +74,7 @@ ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z0-9_]+)\}")
 SDK_PROXY_VARIABLES = {"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"}  # tencentcloud.common.http.request
 DEPLOY_CREDENTIALS = {"TENCENT_SECRET_ID", "TENCENT_SECRET_KEY"}  # the deploy CLI (scf deploy)
 #: serverless.yml variables of the other SMS providers, outside this Tencent guide.
-OTHER_PROVIDER_PREFIXES = ("RONGLIAN_", "HUYI_", "ZHENZI_")
+OTHER_PROVIDER_PREFIXES = ("RONGLIAN_", "HUYI_", "ZHENZI_", "ALIYUN_", "ALIBABA_CLOUD_")
 
 
 # -- reading the guide ---------------------------------------------------------------------------
