@@ -29,18 +29,15 @@ from __future__ import annotations
 
 import logging
 import time
+
 import pytest
 
 from smsverify.edge.handler import create_handler
 from smsverify.senders.aliyun import NUMBER_LIMITS, NUMBER_REJECTIONS
-from tests.support import answer, get_sms, login
-from tests.support.emulators.aliyun import ALIYUN_ERRORS, AliyunSmsEmulator
+from tests.support import ALIYUN_ERRORS, ALIYUN_SIGN_NAME as SIGN_NAME, ALIYUN_TEMPLATE_CODE as TEMPLATE_CODE
+from tests.support import aliyun_env, answer, get_sms, login
 
-ACCESS_KEY_ID = "LTAI5tEmulatorKeyId00001"
-ACCESS_KEY_SECRET = "aliyun-access-key-secret-for-tests"  # pragma: allowlist secret
-SIGN_NAME = "测试签名"
-TEMPLATE_CODE = "SMS_100001"  # verification code: ${code}
-NOTICE_TEMPLATE = "SMS_100002"  # ${code} and ${time}
+NOTICE_TEMPLATE = "SMS_100002"  # ${code} and ${time} (tests/conftest.py)
 INTERNATIONAL_TEMPLATE = "SMS_200001"
 PHONE_RAW, NATIONAL = "8613800138000", "13800138000"
 KEPT, RELEASED, BACKED_OFF = "kept", "released", "released, phone backed off"
@@ -51,35 +48,6 @@ NUMBER_LEVEL = {
     "isv.BUSINESS_LIMIT_CONTROL": ("TooFrequent", 429, KEPT),  # the minute-level message of the table
 }
 PROVIDER_LEVEL = ("SmsSendFailed", 502, RELEASED)
-
-
-def aliyun_env(api: AliyunSmsEmulator, **overrides: str) -> dict[str, str]:
-    return {
-        "ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
-        "ALIYUN_SMS_SIGN_NAME": SIGN_NAME, "ALIYUN_SMS_TEMPLATE_CODE": TEMPLATE_CODE, "ALIYUN_SMS_ENDPOINT": api.url,
-        **overrides,
-    }
-
-
-@pytest.fixture(scope="module")
-def aliyun_emulator():
-    emulator = AliyunSmsEmulator(
-        {ACCESS_KEY_ID: ACCESS_KEY_SECRET}, {SIGN_NAME},
-        {TEMPLATE_CODE: {"code": 6}, NOTICE_TEMPLATE: {"code": 6, "time": 4}, INTERNATIONAL_TEMPLATE: {"code": 6}},
-        international_templates={INTERNATIONAL_TEMPLATE},
-    ).start()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
-def aliyun_api(aliyun_emulator):
-    if not aliyun_emulator.running:
-        aliyun_emulator.up()
-    aliyun_emulator.reset()
-    aliyun_emulator.daily_limit = 10
-    yield aliyun_emulator
-    assert aliyun_emulator.internal_errors == []
 
 
 @pytest.fixture
@@ -159,7 +127,7 @@ def test_the_number_level_codes_are_the_modules_tables():
 
 
 @pytest.mark.parametrize("code", list(ALIYUN_ERRORS))
-def test_error_code(code, handler_for, aliyun_api, clock):
+def test_aliyun_error_code(code, handler_for, aliyun_api, clock):
     code_str, status, reservation = NUMBER_LEVEL.get(code, PROVIDER_LEVEL)
     handler = handler_for()
     aliyun_api.force_code = code
@@ -229,7 +197,7 @@ def test_tencent_sends_when_alibaba_cloud_fails(failure, handler_for, aliyun_api
     assert check(handler, sms_api.sent[0]["params"][0])["codeStr"] == "Success"
 
 
-def test_a_number_refusal_is_not_failed_over(handler_for, aliyun_api, sms_api):
+def test_an_aliyun_number_refusal_is_not_failed_over(handler_for, aliyun_api, sms_api):
     aliyun_api.force_code = "isv.MOBILE_NUMBER_ILLEGAL"
 
     refused = send(handler_for("aliyun,tencent"))

@@ -34,6 +34,10 @@ HUYI_API_KEY = "huyi-api-key-for-tests-only-0123"  # pragma: allowlist secret
 ZHENZI_APP_ID = "108888"
 ZHENZI_APP_SECRET = "zhenzi-app-secret-for-tests-only"  # pragma: allowlist secret
 ZHENZI_TEMPLATE_ID = "1001"
+ALIYUN_ACCESS_KEY_ID = "LTAI5tEmulatorKeyId00001"
+ALIYUN_ACCESS_KEY_SECRET = "aliyun-access-key-secret-for-tests"  # pragma: allowlist secret
+ALIYUN_SIGN_NAME = "测试签名"
+ALIYUN_TEMPLATE_CODE = "SMS_100001"  # a verification-code template: ${code}
 # The WeChat jscode2session emulator (tests/support/emulators/wechat.py), as the function is configured for it.
 WECHAT_APP_ID = "wx0123456789abcdef"
 WECHAT_APP_SECRET = "wechat-app-secret-for-tests-0001"  # pragma: allowlist secret
@@ -60,6 +64,15 @@ def zhenzi_env(api) -> dict[str, str]:
     return {
         "ZHENZI_APP_ID": ZHENZI_APP_ID, "ZHENZI_APP_SECRET": ZHENZI_APP_SECRET,
         "ZHENZI_TEMPLATE_ID": ZHENZI_TEMPLATE_ID, "ZHENZI_BASE_URL": api.url,
+    }
+
+
+def aliyun_env(api, **overrides: str) -> dict[str, str]:
+    """The Alibaba Cloud variables for the Alibaba Cloud emulator ``api``."""
+    return {
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": ALIYUN_ACCESS_KEY_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ALIYUN_ACCESS_KEY_SECRET,
+        "ALIYUN_SMS_SIGN_NAME": ALIYUN_SIGN_NAME, "ALIYUN_SMS_TEMPLATE_CODE": ALIYUN_TEMPLATE_CODE,
+        "ALIYUN_SMS_ENDPOINT": api.url, **overrides,
     }
 
 
