@@ -57,7 +57,7 @@ Success: HTTP 200 ``{"Code":"OK","Message":"OK","BizId":"<digits>^0","RequestId"
 one :attr:`sent` record per number (``phone`` as sent, ``params`` the
 template values in the template's variable order, ``variables`` the decoded
 ``TemplateParam``, ``message_id`` = ``BizId``, ``out_id``, ``template_code``,
-``sign_name``). ``signature_failures`` counts requests refused at step 5.
+``sign_name``). ``signature_failures`` counts the ``SignatureDoesNotMatch`` refusals (steps 4 and 5).
 """
 
 from __future__ import annotations
