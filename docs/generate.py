@@ -130,9 +130,13 @@ def readme_codestr_table() -> str:
 
 # -- configuration ----------------------------------------------------------------------------
 
-#: Runs of the readers: (environment, in SCF). The first reads every variable with
-#: every provider and captcha on; the others find what each reader requires.
-PROVIDER_LIST = "tencent,ronglian,huyi,zhenzi"
+def _provider_list() -> str:
+    """Every provider of the registry as one failover list: the first run of the readers
+    (:func:`record_variables`) reads every variable with every provider and captcha on; the
+    others find what each reader requires."""
+    from smsverify.senders import PROVIDERS
+
+    return ",".join(PROVIDERS)
 
 
 def _settings_readers(values: dict[str, str]) -> list[Callable[[Any], Any]]:
@@ -161,7 +165,7 @@ def record_variables() -> tuple[dict[str, Any], dict[str, list[str]]]:
     read: dict[str, Any] = {}
     required: dict[str, list[str]] = {}
     runs = [
-        {"SCF_FUNCTIONNAME": "", "SMS_PROVIDER": PROVIDER_LIST, "REDIS_HOST": "redis",
+        {"SCF_FUNCTIONNAME": "", "SMS_PROVIDER": _provider_list(), "REDIS_HOST": "redis",
          "CAPTCHA_APP_ID": "1", "CAPTCHA_APP_SECRET_KEY": "x", "WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": "x",
          **{current: "60" for current in OLDER_NAMES.values()}},
         {"TENCENTCLOUD_RUNENV": "SCF"},
@@ -508,6 +512,12 @@ CI_DESCRIPTIONS = {
     "SMS_SCENES": "allowed scenes with their Tencent template ids: `login:<id>,register:<id>`",
     "RONGLIAN_SCENES": "Ronglian template id per scene, `scene:templateId` pairs",
     "ZHENZI_SCENES": "Zhenzi template id per scene, `scene:templateId` pairs",
+    "ALIBABA_CLOUD_ACCESS_KEY_ID": "Alibaba Cloud AccessKey ID of a RAM user allowed `dysms:SendSms`",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "its AccessKey secret",  # pragma: allowlist secret
+    "ALIYUN_SMS_SIGN_NAME": "Alibaba Cloud SMS signature name",
+    "ALIYUN_SMS_TEMPLATE_CODE": "Alibaba Cloud SMS template code, e.g. `SMS_123456789`",
+    "ALIYUN_SMS_SCENES": "Alibaba Cloud template code per scene, `scene:TemplateCode` pairs",
+    "ALIYUN_SMS_TEMPLATE_VARIABLES": "the template's variables, `variable:value` pairs (default `code`)",
     "HUYI_SCENES": "Huyi template text per scene, `scene:text|scene:text`",
     "TOKEN_PRIVATE_KEY": "PEM (PKCS#8) EC P-256 or Ed25519 key that signs login tokens; or set TOKEN_SECRET",  # pragma: allowlist secret
     "TOKEN_PRIVATE_KEY_PREVIOUS": "the signing key before a rotation: its public key stays in the JWKS",  # pragma: allowlist secret

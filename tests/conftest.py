@@ -15,6 +15,11 @@ from typing import Callable
 import pytest
 
 from tests.support import (
+    ALIYUN_ACCESS_KEY_ID,
+    ALIYUN_ACCESS_KEY_SECRET,
+    ALIYUN_SIGN_NAME,
+    ALIYUN_TEMPLATE_CODE,
+    AliyunSmsEmulator,
     HUYI_ACCOUNT,
     HUYI_API_KEY,
     IN_CI,
@@ -126,6 +131,19 @@ def zhenzi_emulator() -> ZhenziEmulator:
 
 
 @pytest.fixture(scope="session")
+def aliyun_emulator() -> AliyunSmsEmulator:
+    """Alibaba Cloud SMS: the test key, signature and verification template; SMS_100002 also takes ${time},
+    SMS_200001 is an international template."""
+    emulator = AliyunSmsEmulator(
+        {ALIYUN_ACCESS_KEY_ID: ALIYUN_ACCESS_KEY_SECRET}, {ALIYUN_SIGN_NAME},
+        {ALIYUN_TEMPLATE_CODE: {"code": 6}, "SMS_100002": {"code": 6, "time": 4}, "SMS_200001": {"code": 6}},
+        international_templates={"SMS_200001"},
+    ).start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="session")
 def wechat_emulator() -> WechatEmulator:
     emulator = WechatEmulator(WECHAT_APP_ID, WECHAT_APP_SECRET).start()
     yield emulator
@@ -159,6 +177,14 @@ def huyi_api(huyi_emulator) -> HuyiEmulator:
 @pytest.fixture
 def zhenzi_api(zhenzi_emulator) -> ZhenziEmulator:
     return _fresh(zhenzi_emulator)
+
+
+@pytest.fixture
+def aliyun_api(aliyun_emulator) -> AliyunSmsEmulator:
+    """The Alibaba Cloud emulator up and reset (its per-number daily limit back to 10); no emulator bug may hide in it."""
+    _fresh(aliyun_emulator).daily_limit = 10
+    yield aliyun_emulator
+    assert aliyun_emulator.internal_errors == []
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ Proven here:
   ``-I`` makes the interpreter ignore them,
   ``handler.main_handler`` (the handler string of serverless.yml) serves
   events/get_sms.json then events/login.json, inside SCF (``TENCENTCLOUD_RUNENV=SCF``),
-  against a real redis-server and the Tencent SMS emulator; every module it loads comes
+  against a real redis-server and the Tencent SMS emulator, and again with ``SMS_PROVIDER=aliyun``
+  against the Alibaba Cloud emulator (its SDK, signature included, runs from the package); every module it loads comes
   from those folders or the standard library, pytest, fakeredis, yaml and hypothesis cannot
   even be imported there, and the code folder is left unchanged (nothing written);
 - under the same isolated Python 3.10, inside SCF, the voice-code sender built from the
@@ -229,8 +230,9 @@ def isolated(python: str, script: str, layout: ScfLayout, env: dict[str, str], *
     )
 
 
-def serve_sample_events(python: str, layout: ScfLayout, env: dict[str, str], sms_api, stderr_file: Path) -> dict:
-    """Run getSms then login (with the code the emulator received) through the package."""
+def serve_sample_events(python: str, layout: ScfLayout, env: dict[str, str], sms_api, stderr_file: Path,
+                        phone: str = PHONE) -> dict:
+    """Run getSms then login (with the code the emulator received for ``phone``, as it records it) through the package."""
     events = {"get_sms": load_event("get_sms.json"), "login": load_event("login.json")}
     before = snapshot(layout.var_user)
     with stderr_file.open("w") as stderr, isolated(
@@ -244,7 +246,7 @@ def serve_sample_events(python: str, layout: ScfLayout, env: dict[str, str], sms
             process.stdin.flush()
             first = process.stdout.readline()
             assert first, f"the package died before answering getSms:\n{stderr_file.read_text()[-3000:]}"
-            sent = sms_api.sent_to(PHONE)
+            sent = sms_api.sent_to(phone)
             process.stdin.write((sent[0]["params"][0] if sent else "") + "\n")
             process.stdin.close()
             rest = process.stdout.read()
@@ -385,6 +387,29 @@ def test_the_package_serves_the_sample_events_under_python_3_10_isolated(python3
     assert report["outside"] == []
     memory_mb = yaml.safe_load((ROOT / "serverless.yml").read_text(encoding="utf-8"))["inputs"]["memorySize"]
     assert report["maxrss_kb"] < memory_mb * 1024
+
+
+def test_the_package_sends_through_alibaba_cloud_under_python_3_10_isolated(python310, unpacked, redis_url, sms_api, tmp_path):
+    """The Alibaba Cloud SDK and everything it imports come from the package, and its signature passes the emulator."""
+    from tests.support.emulators.aliyun import AliyunSmsEmulator
+
+    key_id, secret = "LTAI5tPackageTest", "package-test-aliyun-secret"  # pragma: allowlist secret
+    aliyun = AliyunSmsEmulator({key_id: secret}, {"测试签名"}, {"SMS_100001": {"code": 6}}).start()
+    try:
+        env = scf_env(unpacked, redis_url, sms_api) | {
+            "SMS_PROVIDER": "aliyun", "ALIBABA_CLOUD_ACCESS_KEY_ID": key_id, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret,
+            "ALIYUN_SMS_SIGN_NAME": "测试签名", "ALIYUN_SMS_TEMPLATE_CODE": "SMS_100001", "ALIYUN_SMS_ENDPOINT": aliyun.url,
+        }
+        report = serve_sample_events(python310, unpacked, env, aliyun, tmp_path / "stderr", phone=PHONE[3:])
+    finally:
+        aliyun.stop()
+    assert report["version"] == [3, 10]
+    assert (body(report["getSms"])["codeStr"], body(report["getSms"])["provider"]) == ("Ok", "aliyun"), report["getSms"]
+    assert body(report["login"])["codeStr"] == "Success", report["login"]
+    assert len(aliyun.sent) == 1 and aliyun.signature_failures == 0 and aliyun.internal_errors == [] and sms_api.sent == []
+    assert report["importable"] == [] and report["outside"] == []
+    memory_mb = yaml.safe_load((ROOT / "serverless.yml").read_text(encoding="utf-8"))["inputs"]["memorySize"]
+    assert report["maxrss_kb"] < memory_mb * 1024, report["maxrss_kb"]
 
 
 LOAD_EXTENSIONS = BOOTSTRAP + r"""

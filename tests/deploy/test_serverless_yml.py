@@ -71,16 +71,22 @@ RONGLIAN = {"RONGLIAN_ACCOUNT_SID": "ronglian-account-sid-for-tests", "RONGLIAN_
 HUYI = {"HUYI_ACCOUNT": "C12345678", "HUYI_API_KEY": "huyi-key-for-tests"}  # pragma: allowlist secret
 ZHENZI = {"ZHENZI_APP_ID": "100000", "ZHENZI_TEMPLATE_ID": "1234",
           "ZHENZI_APP_SECRET": "zhenzi-secret-for-tests"}  # pragma: allowlist secret
+ALIYUN = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAI5tServerlessTest", "ALIYUN_SMS_SIGN_NAME": "测试签名",
+          "ALIYUN_SMS_TEMPLATE_CODE": "SMS_100001", "ALIYUN_SMS_TEMPLATE_VARIABLES": "code",
+          "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "aliyun-secret-for-tests"}  # pragma: allowlist secret
 CONFIGURATIONS = {
     "tencent": {**BASE, "SMS_PROVIDER": "tencent", **TENCENT},
     "tencent+captcha": {**BASE, "SMS_PROVIDER": "tencent", **TENCENT, **CAPTCHA},
     "ronglian": {**BASE, "SMS_PROVIDER": "ronglian", **RONGLIAN},
     "huyi": {**BASE, "SMS_PROVIDER": "huyi", **HUYI},
     "zhenzi": {**BASE, "SMS_PROVIDER": "zhenzi", **ZHENZI},
-    "failover": {**BASE, "SMS_PROVIDER": "tencent,ronglian,huyi,zhenzi", **TENCENT, **RONGLIAN, **HUYI, **ZHENZI},
+    "aliyun": {**BASE, "SMS_PROVIDER": "aliyun", **ALIYUN},
+    "failover": {**BASE, "SMS_PROVIDER": "tencent,ronglian,huyi,zhenzi,aliyun", **TENCENT, **RONGLIAN, **HUYI, **ZHENZI,
+                 **ALIYUN},
     "scenes, key rotation, WeChat, CORS": {
-        **{k: v for k, v in BASE.items() if k != "TOKEN_SECRET"}, "SMS_PROVIDER": "tencent,ronglian,huyi,zhenzi",
-        **TENCENT, **RONGLIAN, **HUYI, **ZHENZI, "SMS_SCENES": "login,register:100003",
+        **{k: v for k, v in BASE.items() if k != "TOKEN_SECRET"}, "SMS_PROVIDER": "tencent,ronglian,huyi,zhenzi,aliyun",
+        **TENCENT, **RONGLIAN, **HUYI, **ZHENZI, **ALIYUN, "ALIYUN_SMS_SCENES": "register:SMS_100003",
+        "SMS_SCENES": "login,register:100003",
         "RONGLIAN_SCENES": "register:123457", "ZHENZI_SCENES": "register:1235", "HUYI_SCENES": "register:注册码{code}",
         "TOKEN_PRIVATE_KEY": "", "TOKEN_PRIVATE_KEY_PREVIOUS": "", "TOKEN_TTL_SECONDS": "300",
         "WECHAT_APP_ID": "wx0123456789abcdef", "WECHAT_APP_SECRET": "wechat-secret-for-tests",  # pragma: allowlist secret
@@ -226,6 +232,7 @@ def test_nothing_anywhere_in_the_file_is_a_literal_credential():
 @pytest.mark.parametrize("providers, ci", [
     ("tencent", TENCENT),
     ("tencent,ronglian,huyi,zhenzi", {**TENCENT, **RONGLIAN, **HUYI, **ZHENZI}),
+    ("aliyun,tencent", {**ALIYUN, **TENCENT}),
 ])
 def test_the_declared_environment_is_a_valid_configuration_inside_scf(providers, ci):
     ci = {"REDIS_HOST": BASE["REDIS_HOST"], "REDIS_PASSWORD": BASE["REDIS_PASSWORD"], "CODE_SECRET": CODE_SECRET,

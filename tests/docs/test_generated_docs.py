@@ -11,8 +11,9 @@ Proven here:
   of the sender modules' tables) match the outcomes the integration tests
   prove against the emulators: every Tencent code and transport fault of
   tests/integration/test_provider_faults.py, and every code of the Ronglian,
-  Huyi and Zhenzi emulators (tests/integration/test_providers.py); each code a
-  table documents is one of those tested codes;
+  Huyi and Zhenzi emulators (tests/integration/test_providers.py) and of the
+  Alibaba Cloud emulator (tests/integration/test_provider_aliyun.py); each
+  code a table documents is one of those tested codes;
 * the generated limits table states the configuration's defaults (24 numbers,
   captcha off, ``CAPTCHA_MODE`` always) and lists every limit variable the
   settings read;
@@ -123,6 +124,17 @@ def test_the_provider_outcomes_are_the_tested_ones_for_every_emulator_code(provi
     for code in emulated:
         outcome = documented.get(code, documented[G.OTHER_CODE])
         assert (outcome.code_str, outcome.status, kept_or_released(outcome)) == expected_outcome(provider, code), code
+
+
+def test_the_aliyun_outcomes_are_the_tested_ones_for_every_emulator_code(outcomes):
+    from tests.integration.test_provider_aliyun import NUMBER_LEVEL, PROVIDER_LEVEL
+    from tests.support.emulators.aliyun import ALIYUN_ERRORS
+
+    documented = dict(outcomes["aliyun"])
+    assert set(documented) - {G.OTHER_CODE} <= set(ALIYUN_ERRORS)
+    for code in ALIYUN_ERRORS:
+        outcome = documented.get(code, documented[G.OTHER_CODE])
+        assert (outcome.code_str, outcome.status, kept_or_released(outcome)) == NUMBER_LEVEL.get(code, PROVIDER_LEVEL), code
 
 
 def test_number_level_codes_never_fail_over_and_provider_level_ones_do(outcomes):

@@ -74,7 +74,7 @@ ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z0-9_]+)\}")
 SDK_PROXY_VARIABLES = {"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"}  # tencentcloud.common.http.request
 DEPLOY_CREDENTIALS = {"TENCENT_SECRET_ID", "TENCENT_SECRET_KEY"}  # the deploy CLI (scf deploy)
 #: serverless.yml variables of the other SMS providers, outside this Tencent guide.
-OTHER_PROVIDER_PREFIXES = ("RONGLIAN_", "HUYI_", "ZHENZI_")
+OTHER_PROVIDER_PREFIXES = ("RONGLIAN_", "HUYI_", "ZHENZI_", "ALIYUN_", "ALIBABA_CLOUD_")
 
 
 # -- reading the guide ---------------------------------------------------------------------------
@@ -847,3 +847,32 @@ def test_captcha_ticket_row(redis_url, make_env, sms_api, clock):
 
     assert_row(body, ROWS["captcha-ticket"])
     assert sms_api.requests == []
+
+
+# -- the Alibaba Cloud appendix ----------------------------------------------------------------
+def aliyun_appendix(lang: str) -> str:
+    heading = {"zh": "## 附录：阿里云短信", "en": "## Appendix: Alibaba Cloud SMS"}[lang]
+    return guide(lang).split(heading, 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_aliyun_appendix_names_the_same_values_in_both_languages():
+    assert Counter(TICKED.findall(aliyun_appendix("zh"))) == Counter(TICKED.findall(aliyun_appendix("en")))
+
+
+@pytest.mark.parametrize("lang", GUIDES)
+def test_the_aliyun_appendix_names_what_the_aliyun_provider_reads_and_codes_of_its_emulator(lang):
+    from tests.support.emulators.aliyun import ALIYUN_ERRORS
+
+    text = aliyun_appendix(lang)
+    env = RecordingEnv({
+        "SMS_PROVIDER": "aliyun", "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAI5tGuide",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "guide-secret", "ALIYUN_SMS_SIGN_NAME": "好物小铺",  # pragma: allowlist secret
+        "ALIYUN_SMS_TEMPLATE_CODE": "SMS_123456789", "ALIYUN_SMS_TEMPLATE_VARIABLES": "code:code,time:minutes",
+    })
+    Settings.from_env(env)
+    provider_variables = {n for n in env.looked_up if n.startswith(("ALIYUN_", "ALIBABA_CLOUD_"))}
+    named = {n for n in variables_named(text) if n.startswith(("ALIYUN_", "ALIBABA_CLOUD_"))}
+    assert named == provider_variables - {"ALIYUN_SMS_ENDPOINT"}  # the endpoint is fixed in serverless.yml
+    codes = {t.split(":", 1)[1] for t in TICKED.findall(text) if t.startswith("aliyun:")}
+    assert len(codes) >= 8 and codes <= set(ALIYUN_ERRORS)
+    assert '"Action": "dysms:SendSms"' in text

@@ -243,3 +243,35 @@ def test_the_vms_sdk_loads_only_on_the_first_voice_call(redis_url, sms_api):
     assert report == {"answer": "Ok", "sms_only_after_an_sms": [], "sms_sdk": True, "voice_configured": [],
                       "after_a_voice_call": True}
     assert [call["phone"] for call in sms_api.voice_calls] == ["+8613900139000"]
+
+
+ALIYUN_SDK = ("alibabacloud_dysmsapi20170525", "alibabacloud_tea_openapi", "darabonba", "aiohttp")
+
+
+def test_the_alibaba_cloud_sdk_loads_only_on_an_aliyun_send(redis_url, sms_api):
+    """A login of an aliyun deployment, and a Tencent deployment's getSms, never import the Alibaba Cloud SDK."""
+    script = """
+        import json, os, sys
+        os.environ.update(json.loads(sys.argv[1]))
+        import handler
+        answer = json.loads(handler.main_handler(json.loads(sys.argv[2]), {})["body"])["codeStr"]
+        print(json.dumps({"answer": answer, "loaded": sorted(m for m in json.loads(sys.argv[3]) if m in sys.modules)}))
+        """
+    base = {"CODE_SECRET": "x" * 32, "REDIS_URL": redis_url, "NO_PROXY": "127.0.0.1"}
+    aliyun = {**base, "SMS_PROVIDER": "aliyun", "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAI5tLean",
+              "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "lean-secret", "ALIYUN_SMS_SIGN_NAME": "测试签名",  # pragma: allowlist secret
+              "ALIYUN_SMS_TEMPLATE_CODE": "SMS_1", "ALIYUN_SMS_ENDPOINT": "http://127.0.0.1:9"}
+    tencent = {**base, "SMS_PROVIDER": "tencent", "SMS_SDKAPPID": "1400000000", "SMS_SIGN": "测试签名",
+               "SMS_TEMPLATE_ID": "100001", "SMS_API_ENDPOINT": sms_api.url,
+               "TENCENTCLOUD_SECRETID": sms_api.secret_id, "TENCENTCLOUD_SECRETKEY": sms_api.secret_key,
+               "TENCENTCLOUD_SESSIONTOKEN": sms_api.token}
+    watched = json.dumps(ALIYUN_SDK)
+
+    login_report = run(script, json.dumps(aliyun), json.dumps(login("8613800138000", "123456")), watched)
+    tencent_report = run(script, json.dumps(tencent), json.dumps(get_sms("8613800138000")), watched)
+    send_report = run(script, json.dumps(aliyun), json.dumps(get_sms("8613900139000")), watched)
+
+    assert login_report == {"answer": "CodeHasExpired", "loaded": []}
+    assert tencent_report == {"answer": "Ok", "loaded": []}
+    # The control: an aliyun getSms does load it (port 9 refuses: the send fails, after the import).
+    assert send_report == {"answer": "SmsSendFailed", "loaded": sorted(ALIYUN_SDK)}

@@ -2,8 +2,8 @@
 
 Each sender is built from its environment variables as the function builds it
 (``Settings.from_env`` then ``build_senders``) and talks to its emulator over real
-HTTP (Tencent through the real SDK, signed requests). For tencent, ronglian, huyi
-and zhenzi alike:
+HTTP (Tencent and Alibaba Cloud through their real SDKs, signed requests). For
+tencent, ronglian, huyi, zhenzi and aliyun alike:
 
 * an accepted send returns a :class:`SendReceipt` naming the provider, and the
   provider received exactly the phone and the code (the console sender too);
@@ -58,6 +58,7 @@ from tests.support import (
     SESSION_TOKEN,
     SIGN,
     TEMPLATE_ID,
+    aliyun_env,
     free_port,
     get_sms,
     huyi_env,
@@ -70,10 +71,11 @@ PHONE = "+8613800138000"
 MESSAGE = SmsMessage(phone=PHONE, code="482913", ttl_minutes=5)
 TIMEOUT = 2.0
 
-PROVIDERS = ("tencent", "ronglian", "huyi", "zhenzi")
-API_FIXTURE = {"tencent": "sms_api", "ronglian": "ronglian_api", "huyi": "huyi_api", "zhenzi": "zhenzi_api"}
+PROVIDERS = ("tencent", "ronglian", "huyi", "zhenzi", "aliyun")
+API_FIXTURE = {"tencent": "sms_api", "ronglian": "ronglian_api", "huyi": "huyi_api", "zhenzi": "zhenzi_api",
+               "aliyun": "aliyun_api"}
 BASE_URL_VARIABLE = {"tencent": "SMS_API_ENDPOINT", "ronglian": "RONGLIAN_BASE_URL", "huyi": "HUYI_BASE_URL",
-                     "zhenzi": "ZHENZI_BASE_URL"}
+                     "zhenzi": "ZHENZI_BASE_URL", "aliyun": "ALIYUN_SMS_ENDPOINT"}
 #: provider -> (a bad number, a per-number daily limit, a provider-level refusal), as each provider spells them
 CODES = {
     "tencent": ("InvalidParameterValue.IncorrectPhoneNumber", "LimitExceeded.PhoneNumberDailyLimit",
@@ -81,6 +83,8 @@ CODES = {
     "ronglian": ("160042", "160040", "112310"),  # bad number; daily limit; app not online
     "huyi": ("406", "4085", "4051"),  # bad mobile; 5 codes a day; no balance
     "zhenzi": ("100", "109", "108"),  # bad parameters (ours valid); daily limit; no balance
+    # bad number; the platform's day-level per-number limit (reached for real, not injected); no balance
+    "aliyun": ("isv.MOBILE_NUMBER_ILLEGAL", "isv.BUSINESS_LIMIT_CONTROL", "isv.AMOUNT_NOT_ENOUGH"),
 }
 KINDS = ((0, NumberRejected), (1, NumberRateLimited), (2, ProviderRefused))
 
@@ -110,7 +114,8 @@ def make_sender(provider, api, make_env):
     """``make_sender(**ENV)``: the provider's sender as the function builds it from its variables."""
 
     def make(**overrides: str):
-        own = {"tencent": None, "ronglian": ronglian_env, "huyi": huyi_env, "zhenzi": zhenzi_env}[provider]
+        own = {"tencent": None, "ronglian": ronglian_env, "huyi": huyi_env, "zhenzi": zhenzi_env,
+               "aliyun": aliyun_env}[provider]
         env = make_env(None, SMS_PROVIDER=provider, **{**(own(api) if own else {}), **overrides})
         [sender] = build_senders(Settings.from_env(env))
         assert sender.name == provider
@@ -129,6 +134,11 @@ def force(provider: str, api, code: str) -> None:
     """Make the emulator answer ``code`` to the next send (Tencent: on the number's entry)."""
     if provider == "tencent":
         api.sms_number_error = code
+    elif provider == "aliyun":
+        if code == "isv.BUSINESS_LIMIT_CONTROL":
+            api.daily_limit = 0  # the number has had its day's codes: the emulator's day-level answer
+        else:
+            api.force_code = code
     else:
         api.force_code = code if provider == "ronglian" else int(code)
 

@@ -35,6 +35,10 @@ HUYI_API_KEY = "huyi-api-key-for-tests-only-0123"  # pragma: allowlist secret
 ZHENZI_APP_ID = "108888"
 ZHENZI_APP_SECRET = "zhenzi-app-secret-for-tests-only"  # pragma: allowlist secret
 ZHENZI_TEMPLATE_ID = "1001"
+ALIYUN_ACCESS_KEY_ID = "LTAI5tEmulatorKeyId00001"
+ALIYUN_ACCESS_KEY_SECRET = "aliyun-access-key-secret-for-tests"  # pragma: allowlist secret
+ALIYUN_SIGN_NAME = "测试签名"
+ALIYUN_TEMPLATE_CODE = "SMS_100001"  # a verification-code template: ${code}
 # The WeChat jscode2session emulator (tests/support/emulators/wechat.py), as the function is configured for it.
 WECHAT_APP_ID = "wx0123456789abcdef"
 WECHAT_APP_SECRET = "wechat-app-secret-for-tests-0001"  # pragma: allowlist secret
@@ -68,6 +72,15 @@ def voice_env(api) -> dict[str, str]:
     """The voice-code variables for the Tencent Cloud emulator ``api`` (VMS ``SendCodeVoice``);
     add them to :func:`tencent_env`'s environment to turn voice codes on."""
     return {"VOICE_SDKAPPID": VOICE_SDK_APP_ID, "VMS_API_ENDPOINT": api.url}
+
+
+def aliyun_env(api, **overrides: str) -> dict[str, str]:
+    """The Alibaba Cloud variables for the Alibaba Cloud emulator ``api``."""
+    return {
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": ALIYUN_ACCESS_KEY_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ALIYUN_ACCESS_KEY_SECRET,
+        "ALIYUN_SMS_SIGN_NAME": ALIYUN_SIGN_NAME, "ALIYUN_SMS_TEMPLATE_CODE": ALIYUN_TEMPLATE_CODE,
+        "ALIYUN_SMS_ENDPOINT": api.url, **overrides,
+    }
 
 
 def tencent_env(redis_url: str | None, sms_api, **overrides: str) -> dict[str, str]:

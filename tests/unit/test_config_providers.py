@@ -46,7 +46,10 @@ TENCENT = {
     "SMS_SDKAPPID": "1400000000", "SMS_SIGN": "测试签名", "SMS_TEMPLATE_ID": "100001",
     "TENCENTCLOUD_SECRETID": "AKIDunit", "TENCENTCLOUD_SECRETKEY": "unit-secret-key-value",  # pragma: allowlist secret
 }
-ALL = {**RONGLIAN, **HUYI, **ZHENZI, **TENCENT}
+ALIYUN_SECRET = "unit-aliyun-access-key-secret-0123"  # pragma: allowlist secret
+ALIYUN = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAI5tUnitKeyId", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ALIYUN_SECRET,
+          "ALIYUN_SMS_SIGN_NAME": "测试签名", "ALIYUN_SMS_TEMPLATE_CODE": "SMS_100001"}
+ALL = {**RONGLIAN, **HUYI, **ZHENZI, **TENCENT, **ALIYUN}
 
 
 def refused(env: dict[str, str]) -> ConfigError:
@@ -74,7 +77,7 @@ def test_provider_lists_keep_their_order(raw, expected):
 @pytest.mark.parametrize(
     "raw, problem",
     [
-        ("tencent,aliyun", "unknown provider 'aliyun'"),
+        ("tencent,twilio", "unknown provider 'twilio'"),
         ("tencent,console", "'console' cannot be part of a failover list"),
         ("ronglian,ronglian", "names a provider twice"),
         ("tencent,", "unknown provider ''"),
@@ -91,6 +94,7 @@ def test_bad_provider_lists_are_refused(raw, problem):
         ("ronglian", list(RONGLIAN)),
         ("huyi", list(HUYI)),
         ("zhenzi", list(ZHENZI)),
+        ("aliyun", list(ALIYUN)),
     ],
 )
 def test_each_provider_variable_is_required_when_named(provider, variables):
@@ -259,3 +263,40 @@ def test_config_imports_no_sender_and_the_registry_imports_only_the_named_one():
     assert report["config"] == []
     assert "smsverify.senders.ronglian" in report["ronglian"]
     assert not {"smsverify.senders.tencent", "smsverify.senders.huyi", "smsverify.senders.zhenzi"} & set(report["ronglian"])
+
+
+# -- aliyun ------------------------------------------------------------------------------------
+def test_aliyun_defaults_and_its_secret_stays_out_of_repr():
+    s = Settings.from_env({**ALIYUN, "SMS_PROVIDER": "aliyun"})
+    aliyun = s.provider_settings("aliyun")
+    assert (aliyun.endpoint, dict(aliyun.variables), dict(aliyun.scene_templates)) == (
+        "dysmsapi.aliyuncs.com", {"code": "code"}, {"login": "SMS_100001"})
+    assert ALIYUN_SECRET not in repr(s) and ALIYUN_SECRET not in repr(aliyun)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("code", {"code": "code"}),
+    ("code:code,time:minutes", {"code": "code", "time": "minutes"}),
+    ("verify_code : code , minutes", {"verify_code": "code", "minutes": "minutes"}),
+])
+def test_aliyun_template_variables(raw, expected):
+    s = Settings.from_env({**ALIYUN, "SMS_PROVIDER": "aliyun", "ALIYUN_SMS_TEMPLATE_VARIABLES": raw})
+    assert dict(s.provider_settings("aliyun").variables) == expected
+
+
+@pytest.mark.parametrize("raw", ["minutes", "code:hours", "code,code", "${code}", "code:code,x:code:y"])
+def test_aliyun_bad_template_variables_are_refused(raw):
+    error = refused({**ALIYUN, "SMS_PROVIDER": "aliyun", "ALIYUN_SMS_TEMPLATE_VARIABLES": raw})
+    assert error.variable == "ALIYUN_SMS_TEMPLATE_VARIABLES"
+
+
+def test_aliyun_refuses_codes_longer_than_six():
+    error = refused({**ALIYUN, "SMS_PROVIDER": "aliyun", "CODE_LENGTH": "7"})
+    assert error.variable == "CODE_LENGTH" and "at most 6" in error.problem
+
+
+def test_aliyun_scenes_take_a_template_code_each():
+    env = {**ALIYUN, "SMS_PROVIDER": "aliyun", "SMS_SCENES": "login,register"}
+    assert refused(env).variable == "ALIYUN_SMS_SCENES"
+    s = Settings.from_env({**env, "ALIYUN_SMS_SCENES": "register:SMS_100002"})
+    assert dict(s.provider_settings("aliyun").scene_templates) == {"login": "SMS_100001", "register": "SMS_100002"}

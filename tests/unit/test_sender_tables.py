@@ -16,7 +16,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from smsverify.senders import huyi, ronglian, tencent, zhenzi
+from smsverify.senders import aliyun, huyi, ronglian, tencent, zhenzi
 from smsverify.senders.base import (
     NumberRateLimited,
     NumberRejected,
@@ -27,6 +27,7 @@ from smsverify.senders.base import (
 )
 from smsverify.tencent_api import parse_endpoint
 from tests.support import HUYI_ERRORS, RONGLIAN_ERRORS, ZHENZI_ERRORS
+from tests.support.emulators.aliyun import ALIYUN_ERRORS
 
 TENCENT_PROVIDER_LEVEL = (
     "LimitExceeded.AppDailyLimit",
@@ -54,6 +55,9 @@ TABLES = {
     "huyi": (huyi, tuple(str(c) for c in HUYI_ERRORS), {"406", "4030"},
              {"4080": False, "4082": True, "4085": True, "408": True}, set()),
     "zhenzi": (zhenzi, tuple(str(c) for c in ZHENZI_ERRORS), {"100"}, {"109": True}, set()),
+    # Alibaba Cloud "国内消息API错误码" and the OpenAPI gateway's codes (the emulator's table).
+    "aliyun": (aliyun, tuple(ALIYUN_ERRORS), {"isv.MOBILE_NUMBER_ILLEGAL", "isv.DOMESTIC_NUMBER_NOT_SUPPORTED"},
+               {"isv.BUSINESS_LIMIT_CONTROL": False}, set()),
 }
 
 CASES = [
@@ -91,6 +95,26 @@ def test_every_documented_code_is_classified(provider, code):
 def test_zhenzi_100_is_provider_level_when_our_own_parameters_were_not_valid():
     assert type(zhenzi.classify("100", own_parameters_valid=False)) is ProviderRefused
     assert type(zhenzi.classify("100", own_parameters_valid=True)) is NumberRejected
+
+
+@pytest.mark.parametrize("message, daily", [
+    ("触发分钟级流控Permits:1", False),
+    ("触发小时级流控Permits:5", False),
+    ("触发天级流控Permits:10", True),
+    ("", False),
+])
+def test_aliyun_business_limit_is_daily_when_its_message_names_the_day(message, daily):
+    error = aliyun.classify("isv.BUSINESS_LIMIT_CONTROL", message)
+    assert type(error) is NumberRateLimited and error.daily is daily
+
+
+@pytest.mark.parametrize("phone, wire", [
+    ("+8613800138000", "13800138000"),  # mainland: the 11-digit national number
+    ("+85261234567", "85261234567"),  # elsewhere: country code and number, no +
+    ("+14155550123", "14155550123"),
+])
+def test_aliyun_phone_numbers(phone, wire):
+    assert aliyun.phone_numbers(phone) == wire
 
 
 # -- SmsMessage repr --------------------------------------------------------------------------

@@ -17,7 +17,8 @@ TESTS = ROOT / "tests"
 UNIT_IO_EXCEPTIONS = {"tests/unit/test_config_providers.py"}
 IO_MODULES = {"subprocess", "socket", "socketserver", "http.server", "multiprocessing"}
 REAL_PART_FIXTURES = {"redis_server", "redis_url", "redis_cluster", "cloud_api", "sms_api", "ronglian_api", "huyi_api",
-                      "zhenzi_api", "ronglian_emulator", "huyi_emulator", "zhenzi_emulator", "build", "make_env"}
+                      "zhenzi_api", "ronglian_emulator", "huyi_emulator", "zhenzi_emulator", "aliyun_api", "aliyun_emulator",
+                      "build", "make_env"}
 
 
 def modules(folder=TESTS):

@@ -40,6 +40,7 @@ PROVIDERS: dict[str, str] = {
     "ronglian": "smsverify.senders.ronglian",
     "huyi": "smsverify.senders.huyi",
     "zhenzi": "smsverify.senders.zhenzi",
+    "aliyun": "smsverify.senders.aliyun",
 }
 #: Providers for local runs only: alone, never inside SCF.
 LOCAL_PROVIDERS: dict[str, str] = {"console": "smsverify.senders.console"}
