@@ -395,11 +395,13 @@ class TencentCloudEmulator(ProviderEmulator):
             return len(self._statuses)
 
     def callback_body(self, *serial_nos: str, report_status: str = "SUCCESS", errmsg: str = "DELIVRD",
-                      description: str = "用户短信送达成功", receive_time: str = "2026-11-18 10:00:00") -> str:
+                      description: str | None = None, receive_time: str = "2026-11-18 10:00:00") -> str:
         """The JSON array Tencent POSTs to a status callback URL, one item per
         serial number (of a number :attr:`sent` holds, else a made-up +86 mobile),
         in the documented form (https://cloud.tencent.com/document/api/382/5807)."""
         phones = {record["serial_no"]: record["phone"] for record in self.sent}
+        if description is None:
+            description = "用户短信送达成功" if report_status == "SUCCESS" else "用户短信发送失败"
         items = []
         for serial in serial_nos:
             phone = phones.get(serial, "+8613900000000")
