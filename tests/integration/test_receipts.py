@@ -317,3 +317,22 @@ def test_push_and_pull_on_a_redis_cluster(cluster, make_env, clock, sms_api):
         assert client.keyslot(delivery_key(PHONE, first)) != client.keyslot(delivery_key("+8613800138009", second))
     finally:
         client.close()
+
+
+def test_one_invocation_line_per_receipt_and_timer_run_with_counts_and_no_phone(handler, sms_api, capfd):
+    from tests.support.logs import capture_all_logs
+
+    serial = send(handler, sms_api)
+    with capture_all_logs(sdk_debug=False) as dump:
+        handler(receipt_event(sms_api.callback_body(serial)), {})
+        handler(receipt_event(json.dumps([_item(mobile=5)])), {})
+        handler(dict(TIMER), {})
+    lines = [chunk for name, chunk in dump.chunks if chunk.startswith("invocation")]
+    out, err = capfd.readouterr()
+    text = "\n".join(chunk for _, chunk in dump.chunks) + out + err
+
+    assert len(lines) == 3
+    assert "'route': 'receipt'" in lines[0] and "'changed': 1" in lines[0] and "'codeStr': 'Ok'" in lines[0]
+    assert "'codeStr': 'InValidParam'" in lines[1] and "mobile is not a string" in lines[1]
+    assert "'route': 'timer'" in lines[2] and "'pulled': 1" in lines[2] and "'unchanged': 1" in lines[2]
+    assert "13800138000" not in text
