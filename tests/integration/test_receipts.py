@@ -336,3 +336,12 @@ def test_one_invocation_line_per_receipt_and_timer_run_with_counts_and_no_phone(
     assert "'codeStr': 'InValidParam'" in lines[1] and "mobile is not a string" in lines[1]
     assert "'route': 'timer'" in lines[2] and "'pulled': 1" in lines[2] and "'unchanged': 1" in lines[2]
     assert "13800138000" not in text
+
+
+def test_the_timer_without_a_tencent_provider_is_refused(build, sms_api, rc):
+    handler = build(SMS_PROVIDER="console")
+
+    body = answer(handler(dict(TIMER), {}))
+
+    assert (body["_status"], body["codeStr"]) == (400, "InValidParam")
+    assert sms_api.pulls == 0 and rc.dbsize() == 0
