@@ -345,3 +345,12 @@ def test_the_timer_without_a_tencent_provider_is_refused(build, sms_api, rc):
 
     assert (body["_status"], body["codeStr"]) == (400, "InValidParam")
     assert sms_api.pulls == 0 and rc.dbsize() == 0
+
+
+def test_scripts_flushed_between_receipts_are_loaded_again(handler, sms_api, rc):
+    first, second = send(handler, sms_api), send(handler, sms_api, "8613800138009", ip="203.0.113.9")
+    assert raw(handler(receipt_event(sms_api.callback_body(first)), {}))[0] == 200
+    rc.script_flush()
+
+    assert raw(handler(receipt_event(sms_api.callback_body(second)), {}))[0] == 200
+    assert delivery_state(rc, "+8613800138009", second) == (DeliveryState.DELIVERED, "DELIVRD")

@@ -20,7 +20,10 @@ late success after a failure report wins.
 
 Every key of one report is on the phone's slot, and each report is one script
 call, so the same code serves a single redis-server, a Redis Cluster
-(redis-py's ``RedisCluster``) and fakeredis.
+(redis-py's ``RedisCluster``) and fakeredis. On a single server (and
+fakeredis) the calls travel in pipelines of :data:`PIPELINE_REPORTS`, one
+round trip each; redis-py's cluster pipeline does not run scripts, so on a
+cluster each report is its own round trip.
 """
 
 from __future__ import annotations
@@ -35,8 +38,10 @@ from smsverify.senders.receipts import DeliveryReport, DeliveryState
 from smsverify.store.base import StoreUnavailable
 from smsverify.store.keys import delivery_key
 
-#: Tries of one script call after a Redis timeout; recording is idempotent, so a retry is safe.
+#: Tries of one script call (or pipeline) after a Redis timeout; recording is idempotent, so a retry is safe.
 TIMEOUT_RETRIES = 1
+#: Reports per pipeline on a single server.
+PIPELINE_REPORTS = 100
 
 _SOURCE: str | None = None
 
@@ -56,11 +61,11 @@ class Recorded:
     unchanged: int  #: duplicates and reports below the stored state
 
 
-def _call(script: Any, keys: list[str], args: list[Any]) -> Any:
+def _retried(call: Any) -> Any:
     tries = 0
     while True:
         try:
-            return script(keys=keys, args=args)
+            return call()
         except redis.TimeoutError as exc:
             tries += 1
             if tries > TIMEOUT_RETRIES:
@@ -96,18 +101,24 @@ def record_deliveries(client: Any, reports: Iterable[DeliveryReport], ttl_second
     """
     script = client.register_script(_source())
     ttl_ms = max(1, int(ttl_seconds * 1000))
-    changed = unchanged = 0
-    for report in reports:
-        done = _call(
-            script,
-            [delivery_key(report.phone, report.serial_no)],
-            [report.state.value, report.description, int(report.received_at), ttl_ms],
-        )
-        if int(done) == 1:
-            changed += 1
-        else:
-            unchanged += 1
-    return Recorded(changed=changed, unchanged=unchanged)
+    calls = [([delivery_key(r.phone, r.serial_no)], [r.state.value, r.description, int(r.received_at), ttl_ms])
+             for r in reports]
+    if isinstance(client, redis.Redis):  # a single server or fakeredis: pipelined
+        results: list[Any] = []
+        for start in range(0, len(calls), PIPELINE_REPORTS):
+            chunk = calls[start:start + PIPELINE_REPORTS]
+            results += _retried(lambda chunk=chunk: _pipelined(client, script, chunk))
+    else:
+        results = [_retried(lambda keys=keys, args=args: script(keys=keys, args=args)) for keys, args in calls]
+    changed = sum(1 for done in results if int(done) == 1)
+    return Recorded(changed=changed, unchanged=len(results) - changed)
+
+
+def _pipelined(client: Any, script: Any, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
+    pipe = client.pipeline(transaction=False)
+    for keys, args in calls:
+        script(keys=keys, args=args, client=pipe)
+    return pipe.execute()
 
 
 def _text(value: Any) -> str:
