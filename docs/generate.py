@@ -14,7 +14,8 @@ markers is prose and is left alone. The blocks and where their facts come from:
   source with :mod:`ast`);
 - ``configuration-table``: every environment variable a reader of the code
   reads (``Settings.from_env``, each provider module's ``from_env``,
-  ``TokenConfig.from_env``, ``WechatConfig.from_env``, ``EdgeSettings.from_env``),
+  ``TokenConfig.from_env``, ``WechatConfig.from_env``, ``EdgeSettings.from_env``,
+  ``ReceiptSettings.from_env``),
   recorded by :class:`smsverify.env.RecordingEnv` with its kind, default and
   bounds, and what the code says when it is missing inside SCF;
 - ``limits-table``: the limits, their variables' recorded defaults and the
@@ -141,6 +142,7 @@ def _provider_list() -> str:
 
 def _settings_readers(values: dict[str, str]) -> list[Callable[[Any], Any]]:
     from smsverify.config import Settings
+    from smsverify.edge.receipts import ReceiptSettings
     from smsverify.edge.settings import EdgeSettings
     from smsverify.env import is_scf
     from smsverify.tokens import TokenConfig
@@ -149,6 +151,7 @@ def _settings_readers(values: dict[str, str]) -> list[Callable[[Any], Any]]:
     return [
         Settings.from_env,
         EdgeSettings.from_env,
+        ReceiptSettings.from_env,
         lambda env: TokenConfig.from_env(env, in_scf=is_scf(values)),
         WechatConfig.from_env,
     ]
@@ -528,6 +531,7 @@ CI_DESCRIPTIONS = {
     "WECHAT_APP_ID": "mini-program AppID, with its secret: login accepts `wxCode` and the token carries `openid`",
     "WECHAT_APP_SECRET": "mini-program AppSecret",  # pragma: allowlist secret
     "ALLOWED_ORIGINS": "exact origins of H5 pages allowed by CORS, comma-separated",
+    "RECEIPT_PATH": "path of the SMS delivery receipt callback, ending in >= 16 random characters (docs/operations.md)",
 }
 
 

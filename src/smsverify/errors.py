@@ -179,3 +179,18 @@ class WechatLoginFailed(VerificationError):
 class ServiceUnavailable(VerificationError):
     code_str = "ServiceUnavailable"
     default_msg = "服务暂不可用，请稍后再试"
+
+
+class NotFound(VerificationError):
+    """A path under the receipt prefix (``RECEIPT_PATH`` up to its last segment) other than
+    ``RECEIPT_PATH`` itself; nothing was run."""
+
+    code_str = "NotFound"
+    default_msg = "路径不存在"
+
+
+class ReceiptPullFailed(VerificationError):
+    """The timer's pull of SMS delivery statuses failed (``providerCode``: the provider's error code)."""
+
+    code_str = "ReceiptPullFailed"
+    default_msg = "拉取短信回执失败"

@@ -23,6 +23,7 @@ from smsverify.config import Settings
 from smsverify.env import EnvReader
 from smsverify.edge.app import create_app
 from smsverify.edge.event import MalformedEvent, request_id_of, to_wsgi_event
+from smsverify.edge.receipts import Receipts, ReceiptSettings
 from smsverify.edge.responses import JSON_CONTENT_TYPE, body, error_body, integration_response, json_text
 from smsverify.edge.settings import CORS_HEADERS, CORS_MAX_AGE_SECONDS, CORS_METHODS, EdgeSettings
 from smsverify.observability import REQUEST_FIELDS, configure_logging, log_invocation
@@ -94,7 +95,7 @@ def _preflight(cors: dict[str, str]) -> dict:
 
 
 def _dispatch(app: Callable, event: Any, context: Any, edge: EdgeSettings, jwks: Jwks,
-              fields: dict[str, Any]) -> tuple[dict, bool]:
+              fields: dict[str, Any], receipts: Receipts | None = None) -> tuple[dict, bool]:
     """The integration response and whether it gets an invocation line."""
     request_id = fields["requestId"]
     cors: dict[str, str] = {}
@@ -109,7 +110,10 @@ def _dispatch(app: Callable, event: Any, context: Any, edge: EdgeSettings, jwks:
             if isinstance(method, str) and method.upper() == "OPTIONS":
                 return _preflight(cors), False
     try:
-        if isinstance(event, dict) and _is_jwks(event):
+        receipt = receipts.route(event, fields) if receipts is not None else None
+        if receipt is not None:  # a delivery receipt, a refused receipt path or the pull timer
+            response, logged = receipt, True
+        elif isinstance(event, dict) and _is_jwks(event):
             response, logged = _jwks_response(jwks, request_id), False
         else:
             wsgi_event = to_wsgi_event(event, request_id)
@@ -136,7 +140,7 @@ def _dispatch(app: Callable, event: Any, context: Any, edge: EdgeSettings, jwks:
 
 
 def handle_event(app: Callable, event: Any, context: Any, *, edge: EdgeSettings | None = None,
-                 jwks: Jwks = no_jwks) -> dict:
+                 jwks: Jwks = no_jwks, receipts: Receipts | None = None) -> dict:
     """Answer one event with an integration response; never raises.
 
     Parameters
@@ -152,6 +156,9 @@ def handle_event(app: Callable, event: Any, context: Any, *, edge: EdgeSettings 
         Answers ``GET ?method=jwks`` and any path ending in
         ``/.well-known/jwks.json`` (served with ``Cache-Control: public,
         max-age=300``, no Redis, no invocation line). Default: ``InValidParam``.
+    receipts:
+        Answers delivery receipts on ``RECEIPT_PATH`` and the pull timer's
+        events (:class:`smsverify.edge.receipts.Receipts`); default: none.
 
     Returns
     -------
@@ -163,7 +170,7 @@ def handle_event(app: Callable, event: Any, context: Any, *, edge: EdgeSettings 
     fields: dict[str, Any] = {"requestId": request_id_of(event, context)}
     token = REQUEST_FIELDS.set(fields)
     try:
-        response, logged = _dispatch(app, event, context, edge or EdgeSettings(), jwks, fields)
+        response, logged = _dispatch(app, event, context, edge or EdgeSettings(), jwks, fields, receipts)
         if logged:
             log_invocation(durationMs=round((time.perf_counter() - started) * 1000, 2))
         return response
@@ -179,6 +186,7 @@ class Configuration:
     edge: EdgeSettings  #: CORS (``ALLOWED_ORIGINS``)
     token: TokenConfig  #: login tokens (``TOKEN_*``)
     wechat: WechatConfig | None  #: WeChat login (``WECHAT_*``), ``None`` when off
+    receipts: ReceiptSettings = ReceiptSettings()  #: delivery receipts (``RECEIPT_*``)
 
 
 def read_configuration(env: Mapping[str, str]) -> Configuration:
@@ -195,8 +203,9 @@ def read_configuration(env: Mapping[str, str]) -> Configuration:
     edge = reader.attempt(lambda: EdgeSettings.from_env(env))
     token = reader.attempt(lambda: read_token_config(env))
     wechat = reader.attempt(lambda: read_wechat_config(env))
+    receipts = reader.attempt(lambda: ReceiptSettings.from_env(env))
     reader.raise_problems()
-    return Configuration(settings=settings, edge=edge, token=token, wechat=wechat)
+    return Configuration(settings=settings, edge=edge, token=token, wechat=wechat, receipts=receipts)
 
 
 def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.time, jwks: Jwks | None = None) -> Handler:
@@ -221,9 +230,10 @@ def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.
     )
     app = create_app(service)
     jwks = service.jwks if jwks is None else jwks
+    receipts = Receipts(config.receipts, config.settings, service.store.client, clock)
 
     def main_handler(event: Any, context: Any) -> dict:
-        return handle_event(app, event, context, edge=edge, jwks=jwks)
+        return handle_event(app, event, context, edge=edge, jwks=jwks, receipts=receipts)
 
     main_handler.app = app  # type: ignore[attr-defined]  # for tests and bench/
     return main_handler

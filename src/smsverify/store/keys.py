@@ -83,3 +83,13 @@ GLOBAL_TRIPPED_KEY = f"{PREFIX}:{{global}}:tripped"
 def provider_down_key(provider: str) -> str:
     """Marks an SMS provider skipped by failover; value: until when (ms)."""
     return f"{PREFIX}:{{global}}:provider:{provider}:down"
+
+
+def delivery_key(phone: str, serial_no: str) -> str:
+    """The delivery state of one SMS to ``phone`` (E.164), by the provider's serial number.
+
+    A hash (``state``, ``description``, ``at``; :mod:`smsverify.store.delivery`)
+    under the phone's hash tag, so it lives on the slot of the phone's code and
+    a phone's script may read or write it in the same step.
+    """
+    return f"{PREFIX}:{{{phone}}}:delivery:{serial_no}"

@@ -18,6 +18,9 @@ Served actions
 --------------
 * ``SendSms`` of service ``sms``, version ``2021-01-11``
   (https://cloud.tencent.com/document/api/382/55981).
+* ``PullSmsSendStatus`` of service ``sms``, version ``2021-01-11``
+  (https://cloud.tencent.com/document/product/382/55977): the delivery
+  statuses of accepted ``SendSms`` numbers, as a queue.
 * ``DescribeCaptchaResult`` of service ``captcha``, version ``2019-07-22``
   (https://cloud.tencent.com/document/api/1110/36926).
 * ``SendCodeVoice`` of service ``vms``, version ``2020-09-02``
@@ -107,6 +110,7 @@ VMS_VERSION = "2020-09-02"
 # action -> (service used in the credential scope, API version)
 _ACTIONS = {
     "SendSms": ("sms", SMS_VERSION),
+    "PullSmsSendStatus": ("sms", SMS_VERSION),
     "DescribeCaptchaResult": ("captcha", CAPTCHA_VERSION),
     "SendCodeVoice": ("vms", VMS_VERSION),
 }
@@ -118,6 +122,7 @@ SIGNATURE_MAX_SKEW_SECONDS = 300  # "Timestamp ... 不得超过五分钟" (signa
 MAX_PHONE_NUMBERS = 200  # SendSms: at most 200 numbers per request
 MAX_TEMPLATE_PARAM_CHARS = 6  # simplified verification-code variable rule
 MAX_SESSION_CONTEXT_BYTES = 512  # SendSms: SessionContext length limit
+MAX_PULL_LIMIT = 100  # PullSmsSendStatus: "拉取最大条数，最多100条"
 
 _AUTH_RE = re.compile(
     r"^TC3-HMAC-SHA256 +Credential=(?P<secret_id>[^/\s]+)/(?P<date>[^/\s]+)/"
@@ -174,6 +179,7 @@ _SEND_SMS_FIELDS = {
     "TemplateParamSet", "ExtendCode", "SessionContext", "SenderId",
 }
 _SEND_CODE_VOICE_FIELDS = {"CodeMessage", "CalledNumber", "VoiceSdkAppid", "PlayTimes", "SessionContext"}
+_PULL_FIELDS = {"Limit", "SmsSdkAppId"}
 _CAPTCHA_FIELDS = {
     "CaptchaType", "Ticket", "UserIp", "Randstr", "CaptchaAppId", "AppSecretKey",
     "BusinessId", "SceneId", "MacAddress", "Imei", "NeedGetCaptchaTime",
@@ -220,6 +226,15 @@ def _iso_code(phone: str) -> str:
         if code:
             return code
     return ""
+
+
+def _country_code(phone: str) -> str:
+    """The calling code of an E.164 number: a prefix of ``_ISO_CODES``, longest first, else 2 digits."""
+    digits = phone[1:]
+    for length in (3, 2, 1):
+        if digits[:length] in _ISO_CODES:
+            return digits[:length]
+    return digits[:2]
 
 
 def _is_int(value: Any) -> bool:
@@ -296,6 +311,24 @@ class TencentCloudEmulator(ProviderEmulator):
     appended to :attr:`voice_calls` (``phone``, ``code``, ``play_times``: as
     sent, ``None`` when absent, ``sdk_app_id``, ``session_context``,
     ``call_id``, ``request_id``); :meth:`voice_calls_to` filters it.
+    **PullSmsSendStatus** (https://cloud.tencent.com/document/product/382/55977)
+
+    Each number ``SendSms`` accepts queues one status, as the carrier's
+    report would: ``sms_delivery`` is ``("SUCCESS", "DELIVRD")`` by default,
+    e.g. ``("FAIL", "MK:0001")`` for a failure, or ``None`` to queue nothing
+    (no report yet). A pull returns the oldest ``Limit`` statuses and removes
+    them (each is pulled at most once), as ``PullSmsSendStatusSet`` entries
+    ``{UserReceiveTime (clock, unix s), CountryCode, SubscriberNumber,
+    PhoneNumber, SerialNo, ReportStatus, Description, SessionContext}``.
+    Errors: ``UnknownParameter``; ``MissingParameter`` (``Limit``,
+    ``SmsSdkAppId``); ``InvalidParameter`` (``Limit`` not an integer,
+    ``SmsSdkAppId`` not a string); ``InvalidParameterValue`` for a ``Limit``
+    outside 1-100 (this emulator's choice of code: the docs state the bound,
+    not the error); ``InvalidParameterValue.SdkAppIdNotExist``; and
+    ``sms_pull_error`` when set (e.g. the code of an account where pull mode is
+    not enabled). :attr:`pulls` counts the pull requests that got an answer.
+    :meth:`callback_body` writes the push form of statuses (the callback
+    Tencent would POST) for given serial numbers.
 
     **DescribeCaptchaResult** (https://cloud.tencent.com/document/api/1110/36926)
 
@@ -362,6 +395,8 @@ class TencentCloudEmulator(ProviderEmulator):
         # or headers) goes to stderr; the standalone mode turns it on.
         self.quiet = True
         self._tickets: dict[str, dict] = {}
+        self._statuses: list[dict] = []
+        self.pulls = 0
         super().__init__(daily_limit=0)  # no daily counters here (see the class docstring)
 
     @property
@@ -381,10 +416,39 @@ class TencentCloudEmulator(ProviderEmulator):
         self.vms_delay_seconds: float = 0.0
         self.vms_request_error: tuple[str, str] | None = None
 
+        self.sms_delivery: tuple[str, str] | None = ("SUCCESS", "DELIVRD")
+        self.sms_pull_error: tuple[str, str] | None = None
+
     def _reset_provider_state(self) -> None:
-        """``reset()`` also forgets the captcha tickets and the voice calls."""
+        """``reset()`` also forgets the captcha tickets, the voice calls and the queued delivery statuses."""
         self._tickets.clear()
         self.voice_calls.clear()
+        self._statuses.clear()
+        self.pulls = 0
+
+    @property
+    def queued_statuses(self) -> int:
+        """Delivery statuses waiting to be pulled."""
+        with self._lock:
+            return len(self._statuses)
+
+    def callback_body(self, *serial_nos: str, report_status: str = "SUCCESS", errmsg: str = "DELIVRD",
+                      description: str | None = None, receive_time: str = "2026-11-18 10:00:00") -> str:
+        """The JSON array Tencent POSTs to a status callback URL, one item per
+        serial number (of a number :attr:`sent` holds, else a made-up +86 mobile),
+        in the documented form (https://cloud.tencent.com/document/api/382/5807)."""
+        phones = {record["serial_no"]: record["phone"] for record in self.sent}
+        if description is None:
+            description = "用户短信送达成功" if report_status == "SUCCESS" else "用户短信发送失败"
+        items = []
+        for serial in serial_nos:
+            phone = phones.get(serial, "+8613900000000")
+            code = _country_code(phone)
+            items.append({
+                "user_receive_time": receive_time, "nationcode": code, "mobile": phone[1 + len(code):],
+                "report_status": report_status, "errmsg": errmsg, "description": description, "sid": serial,
+            })
+        return json.dumps(items, ensure_ascii=False)
 
     # ---------------------------------------------------------------- records
     def issue_captcha_ticket(self, user_ip: str | None = None) -> tuple[str, str]:
@@ -439,6 +503,8 @@ class TencentCloudEmulator(ProviderEmulator):
                 payload = self._send_sms(params, request_id)
             elif action == "SendCodeVoice":
                 payload = self._send_code_voice(params, request_id)
+            elif action == "PullSmsSendStatus":
+                payload = self._pull_sms_send_status(params)
             else:
                 payload = self._describe_captcha_result(params)
         except ApiError as err:
@@ -629,8 +695,19 @@ class TencentCloudEmulator(ProviderEmulator):
                 "request_id": request_id,
             })
         if accepted:
+            delivery = self.sms_delivery
+            now = int(self.clock())
             with self._lock:
                 self.sent.extend(accepted)
+                if delivery is not None:
+                    for record in accepted:
+                        phone = record["phone"]
+                        code = _country_code(phone)
+                        self._statuses.append({
+                            "UserReceiveTime": now, "CountryCode": code, "SubscriberNumber": phone[1 + len(code):],
+                            "PhoneNumber": phone, "SerialNo": record["serial_no"], "ReportStatus": delivery[0],
+                            "Description": delivery[1], "SessionContext": record["session_context"],
+                        })
         return {"SendStatusSet": statuses}
 
     # ---------------------------------------------------------- SendCodeVoice
@@ -674,6 +751,29 @@ class TencentCloudEmulator(ProviderEmulator):
                 "session_context": session_context, "call_id": call_id, "request_id": request_id,
             })
         return {"SendStatus": {"CallId": call_id, "SessionContext": session_context}}
+    # ------------------------------------------------------ PullSmsSendStatus
+    def _pull_sms_send_status(self, p: dict) -> dict:
+        unknown = sorted(set(p) - _PULL_FIELDS)
+        if unknown:
+            raise ApiError("UnknownParameter", f"The parameter `{unknown[0]}` is not recognized.")
+        for name in ("Limit", "SmsSdkAppId"):
+            if name not in p or p[name] is None:
+                raise ApiError("MissingParameter", f"The request is missing a required parameter `{name}`.")
+        if not _is_int(p["Limit"]):
+            raise ApiError("InvalidParameter", "The parameter `Limit` must be an integer.")
+        if not isinstance(p["SmsSdkAppId"], str):
+            raise ApiError("InvalidParameter", "The parameter `SmsSdkAppId` must be a string.")
+        if not 1 <= p["Limit"] <= MAX_PULL_LIMIT:
+            raise ApiError("InvalidParameterValue", f"`Limit` must be between 1 and {MAX_PULL_LIMIT}.")
+        if p["SmsSdkAppId"] != self.sms_sdk_app_id:
+            raise ApiError("InvalidParameterValue.SdkAppIdNotExist", "The SmsSdkAppId does not exist.")
+        error = self.sms_pull_error
+        if error is not None:
+            raise ApiError(error[0], error[1])
+        with self._lock:
+            taken, self._statuses[:] = self._statuses[: p["Limit"]], self._statuses[p["Limit"]:]
+            self.pulls += 1
+        return {"PullSmsSendStatusSet": taken}
 
     # ------------------------------------------------- DescribeCaptchaResult
     def _describe_captcha_result(self, p: dict) -> dict:
