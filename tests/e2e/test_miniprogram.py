@@ -107,7 +107,7 @@ def test_js_table_has_exactly_the_python_code_strs(node: str) -> None:
     assert set(table["codes"]) == python, (
         f"only in JS: {sorted(set(table['codes']) - python)}; only in Python: {sorted(python - set(table['codes']))}"
     )
-    assert set(table["client"]) == {"NetworkError", "UnexpectedResponse"}
+    assert set(table["client"]) == {"NetworkError", "UnexpectedResponse", "NoRandom"}
     assert not set(table["client"]) & python
 
 
