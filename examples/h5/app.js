@@ -1,22 +1,109 @@
-// smsverify H5 example: send a code, log in, show the token's claims.
-// Plain ES2017, no framework, no build step. The token is only decoded for
-// display: its signature is verified by the business backend, never here.
+// smsverify H5 example: captcha when the function asks for it, send a code, log in, hand the
+// token to the business backend. Plain ES2017, no framework, no build step.
+//
+// Configuration (query string of index.html):
+//   api           the function's URL (API Gateway path or Function URL); also typed in the form
+//   captchaAppId  the CaptchaAppId of a Web captcha (Captcha console), the function's CAPTCHA_APP_ID
+//   backend       the business backend's URL that takes "Authorization: Bearer <token>" (optional)
+//   lang          zh-CN (default) or en: sent to the function and to the captcha
+//
+// Protocol (docs/protocol.md): every getSms and login carries a verificationId, a random id made
+// here for one verification flow (base64url of 24 bytes from crypto.getRandomValues), reused for
+// the resend and the login of that flow; another phone, a login Success or a request for a new code
+// (CodeHasExpired, CodeHasValid, the last CodeIsError) starts a new flow. CaptchaRequired and
+// CaptchaFailed show Tencent's captcha (TJCaptcha.js, `new TencentCaptcha(appId, callback).show()`)
+// and repeat the same call with its ticket and randstr. The token is only decoded for display: its
+// signature is verified by the business backend, never here.
 'use strict';
 
 (function () {
   var $ = function (id) { return document.getElementById(id); };
   var status = $('status');
+  var query = new URLSearchParams(window.location.search);
+  var captchaAppId = query.get('captchaAppId') || '';
+  var backendUrl = query.get('backend') || '';
+  var lang = query.get('lang') === 'en' ? 'en' : 'zh-CN';
+  var WAIT_CODES = ['TooFrequent', 'HourlyLimitExceeded', 'DailyLimitExceeded', 'IpLimitExceeded', 'PrefixLimitExceeded',
+    'VerifyLimitExceeded', 'ServiceBusy'];
+  var BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-  var fromQuery = new URLSearchParams(window.location.search).get('api');
-  if (fromQuery) {
-    $('api').value = fromQuery;
+  if (query.get('api')) {
+    $('api').value = query.get('api');
   }
+
+  var flow = null; // { phone, id } of the current verification flow
+  var buttons = {
+    getSms: { element: $('send'), idle: '获取验证码', endsAt: 0, busy: false },
+    login: { element: $('login'), idle: '登录', endsAt: 0, busy: false }
+  };
+  var timer = null;
 
   /** Show a message; data-code-str carries the answer's codeStr for tests and scripts. */
   function show(text, kind, codeStr) {
     status.textContent = text;
     status.className = kind || '';
     status.dataset.codeStr = codeStr || '';
+  }
+
+  /** base64url without padding (RFC 4648 section 5) of a Uint8Array. */
+  function base64url(bytes) {
+    var out = '';
+    for (var i = 0; i < bytes.length; i += 3) {
+      var n = (bytes[i] << 16) | ((i + 1 < bytes.length ? bytes[i + 1] : 0) << 8) | (i + 2 < bytes.length ? bytes[i + 2] : 0);
+      var chars = i + 2 < bytes.length ? 4 : i + 1 < bytes.length ? 3 : 2;
+      for (var j = 0; j < chars; j++) {
+        out += BASE64URL.charAt((n >> (18 - 6 * j)) & 63);
+      }
+    }
+    return out;
+  }
+
+  /** The verificationId of the flow of `phone`: the current one, or a new one for another phone. */
+  function flowId(phone) {
+    if (!flow || flow.phone !== phone) {
+      flow = { phone: phone, id: base64url(window.crypto.getRandomValues(new Uint8Array(24))) };
+    }
+    return flow.id;
+  }
+
+  /** Seconds as short Chinese text: '45 秒', '55 分钟', '4 小时 52 分钟'. */
+  function formatWait(seconds) {
+    var s = Math.max(0, Math.ceil(Number(seconds) || 0));
+    if (s < 60) {
+      return s + ' 秒';
+    }
+    var minutes = Math.ceil(s / 60);
+    if (minutes < 60) {
+      return minutes + ' 分钟';
+    }
+    return Math.floor(minutes / 60) + ' 小时' + (minutes % 60 ? ' ' + (minutes % 60) + ' 分钟' : '');
+  }
+
+  /** Redraw both buttons: disabled while busy or counting down (the text shows the seconds left). */
+  function tick() {
+    var now = Date.now();
+    var running = false;
+    Object.keys(buttons).forEach(function (name) {
+      var button = buttons[name];
+      var left = button.endsAt > now ? Math.ceil((button.endsAt - now) / 1000) : 0;
+      running = running || left > 0;
+      button.element.disabled = button.busy || left > 0;
+      button.element.textContent = left > 0 ? left + 's' : button.idle;
+      button.element.dataset.left = String(left);
+    });
+    if (running && timer === null) {
+      timer = setInterval(tick, 1000);
+    } else if (!running && timer !== null) {
+      clearInterval(timer);
+      timer = null;
+    }
+  }
+
+  function countDown(method, seconds) {
+    if (typeof seconds === 'number' && seconds > 0) {
+      buttons[method].endsAt = Date.now() + Math.ceil(seconds) * 1000;
+    }
+    tick();
   }
 
   /** POST the parameters as JSON; resolve with { status, body } or { error }. */
@@ -43,24 +130,80 @@
     });
   }
 
-  function withScene(params) {
-    var scene = $('scene').value.trim();
-    if (scene) {
-      params.scene = scene;
+  /**
+   * Show Tencent's captcha; `then({ ticket, randstr })` once it is passed. callback(res): ret 0 =
+   * passed (ticket, randstr), 2 = closed by the user ("Web 客户端接入", cloud.tencent.com/document/product/1110/36841).
+   */
+  function solveCaptcha(codeStr, then) {
+    if (!captchaAppId) {
+      show('服务要求人机验证，但页面未配置 captchaAppId', 'error', codeStr);
+      return;
     }
-    return params;
+    if (typeof window.TencentCaptcha !== 'function') {
+      show('人机验证组件（TJCaptcha.js）未能加载，请刷新重试', 'error', codeStr);
+      return;
+    }
+    show(codeStr === 'CaptchaFailed' ? '人机验证未通过，请重新验证' : '请先完成人机验证', 'pending', codeStr);
+    try {
+      var captcha = new window.TencentCaptcha(captchaAppId, function (res) {
+        if (res && res.ret === 0 && res.ticket) {
+          then({ ticket: res.ticket, randstr: res.randstr });
+        } else {
+          show('已取消人机验证', 'error', 'CaptchaClosed');
+        }
+      }, { userLanguage: lang === 'en' ? 'en' : 'zh-cn' });
+      captcha.show();
+    } catch (e) {
+      show('人机验证组件出错，请刷新重试', 'error', codeStr);
+    }
   }
 
-  function report(result) {
-    if (result.error) {
-      show(result.error, 'error', 'NetworkError');
-      return null;
+  /** One call of the protocol, with the captcha step when the function asks for it. */
+  function run(method, params, extra) {
+    var request = Object.assign({ method: method }, params, extra || {}, { lang: lang, verificationId: flowId(params.phone) });
+    var scene = $('scene').value.trim();
+    if (scene) {
+      request.scene = scene;
     }
-    var body = result.body || {};
-    var ok = body.codeStr === 'Ok' || body.codeStr === 'Success';
-    var extra = body.retryAfter ? '（' + body.retryAfter + ' 秒后可重试）' : '';
-    show((body.codeStr || '?') + '：' + (body.msg || '') + extra, ok ? 'ok' : 'error', body.codeStr);
-    return body;
+    buttons[method].busy = true;
+    tick();
+    show(method === 'login' ? '登录中…' : '发送中…', 'pending');
+    return call(request).then(function (result) {
+      buttons[method].busy = false;
+      tick();
+      if (result.error) {
+        show(result.error, 'error', 'NetworkError');
+        return;
+      }
+      var body = result.body || {};
+      var codeStr = body.codeStr || '?';
+      if (codeStr === 'CaptchaRequired' || codeStr === 'CaptchaFailed') {
+        solveCaptcha(codeStr, function (answer) { run(method, params, answer); });
+      } else if (codeStr === 'Ok') {
+        show('验证码已发送，请注意查收短信', 'ok', codeStr);
+        countDown('getSms', body.resendAfter);
+      } else if (codeStr === 'SmsSendTimeout') {
+        show('短信可能稍有延迟，请留意查收', 'pending-sms', codeStr);
+        countDown('getSms', body.resendAfter);
+      } else if (WAIT_CODES.indexOf(codeStr) >= 0) {
+        var wait = body.retryAfter ? '请 ' + formatWait(body.retryAfter) + '后再试' : '请稍后再试';
+        show((body.msg || codeStr) + '，' + wait, 'error', codeStr);
+        countDown(method, body.retryAfter);
+      } else if (codeStr === 'CodeIsError' && body.attemptsLeft > 0) {
+        show('验证码错误，还可尝试 ' + body.attemptsLeft + ' 次', 'error', codeStr);
+      } else if (codeStr === 'CodeIsError' || codeStr === 'CodeHasExpired' || codeStr === 'CodeHasValid') {
+        flow = null; // ask for a new code: a new flow
+        $('code').value = '';
+        show('验证码已失效，请重新获取', 'error', codeStr);
+      } else if (codeStr === 'Success') {
+        flow = null;
+        show('登录成功', 'ok', codeStr);
+        showToken(body);
+        return sendToBackend(body);
+      } else {
+        show(codeStr + '：' + (body.msg || ''), 'error', codeStr);
+      }
+    });
   }
 
   /** The JSON of one base64url segment of a compact JWS (RFC 7515 section 2). */
@@ -96,34 +239,36 @@
     section.hidden = false;
   }
 
+  /** GET the backend with "Authorization: Bearer <token>"; show what it says (it verifies the token). */
+  function sendToBackend(body) {
+    var out = $('backend');
+    if (!backendUrl || typeof body.token !== 'string') {
+      return Promise.resolve();
+    }
+    out.hidden = false;
+    out.textContent = '正在把登录凭证交给后端…';
+    return fetch(backendUrl, {
+      headers: { Authorization: (body.tokenType || 'Bearer') + ' ' + body.token },
+      cache: 'no-store'
+    }).then(function (response) {
+      return response.json().then(function (answer) {
+        out.dataset.status = String(response.status);
+        out.dataset.phone = response.ok && answer.phone ? answer.phone : '';
+        out.textContent = response.ok ? '后端已确认登录：' + answer.phone : '后端拒绝了登录凭证（' + answer.error + '）';
+      });
+    }).catch(function () {
+      out.dataset.status = '';
+      out.textContent = '无法连接业务后端';
+    });
+  }
+
   $('send').addEventListener('click', function () {
     var phone = $('phone').value.trim();
     if (!phone) {
       show('请输入手机号码', 'error');
       return;
     }
-    $('send').disabled = true;
-    show('发送中…', 'pending');
-    call(withScene({ method: 'getSms', phone: phone })).then(function (result) {
-      var body = report(result);
-      var wait = body && (body.resendAfter || body.retryAfter);
-      if (!wait) {
-        $('send').disabled = false;
-        return;
-      }
-      var left = wait;
-      $('send').textContent = left + 's';
-      var timer = setInterval(function () {
-        left -= 1;
-        if (left <= 0) {
-          clearInterval(timer);
-          $('send').textContent = '获取验证码';
-          $('send').disabled = false;
-        } else {
-          $('send').textContent = left + 's';
-        }
-      }, 1000);
-    });
+    run('getSms', { phone: phone });
   });
 
   $('login').addEventListener('click', function () {
@@ -133,14 +278,8 @@
       show(phone ? '请输入验证码' : '请输入手机号码', 'error');
       return;
     }
-    $('login').disabled = true;
-    show('登录中…', 'pending');
-    call(withScene({ method: 'login', phone: phone, code: code })).then(function (result) {
-      $('login').disabled = false;
-      var body = report(result);
-      if (body && body.codeStr === 'Success') {
-        showToken(body);
-      }
-    });
+    run('login', { phone: phone, code: code });
   });
+
+  tick();
 }());

@@ -11,7 +11,11 @@ Proves:
    exactly the codeStrs of the Python error model: the STATUS table and every
    ``VerificationError`` class;
 3. the node tests of the utility and the login page pass
-   (``node --test examples/miniprogram/test/*.test.js``).
+   (``node --test examples/miniprogram/test/*.test.js``);
+4. the login page, with the t-captcha plugin stood in, passes the captcha
+   and logs in against ``python -m smsverify serve`` with captcha on (the
+   Captcha API emulator checking the tickets), and the backend example
+   accepts its token (``node --test tests/e2e/clients/miniprogram.test.js``).
 
 Without ``node`` the node-based tests are skipped on a developer machine and
 fail under CI (``CI`` in 1/true/yes).
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -37,6 +42,8 @@ RECORDER = EXAMPLE / "test" / "record_fixtures.py"
 FIXTURES = EXAMPLE / "test" / "fixtures" / "responses.json"
 UTILITY = EXAMPLE / "utils" / "smsverify.js"
 RECORD_COMMAND = ".venv/bin/python examples/miniprogram/test/record_fixtures.py"
+FLOW_TEST = ROOT / "tests" / "e2e" / "clients" / "miniprogram.test.js"
+BACKEND = ROOT / "examples" / "backend-node"
 
 
 def python_code_strs() -> set[str]:
@@ -61,8 +68,8 @@ def node() -> str:
     return binary
 
 
-def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(list(args), cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+def run(*args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(list(args), cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def test_fixtures_are_what_the_function_answers_now(tmp_path: Path) -> None:
@@ -107,7 +114,7 @@ def test_js_table_has_exactly_the_python_code_strs(node: str) -> None:
     assert set(table["codes"]) == python, (
         f"only in JS: {sorted(set(table['codes']) - python)}; only in Python: {sorted(python - set(table['codes']))}"
     )
-    assert set(table["client"]) == {"NetworkError", "UnexpectedResponse"}
+    assert set(table["client"]) == {"NetworkError", "UnexpectedResponse", "NoRandom"}
     assert not set(table["client"]) & python
 
 
@@ -126,3 +133,14 @@ def test_node_tests_pass(node: str) -> None:
     result = run(node, "--test", *files)
     if result.returncode != 0:
         pytest.fail(f"node --test failed:\n{failures(result.stdout)}\n{result.stderr[-4000:]}", pytrace=False)
+
+
+def test_the_page_passes_the_captcha_and_logs_in_against_serve(node: str) -> None:
+    if not (BACKEND / "node_modules" / "jose").is_dir():
+        message = "examples/backend-node/node_modules is missing (npm ci --prefix examples/backend-node)"
+        if IN_CI:
+            pytest.fail(message + ": the mini-program flow test must run in CI", pytrace=False)
+        pytest.skip(message)
+    result = run(node, "--test", str(FLOW_TEST.relative_to(ROOT)), timeout=300, env={**os.environ, "SMSVERIFY_PYTHON": sys.executable})
+    if result.returncode != 0 or "# pass 2" not in result.stdout:
+        pytest.fail(f"node --test {FLOW_TEST.name} failed:\n{failures(result.stdout)}\n{result.stderr[-4000:]}", pytrace=False)

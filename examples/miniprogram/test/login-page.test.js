@@ -12,6 +12,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const fs = require('node:fs');
+const crypto = require('node:crypto');
 
 const smsverify = require('../utils/smsverify.js');
 
@@ -19,6 +20,7 @@ const PAGE = path.join(__dirname, '..', 'pages', 'login', 'login.js');
 const FIXTURES = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'responses.json'), 'utf8'));
 const BASE_URL = 'https://service-test-1250000000.gz.apigw.tencentcs.com/release/sms';
 const START = 1795000000000;
+const CAPTCHA_APP_ID = '190000000';
 
 function scenario(name) {
   const found = FIXTURES.scenarios.find((s) => s.name === name);
@@ -33,7 +35,7 @@ function harness(globalData) {
     clearInterval: global.clearInterval, dateNow: Date.now };
   let definition = null;
   global.Page = (def) => { definition = def; };
-  global.getApp = () => ({ globalData: Object.assign({ smsverifyUrl: BASE_URL }, globalData || {}) });
+  global.getApp = () => ({ globalData: Object.assign({ smsverifyUrl: BASE_URL, captchaAppId: CAPTCHA_APP_ID }, globalData || {}) });
   global.wx = {
     request(options) {
       world.requests.push(options);
@@ -47,6 +49,10 @@ function harness(globalData) {
       }
     },
     showToast(options) { world.toasts.push(options.title); },
+    getRandomValues(options) {
+      const bytes = crypto.randomBytes(options.length);
+      options.success({ randomValues: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) });
+    },
     login(options) { world.wxLogins = (world.wxLogins || 0) + 1; options.success({ code: '{wx code}' }); }
   };
   global.setInterval = (fn, ms) => { const id = world.nextId++; world.intervals.set(id, { fn, ms }); return id; };
@@ -58,6 +64,13 @@ function harness(globalData) {
   const page = Object.create(definition);
   page.data = JSON.parse(JSON.stringify(definition.data));
   page.setData = function (patch) { Object.assign(this.data, patch); };
+  // The t-captcha plugin component: the page only calls show(); the test answers through the page's bind handlers.
+  world.captchaShows = 0;
+  page.selectComponent = (selector) => {
+    assert.equal(selector, '#captcha');
+    assert.ok(page.data.captchaAppId, 't-captcha is rendered only with a captchaAppId (wx:if)');
+    return { show() { world.captchaShows += 1; } };
+  };
   page.onLoad({});
 
   world.page = page;
@@ -77,6 +90,12 @@ function harness(globalData) {
     if (code !== undefined) page.onCodeInput({ detail: { value: code } });
   };
   return world;
+}
+
+/** `data` with a well-formed verificationId replaced by the fixtures' placeholder. */
+function withPlaceholder(data) {
+  assert.match(data.verificationId, /^[A-Za-z0-9_-]{32}$/);
+  return { ...data, verificationId: '{verification id}' };
 }
 
 function withPage(fn, globalData) {
@@ -152,7 +171,7 @@ test('a successful login clears the code, marks the page logged in and shows a t
   world.type('13800138000', '{sms code}');
   world.answers.push(scenario('login_success'));
   await page.onLogin();
-  assert.deepEqual(world.requests[0].data, scenario('login_success').request.data);
+  assert.deepEqual(withPlaceholder(world.requests[0].data), scenario('login_success').request.data);
   assert.equal(page.data.loggedIn, true);
   assert.equal(page.data.code, '');
   assert.equal(page.data.messageType, 'success');
@@ -164,7 +183,7 @@ test('with wechatLogin and a scene, a login sends the wx.login code and the scen
   world.answers.push(scenario('login_wechat_high_risk'));
   await page.onLogin();
   assert.equal(world.wxLogins, 1);
-  assert.deepEqual(world.requests[0].data, { ...scenario('login_wechat_high_risk').request.data, scene: 'login' });
+  assert.deepEqual(withPlaceholder(world.requests[0].data), { ...scenario('login_wechat_high_risk').request.data, scene: 'login' });
   assert.equal(page.data.message, '当前微信账号存在风险，暂无法登录');
   assert.equal(page.data.code, '{sms code}', 'a WeChat refusal keeps the SMS code: it was not consumed');
   world.answers.push(scenario('login_wechat_success'));
@@ -193,6 +212,42 @@ test('a wrong code keeps the code field; an invalidated code clears it', withPag
   assert.equal(page.data.message, '验证码错误次数过多，已失效，请重新获取');
   assert.equal(page.data.code, '');
 }));
+
+test('CaptchaRequired shows t-captcha; its verify event repeats getSms with ticket, randstr and the same verificationId', withPage(async (world, page) => {
+  world.type('13800138008');
+  world.answers.push(scenario('getSms_captcha_missing'));
+  await page.onGetSms();
+  assert.equal(world.captchaShows, 1);
+  assert.equal(page.data.captchaFor, 'getSms');
+  assert.equal(page.data.message, '请先完成人机验证');
+  await page.onGetSms(); // the buttons wait for the captcha
+  assert.equal(world.requests.length, 1);
+  world.answers.push(scenario('getSms_ok'));
+  await page.onCaptchaVerify({ detail: { ret: 0, ticket: 't03ticket', randstr: '@rnd' } });
+  assert.equal(world.requests.length, 2);
+  const [first, retry] = world.requests.map((r) => r.data);
+  assert.deepEqual(retry, { ...first, ticket: 't03ticket', randstr: '@rnd' });
+  assert.equal(page.data.captchaFor, '');
+  assert.equal(page.data.sendLeft, 60);
+
+  world.advance(60);
+  world.answers.push(scenario('getSms_captcha_rejected'));
+  await page.onGetSms();
+  assert.equal(world.captchaShows, 2, 'CaptchaFailed shows the captcha again');
+  page.onCaptchaClose();
+  assert.equal(page.data.message, '已取消人机验证');
+  assert.equal(page.data.captchaFor, '');
+  await page.onCaptchaVerify({ detail: { ret: 2 } });
+  assert.equal(world.requests.length, 3, 'a captcha not passed repeats nothing');
+}));
+
+test('without a captchaAppId the page says the captcha is not configured', withPage(async (world, page) => {
+  world.type('13800138008');
+  world.answers.push(scenario('getSms_captcha_missing'));
+  await page.onGetSms();
+  assert.equal(world.captchaShows, 0);
+  assert.match(page.data.message, /captchaAppId/);
+}, { captchaAppId: null }));
 
 test('empty fields are caught on the page without a request', withPage(async (world, page) => {
   await page.onGetSms();
@@ -238,7 +293,7 @@ for (const recorded of FIXTURES.scenarios.filter(pageCanSend)) {
     await (recorded.call.fn === 'getSms' ? page.onGetSms() : page.onLogin());
     const expected = smsverify.normalize(recorded.call.fn, recorded.response);
     assert.equal(world.requests.length, 1);
-    assert.deepEqual(world.requests[0].data, recorded.request.data);
+    assert.deepEqual(withPlaceholder(world.requests[0].data), recorded.request.data);
     assert.equal(page.data.message, expected.message);
     assert.equal(page.data.messageType, expected.ok ? (expected.action === 'loggedIn' ? 'success' : 'info')
       : (expected.action === 'checkSms' ? 'info' : 'error'));

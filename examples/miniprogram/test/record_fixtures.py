@@ -26,7 +26,11 @@ fake; codes are random per run, so a code taken from the SMS is written as the
 placeholder ``{sms code}`` and a wrong code derived from it as
 ``{wrong code}``, and a ``wx.login`` code minted by the WeChat emulator as
 ``{wx code}`` (the JS tests send these strings verbatim). No code ever
-reaches the output file or stdout.
+reaches the output file or stdout. Every getSms and login carries
+``lang: "zh-CN"`` and ``verificationId: "{verification id}"``, like the
+client: the placeholder stands for a random id per flow (per phone, renewed
+after the answers that end a flow, as ``utils/smsverify.js`` does), and an
+id the function echoes is written back as the placeholder.
 
 Run from the repository root::
 
@@ -40,6 +44,7 @@ import argparse
 import contextlib
 import io
 import json
+import secrets
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -76,6 +81,8 @@ SMS_CODE = "{sms code}"
 WRONG_CODE = "{wrong code}"
 TOKEN = "{token}"
 WX_CODE = "{wx code}"
+VERIFICATION_ID = "{verification id}"
+LANG = "zh-CN"
 WECHAT_APP_ID = "wx0123456789abcdef"
 WECHAT_APP_SECRET = "wechat-app-secret-for-tests-only"  # pragma: allowlist secret
 WECHAT_OPENID = "o-miniprogram-user"
@@ -83,6 +90,9 @@ CLIENT_IP = "203.0.113.7"
 OTHER_IP = "198.51.100.20"
 CAPTCHA_APP_ID = "190000000"  # the emulator's defaults
 CAPTCHA_KEY = "captcha-test-key"  # pragma: allowlist secret
+
+#: Answers after which the client starts a new verification flow (and the last CodeIsError).
+FLOW_ENDS = {"Success", "CodeHasExpired", "CodeHasValid"}
 
 #: codeStrs no scenario reaches, with the reason; anything else missing is an error.
 NOT_REACHABLE = {
@@ -163,10 +173,12 @@ class Session:
             env = {k: v.replace("{wechat}", self.wechat_api.url) for k, v in env.items()}
         self.handler = create_handler(env, clock=self.clock)
         self.codes: dict[str, str] = {}  # E.164 -> latest code
+        self.flows: dict[str, str] = {}  # E.164 -> verificationId of the current flow
 
     # -- the two calls of utils/smsverify.js --------------------------------
     def get_sms(self, name: str | None, phone: str | None, extra: dict[str, str] | None = None, **kw: Any) -> dict:
-        data = {"method": "getSms", **({} if phone is None else {"phone": phone}), **(extra or {})}
+        data = {"method": "getSms", **({} if phone is None else {"phone": phone}), **(extra or {}),
+                "lang": LANG, "verificationId": VERIFICATION_ID}
         args: list[Any] = [] if phone is None else [phone]
         if extra:
             args.append(extra)
@@ -175,7 +187,8 @@ class Session:
     def login(
         self, name: str | None, phone: str, code: str | None = None, extra: dict[str, str] | None = None, **kw: Any
     ) -> dict:
-        data = {"method": "login", "phone": phone, **({} if code is None else {"code": code}), **(extra or {})}
+        data = {"method": "login", "phone": phone, **({} if code is None else {"code": code}), **(extra or {}),
+                "lang": LANG, "verificationId": VERIFICATION_ID}
         args: list[Any] = [phone] if code is None else [phone, code]
         if extra:
             args.append(extra)
@@ -191,6 +204,9 @@ class Session:
             if self.wechat_api is None:
                 raise RuntimeError(f"{name}: {WX_CODE} needs the WeChat emulator")
             sent["wxCode"] = self.wechat_api.mint(WECHAT_OPENID)
+        flow = self.e164(data.get("phone") or "")
+        if sent.get("verificationId") == VERIFICATION_ID:
+            sent["verificationId"] = self.flows.setdefault(flow, secrets.token_urlsafe(24))
         event = json.loads(EVENT_TEMPLATE.read_text(encoding="utf-8"))
         event["requestContext"]["requestId"] = f"mp-{name or 'setup'}"
         event["requestContext"]["sourceIp"] = ip
@@ -200,6 +216,10 @@ class Session:
         if response.get("isBase64Encoded") is not False:
             raise RuntimeError(f"{name}: unexpected integration response shape")
         body = json.loads(response["body"])
+        if "verificationId" in sent and body.get("verificationId") == sent["verificationId"]:
+            body["verificationId"] = VERIFICATION_ID
+        if body.get("codeStr") in FLOW_ENDS or (body.get("codeStr") == "CodeIsError" and body.get("attemptsLeft") == 0):
+            self.flows.pop(flow, None)  # the client starts a new flow (a new id) after these
         if "token" in body:
             body["token"] = TOKEN  # signed, with a random jti: different at every run
         if name is not None:
@@ -416,6 +436,7 @@ def record() -> dict[str, Any]:
             WRONG_CODE: "a code of the same length that differs from that code",
             TOKEN: "the signed login token (a compact JWS; random jti per run)",
             WX_CODE: "a fresh wx.login code, minted by the jscode2session emulator (random per run)",
+            VERIFICATION_ID: "the client's random verificationId of the flow (32 base64url characters, random per run)",
         },
         "codeStrs": {
             "all": sorted(everything),

@@ -14,6 +14,7 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const fs = require('node:fs');
 const { spawnSync } = require('node:child_process');
+const crypto = require('node:crypto');
 
 const smsverify = require('../utils/smsverify.js');
 
@@ -69,6 +70,25 @@ const EXPECTED = {
   login_with_scene: ['loggedIn', null, '登录成功']
 };
 
+const VERIFICATION_ID = /^[A-Za-z0-9_-]{32}$/;
+
+/** Secure random bytes, as wx.getRandomValues gives them. */
+function randomValues(length) {
+  return Promise.resolve(new Uint8Array(crypto.randomBytes(length)));
+}
+
+/** `data` with a well-formed verificationId replaced by the fixtures' placeholder. */
+function withPlaceholder(data) {
+  assert.match(data.verificationId, VERIFICATION_ID);
+  return { ...data, verificationId: '{verification id}' };
+}
+
+/** wx.getRandomValues: { length, success({ randomValues: ArrayBuffer }), fail }. */
+function wxGetRandomValues(options) {
+  const bytes = crypto.randomBytes(options.length);
+  options.success({ randomValues: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) });
+}
+
 function clone(value) {
   return JSON.parse(JSON.stringify(value));
 }
@@ -109,14 +129,14 @@ test('every codeStr the fixtures cover is in the table, and the table covers eve
 for (const scenario of SCENARIOS.filter((s) => s.call)) {
   test(`request sent for ${scenario.name}`, async () => {
     const request = answering(scenario);
-    const client = smsverify.createClient({ baseUrl: BASE_URL, request });
+    const client = smsverify.createClient({ randomValues, baseUrl: BASE_URL, request });
     await client[scenario.call.fn](...scenario.call.args);
     assert.equal(request.calls.length, 1);
     const sent = request.calls[0];
     assert.equal(sent.url, BASE_URL);
     assert.equal(sent.method, scenario.request.method);
     assert.deepEqual(sent.header, scenario.request.header);
-    assert.deepEqual(sent.data, scenario.request.data);
+    assert.deepEqual(withPlaceholder(sent.data), scenario.request.data);
     assert.equal(sent.dataType, 'json');
     assert.equal(typeof sent.success, 'function');
     assert.equal(typeof sent.fail, 'function');
@@ -128,7 +148,7 @@ for (const scenario of SCENARIOS) {
     const data = scenario.response.data;
     let result;
     if (scenario.call) {
-      const client = smsverify.createClient({ baseUrl: BASE_URL, request: answering(scenario) });
+      const client = smsverify.createClient({ randomValues, baseUrl: BASE_URL, request: answering(scenario) });
       result = await client[scenario.call.fn](...scenario.call.args);
     } else {
       // Requests the client cannot make (unknown or missing method): normalise the answer directly.
@@ -152,23 +172,25 @@ for (const scenario of SCENARIOS) {
 
 test('a getSms with captcha sends ticket and randstr, and cannot override method or phone', async () => {
   const request = stubRequest((o) => o.fail({ errMsg: 'request:fail' }));
-  const client = smsverify.createClient({ baseUrl: BASE_URL, request });
+  const client = smsverify.createClient({ randomValues, baseUrl: BASE_URL, request });
   await client.getSms('13800138000', { ticket: 't03x', randstr: '@r', method: 'login', phone: '1' });
-  assert.deepEqual(request.calls[0].data, { method: 'getSms', phone: '13800138000', ticket: 't03x', randstr: '@r' });
+  assert.deepEqual(withPlaceholder(request.calls[0].data),
+    { method: 'getSms', phone: '13800138000', ticket: 't03x', randstr: '@r', lang: 'zh-CN', verificationId: '{verification id}' });
 });
 
 test('scene: a client-wide scene goes with both calls, a per-call one wins, none is sent when unset', async () => {
   const request = stubRequest((o) => o.fail({ errMsg: 'request:fail' }));
-  const client = smsverify.createClient({ baseUrl: BASE_URL, request, scene: 'register' });
+  const client = smsverify.createClient({ randomValues, baseUrl: BASE_URL, request, scene: 'register' });
   await client.getSms('13800138000');
   await client.login('13800138000', '123456');
   await client.login('13800138000', '123456', { scene: 'resetPassword', method: 'getSms' });
-  await smsverify.createClient({ baseUrl: BASE_URL, request }).login('13800138000', '123456');
-  assert.deepEqual(request.calls.map((c) => c.data), [
-    { method: 'getSms', phone: '13800138000', scene: 'register' },
-    { method: 'login', phone: '13800138000', code: '123456', scene: 'register' },
-    { method: 'login', phone: '13800138000', code: '123456', scene: 'resetPassword' },
-    { method: 'login', phone: '13800138000', code: '123456' }
+  await smsverify.createClient({ randomValues, baseUrl: BASE_URL, request }).login('13800138000', '123456');
+  const flow = { lang: 'zh-CN', verificationId: '{verification id}' };
+  assert.deepEqual(request.calls.map((c) => withPlaceholder(c.data)), [
+    { method: 'getSms', phone: '13800138000', scene: 'register', ...flow },
+    { method: 'login', phone: '13800138000', code: '123456', scene: 'register', ...flow },
+    { method: 'login', phone: '13800138000', code: '123456', scene: 'resetPassword', ...flow },
+    { method: 'login', phone: '13800138000', code: '123456', ...flow }
   ]);
 });
 
@@ -177,9 +199,9 @@ test('wechatLogin: each login takes a fresh wx.login code and sends it as wxCode
   const request = answering(recorded);
   const codes = ['{wx code}', 'second-code'];
   const wxLogin = (o) => o.success({ code: codes.shift(), errMsg: 'login:ok' });
-  const client = smsverify.createClient({ baseUrl: BASE_URL, request, wechatLogin: true, wxLogin });
+  const client = smsverify.createClient({ randomValues, baseUrl: BASE_URL, request, wechatLogin: true, wxLogin });
   const result = await client.login('13800138011', '{sms code}');
-  assert.deepEqual(request.calls[0].data, recorded.request.data);
+  assert.deepEqual(withPlaceholder(request.calls[0].data), recorded.request.data);
   assert.equal(result.ok, true);
   await client.login('13800138011', '{sms code}');
   assert.equal(request.calls[1].data.wxCode, 'second-code');
@@ -188,7 +210,7 @@ test('wechatLogin: each login takes a fresh wx.login code and sends it as wxCode
 test('wechatLogin: a failed wx.login sends nothing and resolves NetworkError', async () => {
   const request = stubRequest(() => assert.fail('nothing may be sent'));
   for (const wxLogin of [(o) => o.fail({ errMsg: 'login:fail' }), (o) => o.success({ errMsg: 'login:ok' })]) {
-    const client = smsverify.createClient({ baseUrl: BASE_URL, request, wechatLogin: true, wxLogin });
+    const client = smsverify.createClient({ randomValues, baseUrl: BASE_URL, request, wechatLogin: true, wxLogin });
     const result = await client.login('13800138011', '123456');
     assert.equal(result.codeStr, 'NetworkError');
   }
@@ -197,10 +219,10 @@ test('wechatLogin: a failed wx.login sends nothing and resolves NetworkError', a
 
 test('wechatLogin defaults to wx.login; without it wxCode is never sent', async () => {
   const request = stubRequest((o) => o.fail({ errMsg: 'request:fail' }));
-  global.wx = { login: (o) => o.success({ code: 'from-wx-login' }) };
+  global.wx = { login: (o) => o.success({ code: 'from-wx-login' }), getRandomValues: wxGetRandomValues };
   try {
-    await smsverify.createClient({ baseUrl: BASE_URL, request, wechatLogin: true }).login('13800138000', '123456');
-    await smsverify.createClient({ baseUrl: BASE_URL, request }).login('13800138000', '123456');
+    await smsverify.createClient({ randomValues, baseUrl: BASE_URL, request, wechatLogin: true }).login('13800138000', '123456');
+    await smsverify.createClient({ randomValues, baseUrl: BASE_URL, request }).login('13800138000', '123456');
   } finally {
     delete global.wx;
   }
@@ -215,10 +237,10 @@ test('the token of a login Success is kept until it expires; other answers keep 
   let now = 1795000000000;
   Date.now = () => now;
   try {
-    const failing = smsverify.createClient({ baseUrl: BASE_URL, request: answering(SCENARIOS.find((s) => s.name === 'login_wrong_code')) });
+    const failing = smsverify.createClient({ randomValues, baseUrl: BASE_URL, request: answering(SCENARIOS.find((s) => s.name === 'login_wrong_code')) });
     await failing.login('13800138000', '111111');
     assert.equal(failing.getToken(), null);
-    const client = smsverify.createClient({ baseUrl: BASE_URL, request: answering(success) });
+    const client = smsverify.createClient({ randomValues, baseUrl: BASE_URL, request: answering(success) });
     const result = await client.login('13800138000', '{sms code}');
     assert.deepEqual([result.token, result.tokenType, result.expiresIn], ['eyJ.header.sig', 'Bearer', 300]);
     assert.deepEqual(client.getToken(), { token: 'eyJ.header.sig', tokenType: 'Bearer', expiresAt: now + 300000 });
@@ -230,20 +252,20 @@ test('the token of a login Success is kept until it expires; other answers keep 
     Date.now = saved;
   }
   // The recorded Success carries the function's token (a placeholder in the fixtures): it is kept.
-  const recorded = smsverify.createClient({ baseUrl: BASE_URL, request: answering(SCENARIOS.find((s) => s.name === 'login_success')) });
+  const recorded = smsverify.createClient({ randomValues, baseUrl: BASE_URL, request: answering(SCENARIOS.find((s) => s.name === 'login_success')) });
   assert.equal((await recorded.login('13800138000', '{sms code}')).ok, true);
   assert.equal(recorded.getToken().token, '{token}');
   // A function without tokens (an older deployment): ok, and no token kept.
   const older = clone(SCENARIOS.find((s) => s.name === 'login_success'));
   for (const field of ['token', 'tokenType', 'expiresIn']) delete older.response.data[field];
-  const plain = smsverify.createClient({ baseUrl: BASE_URL, request: answering(older) });
+  const plain = smsverify.createClient({ randomValues, baseUrl: BASE_URL, request: answering(older) });
   assert.equal((await plain.login('13800138000', '{sms code}')).ok, true);
   assert.equal(plain.getToken(), null);
 });
 
 test('a wx.request fail callback resolves NetworkError, never rejects', async () => {
   const request = stubRequest((o) => o.fail({ errMsg: 'request:fail timeout' }));
-  const client = smsverify.createClient({ baseUrl: BASE_URL, request });
+  const client = smsverify.createClient({ randomValues, baseUrl: BASE_URL, request });
   for (const [fn, args] of [['getSms', ['13800138000']], ['login', ['13800138000', '123456']]]) {
     const result = await client[fn](...args);
     assert.equal(result.codeStr, 'NetworkError');
@@ -266,6 +288,7 @@ test('answers without a codeStr resolve UnexpectedResponse', async () => {
   ];
   for (const data of bodies) {
     const client = smsverify.createClient({
+      randomValues,
       baseUrl: BASE_URL,
       request: stubRequest((o) => o.success({ statusCode: 502, header: {}, data }))
     });
@@ -311,19 +334,67 @@ test('Ok is not ok when the HTTP status is not 2xx', () => {
 
 test('createClient needs a baseUrl, and wx.request when no request is given', () => {
   assert.throws(() => smsverify.createClient({}), /baseUrl/);
-  assert.throws(() => smsverify.createClient({ baseUrl: BASE_URL }), /wx\.request/);
+  assert.throws(() => smsverify.createClient({ randomValues, baseUrl: BASE_URL }), /wx\.request/);
 });
 
 test('createClient defaults to wx.request', async () => {
   const request = stubRequest((o) => o.fail({ errMsg: 'request:fail' }));
-  global.wx = { request };
+  global.wx = { request, getRandomValues: wxGetRandomValues };
   try {
-    await smsverify.createClient({ baseUrl: BASE_URL }).login('13800138000', '123456');
+    await smsverify.createClient({ randomValues, baseUrl: BASE_URL }).login('13800138000', '123456');
   } finally {
     delete global.wx;
   }
   assert.equal(request.calls.length, 1);
   assert.equal(request.calls[0].timeout, 10000);
+});
+
+test('verificationId: one per flow, reused for the resend, the captcha retry and the login; new after the flow ends', async () => {
+  const answers = ['getSms_captcha_missing', 'getSms_ok', 'login_wrong_code', 'login_success', 'getSms_ok', 'login_code_expired',
+    'getSms_ok'].map((name) => SCENARIOS.find((s) => s.name === name));
+  const request = stubRequest((o) => {
+    const { statusCode, header, data } = answers.shift().response;
+    o.success({ statusCode, header: clone(header), data: clone(data) });
+  });
+  const client = smsverify.createClient({ randomValues, baseUrl: BASE_URL, request, lang: 'en' });
+  assert.equal(client.verificationId(), null);
+  assert.equal((await client.getSms('13800138000')).action, 'captcha');
+  const first = client.verificationId();
+  assert.match(first, VERIFICATION_ID);
+  await client.getSms('13800138000', { ticket: 't03x', randstr: '@r' });
+  await client.login('13800138000', '111111');
+  await client.login('13800138000', '{sms code}'); // Success ends the flow
+  assert.equal(client.verificationId(), null);
+  await client.getSms('13800138000');
+  const second = client.verificationId();
+  await client.login('13800138000', '{sms code}'); // CodeHasExpired ends it too
+  await client.getSms('13800138001'); // another phone: another flow
+  const ids = request.calls.map((c) => c.data.verificationId);
+  assert.deepEqual(ids.slice(0, 4), [first, first, first, first]);
+  assert.deepEqual(ids.slice(4, 6), [second, second]);
+  assert.equal(new Set([first, second, ids[6]]).size, 3);
+  assert.ok(request.calls.every((c) => c.data.lang === 'en'));
+  client.newFlow();
+  assert.equal(client.verificationId(), null);
+});
+
+test('verificationId: the base64url of the random bytes; no secure random source sends nothing', async () => {
+  const bytes = Uint8Array.from({ length: 24 }, (_, i) => i * 11);
+  assert.equal(smsverify.base64url(bytes), Buffer.from(bytes).toString('base64url'));
+  for (const length of [1, 2, 3, 16, 31]) {
+    const random = crypto.randomBytes(length);
+    assert.equal(smsverify.base64url(random), random.toString('base64url'));
+  }
+  const request = stubRequest((o) => o.fail({ errMsg: 'request:fail' }));
+  await smsverify.createClient({ baseUrl: BASE_URL, request, randomValues: () => Promise.resolve(bytes) }).getSms('13800138000');
+  assert.equal(request.calls[0].data.verificationId, Buffer.from(bytes).toString('base64url'));
+  for (const broken of [() => Promise.resolve(null), () => Promise.reject(new Error('no')), () => Promise.resolve(new Uint8Array(8))]) {
+    const result = await smsverify.createClient({ baseUrl: BASE_URL, request, randomValues: broken }).login('13800138000', '123456');
+    assert.equal(result.codeStr, 'NoRandom');
+  }
+  const result = await smsverify.createClient({ baseUrl: BASE_URL, request }).getSms('13800138000'); // no wx.getRandomValues
+  assert.equal(result.codeStr, 'NoRandom');
+  assert.equal(request.calls.length, 1);
 });
 
 test('formatWait: seconds, minutes rounded up, hours and minutes', () => {

@@ -28,6 +28,13 @@
  * The client keeps the token of the last login Success (getToken()); it
  * never reads it: only the business backend verifies it.
  *
+ * Every getSms and login carries a `verificationId`: a random id the client
+ * makes for one verification flow (base64url of 24 bytes from
+ * wx.getRandomValues, 32 characters), reused for the resend and the login of
+ * that flow. A new flow (a new id) starts with another phone, after a login
+ * Success and after an answer that asks for a new code (CodeHasExpired,
+ * CodeHasValid, the last CodeIsError). Both calls also send `lang`.
+ *
  * CommonJS, no dependencies, ES2017 (no optional chaining, no object spread).
  */
 'use strict';
@@ -41,7 +48,7 @@ var ACTIONS = {
   NEW_CODE: 'newCode', // the code is expired, used or invalidated: get a new one
   FIX_INPUT: 'fixInput', // phone (or code) is malformed
   ENTER_CODE: 'enterCode', // the code field is empty
-  CAPTCHA: 'captcha', // solve the captcha (again) and send ticket/randstr with getSms
+  CAPTCHA: 'captcha', // solve the captcha (again), then repeat the same call with its ticket/randstr
   WX_LOGIN: 'wxLogin', // WeChat refused the wx.login code: log in again (a fresh wx.login code is taken)
   CHECK_SMS: 'checkSms', // the SMS may still arrive: wait for it before asking again
   RETRY: 'retry' // try again later
@@ -116,6 +123,7 @@ var CODES = {
 /** Outcomes the client itself produces; never sent by the function. */
 var CLIENT_CODES = {
   NetworkError: { action: ACTIONS.RETRY, message: '网络连接失败，请检查网络后重试' },
+  NoRandom: { action: ACTIONS.RETRY, message: '当前微信版本过低，请升级微信后重试' }, // wx.getRandomValues missing or failed
   UnexpectedResponse: { action: ACTIONS.RETRY, message: '服务返回异常，请稍后再试' }
 };
 
@@ -271,8 +279,53 @@ function compact(object) {
   return out;
 }
 
+/** Bytes of one verificationId: 192 bits, 32 base64url characters (the function takes 22-64). */
+var VERIFICATION_ID_BYTES = 24;
+var BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** base64url without padding (RFC 4648 section 5) of a Uint8Array. */
+function base64url(bytes) {
+  var out = '';
+  for (var i = 0; i < bytes.length; i += 3) {
+    var n = (bytes[i] << 16) | ((i + 1 < bytes.length ? bytes[i + 1] : 0) << 8) | (i + 2 < bytes.length ? bytes[i + 2] : 0);
+    var chars = i + 2 < bytes.length ? 4 : i + 1 < bytes.length ? 3 : 2;
+    for (var j = 0; j < chars; j++) {
+      out += BASE64URL.charAt((n >> (18 - 6 * j)) & 63);
+    }
+  }
+  return out;
+}
+
+/** wx.getRandomValues (base library 2.22.0+) as `length -> Promise<Uint8Array | null>`. */
+function wxRandomValues(length) {
+  return new Promise(function (resolve) {
+    if (typeof wx === 'undefined' || typeof wx.getRandomValues !== 'function') {
+      resolve(null);
+      return;
+    }
+    wx.getRandomValues({
+      length: length,
+      success: function (res) {
+        resolve(res && res.randomValues ? new Uint8Array(res.randomValues) : null);
+      },
+      fail: function () {
+        resolve(null);
+      }
+    });
+  });
+}
+
+/** Resolve a fresh verificationId, or null when no secure random source answered. */
+function makeVerificationId(randomValues) {
+  return Promise.resolve(randomValues(VERIFICATION_ID_BYTES)).then(function (bytes) {
+    return bytes && bytes.length === VERIFICATION_ID_BYTES ? base64url(bytes) : null;
+  }, function () {
+    return null;
+  });
+}
+
 /**
- * createClient({ baseUrl, request, timeout, scene, wechatLogin, wxLogin })
+ * createClient({ baseUrl, request, timeout, scene, wechatLogin, wxLogin, lang, randomValues })
  *   baseUrl      the function's URL (API Gateway path or Function URL)
  *   request      wx.request by default; tests inject a stub with the same contract
  *   timeout      ms for wx.request (default 10000)
@@ -281,10 +334,15 @@ function compact(object) {
  *   wechatLogin  true: every login first calls wx.login and sends its code as wxCode, so the
  *                function binds the WeChat user (openid) to the phone in its token
  *   wxLogin      wx.login by default; tests inject a stub with the same contract
- * Returns { getSms(phone, extra), login(phone, code, extra), getToken() }; getSms's extra
- * carries the captcha's { ticket, randstr } when captcha is on; either extra may carry a
- * `scene` for this call only. getToken() gives { token, tokenType, expiresAt (ms) } of the
- * last login Success while it has not expired, else null.
+ *   lang         the UI language sent with both calls: 'zh-CN' (default) or 'en'
+ *   randomValues `length -> Promise<Uint8Array>`, secure random bytes for the verificationId;
+ *                wx.getRandomValues by default
+ * Returns { getSms(phone, extra), login(phone, code, extra), getToken(), verificationId(),
+ * newFlow() }. Either extra may carry the captcha's { ticket, randstr } (after a CaptchaRequired
+ * or CaptchaFailed answer, repeat the same call with them) and a `scene` for this call only.
+ * getToken() gives { token, tokenType, expiresAt (ms) } of the last login Success while it has
+ * not expired, else null. verificationId() is the current flow's id (null before the first call
+ * of a flow); newFlow() forgets it, so the next call starts a new flow.
  */
 function createClient(options) {
   var opts = options || {};
@@ -299,7 +357,33 @@ function createClient(options) {
     request = wx.request.bind(wx);
   }
   var timeout = opts.timeout || 10000;
+  var lang = opts.lang || 'zh-CN';
+  var randomValues = opts.randomValues || wxRandomValues;
   var kept = null; // { token, tokenType, expiresAt } of the last login Success
+  var flow = null; // { phone, id } of the current verification flow
+
+  /** The id of the flow of `phone`: the current one, or a new one for another phone. */
+  function flowId(phone) {
+    if (flow && flow.phone === phone) {
+      return Promise.resolve(flow.id);
+    }
+    return makeVerificationId(randomValues).then(function (id) {
+      flow = id ? { phone: phone, id: id } : null;
+      return id;
+    });
+  }
+
+  /** A Success or a request for a new code ends the flow: the next call makes a new id. */
+  function afterAnswer(result) {
+    if (result.action === ACTIONS.LOGGED_IN || result.action === ACTIONS.NEW_CODE) {
+      flow = null;
+    }
+    return result;
+  }
+
+  function noRandom(method) {
+    return baseResult(method, 'NoRandom', CLIENT_CODES.NoRandom, null);
+  }
 
   function wxCode() {
     var wxLogin = opts.wxLogin;
@@ -353,21 +437,37 @@ function createClient(options) {
     getSms: function (phone, extra) {
       var params = Object.assign({}, extra || {});
       delete params.method;
+      delete params.verificationId;
       params.phone = phone;
-      return call('getSms', withScene(params));
+      params.lang = lang;
+      return flowId(phone).then(function (id) {
+        if (!id) {
+          return noRandom('getSms');
+        }
+        params.verificationId = id;
+        return call('getSms', withScene(params)).then(afterAnswer);
+      });
     },
     login: function (phone, code, extra) {
       var params = Object.assign({}, extra || {});
       delete params.method;
+      delete params.verificationId;
       params.phone = phone;
       params.code = code;
+      params.lang = lang;
       var ready = opts.wechatLogin && params.wxCode === undefined ? wxCode() : Promise.resolve(params.wxCode);
       return ready.then(function (wxcode) {
         if (opts.wechatLogin && !wxcode) {
           return networkError('login'); // wx.login failed: asking without it would log in unbound
         }
         params.wxCode = wxcode;
-        return call('login', withScene(params));
+        return flowId(phone).then(function (id) {
+          if (!id) {
+            return noRandom('login');
+          }
+          params.verificationId = id;
+          return call('login', withScene(params)).then(afterAnswer);
+        });
       }).then(function (result) {
         if (result.ok && typeof result.token === 'string' && result.token) {
           kept = {
@@ -384,6 +484,12 @@ function createClient(options) {
         kept = null;
       }
       return kept ? Object.assign({}, kept) : null;
+    },
+    verificationId: function () {
+      return flow ? flow.id : null;
+    },
+    newFlow: function () {
+      flow = null;
     }
   };
 }
@@ -414,6 +520,8 @@ module.exports = {
   CLIENT_CODES: CLIENT_CODES,
   createClient: createClient,
   normalize: normalize,
+  base64url: base64url,
+  VERIFICATION_ID_BYTES: VERIFICATION_ID_BYTES,
   networkError: networkError,
   formatWait: formatWait,
   countdownEndsAt: countdownEndsAt,

@@ -222,7 +222,10 @@ test('the page decodes a token\'s claims for display only (a Success answer stub
       await page.fill('#code', '123456');
       await page.fill('#scene', 'login');
       assert.equal((await answerOf(page, '#login')).codeStr, 'Success');
-      assert.deepEqual(sent, [{ method: 'login', phone: PHONE, code: '123456', scene: 'login' }]);
+      assert.equal(sent.length, 1);
+      assert.match(sent[0].verificationId, /^[A-Za-z0-9_-]{32}$/);
+      assert.deepEqual(sent, [{ method: 'login', phone: PHONE, code: '123456', scene: 'login', lang: 'zh-CN',
+        verificationId: sent[0].verificationId }]);
       assert.deepEqual(JSON.parse(await page.$eval('#claims', (el) => el.dataset.claims)), claims);
       assert.match(await page.textContent('#claims'), /"alg": "ES256"/);
     });

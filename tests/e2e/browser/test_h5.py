@@ -3,7 +3,9 @@
 That node:test file drives ``/usr/bin/chromium`` (Debian's ``chromium``
 package, never a downloaded browser) with ``playwright-core`` against
 ``python -m smsverify serve`` (this interpreter) with the page on another
-loopback origin. What is missing is installed first: ``chromium`` with
+loopback origin; h5-captcha.test.js does the same with captcha on (the Captcha
+API emulator, a stand-in for Tencent's TJCaptcha.js) and hands the token to
+the backend example. What is missing is installed first: ``chromium`` with
 apt-get (as root), ``playwright-core`` with ``npm ci`` from the lockfile.
 Without them the tests are skipped on a developer machine and fail under CI.
 """
@@ -59,11 +61,11 @@ def node() -> str:
     return binary
 
 
-def run_browser_tests(node: str, pattern: str) -> dict[str, str]:
-    """Run the node tests whose names match ``pattern``; return ``name -> ok | not ok | skip`` and fail on none."""
+def run_browser_tests(node: str, pattern: str, file: str = "h5.test.js") -> dict[str, str]:
+    """Run the node tests of ``file`` whose names match ``pattern``; return ``name -> ok | not ok | skip`` and fail on none."""
     env = {**os.environ, "SMSVERIFY_PYTHON": sys.executable}
     done = subprocess.run(
-        [node, "--test", "--test-reporter=tap", f"--test-name-pattern={pattern}", str(HERE / "h5.test.js")],
+        [node, "--test", "--test-reporter=tap", f"--test-name-pattern={pattern}", str(HERE / file)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     results = {}
@@ -86,3 +88,10 @@ def test_h5_page_in_chromium_same_origin_refused_origin_and_token_display(node: 
 def test_h5_page_in_chromium_logs_in_across_origins(node: str) -> None:
     ran = run_browser_tests(node, "cross origin, allowed")
     assert len(ran) == 1, ran
+
+
+def test_h5_page_in_chromium_passes_the_captcha_and_the_backend_accepts_the_token(node: str) -> None:
+    if not (ROOT / "examples" / "backend-node" / "node_modules" / "jose").is_dir():
+        _missing("examples/backend-node/node_modules is missing (npm ci --prefix examples/backend-node)")
+    ran = run_browser_tests(node, "captcha on", "h5-captcha.test.js")
+    assert len(ran) == 2, ran

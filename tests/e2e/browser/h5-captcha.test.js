@@ -1,0 +1,192 @@
+// The H5 example (examples/h5) with captcha on, in Debian's Chromium (/usr/bin/chromium, never a
+// downloaded build) driven by playwright-core, against `python -m smsverify serve` with
+// CAPTCHA_MODE=always and the Captcha API emulator (tests/e2e/clients/stack.js).
+//
+// The page is served from one loopback origin and the function runs on another (ALLOWED_ORIGINS =
+// the page's origin, so the CORS preflight is real). The browser's request for Tencent's
+// TJCaptcha.js is answered with tests/e2e/clients/TJCaptcha.standin.js (a Playwright route, removed
+// once the page has loaded so that the function's CORS preflight answer is the real one), whose
+// tickets come from the emulator through the page server. The page server also forwards /me to the backend example, the
+// `backend` the page hands the token to.
+//
+// Run: node --test tests/e2e/browser/h5-captcha.test.js (pytest runs it: tests/e2e/browser/test_h5.py).
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+
+const { ROOT, CAPTCHA_APP_ID, VERIFICATION_ID, startStack } = require('../clients/stack.js');
+
+const H5 = path.join(ROOT, 'examples', 'h5');
+const STANDIN = path.join(ROOT, 'tests', 'e2e', 'clients', 'TJCaptcha.standin.js');
+const TJCAPTCHA = 'https://turing.captcha.qcloud.com/TJCaptcha.js';
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const PHONE = '13800138000';
+const E164 = '+8613800138000';
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8' };
+const WAIT_MS = 20000;
+
+/** examples/h5's files, the stand-in's ticket source, and /me forwarded to the backend example. */
+async function startPageServer(holder) {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://127.0.0.1');
+    if (url.pathname === '/__captcha-standin/ticket' && req.method === 'POST') {
+      let body = '';
+      req.on('data', (chunk) => { body += chunk; });
+      req.on('end', () => {
+        if (JSON.parse(body || '{}').appId !== CAPTCHA_APP_ID) {
+          res.writeHead(400);
+          res.end();
+          return;
+        }
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(holder.stack.captchaApi.nextTicket()));
+      });
+      return;
+    }
+    if (url.pathname === '/me') {
+      const backend = new URL(holder.stack.backend.url);
+      const upstream = http.request({ host: backend.hostname, port: backend.port, path: backend.pathname, method: req.method,
+        headers: req.headers }, (answer) => { res.writeHead(answer.statusCode, answer.headers); answer.pipe(res); });
+      upstream.on('error', () => { res.writeHead(502); res.end(); });
+      req.pipe(upstream);
+      return;
+    }
+    const name = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
+    const file = path.join(H5, name);
+    if (name.includes('/') || name.includes('\\') || !fs.existsSync(file) || !TYPES[path.extname(file)]) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('not found');
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)], 'Cache-Control': 'no-store' });
+    res.end(fs.readFileSync(file));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); })
+  };
+}
+
+/** The stack, the page server (its origin allowed by the function) and a browser page on it; `fn(page, world)`. */
+async function withCaptchaPage(fn) {
+  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
+  const world = { calls: [], scripts: [] };
+  // The function allows the page's origin: the page server starts first, the stack it serves from after.
+  const holder = {};
+  const pages = await startPageServer(holder);
+  let stack = null;
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'smsverify-chromium-'));
+  let context = null;
+  try {
+    stack = await startStack({ tickets: 3, env: { ALLOWED_ORIGINS: pages.origin } });
+    holder.stack = stack;
+    world.stack = stack;
+    world.origin = pages.origin;
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: WAIT_MS });
+    /**
+     * Load the page with TJCaptcha.js answered by the stand-in. The route is removed once the page
+     * has loaded: while any route is set, Playwright answers CORS preflights itself, and the
+     * function's own preflight answer is part of what is tested here.
+     */
+    world.open = async (tab, url) => {
+      await context.route(TJCAPTCHA, (route) => {
+        world.scripts.push(route.request().url());
+        return route.fulfill({ status: 200, contentType: 'text/javascript; charset=utf-8', body: fs.readFileSync(STANDIN, 'utf8') });
+      });
+      try {
+        await tab.goto(url);
+      } finally {
+        await context.unroute(TJCAPTCHA);
+      }
+    };
+    const page = context.pages()[0] || await context.newPage();
+    page.setDefaultTimeout(WAIT_MS);
+    page.on('request', (request) => {
+      if (request.url() === stack.fn.url && request.method() === 'POST') world.calls.push(JSON.parse(request.postData()));
+    });
+    await world.open(page, `${pages.origin}/index.html?${new URLSearchParams({ api: stack.fn.url, captchaAppId: CAPTCHA_APP_ID, backend: '/me' })}`);
+    return await fn(page, world);
+  } finally {
+    if (context) await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+    await pages.close();
+    if (stack) await stack.close();
+  }
+}
+
+/** Click `button` and wait until the page shows one of `codeStrs` as its final answer. */
+async function answer(page, button, codeStrs) {
+  await page.click(button);
+  await page.waitForFunction((wanted) => {
+    const s = document.getElementById('status');
+    return s.className !== 'pending' && wanted.includes(s.dataset.codeStr);
+  }, codeStrs);
+  return page.$eval('#status', (s) => ({ codeStr: s.dataset.codeStr, text: s.textContent }));
+}
+
+test('captcha on: CaptchaRequired shows TencentCaptcha, getSms is repeated with its ticket, the code logs in, the backend accepts the token',
+  async () => {
+    await withCaptchaPage(async (page, world) => {
+      await page.fill('#phone', PHONE);
+      const sent = await answer(page, '#send', ['Ok', 'CaptchaFailed', 'CaptchaClosed', 'NetworkError']);
+      assert.equal(sent.codeStr, 'Ok', sent.text);
+      assert.deepEqual(world.scripts, [TJCAPTCHA], 'the page loads Tencent\'s script (answered by the stand-in)');
+      assert.deepEqual(await page.evaluate(() => window.captchaStandin.shows.map((s) => s.appId)), [CAPTCHA_APP_ID]);
+      assert.ok(Number(await page.getAttribute('#send', 'data-left')) > 50, 'the resend countdown runs from resendAfter');
+      assert.equal(await page.isDisabled('#send'), true);
+      const codes = world.stack.fn.codes(E164);
+      assert.equal(codes.length, 1, 'one SMS');
+
+      await page.fill('#code', codes[0]);
+      const loggedIn = await answer(page, '#login', ['Success', 'CodeIsError', 'CodeHasExpired', 'NetworkError']);
+      assert.equal(loggedIn.codeStr, 'Success', loggedIn.text);
+      await page.waitForFunction(() => document.getElementById('backend').dataset.status);
+      assert.equal(await page.getAttribute('#backend', 'data-phone'), E164);
+      assert.deepEqual(world.stack.backend.answers, [{ authorization: 'Bearer', status: 200 }]);
+
+      assert.deepEqual(world.calls.map((c) => [c.method, Boolean(c.ticket && c.randstr)]),
+        [['getSms', false], ['getSms', true], ['login', false]]);
+      const id = world.calls[0].verificationId;
+      assert.match(id, VERIFICATION_ID);
+      assert.ok(world.calls.every((c) => c.verificationId === id && c.lang === 'zh-CN'), 'one verificationId for the flow');
+      // Chromium's preflight is not a page request; serve's access log shows it.
+      assert.match(world.stack.fn.stderr, /OPTIONS \/ HTTP\/1\.1\S*" 204/, 'the JSON POST went through a CORS preflight'); // werkzeug colours it
+    });
+  });
+
+test('captcha on: a new flow for the same phone counts retryAfter down; a wrong code shows attemptsLeft', async () => {
+  await withCaptchaPage(async (page, world) => {
+    await page.fill('#phone', PHONE);
+    assert.equal((await answer(page, '#send', ['Ok', 'CaptchaFailed', 'NetworkError'])).codeStr, 'Ok');
+    const code = world.stack.fn.codes(E164)[0];
+
+    // Another tab for the same phone (a new page: a new flow, a fresh captcha): the function's cooldown.
+    const other = await page.context().newPage();
+    other.setDefaultTimeout(WAIT_MS);
+    await world.open(other, page.url());
+    await other.fill('#phone', PHONE);
+    const refused = await answer(other, '#send', ['Ok', 'TooFrequent', 'CaptchaFailed', 'NetworkError']);
+    assert.equal(refused.codeStr, 'TooFrequent', refused.text);
+    assert.match(refused.text, /请 (\d+ 秒|1 分钟)后再试$/);
+    const left = Number(await other.getAttribute('#send', 'data-left'));
+    assert.ok(left > 50 && left <= 60, `counting down from retryAfter: ${left}`);
+    assert.equal(await other.isDisabled('#send'), true);
+    assert.match(await other.textContent('#send'), /^\d+s$/);
+
+    await page.fill('#code', String((Number(code) + 1) % 1000000).padStart(code.length, '0'));
+    const wrong = await answer(page, '#login', ['CodeIsError', 'Success', 'NetworkError']);
+    assert.equal(wrong.text, '验证码错误，还可尝试 2 次');
+    const mine = world.calls.filter((c) => c.verificationId === world.calls[0].verificationId);
+    assert.deepEqual(mine.map((c) => c.method), ['getSms', 'getSms', 'login'], 'the login reused the flow\'s id');
+    assert.equal(new Set(world.calls.map((c) => c.verificationId)).size, 1, 'the other tab is not recorded here');
+  });
+});

@@ -1,0 +1,177 @@
+// The mini-program example (examples/miniprogram) against the real function with captcha on.
+//
+// The page runs in node with the mini-program globals stood in: Page, getApp, wx.request (real
+// HTTP to `python -m smsverify serve` and to the backend example), wx.getRandomValues (node's
+// crypto), wx.showToast, and selectComponent('#captcha'), a stand-in for the t-captcha plugin
+// component: it exists only if app.json declares the plugin and the page's json/wxml use it, and
+// its show() answers through the handler the wxml binds to `verify`, with a ticket the Captcha API
+// emulator issued (so the function's DescribeCaptchaResult check passes for real). See stack.js.
+//
+// Run: node --test tests/e2e/clients/miniprogram.test.js (pytest runs it: tests/e2e/test_miniprogram.py).
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const { ROOT, CAPTCHA_APP_ID, VERIFICATION_ID, startStack, waitFor } = require('./stack.js');
+
+const EXAMPLE = path.join(ROOT, 'examples', 'miniprogram');
+const PAGE = path.join(EXAMPLE, 'pages', 'login', 'login.js');
+const PHONE = '13800138000';
+const E164 = '+8613800138000';
+const PLUGIN_PROVIDER = 'wx1fe8d9a3cb067a75'; // Tencent Cloud Captcha's mini-program plugin
+
+/** The t-captcha element of the page's wxml, as { attribute: value }; asserts the plugin is declared. */
+function captchaElement() {
+  const app = JSON.parse(fs.readFileSync(path.join(EXAMPLE, 'app.json'), 'utf8'));
+  const plugin = Object.entries(app.plugins || {}).find(([, p]) => p.provider === PLUGIN_PROVIDER);
+  assert.ok(plugin, 'app.json declares the captcha plugin');
+  const pageJson = JSON.parse(fs.readFileSync(path.join(EXAMPLE, 'pages', 'login', 'login.json'), 'utf8'));
+  assert.equal(pageJson.usingComponents['t-captcha'], `plugin://${plugin[0]}/t-captcha`);
+  const wxml = fs.readFileSync(path.join(EXAMPLE, 'pages', 'login', 'login.wxml'), 'utf8');
+  const element = /<t-captcha\b([^>]*)\/>/.exec(wxml);
+  assert.ok(element, 'the page wxml uses <t-captcha/>');
+  return Object.fromEntries([...element[1].matchAll(/([\w:-]+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+}
+
+/** wx.request over real HTTP: JSON data as the body (GET: none), data parsed like dataType 'json'. */
+function wxRequest(sent) {
+  return (options) => {
+    const method = options.method || 'GET';
+    sent.push({ url: options.url, method, header: options.header || {}, data: options.data });
+    fetch(options.url, {
+      method, headers: options.header || {}, body: method === 'GET' ? undefined : JSON.stringify(options.data)
+    }).then(async (response) => {
+      const text = await response.text();
+      let data = text;
+      try { data = JSON.parse(text); } catch (e) { /* left a string, as wx does */ }
+      options.success({ statusCode: response.status, header: Object.fromEntries(response.headers), data });
+    }, (error) => options.fail({ errMsg: `request:fail ${error.message}` }));
+  };
+}
+
+/** One page, loaded like the mini-program runtime would, against `stack`. */
+function openPage(stack) {
+  const world = { sent: [], captchaShows: 0, pending: [] };
+  const element = captchaElement();
+  const saved = { Page: global.Page, getApp: global.getApp, wx: global.wx };
+  let definition = null;
+  global.Page = (def) => { definition = def; };
+  global.getApp = () => ({ globalData: { smsverifyUrl: stack.fn.url, captchaAppId: CAPTCHA_APP_ID, backendUrl: stack.backend.url,
+    smsverifyScene: null, wechatLogin: false, lang: 'zh-CN' } });
+  global.wx = {
+    request: wxRequest(world.sent),
+    getRandomValues(options) {
+      const bytes = crypto.randomBytes(options.length);
+      options.success({ randomValues: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) });
+    },
+    showToast() {}
+  };
+  delete require.cache[require.resolve(PAGE)];
+  require(PAGE);
+  const page = Object.create(definition);
+  page.data = JSON.parse(JSON.stringify(definition.data));
+  page.setData = function (patch) { Object.assign(this.data, patch); };
+  page.selectComponent = (selector) => {
+    assert.equal(selector, `#${element.id}`);
+    assert.equal(element['app-id'], '{{captchaAppId}}');
+    assert.equal(page.data.captchaAppId, CAPTCHA_APP_ID, 'the component gets the CaptchaAppId');
+    return {
+      show() {
+        // The user solves the captcha: the plugin fires `verify` with { ret: 0, ticket, randstr }.
+        world.captchaShows += 1;
+        const { ticket, randstr } = stack.captchaApi.nextTicket();
+        setImmediate(() => world.pending.push(page[element.bindverify]({ detail: { ret: 0, ticket, randstr } })));
+      }
+    };
+  };
+  page.onLoad({});
+  global.Page = saved.Page;
+  global.getApp = saved.getApp;
+  world.page = page;
+  world.functionCalls = () => world.sent.filter((r) => r.url === stack.fn.url).map((r) => r.data);
+  /** Run a page handler and everything it set off (the captcha's repeated call). */
+  world.tap = async (handler) => {
+    await page[handler]();
+    while (world.pending.length || world.captchaShows > world.answered) {
+      await waitFor(() => world.pending.length, 'the captcha verify event');
+      world.answered += 1;
+      await world.pending.shift();
+    }
+  };
+  world.answered = 0;
+  world.type = (field, value) => page[field === 'phone' ? 'onPhoneInput' : 'onCodeInput']({ detail: { value } });
+  world.close = () => { page.onUnload(); global.wx = saved.wx; };
+  return world;
+}
+
+test('captcha on: CaptchaRequired shows t-captcha, getSms is repeated with its ticket, the code logs in, the backend accepts the token',
+  async () => {
+    const stack = await startStack({ tickets: 2 });
+    let world = null;
+    try {
+      world = openPage(stack);
+      world.type('phone', PHONE);
+      await world.tap('onGetSms');
+      assert.equal(world.captchaShows, 1);
+      assert.equal(world.page.data.message, '验证码已发送，请注意查收短信');
+      assert.ok(world.page.data.sendLeft > 50, 'the resend countdown runs from resendAfter');
+      const codes = stack.fn.codes(E164);
+      assert.equal(codes.length, 1, 'one SMS');
+
+      world.type('code', codes[0]);
+      await world.tap('onLogin');
+      assert.equal(world.page.data.loggedIn, true, world.page.data.message);
+      assert.equal(world.page.data.backendText, `后端已确认登录：${E164}`);
+      assert.deepEqual(stack.backend.answers, [{ authorization: 'Bearer', status: 200 }]);
+
+      const calls = world.functionCalls();
+      assert.deepEqual(calls.map((c) => [c.method, Boolean(c.ticket)]), [['getSms', false], ['getSms', true], ['login', false]]);
+      const id = calls[0].verificationId;
+      assert.match(id, VERIFICATION_ID);
+      assert.ok(calls.every((c) => c.verificationId === id && c.lang === 'zh-CN'), 'one verificationId for the flow');
+      assert.equal(world.captchaShows, 1, 'login needed no captcha');
+    } finally {
+      if (world) world.close();
+      await stack.close();
+    }
+  });
+
+test('captcha on: a second device for the same phone counts retryAfter down; a wrong code shows attemptsLeft', async () => {
+  const stack = await startStack({ tickets: 2 });
+  const pages = [];
+  try {
+    const first = openPage(stack);
+    pages.push(first);
+    const second = openPage(stack);
+    pages.push(second);
+    first.type('phone', PHONE);
+    await first.tap('onGetSms');
+    assert.equal(stack.fn.codes(E164).length, 1);
+
+    second.type('phone', PHONE);
+    await second.tap('onGetSms');
+    const page = second.page;
+    assert.match(page.data.message, /^发送过于频繁，请 (\d+ 秒|1 分钟)后再试$/);
+    assert.ok(page.data.sendLeft > 50 && page.data.sendLeft <= 60, `sendLeft ${page.data.sendLeft}`);
+    assert.equal(page.data.sendText, `${page.data.sendLeft}s 后重新获取`);
+    const asked = second.sent.length;
+    await second.tap('onGetSms');
+    assert.equal(second.sent.length, asked, 'a counting-down button sends nothing');
+    assert.notEqual(second.functionCalls()[0].verificationId, first.functionCalls()[0].verificationId, 'each device its own flow');
+
+    const code = stack.fn.codes(E164)[0];
+    first.type('code', String((Number(code) + 1) % 1000000).padStart(code.length, '0'));
+    await first.tap('onLogin');
+    assert.equal(first.page.data.message, '验证码错误，还可尝试 2 次');
+    assert.equal(first.page.data.loggedIn, false);
+    const calls = first.functionCalls();
+    assert.equal(calls.at(-1).verificationId, calls[0].verificationId);
+  } finally {
+    pages.forEach((world) => world.close());
+    await stack.close();
+  }
+});

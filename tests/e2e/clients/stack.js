@@ -1,0 +1,173 @@
+// The real parts the client flow tests run against, each on a free loopback port:
+//
+// - the Tencent Cloud API emulator (tests/support/emulators/tencent_cloud.py, standalone mode),
+//   which verifies DescribeCaptchaResult like the real Captcha API and prints the captcha
+//   tickets it issued: the captcha stand-ins hand those out, so a ticket passes only because
+//   the emulator issued it;
+// - `python -m smsverify serve` with captcha on (CAPTCHA_APP_ID, CAPTCHA_APP_SECRET_KEY, the
+//   Captcha API endpoint = the emulator, CAPTCHA_MODE=always), in-process store, console SMS
+//   (the code is read from its stderr) and an ephemeral ES256 token key (its JWKS is served);
+// - the backend example (examples/backend-node/backend.js: jose against the function's JWKS).
+//
+// Environment: SMSVERIFY_PYTHON, the Python with smsverify installed (default .venv/bin/python).
+'use strict';
+
+const net = require('node:net');
+const path = require('node:path');
+const { pathToFileURL } = require('node:url');
+const { spawn } = require('node:child_process');
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const PYTHON = process.env.SMSVERIFY_PYTHON || path.join(ROOT, '.venv', 'bin', 'python');
+const WAIT_MS = 20000;
+const CAPTCHA_APP_ID = '190000000'; // the emulator's defaults
+const CAPTCHA_APP_SECRET_KEY = 'captcha-test-key'; // pragma: allowlist secret
+const EMULATOR_SECRET_ID = 'AKIDemulatorTESTsecretid0000000000000'; // the standalone emulator's DEFAULT_SECRET_ID
+const EMULATOR_SECRET_KEY = 'emulatorTESTsecretkey00000000000'; // pragma: allowlist secret
+const CODE_SECRET = 'code-secret-for-client-tests-0123456789'; // pragma: allowlist secret
+const TOKEN_ISSUER = 'smsverify-local'; // serve's local defaults
+const TOKEN_AUDIENCE = 'smsverify-local';
+const CONSOLE_SMS = /\[console SMS to (\+\d+)\] 您的验证码为 (\d+)/g;
+const TICKET_LINE = /^captcha_ticket: (\S+) randstr: (\S+)$/gm;
+/** What a client's verificationId must look like (the function's contract: 22-64 base64url characters). */
+const VERIFICATION_ID = /^[A-Za-z0-9_-]{22,64}$/;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function connects(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('connect', () => { socket.destroy(); resolve(true); });
+    socket.on('error', () => resolve(false));
+  });
+}
+
+function stop(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** The emulator, with `tickets` captcha tickets issued: { url, tickets: [{ ticket, randstr }], nextTicket(), close }. */
+async function startCaptchaApi(tickets) {
+  const child = spawn(PYTHON, ['-W', 'ignore::RuntimeWarning', '-m', 'tests.support.emulators.tencent_cloud', '--port', '0',
+    '--tickets', String(tickets)], { cwd: ROOT, env: { PATH: process.env.PATH, LANG: 'C.UTF-8', PYTHONUNBUFFERED: '1' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`emulator did not start:\n${stderr}`)); }, WAIT_MS);
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      if ([...stdout.matchAll(TICKET_LINE)].length >= tickets) { clearTimeout(timer); resolve(); }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`emulator exited with ${code}:\n${stderr}`)); });
+  });
+  const url = /^url: (\S+)$/m.exec(stdout)[1];
+  const issued = [...stdout.matchAll(TICKET_LINE)].map((m) => ({ ticket: m[1], randstr: m[2] }));
+  const left = issued.slice();
+  return {
+    url,
+    tickets: issued,
+    nextTicket() {
+      const next = left.shift();
+      if (!next) throw new Error('the test used more captcha tickets than the emulator issued');
+      return next;
+    },
+    close: () => stop(child)
+  };
+}
+
+/** `python -m smsverify serve` with captcha on against `captchaApi`: { url, port, codes(e164), close }. */
+async function startFunction(captchaApi, extraEnv) {
+  const port = await freePort();
+  const env = {
+    PATH: process.env.PATH, LANG: 'C.UTF-8', PYTHONUNBUFFERED: '1', NO_PROXY: '127.0.0.1,localhost',
+    CODE_SECRET, SMS_PROVIDER: 'console',
+    CAPTCHA_APP_ID, CAPTCHA_APP_SECRET_KEY, CAPTCHA_API_ENDPOINT: captchaApi.url, CAPTCHA_MODE: 'always',
+    TENCENTCLOUD_SECRETID: EMULATOR_SECRET_ID, TENCENTCLOUD_SECRETKEY: EMULATOR_SECRET_KEY,
+    ...extraEnv
+  };
+  const child = spawn(PYTHON, ['-m', 'smsverify', 'serve', '--port', String(port)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const fn = { url: `http://127.0.0.1:${port}/`, port, stderr: '' };
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => { fn.stderr += chunk; });
+  child.stdout.resume();
+  const deadline = Date.now() + WAIT_MS;
+  while (!(await connects(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`smsverify serve did not start:\n${fn.stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  /** The codes sent to `e164` so far, oldest first (the console SMS lines on serve's stderr). */
+  fn.codes = (e164) => [...fn.stderr.matchAll(CONSOLE_SMS)].filter((m) => m[1] === e164).map((m) => m[2]);
+  fn.close = () => stop(child);
+  return fn;
+}
+
+/**
+ * The backend example on a free port, trusting the function's JWKS: { url (its /me), answers, close }.
+ * `answers` records each request it answered: { authorization: 'Bearer' | null, status }.
+ */
+async function startBackend(fn) {
+  const { createBackend } = await import(pathToFileURL(path.join(ROOT, 'examples', 'backend-node', 'backend.js')).href);
+  const server = createBackend({ jwksUrl: new URL('/.well-known/jwks.json', fn.url).href, issuer: TOKEN_ISSUER,
+    audience: TOKEN_AUDIENCE, scene: 'login' });
+  const answers = [];
+  server.on('request', (request, response) => {
+    const scheme = (request.headers.authorization || '').split(' ')[0] || null;
+    response.on('finish', () => answers.push({ authorization: scheme, status: response.statusCode }));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/me`,
+    answers,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); })
+  };
+}
+
+/** All three: { captchaApi, fn, backend, close }. */
+async function startStack({ tickets = 4, env } = {}) {
+  const captchaApi = await startCaptchaApi(tickets);
+  let fn;
+  try {
+    fn = await startFunction(captchaApi, env);
+    const backend = await startBackend(fn);
+    return {
+      captchaApi, fn, backend,
+      close: async () => { await backend.close(); await fn.close(); await captchaApi.close(); }
+    };
+  } catch (error) {
+    if (fn) await fn.close();
+    await captchaApi.close();
+    throw error;
+  }
+}
+
+/** Poll `condition` (sync or async) every 20 ms until truthy; fail with `what` after WAIT_MS. */
+async function waitFor(condition, what) {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const value = await condition();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+module.exports = { ROOT, CAPTCHA_APP_ID, VERIFICATION_ID, startStack, waitFor };
