@@ -218,6 +218,7 @@ class RedisCodeStore:
         verification: str | None = None,
         site: str | None = None,
         captcha: int = 0,
+        voice: bool = False,
     ) -> Refusal | Reserved | Replayed:
         """Reserve a send to ``phone`` (E.164) and store the code's HMAC
         under ``scene`` (the limits are the phone's, across scenes), for the
@@ -228,7 +229,8 @@ class RedisCodeStore:
         turns the per-client step off. ``site`` is the IPv6 site's key
         (``None``: no site step). ``prefix`` is the destination number block
         (``None``: no prefix step). ``ticket``: a verified captcha ticket came
-        with the request; ``captcha``: see :class:`~smsverify.store.base.CodeStore`.
+        with the request; ``captcha``: see :class:`~smsverify.store.base.CodeStore`;
+        ``voice``: a voice code, also counted against ``VOICE_DAILY_LIMIT``.
 
         Returns :class:`Reserved`, with which of ``providers`` are marked
         down; :class:`Replayed` for a bound code asked again inside its
@@ -248,7 +250,7 @@ class RedisCodeStore:
             script_keys += [keys.ip_log_key(client or "-"), keys.site_log_key(site or "-"),
                             keys.prefix_log_key(prefix or "-"), keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY, *health]
             reply = self._reserve_phone(script_keys, digest, reservation_id, moment, client_limit, site_on, prefix_on,
-                                        True, len(health), ticket, captcha, verification is not None)
+                                        True, len(health), ticket, captcha, verification is not None, voice)
             return _refusal(reply) or _reserved(reply, providers)
 
         held: list[str] = []
@@ -289,7 +291,7 @@ class RedisCodeStore:
             else:
                 reserved = _reserved(reply, providers)
                 phone_reply = self._reserve_phone(script_keys, digest, reservation_id, moment, 0, False, False, False, 0,
-                                                  ticket, captcha, verification is not None)
+                                                  ticket, captcha, verification is not None, voice)
                 outcome = _refusal(phone_reply) or reserved._replace(pending=_text(phone_reply[0]) == "PENDING")
         except StoreUnavailable:
             self._forget_quietly(held, reservation_id)
@@ -318,12 +320,13 @@ class RedisCodeStore:
     def _reserve_phone(
         self, script_keys: list[str], digest: str, reservation_id: str, moment: Moment, client_limit: int,
         site_on: bool, prefix_on: bool, global_on: bool, providers: int, ticket: bool, captcha: int, bound: bool,
+        voice: bool = False,
     ) -> Sequence[Any]:
         return self._run(
             "send",
             script_keys,
             [moment.now_ms, reservation_id, digest, moment.ms_to_day_end, moment.day, client_limit, int(site_on),
-             int(prefix_on), int(global_on), providers, int(ticket), captcha, int(bound)],
+             int(prefix_on), int(global_on), providers, int(ticket), captcha, int(bound), int(voice)],
         )
 
     def _reserve_window(
@@ -376,7 +379,7 @@ class RedisCodeStore:
     def release_send(
         self, phone: str, reservation_id: str, client: str | None, moment: Moment, *, prefix: str | None = None,
         scene: str = DEFAULT_SCENE, backoff_ms: int = 0, verification: str | None = None, site: str | None = None,
-        keep_client: bool = False,
+        keep_client: bool = False, voice: bool = False,
     ) -> int:
         """Undo a reservation after the provider refused the SMS, or after
         ``reserve_send`` failed without an answer (it may have run).
@@ -400,7 +403,7 @@ class RedisCodeStore:
             window_keys += [keys.site_log_key(site)] if site else []
         window_keys += [keys.GLOBAL_LOG_KEY] + ([keys.prefix_log_key(prefix)] if prefix else [])
         script_keys = [pk.code, pk.sends]
-        args = [reservation_id, moment.now_ms, backoff_ms]
+        args = [reservation_id, moment.now_ms, backoff_ms, "voice" if voice else "sms"]
         if not self.cluster:
             return int(self._run("release", script_keys + window_keys, args))
         removed = self._forget(window_keys, reservation_id)
