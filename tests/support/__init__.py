@@ -45,6 +45,7 @@ from tests.support.parts import (
     ZHENZI_TEMPLATE_ID,
     WECHAT_APP_ID,
     WECHAT_APP_SECRET,
+    GLOBAL_TEMPLATE_ID,
     FakeClock,
     huyi_env,
     ronglian_env,
@@ -56,7 +57,7 @@ from tests.support.round_trips import RoundTripCounter, Traffic
 from tests.support.send_record import SendRecord, send_record
 
 __all__ = [
-    "CODE_SECRET", "CONSOLE_SMS", "EVENTS", "HUYI_ACCOUNT", "HUYI_API_KEY", "HUYI_ERRORS", "IN_CI", "README_PATH",
+    "CODE_SECRET", "CONSOLE_SMS", "EVENTS", "GLOBAL_TEMPLATE_ID", "HUYI_ACCOUNT", "HUYI_API_KEY", "HUYI_ERRORS", "IN_CI", "README_PATH",
     "RONGLIAN_ACCOUNT_SID", "RONGLIAN_APP_ID", "RONGLIAN_AUTH_TOKEN", "RONGLIAN_ERRORS", "RONGLIAN_TEMPLATE_ID", "ROOT",
     "SDK_APP_ID", "SECRET_ID", "SECRET_KEY", "SESSION_TOKEN", "SIGN", "TEMPLATE_ID", "TOKEN_AUDIENCE", "TOKEN_ISSUER",
     "TOKEN_SECRET", "ZHENZI_APP_ID", "ZHENZI_APP_SECRET", "ZHENZI_ERRORS", "ZHENZI_TEMPLATE_ID", "WECHAT_APP_ID", "WECHAT_APP_SECRET",
