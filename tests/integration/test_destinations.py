@@ -42,7 +42,7 @@ from tests.support import (
 
 HONG_KONG = "+85251234567"
 MAINLAND = ("+8613800138000", "+8613900139000", "+8613700137000")
-CODE_ONLY = "100010"  # an international template with one variable, the code
+CODE_ONLY = "100021"  # an international template with one variable, the code
 
 
 def send(handler, phone: str, **extra: str) -> dict:

@@ -22,7 +22,7 @@ TOKEN_ISSUER = "https://sms.example.test"
 TOKEN_AUDIENCE = "example-backend"
 SDK_APP_ID = "1400000000"
 TEMPLATE_ID = "100001"  # two parameters: code, minutes
-GLOBAL_TEMPLATE_ID = "100009"  # an international/HK-Macao-Taiwan template: code, minutes
+GLOBAL_TEMPLATE_ID = "100020"  # an international/HK-Macao-Taiwan template: code, minutes
 SIGN = "测试签名"
 
 # The other providers' emulators (tests/support/emulators/), as the function is configured for them.

@@ -180,6 +180,11 @@ def test_a_destination_list_that_is_wrong_or_leaves_an_allowed_country_uncovered
     assert (error.variable, words in error.problem) == (variable, True), error.problem
 
 
+def test_a_list_naming_every_allowed_country_needs_no_star():
+    s = Settings.from_env({**WITHOUT_ID, "SMS_TEMPLATES": "86:100001,852:100020", "ALLOWED_COUNTRY_CODES": "852,86"})
+    assert s.provider_settings("tencent").scene_templates["login"] == {"86": "100001", "852": "100020"}
+
+
 def test_sms_template_id_beside_sms_templates_may_repeat_one_of_its_ids():
     s = Settings.from_env({**TENCENT, "SMS_TEMPLATES": "86:100001,*:100009", "ALLOWED_COUNTRY_CODES": "86,852"})
     assert s.provider_settings("tencent").scene_templates["login"] == {"86": "100001", "*": "100009"}
