@@ -54,11 +54,24 @@ def no_jwks() -> dict:
     raise errors.InvalidParam("no token keys configured")
 
 
-def _origin_of(headers: Any) -> Any:
+def _header(headers: Any, name: str) -> Any:
+    """A header of the event, by its lower-case or its canonical name (the gateways send either)."""
     if not isinstance(headers, dict):
         return None
-    origin = headers.get("origin")
-    return headers.get("Origin") if origin is None else origin
+    value = headers.get(name)
+    return headers.get(name.title()) if value is None else value
+
+
+def _origin_of(headers: Any) -> Any:
+    return _header(headers, "origin")
+
+
+#: ``Sec-Fetch-Site`` values of a request another site started (W3C "Fetch Metadata
+#: Request Headers", https://www.w3.org/TR/fetch-metadata/; OWASP Cheat Sheet
+#: "Cross-Site Request Forgery Prevention", resource isolation policy): a browser
+#: sends them on every request, an <img> or a no-cors fetch included, which
+#: carry no ``Origin`` header; mini-programs, servers and curl send no such header.
+CROSS_SITE = frozenset({"cross-site", "same-site"})
 
 
 def _is_jwks(event: dict) -> bool:
@@ -100,11 +113,20 @@ def _dispatch(app: Callable, event: Any, context: Any, edge: EdgeSettings, jwks:
     request_id = fields["requestId"]
     cors: dict[str, str] = {}
     if edge.allowed_origins and isinstance(event, dict):
-        origin = _origin_of(event.get("headers"))
+        # Every answer depends on Origin once ALLOWED_ORIGINS is set: caches must key on it.
+        cors = {"Vary": "Origin"}
+        headers = event.get("headers")
+        origin = _origin_of(headers)
+        site = _header(headers, "sec-fetch-site")
+        cross_site = isinstance(site, str) and site.strip().lower() in CROSS_SITE
+        if (origin is not None or cross_site) and origin not in edge.allowed_origins:
+            # A cross-site request without an allowed Origin (an <img>, a form, a no-cors
+            # fetch of another site's page) runs nothing.
+            fields["origin"] = str(origin)[:128] if origin is not None else f"<none; Sec-Fetch-Site: {str(site)[:32]}>"
+            refused = integration_response(error_body(errors.OriginNotAllowed(), request_id))
+            refused["headers"].update(cors)
+            return refused, True
         if origin is not None:
-            if origin not in edge.allowed_origins:
-                fields["origin"] = str(origin)[:128]
-                return integration_response(error_body(errors.OriginNotAllowed(), request_id)), True
             cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
             method = event.get("httpMethod")
             if isinstance(method, str) and method.upper() == "OPTIONS":

@@ -292,7 +292,8 @@ class RedisCodeStore:
                 reserved = _reserved(reply, providers)
                 phone_reply = self._reserve_phone(script_keys, digest, reservation_id, moment, 0, False, False, False, 0,
                                                   ticket, captcha, verification is not None, voice)
-                outcome = _refusal(phone_reply) or reserved._replace(pending=_text(phone_reply[0]) == "PENDING")
+                on_phone = _refusal(phone_reply) or _reserved(phone_reply, ())
+                outcome = reserved._replace(pending=on_phone.pending) if isinstance(on_phone, Reserved) else on_phone
         except StoreUnavailable:
             self._forget_quietly(held, reservation_id)
             raise
