@@ -21,17 +21,13 @@ import secrets
 import pytest
 
 from smsverify.store import keys
-from tests.integration.test_abuse import (  # noqa: F401  (the deployment fixture)
-    CAPTCHA_ENV,
-    DEFAULTS,
-    check,
-    deployment,
-    number,
-    send,
-    sent,
-)
+from tests.integration import test_abuse
+from tests.integration.test_abuse import CAPTCHA_ENV, DEFAULTS, check, number, send, sent
 from tests.support import get_sms, last_code, wrong
 from tests.support.events import call
+
+#: single redis-server and the 3-master cluster (test_abuse's fixture)
+deployment = test_abuse.deployment
 
 OWNER = "+8613800138000"
 OWNER_IP = "198.51.100.20"
