@@ -21,6 +21,7 @@ from smsverify import errors
 from smsverify.bootstrap import build_service, read_token_config, read_wechat_config
 from smsverify.config import Settings
 from smsverify.env import EnvReader
+from smsverify.edge import messages
 from smsverify.edge.app import create_app
 from smsverify.edge.event import MalformedEvent, request_id_of, to_wsgi_event
 from smsverify.edge.receipts import Receipts, ReceiptSettings
@@ -59,6 +60,22 @@ def _origin_of(headers: Any) -> Any:
         return None
     origin = headers.get("origin")
     return headers.get("Origin") if origin is None else origin
+
+
+def _event_language(event: Any, default: str) -> str:
+    """The language of an answer given before the app reads the request (a refused origin, a
+    malformed event, a defect): the event's query ``lang`` and ``Accept-Language`` header, read leniently."""
+    if not isinstance(event, dict):
+        return default
+    query, headers = event.get("queryString"), event.get("headers")
+    lang = query.get("lang") if isinstance(query, dict) else None
+    if isinstance(lang, list):
+        lang = lang[0] if lang else None
+    accept = None
+    if isinstance(headers, dict):
+        accept = next((value for key, value in headers.items()
+                       if isinstance(key, str) and key.lower() == "accept-language"), None)
+    return messages.choose(lang, accept, default)
 
 
 def _is_jwks(event: dict) -> bool:
@@ -104,7 +121,8 @@ def _dispatch(app: Callable, event: Any, context: Any, edge: EdgeSettings, jwks:
         if origin is not None:
             if origin not in edge.allowed_origins:
                 fields["origin"] = str(origin)[:128]
-                return integration_response(error_body(errors.OriginNotAllowed(), request_id)), True
+                refused = error_body(errors.OriginNotAllowed(), request_id)
+                return integration_response(messages.localise(refused, _event_language(event, edge.default_language))), True
             cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
             method = event.get("httpMethod")
             if isinstance(method, str) and method.upper() == "OPTIONS":
@@ -129,11 +147,13 @@ def _dispatch(app: Callable, event: Any, context: Any, edge: EdgeSettings, jwks:
             }, True
     except MalformedEvent as exc:
         fields["codeStr"], fields["reason"] = "InValidParam", str(exc)
-        response, logged = integration_response(error_body(errors.InvalidParam(f"请求格式错误：{exc}"), request_id)), True
+        malformed = error_body(errors.InvalidParam(f"请求格式错误：{exc}"), request_id)
+        response, logged = integration_response(messages.localise(malformed, _event_language(event, edge.default_language))), True
     except Exception:  # a defect of ours; the app itself catches everything it knows
         log.exception("unexpected error")
         fields["codeStr"] = "InternalError"
-        response, logged = integration_response(body("InternalError", "服务内部错误", request_id)), True
+        failed = body("InternalError", "服务内部错误", request_id)
+        response, logged = integration_response(messages.localise(failed, _event_language(event, edge.default_language))), True
     if cors:
         response["headers"].update(cors)
     return response, logged
@@ -151,7 +171,10 @@ def handle_event(app: Callable, event: Any, context: Any, *, edge: EdgeSettings 
         As SCF passes them (an API Gateway or Function URL event, see
         :mod:`smsverify.edge.event`).
     edge:
-        CORS settings; default: CORS off.
+        CORS settings and the default language of ``msg``; default: CORS off, ``zh-CN``.
+        An answer given before the app reads the request (``OriginNotAllowed``, a
+        malformed event, ``InternalError``) takes its language from the event's
+        query ``lang`` and ``Accept-Language`` header.
     jwks:
         Answers ``GET ?method=jwks`` and any path ending in
         ``/.well-known/jwks.json`` (served with ``Cache-Control: public,
@@ -183,7 +206,7 @@ class Configuration:
     """Every settings group the function reads at start-up (:func:`read_configuration`)."""
 
     settings: Settings  #: the service's (:meth:`Settings.from_env`)
-    edge: EdgeSettings  #: CORS (``ALLOWED_ORIGINS``)
+    edge: EdgeSettings  #: CORS (``ALLOWED_ORIGINS``), the default language (``DEFAULT_LANGUAGE``)
     token: TokenConfig  #: login tokens (``TOKEN_*``)
     wechat: WechatConfig | None  #: WeChat login (``WECHAT_*``), ``None`` when off
     receipts: ReceiptSettings = ReceiptSettings()  #: delivery receipts (``RECEIPT_*``)
@@ -218,7 +241,7 @@ def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.
     ------
     ConfigError
         At start-up, naming every missing or malformed variable of every
-        settings group (service, CORS, token, WeChat) in ``.problems``;
+        settings group (service, CORS and language, token, WeChat) in ``.problems``;
         ``.variable`` is the first.
     """
     configure_logging()
@@ -228,7 +251,7 @@ def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.
     service = build_service(
         config.settings, clock=clock, token_config=config.token, wechat_config=config.wechat
     )
-    app = create_app(service)
+    app = create_app(service, default_language=edge.default_language)
     jwks = service.jwks if jwks is None else jwks
     receipts = Receipts(config.receipts, config.settings, service.store.client, clock)
 
