@@ -5,7 +5,8 @@ A plain WSGI callable (PEP 3333): it reads ``QUERY_STRING`` and
 Werkzeug's form parser runs only for a ``multipart/form-data`` body. It is
 reached through :func:`smsverify.edge.handler.handle_event` only (SCF and
 ``serve`` alike), which sets the request fields (:data:`REQUEST_FIELDS`) and
-writes the invocation line.
+writes the invocation line. Each answer's ``msg`` is in the request's language
+(:mod:`smsverify.edge.messages`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl
 
 from smsverify import errors
+from smsverify.edge import messages
 from smsverify.edge.event import MAX_BODY_BYTES
 from smsverify.edge.responses import body, error_body, integration_response, status_line
 from smsverify.observability import REQUEST_FIELDS
@@ -25,9 +27,11 @@ from smsverify.service.verification import Channel, VerificationService
 
 METHODS = ("getSms", "login")
 #: Parameters read from the query and the body; any other name is ignored.
-#: ``scene`` and ``verificationId`` (both methods) and ``wxCode`` (login) are passed through as read.
-#: ``channel`` (getSms): ``sms`` (default) or ``voice``.
-PARAMS = frozenset(("method", "phone", "code", "ticket", "randstr", "scene", "wxCode", "verificationId", "channel"))
+#: ``scene`` and ``verificationId`` (both methods) and ``wxCode`` (login) are passed through as read;
+#: ``channel`` (getSms): ``sms`` (default) or ``voice``;
+#: ``lang`` (both methods) picks the language of ``msg`` (:func:`smsverify.edge.messages.choose`).
+PARAMS = frozenset(("method", "phone", "code", "ticket", "randstr", "scene", "wxCode", "verificationId", "channel",
+                    "lang"))
 MAX_PARAM_LENGTH = 512
 MAX_FORM_FIELDS = 64
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -158,6 +162,16 @@ def read_params(environ: dict) -> dict[str, str]:
     return params
 
 
+def _query_lang(environ: dict) -> str | None:
+    """The first ``lang`` of the query string, read leniently: for an answer to a request whose
+    parameters could not be read (a ``lang`` in such a body is not seen)."""
+    try:
+        pairs = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:
+        return None
+    return next((value for key, value in pairs if key == "lang"), None)
+
+
 def answer(service: VerificationService, params: dict[str, str], fields: dict[str, Any],
            request_id: str, client_ip: str | None) -> dict[str, Any]:
     """Run the protocol for ``params``; returns the body. Adds log fields to ``fields``.
@@ -213,7 +227,8 @@ def answer(service: VerificationService, params: dict[str, str], fields: dict[st
     return body("Success", "校验验证码成功", request_id, token=token.token, tokenType="Bearer", expiresIn=token.expires_in)
 
 
-def create_app(service: VerificationService) -> Callable[[dict, Callable], Iterable[bytes]]:
+def create_app(service: VerificationService, *,
+               default_language: str = messages.DEFAULT_LANGUAGE) -> Callable[[dict, Callable], Iterable[bytes]]:
     """A WSGI app answering ``method=getSms`` and ``method=login`` on any path.
 
     The request id and the client IP come from the request fields set by
@@ -221,6 +236,10 @@ def create_app(service: VerificationService) -> Callable[[dict, Callable], Itera
     gateway's ``requestContext``); outside it, a new UUID and ``REMOTE_ADDR``.
     Each body gets its status and headers from
     :func:`smsverify.edge.responses.integration_response`, the one mapping.
+    Every ``msg`` is in the language :func:`smsverify.edge.messages.choose`
+    picks from the ``lang`` parameter, the ``Accept-Language`` header
+    (``HTTP_ACCEPT_LANGUAGE``) and ``default_language`` (``"zh-CN"`` or
+    ``"en"``); the log field ``lang`` records it.
     An exception other than a :class:`~smsverify.errors.VerificationError`
     propagates (``handle_event`` answers ``InternalError`` and logs it).
     """
@@ -232,8 +251,10 @@ def create_app(service: VerificationService) -> Callable[[dict, Callable], Itera
             REQUEST_FIELDS.set(fields)
         request_id = fields["requestId"]
         client_ip = fields.get("ip") or environ.get("REMOTE_ADDR") or None
+        params: dict[str, str] | None = None
         try:
-            payload = answer(service, read_params(environ), fields, request_id, client_ip)
+            params = read_params(environ)
+            payload = answer(service, params, fields, request_id, client_ip)
         except errors.VerificationError as exc:
             payload = error_body(exc, request_id)
             if "providerCode" in exc.fields:
@@ -241,6 +262,9 @@ def create_app(service: VerificationService) -> Callable[[dict, Callable], Itera
             fields.update(exc.log_fields)
         # Anything else is a defect: it propagates to the one guard, in handle_event.
         fields["codeStr"] = payload["codeStr"]
+        lang = params.get("lang") if params is not None else _query_lang(environ)
+        fields["lang"] = language = messages.choose(lang, environ.get("HTTP_ACCEPT_LANGUAGE"), default_language)
+        payload = messages.localise(payload, language)
         response = integration_response(payload)
         data = response["body"].encode("utf-8")
         start_response(status_line(response["statusCode"]), [*response["headers"].items(), ("Content-Length", str(len(data)))])

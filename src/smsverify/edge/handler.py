@@ -21,6 +21,7 @@ from smsverify import errors
 from smsverify.bootstrap import build_service, read_token_config, read_wechat_config
 from smsverify.config import Settings
 from smsverify.env import EnvReader
+from smsverify.edge import messages
 from smsverify.edge.app import create_app
 from smsverify.edge.event import MalformedEvent, request_id_of, to_wsgi_event
 from smsverify.edge.receipts import Receipts, ReceiptSettings
@@ -74,6 +75,22 @@ def _origin_of(headers: Any) -> Any:
 CROSS_SITE = frozenset({"cross-site", "same-site"})
 
 
+def _event_language(event: Any, default: str) -> str:
+    """The language of an answer given before the app reads the request (a refused origin, a
+    malformed event, a defect): the event's query ``lang`` and ``Accept-Language`` header, read leniently."""
+    if not isinstance(event, dict):
+        return default
+    query, headers = event.get("queryString"), event.get("headers")
+    lang = query.get("lang") if isinstance(query, dict) else None
+    if isinstance(lang, list):
+        lang = lang[0] if lang else None
+    accept = None
+    if isinstance(headers, dict):
+        accept = next((value for key, value in headers.items()
+                       if isinstance(key, str) and key.lower() == "accept-language"), None)
+    return messages.choose(lang, accept, default)
+
+
 def _is_jwks(event: dict) -> bool:
     path = event.get("path")
     if isinstance(path, str) and path.endswith(JWKS_PATH_SUFFIX):
@@ -123,7 +140,9 @@ def _dispatch(app: Callable, event: Any, context: Any, edge: EdgeSettings, jwks:
             # A cross-site request without an allowed Origin (an <img>, a form, a no-cors
             # fetch of another site's page) runs nothing.
             fields["origin"] = str(origin)[:128] if origin is not None else f"<none; Sec-Fetch-Site: {str(site)[:32]}>"
-            refused = integration_response(error_body(errors.OriginNotAllowed(), request_id))
+            refused_body = messages.localise(error_body(errors.OriginNotAllowed(), request_id),
+                                             _event_language(event, edge.default_language))
+            refused = integration_response(refused_body)
             refused["headers"].update(cors)
             return refused, True
         if origin is not None:
@@ -151,11 +170,13 @@ def _dispatch(app: Callable, event: Any, context: Any, edge: EdgeSettings, jwks:
             }, True
     except MalformedEvent as exc:
         fields["codeStr"], fields["reason"] = "InValidParam", str(exc)
-        response, logged = integration_response(error_body(errors.InvalidParam(f"请求格式错误：{exc}"), request_id)), True
+        malformed = error_body(errors.InvalidParam(f"请求格式错误：{exc}"), request_id)
+        response, logged = integration_response(messages.localise(malformed, _event_language(event, edge.default_language))), True
     except Exception:  # a defect of ours; the app itself catches everything it knows
         log.exception("unexpected error")
         fields["codeStr"] = "InternalError"
-        response, logged = integration_response(body("InternalError", "服务内部错误", request_id)), True
+        failed = body("InternalError", "服务内部错误", request_id)
+        response, logged = integration_response(messages.localise(failed, _event_language(event, edge.default_language))), True
     if cors:
         response["headers"].update(cors)
     return response, logged
@@ -173,7 +194,10 @@ def handle_event(app: Callable, event: Any, context: Any, *, edge: EdgeSettings 
         As SCF passes them (an API Gateway or Function URL event, see
         :mod:`smsverify.edge.event`).
     edge:
-        CORS settings; default: CORS off.
+        CORS settings and the default language of ``msg``; default: CORS off, ``zh-CN``.
+        An answer given before the app reads the request (``OriginNotAllowed``, a
+        malformed event, ``InternalError``) takes its language from the event's
+        query ``lang`` and ``Accept-Language`` header.
     jwks:
         Answers ``GET ?method=jwks`` and any path ending in
         ``/.well-known/jwks.json`` (served with ``Cache-Control: public,
@@ -205,7 +229,7 @@ class Configuration:
     """Every settings group the function reads at start-up (:func:`read_configuration`)."""
 
     settings: Settings  #: the service's (:meth:`Settings.from_env`)
-    edge: EdgeSettings  #: CORS (``ALLOWED_ORIGINS``)
+    edge: EdgeSettings  #: CORS (``ALLOWED_ORIGINS``), the default language (``DEFAULT_LANGUAGE``)
     token: TokenConfig  #: login tokens (``TOKEN_*``)
     wechat: WechatConfig | None  #: WeChat login (``WECHAT_*``), ``None`` when off
     receipts: ReceiptSettings = ReceiptSettings()  #: delivery receipts (``RECEIPT_*``)
@@ -240,7 +264,7 @@ def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.
     ------
     ConfigError
         At start-up, naming every missing or malformed variable of every
-        settings group (service, CORS, token, WeChat) in ``.problems``;
+        settings group (service, CORS and language, token, WeChat) in ``.problems``;
         ``.variable`` is the first.
     """
     configure_logging()
@@ -250,7 +274,7 @@ def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.
     service = build_service(
         config.settings, clock=clock, token_config=config.token, wechat_config=config.wechat
     )
-    app = create_app(service)
+    app = create_app(service, default_language=edge.default_language)
     jwks = service.jwks if jwks is None else jwks
     receipts = Receipts(config.receipts, config.settings, service.store.client, clock)
 
