@@ -83,6 +83,10 @@ CATALOG: dict[str, str] = {
     "该手机号获取验证码过于频繁，请先完成人机验证": "Codes are requested too often for this phone number; please complete the captcha first",
     "当前网络获取验证码过于频繁，请先完成人机验证": "Codes are requested too often from this network; please complete the captcha first",
     "发送量较大，请先完成人机验证": "Many codes are being sent; please complete the captcha first",
+    "参数 channel 应为 sms 或 voice": "The channel parameter must be sms or voice",
+    "未开通语音验证码（channel=voice 需要配置 VOICE_SDKAPPID）":
+        "Voice codes are not enabled (channel=voice needs VOICE_SDKAPPID)",
+    "语音验证码仅支持中国大陆手机号": "Voice codes are for mainland China mobile numbers only",
     "验证码错误次数较多，请先完成人机验证": "Too many wrong codes; please complete the captcha first",
     "请先完成人机验证（缺少 ticket 或 randstr）": "Please complete the captcha first (ticket or randstr is missing)",
     "参数 verificationId 无效：应为客户端生成的 22-64 位随机串（A-Z a-z 0-9 _ -）":
