@@ -189,6 +189,8 @@ def answer(service: VerificationService, params: dict[str, str], fields: dict[st
         raise errors.InvalidParam("缺少参数 phone")
     phone = service.phone(params["phone"])
     fields["phone"] = phone.masked
+    if service.is_test_number(phone):
+        fields["testNumber"] = True  # every send and login of a TEST_PHONE_NUMBERS number, whatever its outcome
     scene = service.scene(params.get("scene"))
     fields["scene"] = scene
     verification = service.verification_id(params.get("verificationId"))

@@ -59,6 +59,12 @@ CAPTCHA_CONFIG_SUSPECT = frozenset({16, 100})
 #: interval, and for at least this many seconds (SEND_INTERVAL_SECONDS may be 0).
 MIN_REFUSAL_BACKOFF_SECONDS = 60
 
+#: The provider named for a test number's "send" (nothing is sent, nothing billed).
+TEST_PROVIDER = "test"
+
+#: ``amr`` of a token for a test number (RFC 8176 "sms", plus "test" so a backend can refuse it).
+TEST_AMR = ("sms", "test")
+
 #: A client-made ``verificationId``: 22-64 characters of the URL-safe base64
 #: alphabet, i.e. at least 128 bits when random (22 x 6 = 132 bits).
 VERIFICATION_ID = re.compile(r"[A-Za-z0-9_-]{22,64}")
@@ -93,6 +99,7 @@ class CodeSent:
     verification: str | None = None  #: the ``verificationId`` the code is bound to (``None``: legacy)
     replayed: bool = False  #: a repeat inside the resend interval: nothing was sent
     channel: Channel = Channel.SMS  #: how the code was sent
+    test_number: bool = False  #: a ``TEST_PHONE_NUMBERS`` number: nothing was sent
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,7 @@ class CodeVerified:
     phone: Phone
     token: IssuedToken | None = None  #: the signed login token, when the service has an issuer
     wechat: WechatIdentity | None = None  #: who sent ``wxCode``, when WeChat login is on and one was sent
+    test_number: bool = False  #: a ``TEST_PHONE_NUMBERS`` number logged in with its fixed code
 
 
 def _store_down(exc: StoreUnavailable, address: str = "") -> None:
@@ -187,6 +195,10 @@ class VerificationService:
     def phone(self, raw: str) -> Phone:
         """A client's spelling of a phone as a :class:`Phone`; raises :class:`errors.InvalidParam`."""
         return parse_phone(raw, self.policy.default_region, self.policy.allowed_country_codes)
+
+    def is_test_number(self, phone: Phone) -> bool:
+        """Whether ``phone`` is one of ``TEST_PHONE_NUMBERS`` (no SMS; its fixed code logs in)."""
+        return phone.e164 in self.policy.test_phone_numbers
 
     def scene(self, raw: str | None) -> str:
         """The scene a request names (``None`` or blank: ``login``), checked against ``SMS_SCENES``.
@@ -316,7 +328,8 @@ class VerificationService:
                 raise errors.InvalidParam("语音验证码仅支持中国大陆手机号")
         client = self._client(client_ip)
         prefix = destination_prefix(phone, self.policy.prefix_digits)
-        code = new_code(self.policy.code_length)
+        test_code = self.policy.test_phone_numbers.get(phone.e164)
+        code = new_code(self.policy.code_length) if test_code is None else test_code
         reservation = uuid.uuid4().hex
         moment = moment_at(self.clock())
         watched = delivery.names if delivery.failover else ()
@@ -349,6 +362,13 @@ class VerificationService:
             return CodeSent(phone=phone, expires_in=ttl, resend_after=self.policy.send_interval_seconds,
                             receipt=SendReceipt(outcome.provider), verification=verification, replayed=True,
                             channel=channel)
+        if test_code is not None:  # a test number (TEST_PHONE_NUMBERS): its fixed code is stored, nothing is sent
+            if outcome.pending or verification is not None:
+                self._settle(phone, reservation, moment, scene, verification, accepted=True,
+                             receipt=SendReceipt(TEST_PROVIDER))
+            return CodeSent(phone=phone, expires_in=ttl, resend_after=self.policy.send_interval_seconds,
+                            receipt=SendReceipt(TEST_PROVIDER), verification=verification, channel=channel,
+                            test_number=True)
         message = SmsMessage(
             phone=phone.e164, code=code, ttl_minutes=math.ceil(ttl / 60), reference=reference, scene=scene
         )
@@ -593,7 +613,9 @@ class VerificationService:
             identity = self._exchange_wx_code(wx_code or "")
             result = check(ticket_ok, False)  # consume: a concurrent login may have won it meanwhile
         if result.status is CheckOutcome.OK:
-            return CodeVerified(phone=phone, token=self._token(phone, identity, scene), wechat=identity)
+            test = phone.e164 in self.policy.test_phone_numbers
+            return CodeVerified(phone=phone, token=self._token(phone, identity, scene, test=test), wechat=identity,
+                                test_number=test)
         if result.status is CheckOutcome.IP:
             raise errors.IpLimitExceeded("当前网络校验失败次数过多，请稍后再试", retryAfter=_seconds(result.wait_ms))
         if result.status is CheckOutcome.BUSY:
@@ -623,7 +645,7 @@ class VerificationService:
                 window, "need a captcha" if captcha else "are refused (ServiceBusy)",
             )
 
-    def _token(self, phone: Phone, identity: WechatIdentity | None, scene: str) -> IssuedToken | None:
+    def _token(self, phone: Phone, identity: WechatIdentity | None, scene: str, *, test: bool = False) -> IssuedToken | None:
         """The signed login token for ``phone``, naming the WeChat user too when one was exchanged."""
         if self.issuer is None:
             return None
@@ -632,6 +654,8 @@ class VerificationService:
             extra["openid"] = identity.openid
             if identity.unionid:
                 extra["unionid"] = identity.unionid
+        if test:
+            return self.issuer.issue(phone_e164=phone.e164, scene=scene, extra_claims=extra, amr=TEST_AMR)
         return self.issuer.issue(phone_e164=phone.e164, scene=scene, extra_claims=extra)
 
     def _exchange_wx_code(self, wx_code: str) -> WechatIdentity:
