@@ -22,10 +22,11 @@ from smsverify.edge import messages
 from smsverify.edge.event import MAX_BODY_BYTES
 from smsverify.edge.responses import body, error_body, integration_response, status_line
 from smsverify.observability import REQUEST_FIELDS
+from smsverify.senders.receipts import DeliveryState
 from smsverify.service.verification import Channel, VerificationService
 
 
-METHODS = ("getSms", "login")
+METHODS = ("getSms", "login", "status")
 #: Parameters read from the query and the body; any other name is ignored.
 #: ``scene`` and ``verificationId`` (both methods) and ``wxCode`` (login) are passed through as read;
 #: ``channel`` (getSms): ``sms`` (default) or ``voice``;
@@ -183,7 +184,7 @@ def answer(service: VerificationService, params: dict[str, str], fields: dict[st
     """
     method = params.get("method")
     if method not in METHODS:
-        raise errors.InvalidParam("缺少参数 method" if method is None else "参数 method 应为 getSms 或 login")
+        raise errors.InvalidParam("缺少参数 method" if method is None else "参数 method 应为 getSms、login 或 status")
     fields["method"] = method
     if "phone" not in params:
         raise errors.InvalidParam("缺少参数 phone")
@@ -195,6 +196,17 @@ def answer(service: VerificationService, params: dict[str, str], fields: dict[st
     fields["scene"] = scene
     verification = service.verification_id(params.get("verificationId"))
     fields["bound"] = verification is not None
+    if method == "status":
+        status = service.status(phone, verification, client_ip=client_ip, scene=scene)
+        fields["delivery"] = status.delivery.value
+        extra: dict[str, Any] = {"delivery": status.delivery.value, "channel": status.channel.value}
+        if status.description:
+            extra["description"] = status.description
+        if status.delivery is DeliveryState.FAILED:
+            extra["resendAllowed"] = status.resend_after == 0
+            extra["resendAfter"] = status.resend_after
+            extra["otherChannel"] = status.other_channel
+        return body("Ok", "查询成功", request_id, verificationId=verification, **extra)
     if method == "getSms":
         raw_channel = params.get("channel") or Channel.SMS.value
         if raw_channel not in (Channel.SMS.value, Channel.VOICE.value):
@@ -213,7 +225,7 @@ def answer(service: VerificationService, params: dict[str, str], fields: dict[st
             fields["failedProviders"] = list(sent.failed_providers)
         if sent.replayed:
             fields["replayed"] = True
-        extra: dict[str, Any] = {"verificationId": verification} if verification is not None else {}
+        extra = {"verificationId": verification} if verification is not None else {}
         if sent.channel is Channel.VOICE:
             extra["channel"] = sent.channel.value
         return body("Ok", "验证码已发送", request_id,

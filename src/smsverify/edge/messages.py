@@ -71,7 +71,11 @@ CATALOG: dict[str, str] = {
     "Content-Length 无效": "The Content-Length is invalid",
     "请求体过大": "The request body is too large",
     "缺少参数 method": "The method parameter is missing",
-    "参数 method 应为 getSms 或 login": "The method parameter must be getSms or login",
+    "参数 method 应为 getSms、login 或 status": "The method parameter must be getSms, login or status",
+    "method=status 需要参数 verificationId（旧版验证码没有状态）":
+        "method=status needs verificationId (legacy codes have no status)",
+    "当前网络查询过于频繁，请稍后再试": "Too many status requests from this network; please try again later",
+    "查询成功": "Status found",
     "缺少参数 phone": "The phone parameter is missing",
     # phones (service/phone.py)
     "手机号格式不正确": "The phone number is malformed",

@@ -13,11 +13,12 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from smsverify import errors
 from smsverify.clock import Clock, Moment, moment_at
 from smsverify.scenes import DEFAULT_SCENE, is_scene_name
+from smsverify.senders.receipts import DeliveryState
 from smsverify.senders.base import (
     NumberRateLimited,
     NumberRejected,
@@ -100,6 +101,16 @@ class CodeSent:
     replayed: bool = False  #: a repeat inside the resend interval: nothing was sent
     channel: Channel = Channel.SMS  #: how the code was sent
     test_number: bool = False  #: a ``TEST_PHONE_NUMBERS`` number: nothing was sent
+
+
+class DeliveryStatus(NamedTuple):
+    """``method=status``: where a verification's code stands (:meth:`VerificationService.status`)."""
+
+    delivery: DeliveryState  #: ``sent`` until a receipt says ``delivered`` or ``failed``
+    channel: Channel
+    description: str  #: the carrier's word from the receipt (e.g. ``DELIVRD``), "" before one
+    resend_after: int  #: seconds until the verification may be sent again (0: now)
+    other_channel: bool  #: a resend by the other route (voice after SMS) is possible at all
 
 
 @dataclass(frozen=True)
@@ -517,6 +528,49 @@ class VerificationService:
             # Both codes stay valid until the older one expires: lenient, never a refusal.
             log.warning("could not settle the sent code for %s (cause: %s); both codes stay valid",
                         phone.masked, exc.cause)
+
+    # -- status -------------------------------------------------------------------
+    def status(self, phone: Phone, verification: str | None, *, client_ip: str | None,
+               scene: str = DEFAULT_SCENE) -> DeliveryStatus:
+        """Where the code of ``verification`` stands: sent, delivered or failed (delivery
+        receipts, :mod:`smsverify.store.delivery`), by which channel, and when it may be sent
+        again. Only the holder of the ``verificationId`` can ask (legacy codes have no status:
+        anyone could ask); an unknown, expired or used id is ``CodeHasExpired``, the same
+        answer as for an id never sent, so nothing is revealed. Each request counts against
+        the client's status quota (``STATUS_LIMIT`` per ``STATUS_WINDOW_SECONDS``).
+
+        Raises
+        ------
+        errors.InvalidParam (no ``verificationId``), errors.CodeHasExpired,
+        errors.IpLimitExceeded (``retryAfter``), errors.ServiceUnavailable
+        """
+        if verification is None:
+            raise errors.InvalidParam("method=status 需要参数 verificationId（旧版验证码没有状态）")
+        moment = moment_at(self.clock())
+        try:
+            wait_ms = self.store.count_status(self._client(client_ip).key, moment)
+            if wait_ms:
+                raise errors.IpLimitExceeded("当前网络查询过于频繁，请稍后再试", retryAfter=_seconds(wait_ms))
+            code = self.store.bound_code(phone.e164, scene, verification, moment)
+            if code is None:
+                raise errors.CodeHasExpired()
+        except StoreUnavailable as exc:
+            _store_down(exc, self.store_address)
+            raise errors.ServiceUnavailable() from exc
+        voice_sent = code.provider in self._voice_names
+        delivery, description = (DeliveryState(code.delivery[0]), code.delivery[1]) if code.delivery else (
+            DeliveryState.SENT, "")
+        return DeliveryStatus(
+            delivery=delivery,
+            channel=Channel.VOICE if voice_sent else Channel.SMS,
+            description=description,
+            resend_after=math.ceil(code.resend_wait_ms / 1000),
+            other_channel=self.voice is not None and not voice_sent,
+        )
+
+    @property
+    def _voice_names(self) -> tuple[str, ...]:
+        return self.voice.names if self.voice is not None else ()
 
     # -- keys ---------------------------------------------------------------------
     def jwks(self) -> dict:
