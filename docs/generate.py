@@ -260,7 +260,8 @@ LIMITS = [
     ("wrong codes per phone per calendar day (legacy codes only: a bound code's tries are its own)",
      ["DAILY_VERIFY_LIMIT"], "VerifyLimitExceeded"),
     ("code lifetime", ["CODE_TTL_SECONDS"], "CodeHasExpired"),
-    ("captcha before sending (optional)", ["CAPTCHA_APP_ID", "CAPTCHA_APP_SECRET_KEY"], "CaptchaFailed"),
+    ("captcha (optional): asked for by a reached limit, a request without a client IP, or `CAPTCHA_MODE=always`; "
+     "a rejected ticket is `CaptchaFailed`", ["CAPTCHA_APP_ID", "CAPTCHA_APP_SECRET_KEY"], "CaptchaRequired"),
     ("when getSms needs a captcha ticket (captcha on): `always`, or `adaptive` (without a client IP, or past "
      "`GLOBAL_SEND_LIMIT`)",
      ["CAPTCHA_MODE"], "CaptchaRequired"),
