@@ -25,7 +25,9 @@ invocation. (A PING is about 0 µs there: its cost is all in the network part,
 which is why commandstats alone cannot be the ratio.)
 
 Cases: getSms (a code sent to a new phone: ``send.lua``), login with a wrong
-code and with the right code (``check.lua``) through ``main_handler``, and the
+code and with the right code (``check.lua``) through ``main_handler``, each
+for a legacy code and a code bound to a ``verificationId`` (a bound getSms
+adds ``settle.lua``, which records the provider and serial), and the
 naive baseline's pattern (a new connection, GET, SET, EXPIRE per login). They
 run interleaved, in blocks, so that load on the machine falls on all of them.
 Traffic is shaped like real traffic, so the sorted-set windows have realistic
@@ -127,26 +129,32 @@ def run(parts: Parts, *, n: int) -> dict[str, Cost]:
     pinger.ping()
     # a phone and a client IP per call; 7919 is prime to 10, so the phones are distinct and their
     # 7-digit prefixes (PREFIX_DIGITS) spread over thousands of buckets
-    phones = [f"8613{i % 10}{(i * 7919) % 10**8:08d}" for i in range(4 * n)]
-    ips = [f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}" for i in range(4 * n)]
+    phones = [f"8613{i % 10}{(i * 7919) % 10**8:08d}" for i in range(8 * n)]
+    ips = [f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}" for i in range(8 * n)]
+
+    def vid(i: int) -> str:
+        return f"bench-verification-{i:012d}"
     sent: dict[str, str] = {}
 
-    def send(i: int) -> Callable[[], None]:
-        event = get_sms(phones[i], ip=ips[i])
+    def send(i: int, bound: bool = False) -> Callable[[], None]:
+        event = get_sms(phones[i], ip=ips[i], **({"verificationId": vid(i)} if bound else {}))
 
         def call() -> None:
             expect(ours(event, {}), "Ok")
             sent[phones[i]] = parts.emulator.sent[-1]["params"][0]
         return call
 
-    def check(i: int, right: bool) -> Callable[[], None]:
-        event = login(phones[i], sent[phones[i]] if right else wrong(sent[phones[i]]))
+    def check(i: int, right: bool, bound: bool = False) -> Callable[[], None]:
+        extra = {"verificationId": vid(i)} if bound else {}
+        event = login(phones[i], sent[phones[i]] if right else wrong(sent[phones[i]]), **extra)
         event["requestContext"]["sourceIp"] = ips[i]
         return lambda: expect(ours(event, {}), "Success" if right else "CodeIsError")
 
     # codes for the logins (sent before the measured blocks), then the naive baseline's own codes
     for i in range(n, 3 * n):
         send(i)()
+    for i in range(5 * n, 7 * n):  # bound codes (verificationId) for the bound logins
+        send(i, bound=True)()
     naive_codes: dict[str, str] = {}
     for i in range(3 * n, 4 * n):
         expect(naive(get_sms(phones[i], ip=ips[i]), {}), "Ok")
@@ -169,6 +177,9 @@ def run(parts: Parts, *, n: int) -> dict[str, Cost]:
         "getSms": [send(i) for i in range(n)],
         "login, wrong code": [check(i, False) for i in range(n, 2 * n)],
         "login, right code": [check(i, True) for i in range(2 * n, 3 * n)],
+        "getSms, bound (verificationId)": [send(i, bound=True) for i in range(4 * n, 5 * n)],
+        "login, wrong code, bound": [check(i, False, bound=True) for i in range(5 * n, 6 * n)],
+        "login, right code, bound": [check(i, True, bound=True) for i in range(6 * n, 7 * n)],
         "naive login, wrong code (new connection, GET, SET, EXPIRE)": [naive_wrong(i) for i in range(3 * n, 4 * n)],
     }
     sums = {name: _Sum() for name in cases}
