@@ -231,3 +231,22 @@ def test_a_throttled_client_costs_no_captcha_call(deployment, sms_api):
         body = send(handler, number(i), ip, verificationId=vid(), ticket=ticket, randstr=randstr)
         assert body["codeStr"] == "IpLimitExceeded"
     assert len([r for r in sms_api.requests if r["action"] == "DescribeCaptchaResult"]) == checks == 9
+
+
+# -- LEGACY_LOGIN's exposure is named at start-up inside SCF ----------------------------------------
+@pytest.mark.parametrize("legacy", ["on", "off"])
+def test_inside_scf_legacy_login_on_logs_its_exposure_once(make_env, redis_url, caplog, sms_api, legacy):
+    import logging
+
+    from smsverify.edge.handler import create_handler
+
+    logger = logging.getLogger("smsverify")
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.WARNING, logger="smsverify"):
+            create_handler(make_env(redis_url, **CAPTCHA_ENV, CAPTCHA_API_ENDPOINT=sms_api.url,
+                                    TENCENTCLOUD_RUNENV="SCF", LEGACY_LOGIN=legacy))
+    finally:
+        logger.removeHandler(caplog.handler)
+    warned = [r.getMessage() for r in caplog.records if "LEGACY_LOGIN" in r.getMessage()]
+    assert len(warned) == (1 if legacy == "on" else 0)
