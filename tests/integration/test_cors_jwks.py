@@ -128,6 +128,7 @@ def test_jwks_route_answers_without_redis_or_log_line(cors_handler, counter, cap
     assert traffic.round_trips == 0
     assert (response["statusCode"], json.loads(response["body"])) == (200, JWKS)
     assert response["headers"]["Cache-Control"] == "public, max-age=300"
+    assert response["headers"]["Vary"] == "Origin"  # ALLOWED_ORIGINS is set: a shared cache must key on Origin
     assert [r for r in caplog.records if r.getMessage() == "invocation"] == []
 
 
