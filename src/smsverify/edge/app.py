@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 from smsverify import errors
 from smsverify.edge import messages
 from smsverify.edge.event import MAX_BODY_BYTES
-from smsverify.edge.responses import body, error_body, integration_response, status_line
+from smsverify.edge.responses import SUCCESSES, body, error_body, integration_response, status_line
 from smsverify.observability import REQUEST_FIELDS
 from smsverify.senders.receipts import DeliveryState
 from smsverify.service.verification import Channel, VerificationService
@@ -228,7 +228,7 @@ def answer(service: VerificationService, params: dict[str, str], fields: dict[st
         extra = {"verificationId": verification} if verification is not None else {}
         if sent.channel is Channel.VOICE:
             extra["channel"] = sent.channel.value
-        return body("Ok", "验证码已发送", request_id,
+        return body("Ok", SUCCESSES["Ok"][0], request_id,
                     expiresIn=sent.expires_in, resendAfter=sent.resend_after, provider=sent.receipt.provider, **extra)
     verified = service.check_code(
         phone, params.get("code"), client_ip=client_ip, ticket=params.get("ticket"), randstr=params.get("randstr"),
@@ -236,9 +236,9 @@ def answer(service: VerificationService, params: dict[str, str], fields: dict[st
     )
     token = verified.token
     if token is None:
-        return body("Success", "校验验证码成功", request_id)
+        return body("Success", SUCCESSES["Success"][0], request_id)
     fields["jti"] = token.jti
-    return body("Success", "校验验证码成功", request_id, token=token.token, tokenType="Bearer", expiresIn=token.expires_in)
+    return body("Success", SUCCESSES["Success"][0], request_id, token=token.token, tokenType="Bearer", expiresIn=token.expires_in)
 
 
 def create_app(service: VerificationService, *,

@@ -17,32 +17,33 @@ from smsverify.errors import VerificationError
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
-#: HTTP status of every codeStr (docs/generate.py writes the docs' codeStr tables from it).
+#: The two answers that are not refusals: codeStr -> (default ``msg``, extra body fields). ``Ok``
+#: answers getSms (and ``method=status``, with its own fields), ``Success`` a right code.
+SUCCESSES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Ok": ("验证码已发送", ("verificationId", "expiresIn", "resendAfter", "provider", "channel", "delivery",
+                         "description", "resendAllowed", "otherChannel")),
+    "Success": ("校验验证码成功", ("token", "tokenType", "expiresIn")),
+}
+
+
+def _error_classes() -> list[type[VerificationError]]:
+    """Every codeStr's class, the root (``InternalError``) first, in the order errors.py declares them."""
+    from smsverify import errors
+
+    return [value for value in vars(errors).values()
+            if isinstance(value, type) and issubclass(value, VerificationError)]
+
+
+#: HTTP status of every codeStr: the successes', then each error class's own ``status``
+#: (docs/generate.py writes the docs' codeStr tables from these declarations).
 STATUS: dict[str, int] = {
-    "Ok": 200,
-    "Success": 200,
-    "InValidParam": 400,
-    "MissingCode": 400,
-    "CaptchaFailed": 400,
-    "WechatLoginFailed": 400,
-    "CaptchaRequired": 400,
-    "CodeHasExpired": 401,
-    "CodeHasValid": 401,
-    "CodeIsError": 401,
-    "TooFrequent": 429,
-    "HourlyLimitExceeded": 429,
-    "DailyLimitExceeded": 429,
-    "IpLimitExceeded": 429,
-    "PrefixLimitExceeded": 429,
-    "OriginNotAllowed": 403,
-    "NotFound": 404,
-    "VerifyLimitExceeded": 429,
-    "InternalError": 500,
-    "SmsSendFailed": 502,
-    "ReceiptPullFailed": 502,
-    "ServiceBusy": 503,
-    "ServiceUnavailable": 503,
-    "SmsSendTimeout": 504,
+    **{code_str: 200 for code_str in SUCCESSES},
+    **{cls.code_str: cls.status for cls in _error_classes()},
+}
+#: The extra body fields of every codeStr, declared with it.
+BODY_FIELDS: dict[str, tuple[str, ...]] = {
+    **{code_str: fields for code_str, (_msg, fields) in SUCCESSES.items()},
+    **{cls.code_str: cls.body_fields for cls in _error_classes()},
 }
 
 
