@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from smsverify.insight import InsightSettings
 from smsverify.scenes import DEFAULT_SCENE
 
 
@@ -40,3 +41,5 @@ class ServicePolicy:
     ipv6_site_prefix_length: int = 48  #: IPv6 sites are grouped by this prefix (``IPV6_SITE_PREFIX_LENGTH``)
     legacy_login: bool = True  #: getSms without ``verificationId`` still issues a code (``LEGACY_LOGIN``)
     global_verify_window_seconds: int = 3600  #: the global failed-login window, for its log line
+    #: conversion counters, pumping, prices (``PUMPING_*``, ``SMS_PRICE``, ``SPEND_ALERT_PER_HOUR``)
+    insight: InsightSettings = InsightSettings()
