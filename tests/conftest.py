@@ -26,6 +26,7 @@ from tests.support import (
     RONGLIAN_ACCOUNT_SID,
     RONGLIAN_APP_ID,
     RONGLIAN_AUTH_TOKEN,
+    GLOBAL_TEMPLATE_ID,
     RONGLIAN_TEMPLATE_ID,
     SDK_APP_ID,
     SECRET_ID,
@@ -93,7 +94,8 @@ def redis_cluster(tmp_path_factory) -> RedisCluster:
 def cloud_api() -> TencentCloudEmulator:
     emulator = TencentCloudEmulator(
         secret_id=SECRET_ID, secret_key=SECRET_KEY, token=SESSION_TOKEN,
-        sms_sdk_app_id=SDK_APP_ID, sms_templates={"100001": 2, "100002": 1}, sms_signs={SIGN},
+        sms_sdk_app_id=SDK_APP_ID, sms_templates={"100001": 2, "100002": 1, GLOBAL_TEMPLATE_ID: 2},
+        sms_global_templates={GLOBAL_TEMPLATE_ID}, sms_signs={SIGN},
         vms_sdk_app_id=VOICE_SDK_APP_ID,
     ).start()
     yield emulator

@@ -15,7 +15,7 @@ from smsverify.insight import BLOCK_AFTER_FRACTION, MICRO
 from smsverify.service.delivery import Delivery
 from smsverify.service.policy import ServicePolicy
 from smsverify.service.verification import VerificationService
-from smsverify.store.connection import connect
+from smsverify.store.connection import connect, describe
 from smsverify.store.base import Limits
 from smsverify.store.redis_store import RedisCodeStore
 
@@ -36,7 +36,8 @@ def limits_from(settings: Settings) -> Limits:
     """
     step_up = settings.captcha_enabled and settings.captcha_mode == "adaptive"
     insight = settings.insight
-    names = [field.name for field in dataclasses.fields(Limits) if field.name not in ("captcha", "global_send_hard_limit")
+    names = [field.name for field in dataclasses.fields(Limits)
+             if field.name not in ("captcha", "global_send_hard_limit", "voice_daily_limit")
              and not field.name.startswith(INSIGHT_LIMITS)]
     values = {name: getattr(settings, name) for name in names}
     values.update(
@@ -48,6 +49,7 @@ def limits_from(settings: Settings) -> Limits:
         spend_alert_micro=int(round(insight.spend_alert_per_hour * MICRO)),
     )
     values["verify_captcha_after"] = settings.verify_captcha_after if settings.captcha_enabled else 0
+    values["voice_daily_limit"] = settings.voice.daily_limit if settings.voice is not None else 0
     return Limits(
         **values,
         global_send_hard_limit=settings.global_send_hard_limit if step_up else settings.global_send_limit,
@@ -139,7 +141,7 @@ def build_service(
         )
     client = connect(settings.redis_url, cluster=settings.redis_cluster, timeout_seconds=settings.redis_timeout_seconds)
     store = RedisCodeStore(client, limits_from(settings), cluster=settings.redis_cluster)
-    from smsverify.senders import build_senders
+    from smsverify.senders import build_senders, build_voice_sender
 
     captcha = None
     if settings.captcha_enabled:
@@ -164,6 +166,12 @@ def build_service(
         from smsverify.wechat import WechatLogin
 
         wechat_login = WechatLogin(wechat_config, timeout_seconds=settings.sms_timeout_seconds)
+    voice_sender = build_voice_sender(settings)
+    voice = None
+    if voice_sender is not None:
+        voice = Delivery([voice_sender], timeout_seconds=settings.sms_timeout_seconds,
+                         budget_seconds=settings.sms_send_budget_seconds)
     return VerificationService(
-        policy_from(settings), store, delivery, captcha=captcha, clock=clock, issuer=issuer, wechat=wechat_login
+        policy_from(settings), store, delivery, captcha=captcha, clock=clock, issuer=issuer, wechat=wechat_login,
+        voice=voice, store_address=describe(settings.redis_url, cluster=settings.redis_cluster),
     )

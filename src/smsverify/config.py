@@ -22,7 +22,9 @@ SMS
     per provider request, ``SMS_SEND_BUDGET_SECONDS`` [8] for all attempts of
     one getSms, ``PROVIDER_BACKOFF_SECONDS`` [60] (older name
     ``PROVIDER_COOLDOWN_SECONDS``, still read) during which a provider that
-    failed is tried last by every instance.
+    failed is tried last by every instance. ``SMS_TEMPLATE_PARAMS`` may add
+    ``;templateId:list`` entries for templates that take other values, e.g.
+    ``code,minutes;7654321:code``.
     ``SMS_SCENES`` [login]: the allowed scenes (what a code is for), a comma
     list of ``scene:templateId`` entries, e.g.
     ``login:1234567,register:1234568,resetPassword:1234569``; the ids are
@@ -32,6 +34,11 @@ SMS
     ``SMS_TEMPLATE_ID``. Every other provider maps each scene to its own
     template in its own variable (``RONGLIAN_SCENES``, ``HUYI_SCENES``,
     ``ZHENZI_SCENES``); a scene without a template fails start-up.
+    ``SMS_TEMPLATES``: Tencent's ``login`` template per destination
+    (``86:1234567,*:7654321``); a Tencent scene's templates per destination
+    are joined by ``|`` inside ``SMS_SCENES``
+    (``login:86:1234567|*:7654321``). Start-up fails when a country of
+    ``ALLOWED_COUNTRY_CODES`` has no Tencent template (:mod:`smsverify.senders.tencent`).
 Provider variables
     Read by each provider's module (:mod:`smsverify.senders`), listed in
     its docstring, and only when ``SMS_PROVIDER`` names it.
@@ -116,6 +123,10 @@ class SmsCommon:
     code_length: int  #: ``CODE_LENGTH``, digits
     code_ttl_seconds: int  #: ``CODE_TTL_SECONDS``
     scenes: tuple[str, ...] = (DEFAULT_SCENE,)  #: ``SMS_SCENES``' names, in order: every provider needs a template for each
+    #: ``ALLOWED_COUNTRY_CODES`` (None: any country): a provider's templates must cover each
+    allowed_country_codes: frozenset[int] | None = frozenset({86})
+    #: ``SMS_TEMPLATE_PARAMS``' per-template entries: template id -> names, instead of :attr:`template_params`
+    template_params_by_template: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -180,6 +191,8 @@ class Settings:
     #: Voice codes (Tencent Cloud VMS), or None when ``VOICE_SDKAPPID`` is unset;
     #: the sender: :func:`smsverify.senders.build_voice_sender`.
     voice: VoiceSettings | None = None
+    #: ``SMS_TEMPLATE_PARAMS``' per-template entries (template id -> names)
+    sms_template_params_by_template: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: Conversion counters, pumping caught by conversion, spend (``METRICS_*``, ``PUMPING_*``, ``SMS_PRICE``,
     #: ``SPEND_ALERT_PER_HOUR``): :class:`smsverify.insight.InsightSettings`.
     insight: InsightSettings = InsightSettings()
@@ -196,7 +209,8 @@ class Settings:
     @property
     def sms_common(self) -> SmsCommon:
         return SmsCommon(
-            self.sms_template_params, self.sms_timeout_seconds, self.code_length, self.code_ttl_seconds, self.scenes
+            self.sms_template_params, self.sms_timeout_seconds, self.code_length, self.code_ttl_seconds, self.scenes,
+            self.allowed_country_codes, self.sms_template_params_by_template,
         )
 
     def provider_settings(self, name: str) -> Any:
@@ -231,12 +245,15 @@ def _read(reader: EnvReader) -> Settings:
     in_scf = reader.in_scf
     redis_url, redis_cluster = _redis(reader, in_scf)
     code_secret, previous = _code_secrets(reader, in_scf)
+    template_params, params_by_template = _template_params(reader)
     common = SmsCommon(
-        template_params=_template_params(reader),
+        template_params=template_params,
         timeout_seconds=reader.number("SMS_TIMEOUT_SECONDS", 5.0),
         code_length=reader.integer("CODE_LENGTH", 6, minimum=4, maximum=10),
         code_ttl_seconds=reader.integer("CODE_TTL_SECONDS", 300, minimum=30, maximum=86400),
         scenes=_scenes(reader),
+        allowed_country_codes=_country_codes(reader),
+        template_params_by_template=params_by_template,
     )
     providers = senders.read_names(reader)
     provider_settings = senders.read_settings(reader, providers, common)
@@ -273,7 +290,7 @@ def _read(reader: EnvReader) -> Settings:
         global_send_window_seconds=reader.integer("GLOBAL_SEND_WINDOW_SECONDS", 3600, maximum=86400 * 7),
         **_abuse_limits(reader, in_scf, common.code_length, global_limit, ip_send_limit),
         default_region=_region(reader),
-        allowed_country_codes=_country_codes(reader),
+        allowed_country_codes=common.allowed_country_codes,
         captcha_app_id=captcha_app_id,
         captcha_app_secret_key=captcha_key,
         captcha_api_endpoint=reader.text("CAPTCHA_API_ENDPOINT", "captcha.tencentcloudapi.com") or "",
@@ -281,6 +298,7 @@ def _read(reader: EnvReader) -> Settings:
         notices=tuple(reader.notices),
         scenes=common.scenes,
         voice=voice,
+        sms_template_params_by_template=common.template_params_by_template,
         insight=InsightSettings.from_reader(reader),
     )
 
@@ -360,12 +378,34 @@ def _redis(reader: EnvReader, in_scf: bool) -> tuple[str | None, bool]:
     return f"redis://{auth}{host}:{port}/{db}", cluster
 
 
-def _template_params(reader: EnvReader) -> tuple[str, ...]:
-    params = tuple(p.strip() for p in (reader.text("SMS_TEMPLATE_PARAMS", "code,minutes") or "").split(","))
-    if "code" not in params or any(p not in TEMPLATE_PARAM_NAMES for p in params):
-        reader.problem("SMS_TEMPLATE_PARAMS", "must be a comma list of 'code' and 'minutes' containing 'code'")
-        return ("code", "minutes")
-    return params
+def _template_params(reader: EnvReader) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """``SMS_TEMPLATE_PARAMS``: the names for every template, and per-template ones.
+
+    The form is a comma list of ``code``/``minutes`` (``code,minutes``), then
+    optionally ``;``-separated ``templateId:names`` entries for templates that
+    take other values, e.g. ``code,minutes;7654321:code`` (an international
+    template with the code only). Every list contains ``code``.
+    """
+    name = "SMS_TEMPLATE_PARAMS"
+    default: tuple[str, ...] = ("code", "minutes")
+    by_template: dict[str, tuple[str, ...]] = {}
+    for index, part in enumerate((reader.text(name, "code,minutes") or "").split(";")):
+        template, colon, names = part.strip().rpartition(":")
+        params = tuple(p.strip() for p in names.split(","))
+        if "code" not in params or any(p not in TEMPLATE_PARAM_NAMES for p in params):
+            reader.problem(name, "must be a comma list of 'code' and 'minutes' containing 'code' (then ;templateId:list entries)")
+            return ("code", "minutes"), {}
+        if not colon:
+            if index:
+                reader.problem(name, f"gives the list for every template first, then ;templateId:list entries, got {part!r}")
+                return ("code", "minutes"), {}
+            default = params
+        elif not template.strip() or template.strip() in by_template:
+            reader.problem(name, f"needs one templateId before each ':' list, got {part!r}")
+            return ("code", "minutes"), {}
+        else:
+            by_template[template.strip()] = params
+    return default, by_template
 
 
 def _code_secrets(reader: EnvReader, in_scf: bool) -> tuple[bytes, bytes | None]:

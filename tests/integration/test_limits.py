@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from smsverify.store import keys
-from tests.support import answer, get_sms, last_code, load_event, login, send_record, wrong
+from tests.support import GLOBAL_TEMPLATE_ID, TEMPLATE_ID, answer, get_sms, last_code, load_event, login, send_record, wrong
 
 SHANGHAI = timezone(timedelta(hours=8))
 IP_A = "203.0.113.7"
@@ -216,7 +216,8 @@ def test_number_of_another_country_is_refused_before_anything_is_stored_or_sent(
 
 
 def test_allowed_country_codes_can_admit_another_country(build, sms_api):
-    assert_ok(answer(build(ALLOWED_COUNTRY_CODES="86,1")(get_sms(US_MOBILE), {})))
+    handler = build(ALLOWED_COUNTRY_CODES="86,1", SMS_TEMPLATES=f"86:{TEMPLATE_ID},*:{GLOBAL_TEMPLATE_ID}")
+    assert_ok(answer(handler(get_sms(US_MOBILE), {})))
     assert len(sms_api.sent_to(US_MOBILE)) == 1
 
 

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.support import SDK_APP_ID, SIGN, TEMPLATE_ID, answer, call, get_sms, last_code, load_event, login, wrong
+from tests.support import GLOBAL_TEMPLATE_ID, SDK_APP_ID, SIGN, TEMPLATE_ID, answer, call, get_sms, last_code, load_event, login, wrong
 
 PHONE = "+8613800138000"  # the E.164 form of the demo's "8613800138000"
 SHANGHAI = timezone(timedelta(hours=8))
@@ -302,7 +302,7 @@ def test_invalid_requests_are_invalid_param(build, sms_api, query):
 
 
 def test_another_country_is_accepted_when_allowed(build, sms_api):
-    handler = build(ALLOWED_COUNTRY_CODES="1,86")
+    handler = build(ALLOWED_COUNTRY_CODES="1,86", SMS_TEMPLATES=f"86:{TEMPLATE_ID},*:{GLOBAL_TEMPLATE_ID}")
     assert call(handler, get_sms("+14155552671"))["codeStr"] == "Ok"
     [sms] = sms_api.sent_to("+14155552671")
     assert call(handler, login("+14155552671", sms["params"][0]))["codeStr"] == "Success"

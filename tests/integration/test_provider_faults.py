@@ -3,15 +3,19 @@
 Real redis-server (``redis_url``) and the Tencent Cloud API emulator
 (``sms_api``), which the real SDK talks to with signed requests. Proven here:
 
-* every Tencent error code of Tencent Cloud SMS "Error codes" (https://cloud.tencent.com/document/api/382/59177), injected
-  both as a per-number ``SendStatusSet[0].Code`` and as a request-level
-  ``Response.Error``, maps to its documented ``codeStr``/status, echoes the
-  Tencent code as ``providerCode`` (``tencent:<code>``), and keeps or releases the getSms
+* one Tencent code of each outcome class of the sender contract, taken from
+  :mod:`smsverify.senders.tencent`'s own tables (which code is in which class is
+  proven once, in tests/unit/test_sender_tables.py), injected both as a
+  per-number ``SendStatusSet[0].Code`` and as a request-level ``Response.Error``,
+  gives the class's ``codeStr``/status of :data:`OUTCOMES`, echoes the Tencent
+  code as ``providerCode`` (``tencent:<code>``), and keeps or releases the getSms
   reservation as follows:
 
   - released: the phone's code, cooldown and hourly entry are gone, the daily
     counter is back to 0, no per-IP/global quota stays spent, and an
     immediate second getSms is ``Ok``;
+  - released, phone backed off (a number-level refusal): nothing counted, but
+    the provider is not asked about the number again for the resend interval;
   - kept: the cooldown and the daily count stay, so an immediate second
     getSms is ``TooFrequent`` (``retryAfter`` 60); after a timeout the code
     also stays valid and logs in;
@@ -22,9 +26,9 @@ Real redis-server (``redis_url``) and the Tencent Cloud API emulator
 * the credentials are read from the SCF names ``TENCENTCLOUD_SECRETID``,
   ``TENCENTCLOUD_SECRETKEY`` and ``TENCENTCLOUD_SESSIONTOKEN``, not the SDK's.
 
-:data:`FAULT_MAPPING` is every fault proven here (one row per fault: code,
-path, codeStr, status, reservation); tests/docs checks the generated
-docs/providers.md against it.
+:data:`OUTCOMES` (per class) and :data:`TRANSPORT_MAPPING` are what is proven
+here; tests/docs checks the generated docs/providers.md against them through
+:func:`expected_outcome`.
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ from smsverify.edge.handler import create_handler
 from smsverify.errors import ConfigError
 from smsverify.clock import moment_at
 from smsverify.store import keys as store_keys
+from smsverify.senders import provider_module
+from smsverify.senders.base import NumberRateLimited, NumberRejected, SendError
+from smsverify.senders import tencent
 from smsverify.store.keys import phone_keys
 from tests.support import SECRET_ID, SESSION_TOKEN, answer, get_sms, login
 from tests.support import free_port, send_record
@@ -64,47 +71,49 @@ class Row(NamedTuple):
     reservation: str  #: KEPT, RELEASED or BACKED_OFF
 
 
-#: Every code of that error-code page -> (codeStr, status, reservation).
-TENCENT_CODES: list[tuple[str, str, int, str]] = [
-    # Rate limits: the provider's own per-number limits are real, so the reservation stays.
-    ("LimitExceeded.PhoneNumberThirtySecondLimit", "TooFrequent", 429, KEPT),
-    ("LimitExceeded.PhoneNumberOneHourLimit", "TooFrequent", 429, KEPT),
-    ("LimitExceeded.DeliveryFrequencyLimit", "TooFrequent", 429, KEPT),
-    ("LimitExceeded.PhoneNumberDailyLimit", "DailyLimitExceeded", 429, KEPT),
-    ("LimitExceeded.PhoneNumberSameContentDailyLimit", "DailyLimitExceeded", 429, KEPT),
-    ("LimitExceeded.AppDailyLimit", "SmsSendFailed", 502, RELEASED),
-    ("LimitExceeded.AppMainlandChinaDailyLimit", "SmsSendFailed", 502, RELEASED),
-    ("LimitExceeded.PhoneNumberCountLimit", "SmsSendFailed", 502, RELEASED),
-    # Failed operations
-    ("FailedOperation.InsufficientBalanceInSmsPackage", "SmsSendFailed", 502, RELEASED),
-    ("FailedOperation.SignatureIncorrectOrUnapproved", "SmsSendFailed", 502, RELEASED),
-    ("FailedOperation.TemplateIncorrectOrUnapproved", "SmsSendFailed", 502, RELEASED),
-    ("FailedOperation.TemplateParamSetNotMatchApprovedTemplate", "SmsSendFailed", 502, RELEASED),
-    ("FailedOperation.PhoneNumberInBlacklist", "InValidParam", 400, BACKED_OFF),  # the number opted out
-    ("FailedOperation.PhoneNumberParseFail", "InValidParam", 400, BACKED_OFF),
-    ("FailedOperation.ContainSensitiveWord", "SmsSendFailed", 502, RELEASED),
-    # Unauthorized operations
-    ("UnauthorizedOperation.SmsSdkAppIdVerifyFail", "SmsSendFailed", 502, RELEASED),
-    ("UnauthorizedOperation.SdkAppIdIsDisabled", "SmsSendFailed", 502, RELEASED),
-    ("UnauthorizedOperation.ServiceSuspendDueToArrears", "SmsSendFailed", 502, RELEASED),
-    ("UnauthorizedOperation.RequestIpNotInWhitelist", "SmsSendFailed", 502, RELEASED),
-    # Invalid values
-    ("InvalidParameterValue.IncorrectPhoneNumber", "InValidParam", 400, BACKED_OFF),
-    ("InvalidParameterValue.TemplateParameterFormatError", "SmsSendFailed", 502, RELEASED),
-    ("InvalidParameterValue.SdkAppIdNotExist", "SmsSendFailed", 502, RELEASED),
-    ("InvalidParameterValue.ContentLengthLimit", "SmsSendFailed", 502, RELEASED),
-    # Unsupported operations
-    ("UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber", "SmsSendFailed", 502, RELEASED),
-    ("MissingParameter.EmptyPhoneNumberSet", "SmsSendFailed", 502, RELEASED),
-    # Internal errors: a timeout means the SMS may have left, so the code stays valid.
-    ("InternalError.Timeout", "SmsSendTimeout", 504, KEPT),
-    ("InternalError.RequestTimeException", "SmsSendFailed", 502, RELEASED),
-]
+#: Outcome class of the sender contract -> (codeStr, status, reservation), for every provider.
+OUTCOMES: dict[str, tuple[str, int, str]] = {
+    "number rejected": ("InValidParam", 400, BACKED_OFF),
+    # The provider's own per-number limits are real, so the reservation stays.
+    "number short-term limit": ("TooFrequent", 429, KEPT),
+    "number daily limit": ("DailyLimitExceeded", 429, KEPT),
+    "provider refused": ("SmsSendFailed", 502, RELEASED),
+    # The SMS may have left, so the code stays valid.
+    "maybe sent": ("SmsSendTimeout", 504, KEPT),
+}
 
-#: Each Tencent code on both paths.
+
+def outcome_class(error: SendError) -> str:
+    """The key of :data:`OUTCOMES` for a sender error."""
+    if isinstance(error, NumberRejected):
+        return "number rejected"
+    if isinstance(error, NumberRateLimited):
+        return "number daily limit" if error.daily else "number short-term limit"
+    return "maybe sent" if error.maybe_sent else "provider refused"
+
+
+def expected_outcome(provider: str, code: str) -> tuple[str, int, str]:
+    """(codeStr, status, reservation) a provider's error ``code`` must give: its module's class, then :data:`OUTCOMES`."""
+    return OUTCOMES[outcome_class(provider_module(provider).classify(code, ""))]
+
+
+def _sample(codes) -> str:
+    return min(codes)
+
+
+#: One Tencent code per outcome class, from the module's tables; a provider-level code is any other.
+TENCENT_SAMPLES: dict[str, str] = {
+    "number rejected": _sample(tencent.NUMBER_REJECTIONS),
+    "number short-term limit": _sample(code for code, daily in tencent.NUMBER_LIMITS.items() if not daily),
+    "number daily limit": _sample(code for code, daily in tencent.NUMBER_LIMITS.items() if daily),
+    "provider refused": "FailedOperation.InsufficientBalanceInSmsPackage",
+    "maybe sent": _sample(tencent.UNKNOWN_OUTCOME),
+}
+
+#: Each class's sample on both paths.
 PROVIDER_CODE_MAPPING: list[Row] = [
-    Row(code, path, code_str, status, reservation)
-    for code, code_str, status, reservation in TENCENT_CODES
+    Row(code, path, *expected_outcome("tencent", code))
+    for code in TENCENT_SAMPLES.values()
     for path in (NUMBER, REQUEST)
 ]
 
@@ -116,9 +125,6 @@ TRANSPORT_MAPPING: list[Row] = [
     Row("AuthFailure.SignatureFailure", "wrong TENCENTCLOUD_SECRETKEY", "SmsSendFailed", 502, RELEASED),
     Row("AuthFailure.TokenFailure", "missing TENCENTCLOUD_SESSIONTOKEN", "SmsSendFailed", 502, RELEASED),
 ]
-
-#: Every fault proven here.
-FAULT_MAPPING: list[Row] = PROVIDER_CODE_MAPPING + TRANSPORT_MAPPING
 
 # -- helpers --------------------------------------------------------------------------------
 def _row_id(row: Row) -> str:
@@ -246,11 +252,10 @@ def wait_for_late_delivery(sms_api, code: str, limit_seconds: float = 10.0) -> N
     assert late["params"][0] == code
 
 
-# -- every Tencent code, both paths -----------------------------------------------------------
-def test_the_table_covers_every_code_of_the_reference_on_both_paths():
-    codes = [code for code, *_ in TENCENT_CODES]
-    assert len(codes) == len(set(codes)) == 27
-    assert {(row.code, row.path) for row in PROVIDER_CODE_MAPPING} == {(c, p) for c in codes for p in (NUMBER, REQUEST)}
+# -- one code of each outcome class, both paths ----------------------------------------------
+def test_the_samples_cover_every_outcome_class():
+    assert {outcome_class(tencent.classify(code)) for code in TENCENT_SAMPLES.values()} == set(OUTCOMES)
+    assert [outcome_class(tencent.classify(code)) for code in TENCENT_SAMPLES.values()] == list(TENCENT_SAMPLES)
 
 
 @pytest.mark.parametrize("row", _params(PROVIDER_CODE_MAPPING))
@@ -302,10 +307,9 @@ def test_provider_connection_refused_releases(redis_url, redis_server, make_env,
     assert_released(working, redis_server, sms_api, clock)
 
 
-@pytest.mark.parametrize("http_status", [502, 503])
-def test_provider_http_5xx_releases(http_status, redis_url, redis_server, make_env, sms_api, clock):
+def test_provider_http_5xx_releases(redis_url, redis_server, make_env, sms_api, clock):
     handler = create_handler(make_env(redis_url), clock=clock)
-    sms_api.sms_http_status = http_status
+    sms_api.sms_http_status = 503
 
     first = answer(handler(get_sms(PHONE_RAW), {}))
 

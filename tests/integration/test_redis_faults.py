@@ -42,6 +42,7 @@ import redis
 
 from smsverify.clock import moment_at
 from smsverify.edge.handler import create_handler
+from smsverify.store.connection import describe
 from smsverify.store import keys
 from tests.support import answer, get_sms, last_code, login, send_record, wrong
 from tests.support import FaultProxy
@@ -283,6 +284,7 @@ def test_a_redis_503_logs_one_warning_with_its_cause_class(
             admin = redis.Redis(port=redis_server.port, password="the-real-one-456")  # pragma: allowlist secret
             admin.config_set("requirepass", "")
     assert [r.getMessage() for r in recorder.records if r.levelno == logging.WARNING] == [
-        f"redis unavailable (cause: {fault}); answering ServiceUnavailable"
+        f"redis unavailable at {describe(url, cluster=False)} (cause: {fault}); answering ServiceUnavailable"
     ]
+    assert describe(url, cluster=False).split(":")[0] in url  # the host:port the URL names, never its password
     assert not any(password in r.getMessage() for r in recorder.records)

@@ -82,8 +82,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "src/smsverify/service/verification.py",
         "        try:\n            self.store.release_send(",
         "        return\n        try:\n            self.store.release_send(",
-        ("tests/e2e/test_send_outcomes.py", "tests/integration/test_providers.py", "tests/integration/test_provider_faults.py",
-         "tests/integration/test_protocol.py"),
+        ("tests/integration/test_providers.py", "tests/integration/test_provider_faults.py", "tests/integration/test_protocol.py"),
     ),
     Mutant(
         "codes drawn with random instead of secrets",

@@ -22,6 +22,7 @@ TOKEN_ISSUER = "https://sms.example.test"
 TOKEN_AUDIENCE = "example-backend"
 SDK_APP_ID = "1400000000"
 TEMPLATE_ID = "100001"  # two parameters: code, minutes
+GLOBAL_TEMPLATE_ID = "100020"  # an international/HK-Macao-Taiwan template: code, minutes
 SIGN = "测试签名"
 VOICE_SDK_APP_ID = "1400006666"  # the VMS application of the Tencent Cloud emulator (SendCodeVoice)
 

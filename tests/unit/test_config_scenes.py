@@ -12,7 +12,12 @@ Proven here, on plain dicts:
 - ``HUYI_SCENES`` entries are joined by ``|``, so texts keep their commas and
   colons, and each text must hold ``{code}``;
 - the console provider takes any scene; several problems come in one error;
-- each sender picks its template by the message's scene.
+- each sender picks its template by the message's scene;
+- Tencent templates per destination: ``SMS_TEMPLATES=86:<id>,*:<id>`` for
+  ``login`` and ``|``-joined lists inside ``SMS_SCENES``; a bad list, or an
+  ``ALLOWED_COUNTRY_CODES`` country no template covers, fails start-up naming
+  the variable, beside the other problems; ``SMS_TEMPLATE_PARAMS`` takes
+  ``;templateId:list`` entries.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ def refused(env: dict[str, str]) -> ConfigError:
 def test_unset_is_the_one_scene_login_with_sms_template_id():
     s = Settings.from_env(TENCENT)
     assert s.scenes == ("login",) and s.sms_common.scenes == ("login",)
-    assert s.provider_settings("tencent").scene_templates == {"login": "100001"}
+    assert s.provider_settings("tencent").scene_templates == {"login": {"*": "100001"}}
 
 
 def test_sms_scenes_lists_the_scenes_in_order_with_tencent_templates():
@@ -46,12 +51,12 @@ def test_sms_scenes_lists_the_scenes_in_order_with_tencent_templates():
     s = Settings.from_env({**env, "SMS_SCENES": "login:100001 , register:100003,resetPassword:100004"})
     assert s.scenes == ("login", "register", "resetPassword")
     assert s.provider_settings("tencent").scene_templates == {
-        "login": "100001", "register": "100003", "resetPassword": "100004"}
+        "login": {"*": "100001"}, "register": {"*": "100003"}, "resetPassword": {"*": "100004"}}
 
 
 def test_sms_template_id_serves_login_when_sms_scenes_lists_it_bare():
     s = Settings.from_env({**TENCENT, "SMS_SCENES": "login,register:100003"})
-    assert s.provider_settings("tencent").scene_templates == {"login": "100001", "register": "100003"}
+    assert s.provider_settings("tencent").scene_templates == {"login": {"*": "100001"}, "register": {"*": "100003"}}
 
 
 @pytest.mark.parametrize(
@@ -135,3 +140,68 @@ def test_each_sender_picks_its_template_by_scene():
                       for kw in captured]
     assert seen == {"ronglian": ["1", "2345679"], "zhenzi": ["1001", "1002"],
                     "huyi": [HUYI_DEFAULT_TEMPLATE.format(code="1234"), "注册码1234"]}
+
+
+# -- templates per destination (SMS_TEMPLATES, SMS_SCENES' "|" lists) ---------------------------
+WITHOUT_ID = {k: v for k, v in TENCENT.items() if k != "SMS_TEMPLATE_ID"}
+
+
+def test_sms_templates_gives_login_a_template_per_destination():
+    s = Settings.from_env({**WITHOUT_ID, "SMS_TEMPLATES": "86:100001, +852:100009,*:100010",
+                           "ALLOWED_COUNTRY_CODES": "86,852,1"})
+    assert s.provider_settings("tencent").scene_templates == {"login": {"86": "100001", "852": "100009", "*": "100010"}}
+    sender = build_sender(s, "tencent")
+    assert [sender.template_for("login", phone) for phone in ("+8613800138000", "+85251234567", "+14155552671")] == [
+        "100001", "100009", "100010"]
+
+
+def test_sms_scenes_gives_each_scene_its_destinations_and_a_bare_id_serves_every_one():
+    s = Settings.from_env({**TENCENT, "ALLOWED_COUNTRY_CODES": "86,852",
+                           "SMS_SCENES": "login,register:86:100003|*:100009,reset:100004"})
+    assert s.provider_settings("tencent").scene_templates == {
+        "login": {"*": "100001"}, "register": {"86": "100003", "*": "100009"}, "reset": {"*": "100004"}}
+
+
+@pytest.mark.parametrize(
+    "env, variable, words",
+    [
+        ({"SMS_TEMPLATES": "86:100001", "ALLOWED_COUNTRY_CODES": "86,852"}, "SMS_TEMPLATES", "country code(s) 852"),
+        ({"SMS_TEMPLATES": "86:100001", "ALLOWED_COUNTRY_CODES": "*"}, "SMS_TEMPLATES", "every country"),
+        ({"SMS_TEMPLATES": "86:100001,*:100009", "SMS_SCENES": "login,register:86:100003",
+          "ALLOWED_COUNTRY_CODES": "86,852"}, "SMS_SCENES", "scene 'register' for country code(s) 852"),
+        ({"SMS_TEMPLATES": "86:100001,999:100009"}, "SMS_TEMPLATES", "'999' is not a country calling code"),
+        ({"SMS_TEMPLATES": "86:abc"}, "SMS_TEMPLATES", "numeric Tencent template ids"),
+        ({"SMS_TEMPLATES": "86:1,86:2"}, "SMS_TEMPLATES", "two templates"),
+        ({"SMS_TEMPLATES": "86:100001,*:100009", "SMS_TEMPLATE_ID": "100002"}, "SMS_TEMPLATE_ID", "SMS_TEMPLATES"),
+    ],
+)
+def test_a_destination_list_that_is_wrong_or_leaves_an_allowed_country_uncovered_fails_naming_it(env, variable, words):
+    error = refused({**WITHOUT_ID, **env})
+    assert (error.variable, words in error.problem) == (variable, True), error.problem
+
+
+def test_a_list_naming_every_allowed_country_needs_no_star():
+    s = Settings.from_env({**WITHOUT_ID, "SMS_TEMPLATES": "86:100001,852:100020", "ALLOWED_COUNTRY_CODES": "852,86"})
+    assert s.provider_settings("tencent").scene_templates["login"] == {"86": "100001", "852": "100020"}
+
+
+def test_sms_template_id_beside_sms_templates_may_repeat_one_of_its_ids():
+    s = Settings.from_env({**TENCENT, "SMS_TEMPLATES": "86:100001,*:100009", "ALLOWED_COUNTRY_CODES": "86,852"})
+    assert s.provider_settings("tencent").scene_templates["login"] == {"86": "100001", "*": "100009"}
+
+
+def test_uncovered_countries_come_with_the_other_problems_at_once():
+    error = refused({**WITHOUT_ID, "SMS_TEMPLATES": "86:100001", "ALLOWED_COUNTRY_CODES": "86,852", "SMS_SIGN": ""})
+    assert {variable for variable, _ in error.problems} == {"SMS_TEMPLATES", "SMS_SIGN"}
+
+
+def test_sms_template_params_takes_per_template_lists():
+    s = Settings.from_env({**TENCENT, "SMS_TEMPLATE_PARAMS": "code,minutes;100009:code;200001:minutes,code"})
+    assert s.sms_template_params == ("code", "minutes")
+    assert s.sms_common.template_params_by_template == {"100009": ("code",), "200001": ("minutes", "code")}
+
+
+@pytest.mark.parametrize("raw", ["100009:code;code", ":code", "code;100009:code;100009:code",
+                                 "code;100009:minutes"])
+def test_bad_per_template_lists_fail_naming_sms_template_params(raw):
+    assert refused({**TENCENT, "SMS_TEMPLATE_PARAMS": raw}).variable == "SMS_TEMPLATE_PARAMS"

@@ -20,13 +20,14 @@ from smsverify import errors
 from smsverify.edge.event import MAX_BODY_BYTES
 from smsverify.edge.responses import body, error_body, integration_response, status_line
 from smsverify.observability import REQUEST_FIELDS
-from smsverify.service.verification import VerificationService
+from smsverify.service.verification import Channel, VerificationService
 
 
 METHODS = ("getSms", "login")
 #: Parameters read from the query and the body; any other name is ignored.
 #: ``scene`` and ``verificationId`` (both methods) and ``wxCode`` (login) are passed through as read.
-PARAMS = frozenset(("method", "phone", "code", "ticket", "randstr", "scene", "wxCode", "verificationId"))
+#: ``channel`` (getSms): ``sms`` (default) or ``voice``.
+PARAMS = frozenset(("method", "phone", "code", "ticket", "randstr", "scene", "wxCode", "verificationId", "channel"))
 MAX_PARAM_LENGTH = 512
 MAX_FORM_FIELDS = 64
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -179,9 +180,15 @@ def answer(service: VerificationService, params: dict[str, str], fields: dict[st
     verification = service.verification_id(params.get("verificationId"))
     fields["bound"] = verification is not None
     if method == "getSms":
+        raw_channel = params.get("channel") or Channel.SMS.value
+        if raw_channel not in (Channel.SMS.value, Channel.VOICE.value):
+            raise errors.InvalidParam("参数 channel 应为 sms 或 voice")
+        channel = Channel(raw_channel)
+        if channel is Channel.VOICE:
+            fields["channel"] = channel.value
         sent = service.send_code(
             phone, client_ip=client_ip, ticket=params.get("ticket"), randstr=params.get("randstr"), reference=request_id,
-            scene=scene, verification=verification,
+            scene=scene, verification=verification, channel=channel,
         )
         fields["provider"] = sent.receipt.provider
         if sent.receipt.serial_no:
@@ -190,7 +197,9 @@ def answer(service: VerificationService, params: dict[str, str], fields: dict[st
             fields["failedProviders"] = list(sent.failed_providers)
         if sent.replayed:
             fields["replayed"] = True
-        extra = {"verificationId": verification} if verification is not None else {}
+        extra: dict[str, Any] = {"verificationId": verification} if verification is not None else {}
+        if sent.channel is Channel.VOICE:
+            extra["channel"] = sent.channel.value
         return body("Ok", "验证码已发送", request_id,
                     expiresIn=sent.expires_in, resendAfter=sent.resend_after, provider=sent.receipt.provider, **extra)
     verified = service.check_code(

@@ -57,8 +57,13 @@ DEFAULT_TEMPLATE = "您的验证码是：{code}。请不要把验证码泄露给
 MAX_CODE_LENGTH = 8
 SUCCESS = "2"
 
-#: Codes about the number (no failover); every other code is provider-level
-#: (account, password, IP, balance, content and template, signature).
+#: Codes about the number (no failover, no provider backoff), from the return
+#: codes of the Huyi API doc v3.3 (section 3.5, https://www.ihuyi.com); every
+#: other code is provider-level (account, password, IP, balance, content and
+#: template, signature, an empty mobile field we never send: 403). The
+#: destination-dependent answers are the number's format and its blacklist:
+#: this provider sends to mainland mobiles only (:meth:`HuyiSender.supports`),
+#: so no country answer can come back.
 NUMBER_REJECTIONS = frozenset({"406", "4030"})  # bad mobile format; mobile blacklisted
 NUMBER_LIMITS: dict[str, bool] = {
     "4080": False,  # more than 1 message per second to the number

@@ -52,10 +52,17 @@ NAME = "ronglian"
 TEST_TEMPLATE = "1"
 CHINA_TIME = timezone(timedelta(hours=8))
 
-#: Codes about the number (no failover). Number rate limits map to whether
-#: they are per day. Every other code is a provider-level refusal
-#: (authentication 1611xx, template 1123xx/160043/160052/161125, the test
-#: template's registered-numbers rule 113302, app not online 112310).
+#: Codes about the number (no failover, no provider backoff), from Ronglian's
+#: error-code table ("错误码", linked from the REST doc above). Number rate
+#: limits map to whether they are per day. Every other code is a
+#: provider-level refusal (authentication 1611xx, template
+#: 1123xx/160043/160052/161125, empty number fields we never send
+#: 112300/112306/160044). The only answer that depends on the destination is
+#: the number's format: this provider sends to mainland mobiles only
+#: (:meth:`RonglianSender.supports`), so no country or template-region answer
+#: can come back. The test template's registered-numbers rule (113302) and an
+#: app not yet online (112310) do depend on the number, but on the account's
+#: test mode, not the number: another provider delivers, so they fail over.
 NUMBER_REJECTIONS = frozenset({"160042"})  # bad number format
 NUMBER_LIMITS: dict[str, bool] = {
     "160038": False,  # verification codes sent to this number too often
@@ -112,20 +119,29 @@ def from_env(reader: EnvReader, common: SmsCommon) -> RonglianSettings:
 
 def build(settings: RonglianSettings, common: SmsCommon) -> "RonglianSender":
     """The sender for ``settings``."""
-    return RonglianSender(settings, common.template_params)
+    return RonglianSender(settings, common.template_params, params_by_template=common.template_params_by_template)
 
 
 class RonglianSender:
     """Sends with the template SMS API; mainland +86 mobile numbers only.
 
-    ``template_params`` orders the values of ``datas`` (``SMS_TEMPLATE_PARAMS``).
+    ``template_params`` orders the values of ``datas`` (``SMS_TEMPLATE_PARAMS``);
+    ``params_by_template`` replaces it for the template ids it names.
     """
 
     name = NAME
 
-    def __init__(self, settings: RonglianSettings, template_params: tuple[str, ...], *, clock=None) -> None:
+    def __init__(
+        self,
+        settings: RonglianSettings,
+        template_params: tuple[str, ...],
+        *,
+        params_by_template: Mapping[str, tuple[str, ...]] | None = None,
+        clock=None,
+    ) -> None:
         self.settings = settings
         self.template_params = template_params
+        self.params_by_template = dict(params_by_template or {})
         self.http = ProviderHttp(NAME, settings.base_url)
         self._now = clock or (lambda: datetime.now(CHINA_TIME))
 
@@ -134,6 +150,7 @@ class RonglianSender:
 
     def send(self, message: SmsMessage, timeout_seconds: float) -> SendReceipt:
         s = self.settings
+        template_id = scene_template(s.scene_templates, message.scene, s.template_id)
         timestamp = self._now().astimezone(CHINA_TIME).strftime("%Y%m%d%H%M%S")
         sig = hashlib.md5((s.account_sid + s.auth_token + timestamp).encode()).hexdigest().upper()
         authorization = base64.b64encode(f"{s.account_sid}:{timestamp}".encode()).decode()
@@ -144,8 +161,8 @@ class RonglianSender:
             json={
                 "to": mainland_number(message.phone) or message.phone,
                 "appId": s.app_id,
-                "templateId": scene_template(s.scene_templates, message.scene, s.template_id),
-                "datas": message.values(self.template_params),
+                "templateId": template_id,
+                "datas": message.values(self.params_by_template.get(template_id, self.template_params)),
             },
             headers={
                 "Accept": "application/json",

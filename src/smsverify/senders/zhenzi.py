@@ -48,8 +48,13 @@ NAME = "zhenzi"
 DEFAULT_BASE_URL = "https://smsdeveloper.zhenzikj.com"
 SUCCESS = "0"
 
-#: 100 is "bad parameters (empty, or bad phone format)": the number's fault
-#: only when every parameter we sent was well formed (:func:`own_parameters_valid`).
+#: Codes about the number (no failover, no provider backoff), from Zhenzi's
+#: return codes (the Java SDK doc, https://smsow.zhenzikj.com/doc/java_sdk_doc.html);
+#: every other code is provider-level. 100 is "bad parameters (empty, or bad
+#: phone format)": the number's fault only when every parameter we sent was
+#: well formed (:func:`own_parameters_valid`). This provider sends to mainland
+#: mobiles only (:meth:`ZhenziSender.supports`), so the number's format is the
+#: only destination-dependent answer.
 BAD_PARAMETERS = "100"
 NUMBER_REJECTIONS = frozenset({BAD_PARAMETERS})
 NUMBER_LIMITS: dict[str, bool] = {"109": True}  # over the daily per-number limit
@@ -114,20 +119,28 @@ def from_env(reader: EnvReader, common: SmsCommon) -> ZhenziSettings:
 
 def build(settings: ZhenziSettings, common: SmsCommon) -> "ZhenziSender":
     """The sender for ``settings``."""
-    return ZhenziSender(settings, common.template_params)
+    return ZhenziSender(settings, common.template_params, params_by_template=common.template_params_by_template)
 
 
 class ZhenziSender:
     """Sends with a v2 template; mainland +86 mobile numbers only.
 
-    ``template_params`` orders the values of ``templateParams``.
+    ``template_params`` orders the values of ``templateParams``;
+    ``params_by_template`` replaces it for the template ids it names.
     """
 
     name = NAME
 
-    def __init__(self, settings: ZhenziSettings, template_params: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        settings: ZhenziSettings,
+        template_params: tuple[str, ...],
+        *,
+        params_by_template: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self.settings = settings
         self.template_params = template_params
+        self.params_by_template = dict(params_by_template or {})
         self.http = ProviderHttp(NAME, settings.base_url)
 
     def supports(self, phone: str) -> bool:
@@ -135,12 +148,15 @@ class ZhenziSender:
 
     def send(self, message: SmsMessage, timeout_seconds: float) -> SendReceipt:
         s = self.settings
+        template_id = scene_template(s.scene_templates, message.scene, s.template_id)
         form = {
             "appId": s.app_id,
             "appSecret": s.app_secret,
             "number": mainland_number(message.phone) or message.phone,
-            "templateId": scene_template(s.scene_templates, message.scene, s.template_id),
-            "templateParams": json.dumps(message.values(self.template_params), ensure_ascii=False),
+            "templateId": template_id,
+            "templateParams": json.dumps(
+                message.values(self.params_by_template.get(template_id, self.template_params)), ensure_ascii=False
+            ),
         }
         if message.reference:
             form["messageId"] = message.reference

@@ -6,6 +6,7 @@ turns the results or the :mod:`smsverify.errors` raised into responses.
 
 from __future__ import annotations
 
+import enum
 import logging
 import math
 import re
@@ -75,6 +76,13 @@ class WechatExchanger(Protocol):
     def exchange(self, wx_code: str) -> WechatIdentity: ...
 
 
+class Channel(str, enum.Enum):
+    """How a code reaches the phone (the ``channel`` parameter of getSms)."""
+
+    SMS = "sms"
+    VOICE = "voice"
+
+
 @dataclass(frozen=True)
 class CodeSent:
     """getSms succeeded: the code is stored and the provider accepted the SMS."""
@@ -86,6 +94,7 @@ class CodeSent:
     failed_providers: tuple[str, ...] = ()  #: ``provider:code`` of failed attempts before it
     verification: str | None = None  #: the ``verificationId`` the code is bound to (``None``: legacy)
     replayed: bool = False  #: a repeat inside the resend interval: nothing was sent
+    channel: Channel = Channel.SMS  #: how the code was sent
 
 
 @dataclass(frozen=True)
@@ -97,9 +106,9 @@ class CodeVerified:
     wechat: WechatIdentity | None = None  #: who sent ``wxCode``, when WeChat login is on and one was sent
 
 
-def _store_down(exc: StoreUnavailable) -> None:
-    """The one WARNING line of a 503 caused by Redis: its cause class, no secrets."""
-    log.warning("redis unavailable (cause: %s); answering ServiceUnavailable", exc.cause)
+def _store_down(exc: StoreUnavailable, address: str = "") -> None:
+    """The one WARNING line of a 503 caused by Redis: its cause class and where, no secrets."""
+    log.warning("redis unavailable at %s (cause: %s); answering ServiceUnavailable", address or "?", exc.cause)
 
 
 #: CaptchaRequired's message by what asked for the captcha (a limit's refusal word, or the login's).
@@ -149,6 +158,12 @@ class VerificationService:
     wechat:
         Exchanges a login's ``wxCode``, or ``None`` when WeChat login is off
         (then ``wxCode`` is ignored).
+    voice:
+        Delivers voice codes (``channel=voice``, Tencent Cloud VMS), or ``None``
+        when ``VOICE_SDKAPPID`` is unset.
+    store_address:
+        Where the store is (``host:port``, never a password), for the WARNING
+        line of a Redis outage.
     """
 
     def __init__(
@@ -160,6 +175,8 @@ class VerificationService:
         clock: Clock = time.time,
         issuer: TokenIssuer | None = None,
         wechat: WechatExchanger | None = None,
+        voice: Delivery | None = None,
+        store_address: str = "",
     ) -> None:
         self.policy = policy
         self.issuer = issuer
@@ -168,6 +185,8 @@ class VerificationService:
         self.captcha = captcha
         self.clock = clock
         self.wechat = wechat
+        self.voice = voice
+        self.store_address = store_address
         self._keys = list(policy.code_keys)
         if policy.captcha_required != (captcha is not None):
             raise ValueError("a captcha verifier is needed exactly when policy.captcha_required is True")
@@ -234,6 +253,7 @@ class VerificationService:
         reference: str = "",
         scene: str = DEFAULT_SCENE,
         verification: str | None = None,
+        channel: Channel = Channel.SMS,
     ) -> CodeSent:
         """Send a new verification code to ``phone``.
 
@@ -284,6 +304,11 @@ class VerificationService:
             limits are the phone's, across scenes.
         verification:
             The client's ``verificationId`` or ``None`` (legacy).
+        channel:
+            :attr:`Channel.VOICE` reads the code out in a phone call (Tencent
+            Cloud VMS, mainland numbers only): a resend of the same
+            verification by another route, counted against the phone's send
+            limits like an SMS and against ``VOICE_DAILY_LIMIT``.
 
         Raises
         ------
@@ -296,28 +321,36 @@ class VerificationService:
             raise errors.InvalidParam(f"参数 scene 无效，可用：{', '.join(self.policy.scenes)}")
         if verification is None and not self.policy.legacy_login:
             raise errors.InvalidParam("缺少参数 verificationId（本服务只签发绑定验证码）")
+        delivery = self.delivery
+        if channel is Channel.VOICE:
+            if self.voice is None:
+                raise errors.InvalidParam("未开通语音验证码（channel=voice 需要配置 VOICE_SDKAPPID）")
+            delivery = self.voice
+            if not any(sender.supports(phone.e164) for sender in delivery.senders):
+                raise errors.InvalidParam("语音验证码仅支持中国大陆手机号")
         client = self._client(client_ip)
         prefix = destination_prefix(phone, self.policy.prefix_digits)
         code = new_code(self.policy.code_length)
         reservation = uuid.uuid4().hex
         moment = moment_at(self.clock())
-        watched = self.delivery.names if self.delivery.failover else ()
+        watched = delivery.names if delivery.failover else ()
+        voice = channel is Channel.VOICE
         captcha = self._captcha_state(client, sending=True)
         digest = code_digest(self._keys[0], phone.e164, code)
-        tally = self._tally(phone, prefix, scene)
+        tally = self._tally(phone, prefix, scene, delivery)
 
         def reserve(ticket_ok: bool) -> Refusal | Reserved | Replayed:
             try:
                 outcome = self.store.reserve_send(
                     phone.e164, digest, reservation, client.key, moment, watched, prefix=prefix, ticket=ticket_ok,
-                    scene=scene, verification=verification, site=client.site, captcha=captcha, tally=tally,
+                    scene=scene, verification=verification, site=client.site, captcha=captcha, voice=voice, tally=tally,
                 )
             except StoreUnavailable as exc:
-                _store_down(exc)
+                _store_down(exc, self.store_address)
                 # No answer even after the store's retries: the reservation may
                 # have been made. Undo it by its id so the user's retry is not
                 # refused by a cooldown for an SMS that never left.
-                self._release(phone, reservation, client, moment, prefix, scene, verification, quiet=True, tally=tally)
+                self._release(phone, reservation, client, moment, prefix, scene, verification, quiet=True, voice=voice, tally=tally)
                 raise errors.ServiceUnavailable() from exc
             if not isinstance(outcome, Replayed) and outcome.pumping is not None:
                 _block_changed(outcome.pumping, self.policy.insight.pumping_min_conversion)
@@ -335,14 +368,15 @@ class VerificationService:
         ttl = self.policy.code_ttl_seconds
         if isinstance(outcome, Replayed):
             return CodeSent(phone=phone, expires_in=ttl, resend_after=self.policy.send_interval_seconds,
-                            receipt=SendReceipt(outcome.provider), verification=verification, replayed=True)
+                            receipt=SendReceipt(outcome.provider), verification=verification, replayed=True,
+                            channel=channel)
         message = SmsMessage(
             phone=phone.e164, code=code, ttl_minutes=math.ceil(ttl / 60), reference=reference, scene=scene
         )
         try:
-            receipt, failures = self.delivery.send(message, outcome.providers_down, lambda exc: self._provider_failed(exc, moment))
+            receipt, failures = delivery.send(message, outcome.providers_down, lambda exc: self._provider_failed(exc, moment))
         except NoProviderForNumber:
-            self._release(phone, reservation, client, moment, prefix, scene, verification, tally=tally)
+            self._release(phone, reservation, client, moment, prefix, scene, verification, voice=voice, tally=tally)
             raise errors.InvalidParam("已配置的短信服务商均不支持该手机号所在地区") from None
         except DeliveryFailed as failed:
             if isinstance(failed.final, NumberRateLimited):
@@ -356,7 +390,7 @@ class VerificationService:
                 # counts against the client that asked for that number.
                 rejected = isinstance(failed.final, NumberRejected)
                 self._release(phone, reservation, client, moment, prefix, scene, verification,
-                              backoff_ms=self._refusal_backoff_ms if rejected else 0, keep_client=rejected, tally=tally)
+                              backoff_ms=self._refusal_backoff_ms if rejected else 0, keep_client=rejected, voice=voice, tally=tally)
             # maybe sent: both codes stay valid (a pending one until its TTL).
             error = self._delivery_error(failed, moment)
             error.log_fields["failedProviders"] = [f.qualified_code for f in failed.failures]
@@ -374,12 +408,13 @@ class VerificationService:
             receipt=receipt,
             failed_providers=tuple(f.qualified_code for f in failures),
             verification=verification,
+            channel=channel,
         )
 
-    def _tally(self, phone: Phone, block: str, scene: str) -> Tally | None:
+    def _tally(self, phone: Phone, block: str, scene: str, delivery: Delivery) -> Tally | None:
         """Where a send to ``phone`` counts (:class:`~smsverify.store.base.Tally`); ``None`` when no
         provider serves the number (the send is refused before it counts)."""
-        provider = self.delivery.expected(phone.e164)
+        provider = delivery.expected(phone.e164)
         if provider is None:
             return None
         insight = self.policy.insight
@@ -483,6 +518,7 @@ class VerificationService:
     def _release(
         self, phone: Phone, reservation: str, client: Client, moment: Moment, prefix: str, scene: str,
         verification: str | None, *, backoff_ms: int = 0, keep_client: bool = False, quiet: bool = False,
+        voice: bool = False,
         tally: Tally | None = None,
     ) -> None:
         """Give back what ``reservation`` counted. ``quiet``: after a reserve that got no answer,
@@ -490,7 +526,7 @@ class VerificationService:
         try:
             self.store.release_send(
                 phone.e164, reservation, client.key, moment, prefix=prefix, scene=scene, backoff_ms=backoff_ms,
-                verification=verification, site=client.site, keep_client=keep_client, tally=tally,
+                verification=verification, site=client.site, keep_client=keep_client, voice=voice, tally=tally,
             )
         except StoreUnavailable:
             if not quiet:
@@ -588,7 +624,7 @@ class VerificationService:
                     block=destination_prefix(phone, self.policy.prefix_digits),
                 )
             except StoreUnavailable as exc:
-                _store_down(exc)
+                _store_down(exc, self.store_address)
                 raise errors.ServiceUnavailable() from exc
 
         ticket_ok = False

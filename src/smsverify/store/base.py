@@ -67,6 +67,7 @@ class Limits:
     global_verify_limit: int = 0
     global_verify_window_seconds: int = 3600
     verify_captcha_after: int = 0
+    voice_daily_limit: int = 0
     captcha: bool = False
     #: Insight (:mod:`smsverify.insight`): ``PUMPING_WINDOW_SENDS`` (0: no judgement by conversion),
     #: ``PUMPING_MIN_CONVERSION`` in thousandths, ``PUMPING_BLOCK_SECONDS``, the sends with tickets a
@@ -225,7 +226,7 @@ class CodeStore(Protocol):
     def reserve_send(
         self, phone: str, digest: str, reservation_id: str, client: str | None, moment: Moment,
         providers: Sequence[str] = (), *, prefix: str | None = None, ticket: bool = False, scene: str = DEFAULT_SCENE,
-        verification: str | None = None, site: str | None = None, captcha: int = 0,
+        verification: str | None = None, site: str | None = None, captcha: int = 0, voice: bool = False,
     ) -> Refusal | Reserved | Replayed:
         """Count a send to ``phone`` (E.164) under every limit and store the
         code's HMAC for ``scene``, or return the first limit that refused."""
@@ -234,7 +235,7 @@ class CodeStore(Protocol):
     def release_send(
         self, phone: str, reservation_id: str, client: str | None, moment: Moment, *, prefix: str | None = None,
         scene: str = DEFAULT_SCENE, backoff_ms: int = 0, verification: str | None = None, site: str | None = None,
-        keep_client: bool = False,
+        keep_client: bool = False, voice: bool = False,
     ) -> int:
         """Undo what reservation ``reservation_id`` wrote; returns how many entries."""
         ...

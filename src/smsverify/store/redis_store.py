@@ -220,6 +220,7 @@ class RedisCodeStore:
         verification: str | None = None,
         site: str | None = None,
         captcha: int = 0,
+        voice: bool = False,
         tally: Tally | None = None,
     ) -> Refusal | Reserved | Replayed:
         """Reserve a send to ``phone`` (E.164) and store the code's HMAC
@@ -231,7 +232,8 @@ class RedisCodeStore:
         turns the per-client step off. ``site`` is the IPv6 site's key
         (``None``: no site step). ``prefix`` is the destination number block
         (``None``: no prefix step). ``ticket``: a verified captcha ticket came
-        with the request; ``captcha``: see :class:`~smsverify.store.base.CodeStore`.
+        with the request; ``captcha``: see :class:`~smsverify.store.base.CodeStore`;
+        ``voice``: a voice code, also counted against ``VOICE_DAILY_LIMIT``.
 
         Returns :class:`Reserved`, with which of ``providers`` are marked
         down; :class:`Replayed` for a bound code asked again inside its
@@ -266,7 +268,7 @@ class RedisCodeStore:
                             metrics.conversion_key(tally.block if tally else "-"), *health]
             tally_args[1] = 1 if tally else 0
             reply = self._reserve_phone(script_keys, digest, reservation_id, moment, client_limit, site_on, prefix_on,
-                                        True, len(health), ticket, captcha, verification is not None, tally_args)
+                                        True, len(health), ticket, captcha, verification is not None, voice, tally_args)
             return _refusal(reply, tally) or _reserved(reply, providers, tally)
 
         held: list[str] = []
@@ -319,7 +321,7 @@ class RedisCodeStore:
                         return refused
                     reserved = reserved._replace(pumping=change, spend_alert="SPEND" in [_text(r) for r in tallied])
                 phone_reply = self._reserve_phone(script_keys, digest, reservation_id, moment, 0, False, False, False, 0,
-                                                  ticket, captcha, verification is not None, tally_args)
+                                                  ticket, captcha, verification is not None, voice, tally_args)
                 outcome = _refusal(phone_reply) or reserved._replace(pending=_text(phone_reply[0]) == "PENDING")
                 if isinstance(outcome, Refusal) and change:
                     outcome = outcome._replace(pumping=change)
@@ -380,13 +382,14 @@ class RedisCodeStore:
     def _reserve_phone(
         self, script_keys: list[str], digest: str, reservation_id: str, moment: Moment, client_limit: int,
         site_on: bool, prefix_on: bool, global_on: bool, providers: int, ticket: bool, captcha: int, bound: bool,
+        voice: bool = False,
         tally_args: Sequence[Any] = ("", 0, 0, 0),
     ) -> Sequence[Any]:
         return self._run(
             "send",
             script_keys,
             [moment.now_ms, reservation_id, digest, moment.ms_to_day_end, moment.day, client_limit, int(site_on),
-             int(prefix_on), int(global_on), providers, int(ticket), captcha, int(bound), *tally_args],
+             int(prefix_on), int(global_on), providers, int(ticket), captcha, int(bound), int(voice), *tally_args],
         )
 
     def _reserve_window(
@@ -439,7 +442,7 @@ class RedisCodeStore:
     def release_send(
         self, phone: str, reservation_id: str, client: str | None, moment: Moment, *, prefix: str | None = None,
         scene: str = DEFAULT_SCENE, backoff_ms: int = 0, verification: str | None = None, site: str | None = None,
-        keep_client: bool = False, tally: Tally | None = None,
+        keep_client: bool = False, voice: bool = False, tally: Tally | None = None,
     ) -> int:
         """Undo a reservation after the provider refused the SMS, or after
         ``reserve_send`` failed without an answer (it may have run).
@@ -467,7 +470,7 @@ class RedisCodeStore:
             window_keys += [keys.site_log_key(site)] if site else []
         window_keys += [keys.GLOBAL_LOG_KEY] + ([keys.prefix_log_key(prefix)] if prefix else [])
         script_keys = [pk.code, pk.sends]
-        args = [reservation_id, moment.now_ms, backoff_ms]
+        args = [reservation_id, moment.now_ms, backoff_ms, "voice" if voice else "sms"]
         bucket = metrics.bucket(moment.now_ms, tally.block, tally.provider, tally.scene) if tally else ""
         judged = bool(tally and tally.judged and self.limits.pumping_window_sends > 0)
         if not self.cluster:

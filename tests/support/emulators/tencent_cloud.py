@@ -149,6 +149,10 @@ _NUMBER_ERROR_MESSAGES = {
     "LimitExceeded.PhoneNumberThirtySecondLimit": "the number of sms messages sent from a single mobile number within 30 seconds exceeds the upper limit",
     "LimitExceeded.PhoneNumberOneHourLimit": "the number of sms messages sent from a single mobile number within 1 hour exceeds the upper limit",
     "FailedOperation.PhoneNumberInBlacklist": "the mobile number is in the blocklist",
+    "UnsupportedOperation.ChineseMainlandTemplateToGlobalPhone":
+        "a Chinese mainland template cannot be sent to a number outside the mainland",
+    "UnsupportedOperation.GlobalTemplateToChineseMainlandPhone":
+        "an international template cannot be sent to a Chinese mainland number",
 }
 
 # DescribeCaptchaResult CaptchaCode values, taken from the CaptchaCode field
@@ -277,6 +281,14 @@ class TencentCloudEmulator(ProviderEmulator):
       digits (bare/``0086`` domestic forms, which the real API tolerates, are
       rejected on purpose so code under test always sends E.164), or a +86
       number that is not an 11-digit mobile number starting with 1;
+    * ``UnsupportedOperation.ChineseMainlandTemplateToGlobalPhone`` - a
+      mainland template (every template not in ``sms_global_templates``) to a
+      number outside +86, and ``UnsupportedOperation.GlobalTemplateToChineseMainlandPhone``
+      - an international/HK-Macao-Taiwan template (``sms_global_templates``)
+      to a +86 number: Tencent keeps the two kinds of body templates apart
+      (SDK ``errorcodes.py``; whether Tencent answers them per number or for
+      the whole request is not published: per number here, like the other
+      per-destination answers);
     * ``FailedOperation.TemplateParamSetNotMatchApprovedTemplate`` - parameter
       count differs from ``sms_templates[TemplateId]``;
     * ``sms_number_error`` when that knob is set.
@@ -374,6 +386,7 @@ class TencentCloudEmulator(ProviderEmulator):
         token: str | None = None,
         sms_sdk_app_id: str = "1400000000",
         sms_templates: dict[str, int] | None = None,
+        sms_global_templates: set[str] | None = None,
         sms_signs: set[str] | None = None,
         captcha_app_id: int = 190000000,
         captcha_app_secret_key: str = "captcha-test-key",
@@ -384,6 +397,7 @@ class TencentCloudEmulator(ProviderEmulator):
         self.token = token
         self.sms_sdk_app_id = sms_sdk_app_id
         self.sms_templates = dict(sms_templates) if sms_templates is not None else {"100001": 2, "100002": 1}
+        self.sms_global_templates = set(sms_global_templates or ())
         self.sms_signs = set(sms_signs) if sms_signs is not None else {"测试签名"}
         self.captcha_app_id = captcha_app_id
         self.captcha_app_secret_key = captcha_app_secret_key
@@ -671,6 +685,10 @@ class TencentCloudEmulator(ProviderEmulator):
             code = "Ok"
             if not _E164_RE.match(phone) or (phone.startswith("+86") and not _CN_MOBILE_RE.match(phone)):
                 code = "InvalidParameterValue.IncorrectPhoneNumber"
+            elif phone.startswith("+86") and template_id in self.sms_global_templates:
+                code = "UnsupportedOperation.GlobalTemplateToChineseMainlandPhone"
+            elif not phone.startswith("+86") and template_id not in self.sms_global_templates:
+                code = "UnsupportedOperation.ChineseMainlandTemplateToGlobalPhone"
             elif len(params) != expected_count:
                 code = "FailedOperation.TemplateParamSetNotMatchApprovedTemplate"
             elif number_error:

@@ -31,18 +31,26 @@ end
 --             are dropped when it is read, and it only grows below the
 --             hourly hard cap (HOURLY_SEND_LIMIT, times PHONE_HARD_LIMIT_FACTOR
 --             with captcha configured).
+--   voice     the day's voice codes (channel=voice), "<YYYYMMDD>:<count>", also counted in daily
 --   backoff   "<until ms>" after a number-level refusal by the provider
 --             (release.lua): every getSms of the phone, legacy or bound, waits.
 -- The cooldown is the legacy codes' resend interval; a bound code keeps its
 -- own (field c of its code hash, send.lua).
 -- read_sends returns {cooldown_until = ms (0: none), cooldown = the raw field,
--- backoff_until = ms (0: none), daily = the count on `day`, day = the day of the
+-- backoff_until = ms (0: none), voice = the voice count on `day` (voice_raw: the field),
+-- daily = the count on `day`, day = the day of the
 -- daily field, daily_raw = its count whatever the day, hourly = {{ms, id}, ...}
 -- within the hour}.
 local function read_sends(key, now, day)
-  local f = redis.call('HMGET', key, 'cooldown', 'daily', 'hourly', 'backoff')
+  local f = redis.call('HMGET', key, 'cooldown', 'daily', 'hourly', 'backoff', 'voice')
   local r = {cooldown_until = 0, cooldown = f[1], daily = 0, daily_raw = 0, hourly = {},
-             backoff_until = tonumber(f[4] or '0') or 0}
+             backoff_until = tonumber(f[4] or '0') or 0, voice_raw = f[5], voice = 0}
+  if f[5] and f[5] ~= '' then
+    local sep = string.find(f[5], ':', 1, true)
+    if string.sub(f[5], 1, sep - 1) == day then
+      r.voice = tonumber(string.sub(f[5], sep + 1))
+    end
+  end
   if f[1] and f[1] ~= '' then
     r.cooldown_until = tonumber(string.sub(f[1], 1, string.find(f[1], ':', 1, true) - 1))
   end

@@ -20,6 +20,7 @@
 --           which still counts against the client; in cluster mode the caller removes them with
 --           ZREM on their own slots)
 -- ARGV[1] reservation id  ARGV[2] now (ms)  ARGV[3] backoff (ms; 0: none)
+-- ARGV[4] 'voice' for a voice code's reservation (its voice count is given back too)
 -- Returns the number of entries released.
 local member = ARGV[1]
 local now = tonumber(ARGV[2])
@@ -38,6 +39,11 @@ elseif code[1] == member then
   released = released + 1
 end
 local sends = read_sends(KEYS[2], now, '')
+local voice_day = ''
+if sends.voice_raw and sends.voice_raw ~= '' then  -- the voice count of the field's own day
+  local sep = string.find(sends.voice_raw, ':', 1, true)
+  voice_day, sends.voice = string.sub(sends.voice_raw, 1, sep - 1), tonumber(string.sub(sends.voice_raw, sep + 1))
+end
 local cooldown = sends.cooldown or ''
 local changed = false
 if string.sub(cooldown, -string.len(member) - 1) == ':' .. member then
@@ -62,6 +68,9 @@ if #hourly < #sends.hourly then
   changed = true
   if sends.daily_raw > 0 then
     daily = sends.day .. ':' .. (sends.daily_raw - 1)
+  end
+  if ARGV[4] == 'voice' and sends.voice > 0 then
+    redis.call('HSET', KEYS[2], 'voice', voice_day .. ':' .. (sends.voice - 1))
   end
 end
 if changed then

@@ -21,6 +21,7 @@
 -- ARGV[12] captcha: '0' not configured, '1' configured (reached limits step up),
 --          '2' a ticket is required for this request (CAPTCHA_MODE=always, no client IP)
 -- ARGV[13] '1': KEYS[1] is a bound code (its own resend interval; no phone cooldown)
+-- ARGV[14] '1': a voice code (channel=voice): also VOICE_DAILY_LIMIT, counted in the record's voice field
 -- Returns {'OK' | 'PENDING', skip flag per provider}, {'REPLAY', provider} (a bound code's
 -- getSms repeated inside its resend interval: nothing written), {'STEPUP', limit word or ''}
 -- (a ticket would pass; nothing written) or {reason, wait ms[, first trip]} with reason one of
@@ -57,6 +58,10 @@ local limits = {
   {reason = 'DAILY', count = sends.daily, soft = DAILY_SEND_LIMIT, hard = hard_cap(DAILY_SEND_LIMIT, PHONE_HARD_LIMIT_FACTOR)},
   {reason = 'HOURLY', count = #sends.hourly, soft = HOURLY_SEND_LIMIT, hard = hard_cap(HOURLY_SEND_LIMIT, PHONE_HARD_LIMIT_FACTOR)},
 }
+local voice = ARGV[14] == '1'
+if voice then  -- a stricter limit of its own, never stepped up: a call is dearer than an SMS
+  limits[#limits + 1] = {reason = 'DAILY', count = sends.voice, soft = VOICE_DAILY_LIMIT, hard = VOICE_DAILY_LIMIT}
+end
 local client_limit = tonumber(ARGV[6])
 if client_limit > 0 then
   limits[#limits + 1] = {reason = 'IP', key = KEYS[3], window = IP_SEND_WINDOW_MS,
@@ -108,6 +113,9 @@ if not bound then
 end
 write_sends(KEYS[2], cooldown, ARGV[5] .. ':' .. (sends.daily + 1), sends.hourly,
             math.max(ms_to_day_end + HOUR_MS, SEND_INTERVAL_MS))
+if voice then
+  redis.call('HSET', KEYS[2], 'voice', ARGV[5] .. ':' .. (sends.voice + 1))
+end
 for _, l in ipairs(limits) do
   if l.key then
     window_add(l.key, now, l.window, member)
