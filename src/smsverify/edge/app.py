@@ -20,6 +20,7 @@ from smsverify import errors
 from smsverify.edge.event import MAX_BODY_BYTES
 from smsverify.edge.responses import body, error_body, integration_response, status_line
 from smsverify.observability import REQUEST_FIELDS
+from smsverify.service.abuse import destination_prefix
 from smsverify.service.verification import Channel, VerificationService
 
 
@@ -175,6 +176,8 @@ def answer(service: VerificationService, params: dict[str, str], fields: dict[st
         raise errors.InvalidParam("缺少参数 phone")
     phone = service.phone(params["phone"])
     fields["phone"] = phone.masked
+    fields["country"] = phone.country_code
+    fields["prefix"] = destination_prefix(phone, service.policy.prefix_digits)  # the number block, as the counters have it
     scene = service.scene(params.get("scene"))
     fields["scene"] = scene
     verification = service.verification_id(params.get("verificationId"))
@@ -191,6 +194,8 @@ def answer(service: VerificationService, params: dict[str, str], fields: dict[st
             scene=scene, verification=verification, channel=channel,
         )
         fields["provider"] = sent.receipt.provider
+        if not sent.replayed:
+            fields["delivery"] = "sent"  # accepted by the provider; receipts tell the rest (method=status)
         if sent.receipt.serial_no:
             fields["serialNo"] = sent.receipt.serial_no
         if sent.failed_providers:
