@@ -241,7 +241,7 @@ class Receipts:
         fields["failed"] = len(reports) - fields["delivered"]
         try:
             recorded = record_deliveries(self.client, reports, self.service.code_ttl_seconds, block_of=self._block_of,
-                                         retention_days=self.service.insight.metrics_retention_days)
+                                         retention_days=self.service.insight.metrics_retention_days, now=self.clock())
         except StoreUnavailable as exc:
             fields["reason"] = str(exc)
             raise errors.ServiceUnavailable() from None
@@ -273,7 +273,7 @@ class Receipts:
                                       timeout_seconds=self.service.sms_timeout_seconds):
                 counts["pulled"] += len(batch)
                 recorded = record_deliveries(self.client, batch, self.service.code_ttl_seconds, block_of=self._block_of,
-                                             retention_days=self.service.insight.metrics_retention_days)
+                                             retention_days=self.service.insight.metrics_retention_days, now=self.clock())
                 counts["changed"] += recorded.changed
                 counts["unchanged"] += recorded.unchanged
         except ReceiptPullError as exc:

@@ -76,7 +76,8 @@ def _retried(call: Any) -> Any:
 
 
 def record_deliveries(client: Any, reports: Iterable[DeliveryReport], ttl_seconds: int, *,
-                      block_of: Callable[[str], str | None] | None = None, retention_days: int = 7) -> Recorded:
+                      block_of: Callable[[str], str | None] | None = None, retention_days: int = 7,
+                      now: float | None = None) -> Recorded:
     """Record each report's state under its phone and serial number.
 
     Parameters
@@ -98,6 +99,10 @@ def record_deliveries(client: Any, reports: Iterable[DeliveryReport], ttl_second
         slot after the batch.
     retention_days:
         ``METRICS_RETENTION_DAYS``, the counters' TTL.
+    now:
+        Unix seconds of the recording (the function's clock): the hour the
+        counters count in (receipts arrive seconds after the send, and the
+        handset's time in a report may be anything); ``None``: each report's own.
 
     Returns
     -------
@@ -119,7 +124,7 @@ def record_deliveries(client: Any, reports: Iterable[DeliveryReport], ttl_second
     calls = []
     for r in reports:
         block = block_of(r.phone) if block_of else None
-        day, hour = metrics.local_hour(int(r.received_at) * 1000)
+        day, hour = metrics.local_hour(int((r.received_at if now is None else now) * 1000))
         counted.append((metrics.day_key(day), f"{hour}|{block}|{r.provider}|{metrics.UNKNOWN_SCENE}") if block else None)
         keys = [delivery_key(r.phone, r.serial_no)]
         args = [r.state.value, r.description, int(r.received_at), ttl_ms]
