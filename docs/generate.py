@@ -260,7 +260,8 @@ LIMITS = [
     ("wrong codes per phone per calendar day (legacy codes only: a bound code's tries are its own)",
      ["DAILY_VERIFY_LIMIT"], "VerifyLimitExceeded"),
     ("code lifetime", ["CODE_TTL_SECONDS"], "CodeHasExpired"),
-    ("captcha before sending (optional)", ["CAPTCHA_APP_ID", "CAPTCHA_APP_SECRET_KEY"], "CaptchaFailed"),
+    ("captcha (optional): asked for by a reached limit, a request without a client IP, or `CAPTCHA_MODE=always`; "
+     "a rejected ticket is `CaptchaFailed`", ["CAPTCHA_APP_ID", "CAPTCHA_APP_SECRET_KEY"], "CaptchaRequired"),
     ("when getSms needs a captcha ticket (captcha on): `always`, or `adaptive` (without a client IP, or past "
      "`GLOBAL_SEND_LIMIT`)",
      ["CAPTCHA_MODE"], "CaptchaRequired"),
@@ -545,6 +546,11 @@ CI_DESCRIPTIONS = {
     "WECHAT_APP_SECRET": "mini-program AppSecret",  # pragma: allowlist secret
     "ALLOWED_ORIGINS": "exact origins of H5 pages allowed by CORS, comma-separated",
     "RECEIPT_PATH": "path of the SMS delivery receipt callback, ending in >= 16 random characters (docs/operations.md)",
+    "VOICE_SDKAPPID": "Tencent Cloud VMS application id: turns voice codes (channel=voice) on",
+    "VMS_API_ENDPOINT": "VMS API host (default vms.tencentcloudapi.com)",
+    "VOICE_PLAY_TIMES": "how many times a voice call reads the code, 1-3 (default 2)",
+    "VOICE_DAILY_LIMIT": "voice codes per phone per day (default 3)",
+    "TEST_PHONE_NUMBERS": "numbers for app review, +E.164:fixed code (no SMS; tokens say amr test)",
 }
 
 

@@ -80,6 +80,7 @@ def policy_from(settings: Settings) -> ServicePolicy:
         ipv6_site_prefix_length=settings.ipv6_site_prefix_length,
         legacy_login=settings.legacy_login,
         global_verify_window_seconds=settings.global_verify_window_seconds,
+        test_phone_numbers=settings.test_phone_numbers,
         insight=settings.insight,
     )
 

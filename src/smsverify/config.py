@@ -188,6 +188,8 @@ class Settings:
     notices: tuple[str, ...] = ()
     #: Allowed scenes (``SMS_SCENES``), in order; a request that names none is ``login``.
     scenes: tuple[str, ...] = (DEFAULT_SCENE,)
+    #: ``TEST_PHONE_NUMBERS``: E.164 -> its fixed code (app review; no SMS is sent to them)
+    test_phone_numbers: Mapping[str, str] = field(default_factory=dict)
     #: Voice codes (Tencent Cloud VMS), or None when ``VOICE_SDKAPPID`` is unset;
     #: the sender: :func:`smsverify.senders.build_voice_sender`.
     voice: VoiceSettings | None = None
@@ -246,13 +248,14 @@ def _read(reader: EnvReader) -> Settings:
     redis_url, redis_cluster = _redis(reader, in_scf)
     code_secret, previous = _code_secrets(reader, in_scf)
     template_params, params_by_template = _template_params(reader)
+    allowed_countries = _country_codes(reader)
     common = SmsCommon(
         template_params=template_params,
         timeout_seconds=reader.number("SMS_TIMEOUT_SECONDS", 5.0),
         code_length=reader.integer("CODE_LENGTH", 6, minimum=4, maximum=10),
         code_ttl_seconds=reader.integer("CODE_TTL_SECONDS", 300, minimum=30, maximum=86400),
         scenes=_scenes(reader),
-        allowed_country_codes=_country_codes(reader),
+        allowed_country_codes=allowed_countries,
         template_params_by_template=params_by_template,
     )
     providers = senders.read_names(reader)
@@ -298,6 +301,7 @@ def _read(reader: EnvReader) -> Settings:
         notices=tuple(reader.notices),
         scenes=common.scenes,
         voice=voice,
+        test_phone_numbers=_test_phone_numbers(reader, allowed_countries, common.code_length),
         sms_template_params_by_template=common.template_params_by_template,
         insight=InsightSettings.from_reader(reader),
     )
@@ -462,6 +466,37 @@ def _country_codes(reader: EnvReader) -> frozenset[int] | None:
             return frozenset({86})
         codes.add(int(part))
     return frozenset(codes)
+
+
+def _test_phone_numbers(reader: EnvReader, allowed: frozenset[int] | None, code_length: int) -> dict[str, str]:
+    """``TEST_PHONE_NUMBERS=+8613800000000:246810,...``: numbers that get no SMS and log in
+    with their fixed code (app review without a SIM, as Firebase's and Supabase's test
+    numbers). Each must be a valid number (phonenumbers) of an allowed country in E.164,
+    and its code ``CODE_LENGTH`` to 16 digits."""
+    import phonenumbers
+
+    raw = reader.text("TEST_PHONE_NUMBERS")
+    numbers: dict[str, str] = {}
+    if not raw:
+        return numbers
+    bad = []
+    for entry in raw.split(","):
+        number, _, code = entry.strip().partition(":")
+        try:
+            parsed = phonenumbers.parse(number, None)
+            e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+            valid = phonenumbers.is_valid_number(parsed) and e164 == number
+        except phonenumbers.NumberParseException:
+            valid, parsed = False, None
+        if not valid or (allowed is not None and parsed is not None and parsed.country_code not in allowed):
+            bad.append(f"{number!r} is not a valid E.164 number of an allowed country (ALLOWED_COUNTRY_CODES)")
+        elif not (code.isascii() and code.isdigit() and code_length <= len(code) <= 16):
+            bad.append(f"the code of {number} must be {code_length} to 16 digits (CODE_LENGTH), got {len(code)} characters")
+        else:
+            numbers[number] = code
+    if bad:
+        reader.problem("TEST_PHONE_NUMBERS", "; ".join(bad))
+    return numbers
 
 
 def _captcha(reader: EnvReader) -> tuple[int | None, str | None]:

@@ -10,11 +10,13 @@ checked against the traffic that was sent.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 from pathlib import Path
 
 from smsverify.edge.handler import create_handler
+from smsverify.observability import JsonFormatter
 from tests.support import answer, get_sms, last_code, login, wrong
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
@@ -44,16 +46,27 @@ def table(lines: list[dict]) -> sqlite3.Connection:
     return db
 
 
-def test_the_documented_cls_queries_answer_for_the_traffic_sent(redis_url, make_env, sms_api, clock, capfd):
+class Lines(logging.Handler):
+    """The JSON lines the function writes (its own formatter), kept in memory."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.setFormatter(JsonFormatter())
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def test_the_documented_cls_queries_answer_for_the_traffic_sent(redis_url, make_env, sms_api, clock):
     handler = create_handler(make_env(redis_url, SMS_PRICE="tencent:86=0.045"), clock=clock)
-    capfd.readouterr()
-    for i, phone in enumerate(["8613800138000", "8613800138001", "8613900000001", "8613900000002"]):
-        assert answer(handler(get_sms(phone, ip=f"203.0.113.{i + 1}"), {}))["codeStr"] == "Ok"
-    assert answer(handler(get_sms("8613800138000", ip="203.0.113.9"), {}))["codeStr"] == "TooFrequent"
-    assert answer(handler(login("8613800138000", last_code(sms_api, "+8613800138000")), {}))["codeStr"] == "Success"
-    assert answer(handler(login("8613900000001", last_code(sms_api, "+8613900000001")), {}))["codeStr"] == "Success"
-    assert answer(handler(login("8613900000002", wrong(last_code(sms_api, "+8613900000002"))), {}))["codeStr"] == "CodeIsError"
-    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+    written = Lines()
+    logging.getLogger("smsverify").addHandler(written)
+    try:
+        send_traffic(handler, sms_api)
+    finally:
+        logging.getLogger("smsverify").removeHandler(written)
+    lines = [json.loads(line) for line in written.lines]
     lines = [line for line in lines if line.get("message") == "invocation"]
     assert len(lines) == 8 and all("prefix" in line and "country" in line for line in lines)
     db = table(lines)
@@ -63,3 +76,13 @@ def test_the_documented_cls_queries_answer_for_the_traffic_sent(redis_url, make_
     assert db.execute(as_sqlite(by_prefix)).fetchall() == [("86:1380013", 2, 1, 0.5), ("86:1390000", 2, 1, 0.5)]
     assert db.execute(as_sqlite(refusals)).fetchall() == [("getSms", "TooFrequent", None, 1), ("login", "CodeIsError", None, 1)]
     assert db.execute(as_sqlite(spend)).fetchall() == [("tencent", 86, 4, 0.18)]
+
+
+def send_traffic(handler, sms_api) -> None:
+    """Four codes sent to two blocks, one resend refused, two used, one wrong code."""
+    for i, phone in enumerate(["8613800138000", "8613800138001", "8613900000001", "8613900000002"]):
+        assert answer(handler(get_sms(phone, ip=f"203.0.113.{i + 1}"), {}))["codeStr"] == "Ok"
+    assert answer(handler(get_sms("8613800138000", ip="203.0.113.9"), {}))["codeStr"] == "TooFrequent"
+    assert answer(handler(login("8613800138000", last_code(sms_api, "+8613800138000")), {}))["codeStr"] == "Success"
+    assert answer(handler(login("8613900000001", last_code(sms_api, "+8613900000001")), {}))["codeStr"] == "Success"
+    assert answer(handler(login("8613900000002", wrong(last_code(sms_api, "+8613900000002"))), {}))["codeStr"] == "CodeIsError"

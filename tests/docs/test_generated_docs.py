@@ -85,7 +85,7 @@ def test_the_code_str_table_is_the_status_table_with_every_error_class():
 
 def test_the_ok_and_success_fields_are_the_ones_the_edge_sends():
     fields = {code_str: extra for code_str, _status, _msg, extra in G.codestr_rows()}
-    assert fields["Ok"] == ["expiresIn", "resendAfter", "provider"]
+    assert fields["Ok"] == ["verificationId", "expiresIn", "resendAfter", "provider"]  # and the optional ones (docs/protocol.md)
     assert fields["Success"] == ["token", "tokenType", "expiresIn"]
     assert fields["CodeIsError"] == ["attemptsLeft"]
     assert fields["WechatLoginFailed"] == ["wechatErrcode"]

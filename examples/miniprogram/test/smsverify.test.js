@@ -27,6 +27,7 @@ const BODY_FIELDS = ['retryAfter', 'attemptsLeft', 'providerCode', 'captchaCode'
 /** What each recorded response must become: action, cooldown (s) and the message shown. */
 const EXPECTED = {
   getSms_ok: ['codeSent', 60, '验证码已发送，请注意查收短信'],
+  getSms_repeat: ['codeSent', 60, '验证码已发送，请注意查收短信'],
   getSms_too_frequent: ['wait', 45, '发送过于频繁，请 45 秒后再试'],
   login_wrong_code: ['retryCode', null, '验证码错误，还可尝试 2 次'],
   login_success: ['loggedIn', null, '登录成功'],

@@ -117,7 +117,10 @@ var CODES = {
   SmsSendTimeout: { action: ACTIONS.CHECK_SMS, message: '短信可能稍有延迟，请留意查收；如未收到，请稍后重新获取' },
   ServiceUnavailable: { action: ACTIONS.RETRY, message: '服务暂不可用，请稍后再试' },
   OriginNotAllowed: { action: ACTIONS.RETRY, message: '当前页面不允许调用验证码服务' }, // browsers only (CORS)
-  InternalError: { action: ACTIONS.RETRY, message: '服务出错了，请稍后再试' }
+  InternalError: { action: ACTIONS.RETRY, message: '服务出错了，请稍后再试' },
+  // The delivery-receipt path and its timer event only: never an answer to getSms or login.
+  NotFound: { action: ACTIONS.RETRY, message: '请求的地址不存在' },
+  ReceiptPullFailed: { action: ACTIONS.RETRY, message: '服务暂不可用，请稍后再试' }
 };
 
 /** Outcomes the client itself produces; never sent by the function. */

@@ -5,7 +5,8 @@ A plain WSGI callable (PEP 3333): it reads ``QUERY_STRING`` and
 Werkzeug's form parser runs only for a ``multipart/form-data`` body. It is
 reached through :func:`smsverify.edge.handler.handle_event` only (SCF and
 ``serve`` alike), which sets the request fields (:data:`REQUEST_FIELDS`) and
-writes the invocation line.
+writes the invocation line. Each answer's ``msg`` is in the request's language
+(:mod:`smsverify.edge.messages`).
 """
 
 from __future__ import annotations
@@ -17,18 +18,22 @@ from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl
 
 from smsverify import errors
+from smsverify.edge import messages
 from smsverify.edge.event import MAX_BODY_BYTES
 from smsverify.edge.responses import body, error_body, integration_response, status_line
 from smsverify.observability import REQUEST_FIELDS
+from smsverify.senders.receipts import DeliveryState
 from smsverify.service.abuse import destination_prefix
 from smsverify.service.verification import Channel, VerificationService
 
 
-METHODS = ("getSms", "login")
+METHODS = ("getSms", "login", "status")
 #: Parameters read from the query and the body; any other name is ignored.
-#: ``scene`` and ``verificationId`` (both methods) and ``wxCode`` (login) are passed through as read.
-#: ``channel`` (getSms): ``sms`` (default) or ``voice``.
-PARAMS = frozenset(("method", "phone", "code", "ticket", "randstr", "scene", "wxCode", "verificationId", "channel"))
+#: ``scene`` and ``verificationId`` (both methods) and ``wxCode`` (login) are passed through as read;
+#: ``channel`` (getSms): ``sms`` (default) or ``voice``;
+#: ``lang`` (both methods) picks the language of ``msg`` (:func:`smsverify.edge.messages.choose`).
+PARAMS = frozenset(("method", "phone", "code", "ticket", "randstr", "scene", "wxCode", "verificationId", "channel",
+                    "lang"))
 MAX_PARAM_LENGTH = 512
 MAX_FORM_FIELDS = 64
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -159,6 +164,16 @@ def read_params(environ: dict) -> dict[str, str]:
     return params
 
 
+def _query_lang(environ: dict) -> str | None:
+    """The first ``lang`` of the query string, read leniently: for an answer to a request whose
+    parameters could not be read (a ``lang`` in such a body is not seen)."""
+    try:
+        pairs = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:
+        return None
+    return next((value for key, value in pairs if key == "lang"), None)
+
+
 def answer(service: VerificationService, params: dict[str, str], fields: dict[str, Any],
            request_id: str, client_ip: str | None) -> dict[str, Any]:
     """Run the protocol for ``params``; returns the body. Adds log fields to ``fields``.
@@ -170,18 +185,31 @@ def answer(service: VerificationService, params: dict[str, str], fields: dict[st
     """
     method = params.get("method")
     if method not in METHODS:
-        raise errors.InvalidParam("缺少参数 method" if method is None else "参数 method 应为 getSms 或 login")
+        raise errors.InvalidParam("缺少参数 method" if method is None else "参数 method 应为 getSms、login 或 status")
     fields["method"] = method
     if "phone" not in params:
         raise errors.InvalidParam("缺少参数 phone")
     phone = service.phone(params["phone"])
     fields["phone"] = phone.masked
+    if service.is_test_number(phone):
+        fields["testNumber"] = True  # every send and login of a TEST_PHONE_NUMBERS number, whatever its outcome
     fields["country"] = phone.country_code
     fields["prefix"] = destination_prefix(phone, service.policy.prefix_digits)  # the number block, as the counters have it
     scene = service.scene(params.get("scene"))
     fields["scene"] = scene
     verification = service.verification_id(params.get("verificationId"))
     fields["bound"] = verification is not None
+    if method == "status":
+        status = service.status(phone, verification, client_ip=client_ip, scene=scene)
+        fields["delivery"] = status.delivery.value
+        extra: dict[str, Any] = {"delivery": status.delivery.value, "channel": status.channel.value}
+        if status.description:
+            extra["description"] = status.description
+        if status.delivery is DeliveryState.FAILED:
+            extra["resendAllowed"] = status.resend_after == 0
+            extra["resendAfter"] = status.resend_after
+            extra["otherChannel"] = status.other_channel
+        return body("Ok", "查询成功", request_id, verificationId=verification, **extra)
     if method == "getSms":
         raw_channel = params.get("channel") or Channel.SMS.value
         if raw_channel not in (Channel.SMS.value, Channel.VOICE.value):
@@ -202,7 +230,7 @@ def answer(service: VerificationService, params: dict[str, str], fields: dict[st
             fields["failedProviders"] = list(sent.failed_providers)
         if sent.replayed:
             fields["replayed"] = True
-        extra: dict[str, Any] = {"verificationId": verification} if verification is not None else {}
+        extra = {"verificationId": verification} if verification is not None else {}
         if sent.channel is Channel.VOICE:
             extra["channel"] = sent.channel.value
         return body("Ok", "验证码已发送", request_id,
@@ -218,7 +246,8 @@ def answer(service: VerificationService, params: dict[str, str], fields: dict[st
     return body("Success", "校验验证码成功", request_id, token=token.token, tokenType="Bearer", expiresIn=token.expires_in)
 
 
-def create_app(service: VerificationService) -> Callable[[dict, Callable], Iterable[bytes]]:
+def create_app(service: VerificationService, *,
+               default_language: str = messages.DEFAULT_LANGUAGE) -> Callable[[dict, Callable], Iterable[bytes]]:
     """A WSGI app answering ``method=getSms`` and ``method=login`` on any path.
 
     The request id and the client IP come from the request fields set by
@@ -226,6 +255,10 @@ def create_app(service: VerificationService) -> Callable[[dict, Callable], Itera
     gateway's ``requestContext``); outside it, a new UUID and ``REMOTE_ADDR``.
     Each body gets its status and headers from
     :func:`smsverify.edge.responses.integration_response`, the one mapping.
+    Every ``msg`` is in the language :func:`smsverify.edge.messages.choose`
+    picks from the ``lang`` parameter, the ``Accept-Language`` header
+    (``HTTP_ACCEPT_LANGUAGE``) and ``default_language`` (``"zh-CN"`` or
+    ``"en"``); the log field ``lang`` records it.
     An exception other than a :class:`~smsverify.errors.VerificationError`
     propagates (``handle_event`` answers ``InternalError`` and logs it).
     """
@@ -237,8 +270,10 @@ def create_app(service: VerificationService) -> Callable[[dict, Callable], Itera
             REQUEST_FIELDS.set(fields)
         request_id = fields["requestId"]
         client_ip = fields.get("ip") or environ.get("REMOTE_ADDR") or None
+        params: dict[str, str] | None = None
         try:
-            payload = answer(service, read_params(environ), fields, request_id, client_ip)
+            params = read_params(environ)
+            payload = answer(service, params, fields, request_id, client_ip)
         except errors.VerificationError as exc:
             payload = error_body(exc, request_id)
             if "providerCode" in exc.fields:
@@ -246,6 +281,9 @@ def create_app(service: VerificationService) -> Callable[[dict, Callable], Itera
             fields.update(exc.log_fields)
         # Anything else is a defect: it propagates to the one guard, in handle_event.
         fields["codeStr"] = payload["codeStr"]
+        lang = params.get("lang") if params is not None else _query_lang(environ)
+        fields["lang"] = language = messages.choose(lang, environ.get("HTTP_ACCEPT_LANGUAGE"), default_language)
+        payload = messages.localise(payload, language)
         response = integration_response(payload)
         data = response["body"].encode("utf-8")
         start_response(status_line(response["statusCode"]), [*response["headers"].items(), ("Content-Length", str(len(data)))])

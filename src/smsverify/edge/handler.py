@@ -21,6 +21,7 @@ from smsverify import errors
 from smsverify.bootstrap import build_service, read_token_config, read_wechat_config
 from smsverify.config import Settings
 from smsverify.env import EnvReader
+from smsverify.edge import messages
 from smsverify.edge.app import create_app
 from smsverify.edge.event import MalformedEvent, request_id_of, to_wsgi_event
 from smsverify.edge.receipts import Receipts, ReceiptSettings
@@ -54,11 +55,40 @@ def no_jwks() -> dict:
     raise errors.InvalidParam("no token keys configured")
 
 
-def _origin_of(headers: Any) -> Any:
+def _header(headers: Any, name: str) -> Any:
+    """A header of the event, by its lower-case or its canonical name (the gateways send either)."""
     if not isinstance(headers, dict):
         return None
-    origin = headers.get("origin")
-    return headers.get("Origin") if origin is None else origin
+    value = headers.get(name)
+    return headers.get(name.title()) if value is None else value
+
+
+def _origin_of(headers: Any) -> Any:
+    return _header(headers, "origin")
+
+
+#: ``Sec-Fetch-Site`` values of a request another site started (W3C "Fetch Metadata
+#: Request Headers", https://www.w3.org/TR/fetch-metadata/; OWASP Cheat Sheet
+#: "Cross-Site Request Forgery Prevention", resource isolation policy): a browser
+#: sends them on every request, an <img> or a no-cors fetch included, which
+#: carry no ``Origin`` header; mini-programs, servers and curl send no such header.
+CROSS_SITE = frozenset({"cross-site", "same-site"})
+
+
+def _event_language(event: Any, default: str) -> str:
+    """The language of an answer given before the app reads the request (a refused origin, a
+    malformed event, a defect): the event's query ``lang`` and ``Accept-Language`` header, read leniently."""
+    if not isinstance(event, dict):
+        return default
+    query, headers = event.get("queryString"), event.get("headers")
+    lang = query.get("lang") if isinstance(query, dict) else None
+    if isinstance(lang, list):
+        lang = lang[0] if lang else None
+    accept = None
+    if isinstance(headers, dict):
+        accept = next((value for key, value in headers.items()
+                       if isinstance(key, str) and key.lower() == "accept-language"), None)
+    return messages.choose(lang, accept, default)
 
 
 def _is_jwks(event: dict) -> bool:
@@ -100,11 +130,22 @@ def _dispatch(app: Callable, event: Any, context: Any, edge: EdgeSettings, jwks:
     request_id = fields["requestId"]
     cors: dict[str, str] = {}
     if edge.allowed_origins and isinstance(event, dict):
-        origin = _origin_of(event.get("headers"))
+        # Every answer depends on Origin once ALLOWED_ORIGINS is set: caches must key on it.
+        cors = {"Vary": "Origin"}
+        headers = event.get("headers")
+        origin = _origin_of(headers)
+        site = _header(headers, "sec-fetch-site")
+        cross_site = isinstance(site, str) and site.strip().lower() in CROSS_SITE
+        if (origin is not None or cross_site) and origin not in edge.allowed_origins:
+            # A cross-site request without an allowed Origin (an <img>, a form, a no-cors
+            # fetch of another site's page) runs nothing.
+            fields["origin"] = str(origin)[:128] if origin is not None else f"<none; Sec-Fetch-Site: {str(site)[:32]}>"
+            refused_body = messages.localise(error_body(errors.OriginNotAllowed(), request_id),
+                                             _event_language(event, edge.default_language))
+            refused = integration_response(refused_body)
+            refused["headers"].update(cors)
+            return refused, True
         if origin is not None:
-            if origin not in edge.allowed_origins:
-                fields["origin"] = str(origin)[:128]
-                return integration_response(error_body(errors.OriginNotAllowed(), request_id)), True
             cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
             method = event.get("httpMethod")
             if isinstance(method, str) and method.upper() == "OPTIONS":
@@ -129,11 +170,13 @@ def _dispatch(app: Callable, event: Any, context: Any, edge: EdgeSettings, jwks:
             }, True
     except MalformedEvent as exc:
         fields["codeStr"], fields["reason"] = "InValidParam", str(exc)
-        response, logged = integration_response(error_body(errors.InvalidParam(f"请求格式错误：{exc}"), request_id)), True
+        malformed = error_body(errors.InvalidParam(f"请求格式错误：{exc}"), request_id)
+        response, logged = integration_response(messages.localise(malformed, _event_language(event, edge.default_language))), True
     except Exception:  # a defect of ours; the app itself catches everything it knows
         log.exception("unexpected error")
         fields["codeStr"] = "InternalError"
-        response, logged = integration_response(body("InternalError", "服务内部错误", request_id)), True
+        failed = body("InternalError", "服务内部错误", request_id)
+        response, logged = integration_response(messages.localise(failed, _event_language(event, edge.default_language))), True
     if cors:
         response["headers"].update(cors)
     return response, logged
@@ -151,7 +194,10 @@ def handle_event(app: Callable, event: Any, context: Any, *, edge: EdgeSettings 
         As SCF passes them (an API Gateway or Function URL event, see
         :mod:`smsverify.edge.event`).
     edge:
-        CORS settings; default: CORS off.
+        CORS settings and the default language of ``msg``; default: CORS off, ``zh-CN``.
+        An answer given before the app reads the request (``OriginNotAllowed``, a
+        malformed event, ``InternalError``) takes its language from the event's
+        query ``lang`` and ``Accept-Language`` header.
     jwks:
         Answers ``GET ?method=jwks`` and any path ending in
         ``/.well-known/jwks.json`` (served with ``Cache-Control: public,
@@ -183,7 +229,7 @@ class Configuration:
     """Every settings group the function reads at start-up (:func:`read_configuration`)."""
 
     settings: Settings  #: the service's (:meth:`Settings.from_env`)
-    edge: EdgeSettings  #: CORS (``ALLOWED_ORIGINS``)
+    edge: EdgeSettings  #: CORS (``ALLOWED_ORIGINS``), the default language (``DEFAULT_LANGUAGE``)
     token: TokenConfig  #: login tokens (``TOKEN_*``)
     wechat: WechatConfig | None  #: WeChat login (``WECHAT_*``), ``None`` when off
     receipts: ReceiptSettings = ReceiptSettings()  #: delivery receipts (``RECEIPT_*``)
@@ -218,7 +264,7 @@ def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.
     ------
     ConfigError
         At start-up, naming every missing or malformed variable of every
-        settings group (service, CORS, token, WeChat) in ``.problems``;
+        settings group (service, CORS and language, token, WeChat) in ``.problems``;
         ``.variable`` is the first.
     """
     configure_logging()
@@ -228,7 +274,7 @@ def create_handler(env: Mapping[str, str] | None = None, *, clock: Clock = time.
     service = build_service(
         config.settings, clock=clock, token_config=config.token, wechat_config=config.wechat
     )
-    app = create_app(service)
+    app = create_app(service, default_language=edge.default_language)
     jwks = service.jwks if jwks is None else jwks
     receipts = Receipts(config.receipts, config.settings, service.store.client, clock)
 

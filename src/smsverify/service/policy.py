@@ -7,6 +7,7 @@ the service depends on this value, not on the whole configuration.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
 from smsverify.insight import InsightSettings
 from smsverify.scenes import DEFAULT_SCENE
@@ -41,5 +42,7 @@ class ServicePolicy:
     ipv6_site_prefix_length: int = 48  #: IPv6 sites are grouped by this prefix (``IPV6_SITE_PREFIX_LENGTH``)
     legacy_login: bool = True  #: getSms without ``verificationId`` still issues a code (``LEGACY_LOGIN``)
     global_verify_window_seconds: int = 3600  #: the global failed-login window, for its log line
+    #: E.164 -> fixed code of the test numbers (``TEST_PHONE_NUMBERS``): no SMS, every other rule applies
+    test_phone_numbers: Mapping[str, str] = field(default_factory=dict, repr=False)
     #: conversion counters, pumping, prices (``PUMPING_*``, ``SMS_PRICE``, ``SPEND_ALERT_PER_HOUR``)
     insight: InsightSettings = InsightSettings()

@@ -13,11 +13,12 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from smsverify import errors
 from smsverify.clock import Clock, Moment, moment_at
 from smsverify.scenes import DEFAULT_SCENE, is_scene_name
+from smsverify.senders.receipts import DeliveryState
 from smsverify.senders.base import (
     NumberRateLimited,
     NumberRejected,
@@ -61,6 +62,12 @@ CAPTCHA_CONFIG_SUSPECT = frozenset({16, 100})
 #: interval, and for at least this many seconds (SEND_INTERVAL_SECONDS may be 0).
 MIN_REFUSAL_BACKOFF_SECONDS = 60
 
+#: The provider named for a test number's "send" (nothing is sent, nothing billed).
+TEST_PROVIDER = "test"
+
+#: ``amr`` of a token for a test number (RFC 8176 "sms", plus "test" so a backend can refuse it).
+TEST_AMR = ("sms", "test")
+
 #: A client-made ``verificationId``: 22-64 characters of the URL-safe base64
 #: alphabet, i.e. at least 128 bits when random (22 x 6 = 132 bits).
 VERIFICATION_ID = re.compile(r"[A-Za-z0-9_-]{22,64}")
@@ -95,6 +102,17 @@ class CodeSent:
     verification: str | None = None  #: the ``verificationId`` the code is bound to (``None``: legacy)
     replayed: bool = False  #: a repeat inside the resend interval: nothing was sent
     channel: Channel = Channel.SMS  #: how the code was sent
+    test_number: bool = False  #: a ``TEST_PHONE_NUMBERS`` number: nothing was sent
+
+
+class DeliveryStatus(NamedTuple):
+    """``method=status``: where a verification's code stands (:meth:`VerificationService.status`)."""
+
+    delivery: DeliveryState  #: ``sent`` until a receipt says ``delivered`` or ``failed``
+    channel: Channel
+    description: str  #: the carrier's word from the receipt (e.g. ``DELIVRD``), "" before one
+    resend_after: int  #: seconds until the verification may be sent again (0: now)
+    other_channel: bool  #: a resend by the other route (voice after SMS) is possible at all
 
 
 @dataclass(frozen=True)
@@ -104,6 +122,7 @@ class CodeVerified:
     phone: Phone
     token: IssuedToken | None = None  #: the signed login token, when the service has an issuer
     wechat: WechatIdentity | None = None  #: who sent ``wxCode``, when WeChat login is on and one was sent
+    test_number: bool = False  #: a ``TEST_PHONE_NUMBERS`` number logged in with its fixed code
 
 
 def _store_down(exc: StoreUnavailable, address: str = "") -> None:
@@ -201,6 +220,10 @@ class VerificationService:
     def phone(self, raw: str) -> Phone:
         """A client's spelling of a phone as a :class:`Phone`; raises :class:`errors.InvalidParam`."""
         return parse_phone(raw, self.policy.default_region, self.policy.allowed_country_codes)
+
+    def is_test_number(self, phone: Phone) -> bool:
+        """Whether ``phone`` is one of ``TEST_PHONE_NUMBERS`` (no SMS; its fixed code logs in)."""
+        return phone.e164 in self.policy.test_phone_numbers
 
     def scene(self, raw: str | None) -> str:
         """The scene a request names (``None`` or blank: ``login``), checked against ``SMS_SCENES``.
@@ -330,7 +353,8 @@ class VerificationService:
                 raise errors.InvalidParam("语音验证码仅支持中国大陆手机号")
         client = self._client(client_ip)
         prefix = destination_prefix(phone, self.policy.prefix_digits)
-        code = new_code(self.policy.code_length)
+        test_code = self.policy.test_phone_numbers.get(phone.e164)
+        code = new_code(self.policy.code_length) if test_code is None else test_code
         reservation = uuid.uuid4().hex
         moment = moment_at(self.clock())
         watched = delivery.names if delivery.failover else ()
@@ -370,6 +394,13 @@ class VerificationService:
             return CodeSent(phone=phone, expires_in=ttl, resend_after=self.policy.send_interval_seconds,
                             receipt=SendReceipt(outcome.provider), verification=verification, replayed=True,
                             channel=channel)
+        if test_code is not None:  # a test number (TEST_PHONE_NUMBERS): its fixed code is stored, nothing is sent
+            if outcome.pending or verification is not None:
+                self._settle(phone, reservation, moment, scene, verification, accepted=True,
+                             receipt=SendReceipt(TEST_PROVIDER))
+            return CodeSent(phone=phone, expires_in=ttl, resend_after=self.policy.send_interval_seconds,
+                            receipt=SendReceipt(TEST_PROVIDER), verification=verification, channel=channel,
+                            test_number=True)
         message = SmsMessage(
             phone=phone.e164, code=code, ttl_minutes=math.ceil(ttl / 60), reference=reference, scene=scene
         )
@@ -544,6 +575,49 @@ class VerificationService:
             log.warning("could not settle the sent code for %s (cause: %s); both codes stay valid",
                         phone.masked, exc.cause)
 
+    # -- status -------------------------------------------------------------------
+    def status(self, phone: Phone, verification: str | None, *, client_ip: str | None,
+               scene: str = DEFAULT_SCENE) -> DeliveryStatus:
+        """Where the code of ``verification`` stands: sent, delivered or failed (delivery
+        receipts, :mod:`smsverify.store.delivery`), by which channel, and when it may be sent
+        again. Only the holder of the ``verificationId`` can ask (legacy codes have no status:
+        anyone could ask); an unknown, expired or used id is ``CodeHasExpired``, the same
+        answer as for an id never sent, so nothing is revealed. Each request counts against
+        the client's status quota (``STATUS_LIMIT`` per ``STATUS_WINDOW_SECONDS``).
+
+        Raises
+        ------
+        errors.InvalidParam (no ``verificationId``), errors.CodeHasExpired,
+        errors.IpLimitExceeded (``retryAfter``), errors.ServiceUnavailable
+        """
+        if verification is None:
+            raise errors.InvalidParam("method=status 需要参数 verificationId（旧版验证码没有状态）")
+        moment = moment_at(self.clock())
+        try:
+            wait_ms = self.store.count_status(self._client(client_ip).key, moment)
+            if wait_ms:
+                raise errors.IpLimitExceeded("当前网络查询过于频繁，请稍后再试", retryAfter=_seconds(wait_ms))
+            code = self.store.bound_code(phone.e164, scene, verification, moment)
+            if code is None:
+                raise errors.CodeHasExpired()
+        except StoreUnavailable as exc:
+            _store_down(exc, self.store_address)
+            raise errors.ServiceUnavailable() from exc
+        voice_sent = code.provider in self._voice_names
+        delivery, description = (DeliveryState(code.delivery[0]), code.delivery[1]) if code.delivery else (
+            DeliveryState.SENT, "")
+        return DeliveryStatus(
+            delivery=delivery,
+            channel=Channel.VOICE if voice_sent else Channel.SMS,
+            description=description,
+            resend_after=math.ceil(code.resend_wait_ms / 1000),
+            other_channel=self.voice is not None and not voice_sent,
+        )
+
+    @property
+    def _voice_names(self) -> tuple[str, ...]:
+        return self.voice.names if self.voice is not None else ()
+
     # -- keys ---------------------------------------------------------------------
     def jwks(self) -> dict:
         """The public keys that verify this service's login tokens: ``{"keys": [JWK, ...]}`` (RFC 7517).
@@ -640,7 +714,9 @@ class VerificationService:
             identity = self._exchange_wx_code(wx_code or "")
             result = check(ticket_ok, False)  # consume: a concurrent login may have won it meanwhile
         if result.status is CheckOutcome.OK:
-            return CodeVerified(phone=phone, token=self._token(phone, identity, scene), wechat=identity)
+            test = phone.e164 in self.policy.test_phone_numbers
+            return CodeVerified(phone=phone, token=self._token(phone, identity, scene, test=test), wechat=identity,
+                                test_number=test)
         if result.status is CheckOutcome.IP:
             raise errors.IpLimitExceeded("当前网络校验失败次数过多，请稍后再试", retryAfter=_seconds(result.wait_ms))
         if result.status is CheckOutcome.BUSY:
@@ -670,7 +746,7 @@ class VerificationService:
                 window, "need a captcha" if captcha else "are refused (ServiceBusy)",
             )
 
-    def _token(self, phone: Phone, identity: WechatIdentity | None, scene: str) -> IssuedToken | None:
+    def _token(self, phone: Phone, identity: WechatIdentity | None, scene: str, *, test: bool = False) -> IssuedToken | None:
         """The signed login token for ``phone``, naming the WeChat user too when one was exchanged."""
         if self.issuer is None:
             return None
@@ -679,6 +755,8 @@ class VerificationService:
             extra["openid"] = identity.openid
             if identity.unionid:
                 extra["unionid"] = identity.unionid
+        if test:
+            return self.issuer.issue(phone_e164=phone.e164, scene=scene, extra_claims=extra, amr=TEST_AMR)
         return self.issuer.issue(phone_e164=phone.e164, scene=scene, extra_claims=extra)
 
     def _exchange_wx_code(self, wx_code: str) -> WechatIdentity:

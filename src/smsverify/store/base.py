@@ -195,6 +195,25 @@ class Replayed(NamedTuple):
     provider: str = ""
 
 
+class BoundCode(NamedTuple):
+    """What ``bound_code`` found of a verification's code (for ``method=status``)."""
+
+    #: the provider that accepted its send ("" while sending); ``tencent_voice`` for a voice code
+    provider: str
+    #: the provider's serial number of that send ("" when unknown)
+    serial_no: str
+    #: milliseconds until the verification may be sent again (0: now)
+    resend_wait_ms: int
+    #: the receipt's state word (``delivered``, ``failed``, ``sent``) and the carrier's description; None: no record
+    delivery: tuple[str, str] | None = None
+
+
+#: ``method=status`` requests one client may make per :data:`STATUS_WINDOW_SECONDS`
+#: (a client polling every 2 s for a minute, with room for a NAT's other users).
+STATUS_LIMIT = 120
+STATUS_WINDOW_SECONDS = 60
+
+
 class CheckResult(NamedTuple):
     """Outcome of ``check_code``."""
 
@@ -257,6 +276,14 @@ class CodeStore(Protocol):
 
     def mark_provider_down(self, provider: str, moment: Moment, seconds: int) -> None:
         """Skip ``provider`` in failover for ``seconds`` in every instance."""
+        ...
+
+    def bound_code(self, phone: str, scene: str, verification: str, moment: Moment) -> BoundCode | None:
+        """The live bound code of ``verification`` (``None``: none, expired or consumed)."""
+        ...
+
+    def count_status(self, client: str, moment: Moment) -> int:
+        """Count one ``method=status`` request of ``client``; returns ms to wait when over its quota, else 0."""
         ...
 
     def first_of_window(self, name: str, moment: Moment, window_seconds: int) -> bool:

@@ -53,6 +53,11 @@ def ip_log_key(client: str) -> str:
     return f"{PREFIX}:{{ip:{client}}}:sends"
 
 
+def status_log_key(client: str) -> str:
+    """``method=status`` requests of one client."""
+    return f"{PREFIX}:{{ip:{client}}}:status"
+
+
 def site_log_key(site: str) -> str:
     """getSms of one IPv6 site (an IPv6 /``IPV6_SITE_PREFIX_LENGTH``, 48 by default)."""
     return f"{PREFIX}:{{site:{site}}}:sends"

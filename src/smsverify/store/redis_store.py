@@ -80,6 +80,9 @@ from smsverify.clock import HOUR_MS, Moment
 from smsverify.scenes import DEFAULT_SCENE
 from smsverify.store import keys, metrics
 from smsverify.store.base import (
+    STATUS_LIMIT,
+    STATUS_WINDOW_SECONDS,
+    BoundCode,
     CLIENT_HARD_LIMIT_FACTOR,
     PHONE_HARD_LIMIT_FACTOR,
     UNKNOWN_CLIENT,
@@ -322,7 +325,8 @@ class RedisCodeStore:
                     reserved = reserved._replace(pumping=change, spend_alert="SPEND" in [_text(r) for r in tallied])
                 phone_reply = self._reserve_phone(script_keys, digest, reservation_id, moment, 0, False, False, False, 0,
                                                   ticket, captcha, verification is not None, voice, tally_args)
-                outcome = _refusal(phone_reply) or reserved._replace(pending=_text(phone_reply[0]) == "PENDING")
+                on_phone = _refusal(phone_reply) or _reserved(phone_reply, ())
+                outcome = reserved._replace(pending=on_phone.pending) if isinstance(on_phone, Reserved) else on_phone
                 if isinstance(outcome, Refusal) and change:
                     outcome = outcome._replace(pumping=change)
         except StoreUnavailable:
@@ -378,6 +382,36 @@ class RedisCodeStore:
                                         px=max(1, window_seconds) * 1000))
         except redis.RedisError as exc:
             raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
+
+    def bound_code(self, phone: str, scene: str, verification: str, moment: Moment) -> BoundCode | None:
+        """The live bound code of ``verification`` for (``phone``, ``scene``), or ``None`` when
+        there is none (never sent, expired, consumed or dead after its wrong tries), with the
+        delivery state of its send when a receipt came. One HMGET, and one more once it has a serial."""
+        key = keys.phone_keys(phone, moment.day, scene, verification).code
+        try:
+            d, x, n, pd, px, p, serial, c = self.client.hmget(key, ["d", "x", "n", "pd", "px", "p", "s", "c"])
+        except redis.RedisError as exc:
+            raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
+        now = moment.now_ms
+        live = bool(d) and int(x) > now and int(n or 0) < self.limits.max_verify_attempts
+        pending = bool(pd) and int(px) > now
+        if not (live or pending):
+            return None
+        serial_no = _text(serial) if serial else ""
+        delivery = None
+        if serial_no:
+            from smsverify.store.delivery import delivery_state
+
+            found = delivery_state(self.client, phone, serial_no)
+            delivery = (found[0].value, found[1]) if found is not None else None
+        return BoundCode(_text(p) if p else "", serial_no, max(0, int(c or 0) - now), delivery)
+
+    def count_status(self, client: str, moment: Moment) -> int:
+        """Count one ``method=status`` request of ``client`` in its window (:data:`STATUS_LIMIT`
+        per :data:`STATUS_WINDOW_SECONDS`); returns the ms to wait when the quota is spent, else 0."""
+        reply = self._reserve_window([keys.status_log_key(client)], uuid.uuid4().hex, moment,
+                                     STATUS_WINDOW_SECONDS * 1000, STATUS_LIMIT)
+        return 0 if _text(reply[0]) == "OK" else max(1, int(reply[1]))
 
     def _reserve_phone(
         self, script_keys: list[str], digest: str, reservation_id: str, moment: Moment, client_limit: int,

@@ -76,8 +76,11 @@ async function startPageServer(holder) {
   };
 }
 
-/** The stack, the page server (its origin allowed by the function) and a browser page on it; `fn(page, world)`. */
-async function withCaptchaPage(fn) {
+/**
+ * The stack (`env`: more of the function's variables), the page server (its origin allowed by the
+ * function) and a browser page on it; `fn(page, world)`.
+ */
+async function withCaptchaPage(fn, env = {}) {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
   const world = { calls: [], scripts: [] };
   // The function allows the page's origin: the page server starts first, the stack it serves from after.
@@ -87,7 +90,7 @@ async function withCaptchaPage(fn) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'smsverify-chromium-'));
   let context = null;
   try {
-    stack = await startStack({ tickets: 3, env: { ALLOWED_ORIGINS: pages.origin } });
+    stack = await startStack({ tickets: 3, env: { ...env, ALLOWED_ORIGINS: pages.origin } });
     holder.stack = stack;
     world.stack = stack;
     world.origin = pages.origin;
@@ -163,24 +166,38 @@ test('captcha on: CaptchaRequired shows TencentCaptcha, getSms is repeated with 
     });
   });
 
-test('captcha on: a new flow for the same phone counts retryAfter down; a wrong code shows attemptsLeft', async () => {
+test('captcha on: new flows for the same phone get their own code until the hourly cap, then retryAfter counts down; a wrong code shows attemptsLeft', async () => {
+  // The resend interval is per verification: another tab (a new page: a new flow, a fresh captcha) is
+  // sent its own code. The phone's hourly quota still holds: HOURLY_SEND_LIMIT=1 here, and with captcha
+  // on a ticket lifts it up to its hard cap (PHONE_HARD_LIMIT_FACTOR 2 times it), so a third tab is
+  // refused with retryAfter, without a captcha (no ticket would pass).
   await withCaptchaPage(async (page, world) => {
     await page.fill('#phone', PHONE);
     assert.equal((await answer(page, '#send', ['Ok', 'CaptchaFailed', 'NetworkError'])).codeStr, 'Ok');
     const code = world.stack.fn.codes(E164)[0];
 
-    // Another tab for the same phone (a new page: a new flow, a fresh captcha): the function's cooldown.
-    const other = await page.context().newPage();
-    other.setDefaultTimeout(WAIT_MS);
-    await world.open(other, page.url());
-    await other.fill('#phone', PHONE);
-    const refused = await answer(other, '#send', ['Ok', 'TooFrequent', 'CaptchaFailed', 'NetworkError']);
-    assert.equal(refused.codeStr, 'TooFrequent', refused.text);
-    assert.match(refused.text, /请 (\d+ 秒|1 分钟)后再试$/);
-    const left = Number(await other.getAttribute('#send', 'data-left'));
-    assert.ok(left > 50 && left <= 60, `counting down from retryAfter: ${left}`);
-    assert.equal(await other.isDisabled('#send'), true);
-    assert.match(await other.textContent('#send'), /^\d+s$/);
+    const tab = async () => {
+      const other = await page.context().newPage();
+      other.setDefaultTimeout(WAIT_MS);
+      await world.open(other, page.url());
+      await other.fill('#phone', PHONE);
+      return other;
+    };
+    const second = await tab();
+    const sent = await answer(second, '#send', ['Ok', 'TooFrequent', 'HourlyLimitExceeded', 'CaptchaFailed', 'NetworkError']);
+    assert.equal(sent.codeStr, 'Ok', sent.text);
+    assert.equal(world.stack.fn.codes(E164).length, 2, 'the second tab is sent its own code');
+
+    const third = await tab();
+    const refused = await answer(third, '#send', ['Ok', 'HourlyLimitExceeded', 'CaptchaFailed', 'NetworkError']);
+    assert.equal(refused.codeStr, 'HourlyLimitExceeded', refused.text);
+    assert.match(refused.text, /请 (\d+ 分钟|1 小时)后再试$/);
+    assert.deepEqual(await third.evaluate(() => window.captchaStandin.shows.length), 0, 'at the hard cap no ticket would pass');
+    const left = Number(await third.getAttribute('#send', 'data-left'));
+    assert.ok(left > 3500 && left <= 3600, `counting down from retryAfter: ${left}`);
+    assert.equal(await third.isDisabled('#send'), true);
+    assert.match(await third.textContent('#send'), /^\d+s$/);
+    assert.equal(world.stack.fn.codes(E164).length, 2, 'the refused tab is sent nothing');
 
     await page.fill('#code', String((Number(code) + 1) % 1000000).padStart(code.length, '0'));
     const wrong = await answer(page, '#login', ['CodeIsError', 'Success', 'NetworkError']);
@@ -188,5 +205,5 @@ test('captcha on: a new flow for the same phone counts retryAfter down; a wrong 
     const mine = world.calls.filter((c) => c.verificationId === world.calls[0].verificationId);
     assert.deepEqual(mine.map((c) => c.method), ['getSms', 'getSms', 'login'], 'the login reused the flow\'s id');
     assert.equal(new Set(world.calls.map((c) => c.verificationId)).size, 1, 'the other tab is not recorded here');
-  });
+  }, { HOURLY_SEND_LIMIT: '1' });
 });
