@@ -247,6 +247,10 @@ LIMITS = [
     ("voice codes per phone per calendar day", ["VOICE_DAILY_LIMIT"], "DailyLimitExceeded"),
     ("wrong codes per phone per calendar day before login needs a captcha ticket (captcha on)",
      ["VERIFY_CAPTCHA_AFTER"], "CaptchaRequired"),
+    ("a number block's conversion (verified / sent) over its last sends: below the minimum it steps up to a captcha, "
+     "below half of it it is refused (`reason: conversion`) for a while (docs/operations.md)",
+     ["PUMPING_WINDOW_SENDS", "PUMPING_MIN_CONVERSION", "PUMPING_BLOCK_SECONDS"], "PrefixLimitExceeded"),
+    ("number blocks never judged by their conversion", ["PUMPING_ALLOW_PREFIXES"], "PrefixLimitExceeded"),
 ]
 
 

@@ -93,6 +93,30 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _register_stats(commands: Any) -> None:
+    """``stats``: its module (and redis, pygal) is imported only when the command runs."""
+    stats = commands.add_parser(
+        "stats", help="conversion per country, number block, provider or scene, from the counters in Redis",
+        description="Read the hourly conversion counters from the function's Redis (REDIS_URL etc.) and print "
+                    "sent, delivered, failed, verified, expired unused, conversion and spend (SMS_PRICE) per group. "
+                    "Exit 2 on a configuration error or when Redis cannot be read.",
+        epilog=ENVIRONMENT, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    stats.add_argument("--hours", type=int, default=24, help="hours back, the current one included (default: %(default)s)")
+    stats.add_argument("--by", choices=("country", "prefix", "provider", "scene"), default="prefix",
+                       help="group by (default: %(default)s)")
+    stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    stats.add_argument("--html", metavar="FILE",
+                       help="also write one self-contained HTML page with a chart per hour (needs smsverify[stats])")
+    stats.set_defaults(run=run_stats)
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    from smsverify.stats import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m smsverify", description=__doc__, epilog=ENVIRONMENT,
@@ -121,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     from smsverify.tokens import cli as tokens_cli
 
     tokens_cli.register(commands)  # keys generate, token verify
+    _register_stats(commands)
     return parser
 
 

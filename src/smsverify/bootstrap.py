@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Mapping
 from smsverify.config import Settings
 from smsverify.clock import Clock
 from smsverify.env import is_scf
+from smsverify.insight import BLOCK_AFTER_FRACTION, MICRO
 from smsverify.service.delivery import Delivery
 from smsverify.service.policy import ServicePolicy
 from smsverify.service.verification import VerificationService
@@ -23,6 +24,10 @@ if TYPE_CHECKING:  # loaded only where used
     from smsverify.wechat import WechatConfig
 
 
+#: Limits fields read from :class:`smsverify.insight.InsightSettings`, not from Settings' own fields.
+INSIGHT_LIMITS = ("pumping_", "metrics_", "spend_")
+
+
 def limits_from(settings: Settings) -> Limits:
     """The store's :class:`Limits` from the settings (the same names, seconds and counts).
 
@@ -30,9 +35,19 @@ def limits_from(settings: Settings) -> Limits:
     up, ``VERIFY_CAPTCHA_AFTER`` is off and the global hard cap is the limit.
     """
     step_up = settings.captcha_enabled and settings.captcha_mode == "adaptive"
+    insight = settings.insight
     names = [field.name for field in dataclasses.fields(Limits)
-             if field.name not in ("captcha", "global_send_hard_limit", "voice_daily_limit")]
+             if field.name not in ("captcha", "global_send_hard_limit", "voice_daily_limit")
+             and not field.name.startswith(INSIGHT_LIMITS)]
     values = {name: getattr(settings, name) for name in names}
+    values.update(
+        pumping_window_sends=insight.pumping_window_sends,
+        pumping_min_conversion_permille=int(round(insight.pumping_min_conversion * 1000)),
+        pumping_block_seconds=insight.pumping_block_seconds,
+        pumping_block_after=max(1, int(insight.pumping_window_sends * BLOCK_AFTER_FRACTION)),
+        metrics_retention_days=insight.metrics_retention_days,
+        spend_alert_micro=int(round(insight.spend_alert_per_hour * MICRO)),
+    )
     values["verify_captcha_after"] = settings.verify_captcha_after if settings.captcha_enabled else 0
     values["voice_daily_limit"] = settings.voice.daily_limit if settings.voice is not None else 0
     return Limits(
@@ -66,6 +81,7 @@ def policy_from(settings: Settings) -> ServicePolicy:
         legacy_login=settings.legacy_login,
         global_verify_window_seconds=settings.global_verify_window_seconds,
         test_phone_numbers=settings.test_phone_numbers,
+        insight=settings.insight,
     )
 
 

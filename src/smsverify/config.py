@@ -69,6 +69,11 @@ Abuse limits (see :mod:`smsverify.service.abuse`)
     [10000] per ``GLOBAL_VERIFY_WINDOW_SECONDS`` [3600] failed logins;
     ``VERIFY_CAPTCHA_AFTER`` [5] wrong codes per phone per day before login
     needs a captcha ticket; ``CAPTCHA_MODE`` [always] or ``adaptive``.
+Insight
+    ``METRICS_RETENTION_DAYS`` [7], ``PUMPING_WINDOW_SENDS`` [50],
+    ``PUMPING_MIN_CONVERSION`` [0.2], ``PUMPING_BLOCK_SECONDS`` [3600],
+    ``PUMPING_ALLOW_PREFIXES``, ``SMS_PRICE``, ``SPEND_ALERT_PER_HOUR``
+    (:mod:`smsverify.insight`).
 Phones
     ``DEFAULT_REGION`` [CN], ``ALLOWED_COUNTRY_CODES`` [86] (comma list, or
     ``*`` for any).
@@ -99,6 +104,8 @@ from smsverify.scenes import DEFAULT_SCENE, read_scene_map
 
 if TYPE_CHECKING:
     from smsverify.senders.tencent_voice import VoiceSettings
+
+from smsverify.insight import InsightSettings
 
 __all__ = ["OLDER_NAMES", "Settings", "SmsCommon", "TEMPLATE_PARAM_NAMES", "is_scf"]
 
@@ -188,6 +195,9 @@ class Settings:
     voice: VoiceSettings | None = None
     #: ``SMS_TEMPLATE_PARAMS``' per-template entries (template id -> names)
     sms_template_params_by_template: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Conversion counters, pumping caught by conversion, spend (``METRICS_*``, ``PUMPING_*``, ``SMS_PRICE``,
+    #: ``SPEND_ALERT_PER_HOUR``): :class:`smsverify.insight.InsightSettings`.
+    insight: InsightSettings = InsightSettings()
 
     @property
     def sms_provider(self) -> str:
@@ -293,6 +303,7 @@ def _read(reader: EnvReader) -> Settings:
         voice=voice,
         test_phone_numbers=_test_phone_numbers(reader, allowed_countries, common.code_length),
         sms_template_params_by_template=common.template_params_by_template,
+        insight=InsightSettings.from_reader(reader),
     )
 
 

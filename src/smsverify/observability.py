@@ -2,7 +2,12 @@
 
 Fields of an invocation line: ``requestId``, ``method``, ``codeStr``,
 ``phone`` (masked, ``+86138****8000``), ``ip``, ``durationMs``, and
-``providerCode`` / ``serialNo`` where the SMS provider gave one. Codes,
+``providerCode`` / ``serialNo`` where the SMS provider gave one; for
+getSms and login also ``country`` (calling code, ``86``) and ``prefix`` (the
+number block, ``86:1380013``, as the conversion counters have it), a getSms
+that the provider accepted ``delivery: "sent"``, a receipt the counts of
+``delivered`` and ``failed`` reports, a refusal by conversion ``reason:
+"conversion"`` (docs/operations.md has the CLS queries). Codes,
 secrets and credentials are never passed to the logger.
 """
 

@@ -159,10 +159,24 @@ def test_the_limits_table_states_the_defaults_of_the_configuration():
     checked = 0
     for _limit, names, values, _code_str, _status in G.limit_rows():
         if all(value is None for value in values):
+            if names == ["PUMPING_ALLOW_PREFIXES"]:  # none by default
+                assert defaults.insight.pumping_allow_prefixes == ()
+                continue
             assert names == ["CAPTCHA_APP_ID", "CAPTCHA_APP_SECRET_KEY"] and not defaults.captcha_enabled
             continue
         for name, value in zip(names, values):
-            actual = voice_defaults.daily_limit if name == "VOICE_DAILY_LIMIT" else getattr(defaults, name.lower())
+            if name == "VOICE_DAILY_LIMIT":
+                actual = voice_defaults.daily_limit
+            elif name.startswith("PUMPING_"):  # issue 20: read into Settings.insight
+                actual = getattr(defaults.insight, name.lower())
+            else:
+                actual = getattr(defaults, name.lower())
+            if name == "PUMPING_ALLOW_PREFIXES":
+                assert actual == () and value is None
+                continue
+            if name == "PUMPING_MIN_CONVERSION":
+                assert actual == float(value) == 0.2
+                continue
             if name == "CAPTCHA_MODE":
                 assert actual == value == "always"
                 continue
@@ -172,7 +186,7 @@ def test_the_limits_table_states_the_defaults_of_the_configuration():
             number = int(value)
             assert (actual == frozenset({number})) if isinstance(actual, frozenset) else (actual == number), name
             checked += 1
-    assert checked == 28  # every numeric default of the table was compared
+    assert checked == 30  # every numeric default of the table was compared (PUMPING_WINDOW_SENDS, _BLOCK_SECONDS: 30)
 
 
 #: Names of the variables that set a limit (what is refused, when, or for whom).

@@ -168,14 +168,25 @@ def test_resend_after_the_old_code_expired_is_one_round_trip(warm, sms_api, cloc
 # each log (trim, ZADD, PEXPIRE); with no code stored nothing is written. A login
 # with a verificationId reads its bound code's hash only: the right code is
 # consumed (HSET, PEXPIRE), a wrong one counts on the code alone (HSET).
+# The conversion counters (issue 20, smsverify.store.metrics) add, in the same
+# script: to a getSms, reading the number block's conversion window (HMGET) and
+# counting the send there and in the hour's counters (HINCRBY each; a PEXPIRE
+# only when a counter field is new, not here: the warm-up sent to the same
+# block this hour); to a login whose code is right, counting it verified in its
+# send's bucket and in the block's window (HINCRBY each). Refusals, wrong codes
+# and missing codes count nothing.
+#: getSms: HMGET of the block's window, HINCRBY of the hour's "sent", HINCRBY of the window's "s".
+COUNTERS_GET_SMS = 3
+#: a right code: HINCRBY of its bucket's "verified", HINCRBY of the window's "v".
+COUNTERS_VERIFIED = 2
 @pytest.mark.parametrize("case, commands", [
-    ("getSms to a new phone", 2 + 3 + 2 + 3 * 3 + 2),
+    ("getSms to a new phone", 2 + 3 + 2 + 3 * 3 + 2 + COUNTERS_GET_SMS),
     ("getSms refused by the cooldown", 2),
-    ("login with the right code", 4 + 2),
+    ("login with the right code", 4 + 2 + COUNTERS_VERIFIED),
     ("login with the day's first wrong code", 4 + 1 + 2 + 2 * 3),
     ("login with a second wrong code that day", 4 + 1 + 1 + 2 * 3),
     ("login with no code stored", 4),
-    ("bound login with the right code", 1 + 2),
+    ("bound login with the right code", 1 + 2 + COUNTERS_VERIFIED),
     ("bound login with a wrong code", 1 + 1),
     ("bound login with no code stored", 1),
 ])

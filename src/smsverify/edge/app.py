@@ -23,6 +23,7 @@ from smsverify.edge.event import MAX_BODY_BYTES
 from smsverify.edge.responses import SUCCESSES, body, error_body, integration_response, status_line
 from smsverify.observability import REQUEST_FIELDS
 from smsverify.senders.receipts import DeliveryState
+from smsverify.service.abuse import destination_prefix
 from smsverify.service.verification import Channel, VerificationService
 
 
@@ -192,6 +193,8 @@ def answer(service: VerificationService, params: dict[str, str], fields: dict[st
     fields["phone"] = phone.masked
     if service.is_test_number(phone):
         fields["testNumber"] = True  # every send and login of a TEST_PHONE_NUMBERS number, whatever its outcome
+    fields["country"] = phone.country_code
+    fields["prefix"] = destination_prefix(phone, service.policy.prefix_digits)  # the number block, as the counters have it
     scene = service.scene(params.get("scene"))
     fields["scene"] = scene
     verification = service.verification_id(params.get("verificationId"))
@@ -219,6 +222,8 @@ def answer(service: VerificationService, params: dict[str, str], fields: dict[st
             scene=scene, verification=verification, channel=channel,
         )
         fields["provider"] = sent.receipt.provider
+        if not sent.replayed:
+            fields["delivery"] = "sent"  # accepted by the provider; receipts tell the rest (method=status)
         if sent.receipt.serial_no:
             fields["serialNo"] = sent.receipt.serial_no
         if sent.failed_providers:

@@ -196,6 +196,17 @@ class Receipts:
             return self._answer(self._refuse, event, fields)
         return None
 
+    def _block_of(self, e164: str) -> str | None:
+        """The number block of a reported phone (``86:1380013``, ``PREFIX_DIGITS``), for the counters."""
+        from smsverify.errors import InvalidParam
+        from smsverify.service.abuse import destination_prefix
+        from smsverify.service.phone import parse_phone
+
+        try:
+            return destination_prefix(parse_phone(e164, "CN", None), self.service.prefix_digits)
+        except InvalidParam:
+            return None
+
     def _answer(self, handle: Any, event: dict, fields: dict[str, Any]) -> dict:
         try:
             return handle(event, fields)
@@ -226,8 +237,11 @@ class Receipts:
             fields["reason"] = str(exc)[:300]
             raise errors.InvalidParam(f"回执格式错误：{exc}"[:500]) from None
         fields["reports"] = len(reports)
+        fields["delivered"] = sum(1 for r in reports if r.state.value == "delivered")
+        fields["failed"] = len(reports) - fields["delivered"]
         try:
-            recorded = record_deliveries(self.client, reports, self.service.code_ttl_seconds)
+            recorded = record_deliveries(self.client, reports, self.service.code_ttl_seconds, block_of=self._block_of,
+                                         retention_days=self.service.insight.metrics_retention_days, now=self.clock())
         except StoreUnavailable as exc:
             fields["reason"] = str(exc)
             raise errors.ServiceUnavailable() from None
@@ -258,7 +272,8 @@ class Receipts:
             for batch in pull_batches(tencent, self.settings.pull_seconds, clock=self.clock, skipped=skipped,
                                       timeout_seconds=self.service.sms_timeout_seconds):
                 counts["pulled"] += len(batch)
-                recorded = record_deliveries(self.client, batch, self.service.code_ttl_seconds)
+                recorded = record_deliveries(self.client, batch, self.service.code_ttl_seconds, block_of=self._block_of,
+                                             retention_days=self.service.insight.metrics_retention_days, now=self.clock())
                 counts["changed"] += recorded.changed
                 counts["unchanged"] += recorded.unchanged
         except ReceiptPullError as exc:

@@ -96,6 +96,11 @@ class Delivery:
     def names(self) -> tuple[str, ...]:
         return tuple(sender.name for sender in self.senders)
 
+    def expected(self, phone: str) -> str | None:
+        """The provider that sends to ``phone`` (E.164) when none is marked down: the first
+        of the failover order that serves the number (``None``: no provider does)."""
+        return next((sender.name for sender in self.senders if sender.supports(phone)), None)
+
     def send(
         self, message: SmsMessage, down: frozenset[str], on_failure: Callable[[SendError], None]
     ) -> tuple[SendReceipt, list[SendError]]:

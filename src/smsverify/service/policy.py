@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from smsverify.insight import InsightSettings
 from smsverify.scenes import DEFAULT_SCENE
 
 
@@ -43,3 +44,5 @@ class ServicePolicy:
     global_verify_window_seconds: int = 3600  #: the global failed-login window, for its log line
     #: E.164 -> fixed code of the test numbers (``TEST_PHONE_NUMBERS``): no SMS, every other rule applies
     test_phone_numbers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: conversion counters, pumping, prices (``PUMPING_*``, ``SMS_PRICE``, ``SPEND_ALERT_PER_HOUR``)
+    insight: InsightSettings = InsightSettings()

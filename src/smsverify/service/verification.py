@@ -36,11 +36,13 @@ from smsverify.store.base import (
     CheckOutcome,
     CheckResult,
     CodeStore,
+    PumpingChange,
     Refusal,
     RefusalReason,
     Replayed,
     Reserved,
     StoreUnavailable,
+    Tally,
 )
 
 if TYPE_CHECKING:  # smsverify.tokens and smsverify.wechat load only where they are used
@@ -135,8 +137,20 @@ _STEP_UP_MESSAGES: dict[RefusalReason | str | None, str] = {
     RefusalReason.IP: "当前网络获取验证码过于频繁，请先完成人机验证",
     RefusalReason.SITE: "当前网络获取验证码过于频繁，请先完成人机验证",
     RefusalReason.GLOBAL: "发送量较大，请先完成人机验证",
+    RefusalReason.CONVERSION: "该号段近期验证码使用率异常，请先完成人机验证",
     "login": "验证码错误次数较多，请先完成人机验证",
 }
+
+
+def _block_changed(change: PumpingChange, minimum: float) -> None:
+    """The one WARNING line of a number block's change of state (pumping caught by conversion)."""
+    rate = change.verified / change.sends if change.sends else 0.0
+    log.warning(
+        "number block %s: %s -> %s (conversion %d/%d = %.2f, PUMPING_MIN_CONVERSION=%.2f)",
+        change.block, change.old, change.new, change.verified, change.sends, rate, minimum,
+        extra={"fields": {"pumpingBlock": change.block, "pumpingFrom": change.old, "pumpingTo": change.new,
+                          "windowSends": change.sends, "windowVerified": change.verified}},
+    )
 
 
 def _seconds(ms: int) -> int:
@@ -347,20 +361,27 @@ class VerificationService:
         voice = channel is Channel.VOICE
         captcha = self._captcha_state(client, sending=True)
         digest = code_digest(self._keys[0], phone.e164, code)
+        tally = self._tally(phone, prefix, scene, delivery)
 
         def reserve(ticket_ok: bool) -> Refusal | Reserved | Replayed:
             try:
-                return self.store.reserve_send(
+                outcome = self.store.reserve_send(
                     phone.e164, digest, reservation, client.key, moment, watched, prefix=prefix, ticket=ticket_ok,
-                    scene=scene, verification=verification, site=client.site, captcha=captcha, voice=voice,
+                    scene=scene, verification=verification, site=client.site, captcha=captcha, voice=voice, tally=tally,
                 )
             except StoreUnavailable as exc:
                 _store_down(exc, self.store_address)
                 # No answer even after the store's retries: the reservation may
                 # have been made. Undo it by its id so the user's retry is not
                 # refused by a cooldown for an SMS that never left.
-                self._release(phone, reservation, client, moment, prefix, scene, verification, quiet=True, voice=voice)
+                self._release(phone, reservation, client, moment, prefix, scene, verification, quiet=True, voice=voice, tally=tally)
                 raise errors.ServiceUnavailable() from exc
+            if not isinstance(outcome, Replayed) and outcome.pumping is not None:
+                _block_changed(outcome.pumping, self.policy.insight.pumping_min_conversion)
+            if isinstance(outcome, Reserved) and outcome.spend_alert:
+                log.error("SMS spend this hour passed SPEND_ALERT_PER_HOUR=%s CNY (priced by SMS_PRICE); "
+                          "see python -m smsverify stats --by prefix", self.policy.insight.spend_alert_per_hour)
+            return outcome
 
         outcome = reserve(False)
         if isinstance(outcome, Refusal) and outcome.reason is RefusalReason.STEPUP:
@@ -386,7 +407,7 @@ class VerificationService:
         try:
             receipt, failures = delivery.send(message, outcome.providers_down, lambda exc: self._provider_failed(exc, moment))
         except NoProviderForNumber:
-            self._release(phone, reservation, client, moment, prefix, scene, verification, voice=voice)
+            self._release(phone, reservation, client, moment, prefix, scene, verification, voice=voice, tally=tally)
             raise errors.InvalidParam("已配置的短信服务商均不支持该手机号所在地区") from None
         except DeliveryFailed as failed:
             if isinstance(failed.final, NumberRateLimited):
@@ -400,11 +421,13 @@ class VerificationService:
                 # counts against the client that asked for that number.
                 rejected = isinstance(failed.final, NumberRejected)
                 self._release(phone, reservation, client, moment, prefix, scene, verification,
-                              backoff_ms=self._refusal_backoff_ms if rejected else 0, keep_client=rejected, voice=voice)
+                              backoff_ms=self._refusal_backoff_ms if rejected else 0, keep_client=rejected, voice=voice, tally=tally)
             # maybe sent: both codes stay valid (a pending one until its TTL).
             error = self._delivery_error(failed, moment)
             error.log_fields["failedProviders"] = [f.qualified_code for f in failed.failures]
             raise error from None
+        if tally is not None and receipt.provider != tally.provider and receipt.provider:
+            self._failed_over(moment, tally, receipt.provider)
         if outcome.pending or verification is not None:
             # a resend beside a valid code: the new one now replaces it; a bound
             # code also records who sent it (for a repeat and for its delivery state)
@@ -418,6 +441,24 @@ class VerificationService:
             verification=verification,
             channel=channel,
         )
+
+    def _tally(self, phone: Phone, block: str, scene: str, delivery: Delivery) -> Tally | None:
+        """Where a send to ``phone`` counts (:class:`~smsverify.store.base.Tally`); ``None`` when no
+        provider serves the number (the send is refused before it counts)."""
+        provider = delivery.expected(phone.e164)
+        if provider is None:
+            return None
+        insight = self.policy.insight
+        return Tally(block, provider, scene, insight.price_micro(provider, phone.country_code),
+                     judged=insight.pumping_window_sends > 0 and not insight.exempt(block))
+
+    def _failed_over(self, moment: Moment, tally: Tally, provider: str) -> None:
+        try:
+            record = getattr(self.store, "record_failover", None)
+            if record is not None:
+                record(moment, tally, provider)
+        except StoreUnavailable as exc:
+            log.warning("could not move the sent count to provider %s (cause: %s)", provider, exc.cause)
 
     def _provider_failed(self, exc: SendError, moment: Moment) -> None:
         """A provider-level failure: log it, and with failover mark the
@@ -487,6 +528,10 @@ class VerificationService:
             return errors.IpLimitExceeded("当前网络获取验证码过于频繁，请稍后再试", retryAfter=retry_after)
         if reason is RefusalReason.PREFIX:
             return errors.PrefixLimitExceeded(retryAfter=retry_after)
+        if reason is RefusalReason.CONVERSION:
+            error = errors.PrefixLimitExceeded("该号段近期验证码使用率异常，请稍后再试", retryAfter=retry_after, reason="conversion")
+            error.log_fields["reason"] = "conversion"
+            return error
         if refusal.first_trip:
             log.error(
                 "global send limit reached: %d SMS per %d s; getSms refused until the window frees up",
@@ -505,13 +550,14 @@ class VerificationService:
         self, phone: Phone, reservation: str, client: Client, moment: Moment, prefix: str, scene: str,
         verification: str | None, *, backoff_ms: int = 0, keep_client: bool = False, quiet: bool = False,
         voice: bool = False,
+        tally: Tally | None = None,
     ) -> None:
         """Give back what ``reservation`` counted. ``quiet``: after a reserve that got no answer,
         when there may be nothing to give back (Redis is down: one WARNING line said so)."""
         try:
             self.store.release_send(
                 phone.e164, reservation, client.key, moment, prefix=prefix, scene=scene, backoff_ms=backoff_ms,
-                verification=verification, site=client.site, keep_client=keep_client, voice=voice,
+                verification=verification, site=client.site, keep_client=keep_client, voice=voice, tally=tally,
             )
         except StoreUnavailable:
             if not quiet:
@@ -649,6 +695,7 @@ class VerificationService:
                 return self.store.check_code(
                     phone.e164, digests, moment_at(self.clock()), client=client.key, ticket=ticket_ok, scene=scene,
                     verification=verification, captcha=captcha, peek=peek,
+                    block=destination_prefix(phone, self.policy.prefix_digits),
                 )
             except StoreUnavailable as exc:
                 _store_down(exc, self.store_address)

@@ -69,6 +69,16 @@ class Limits:
     verify_captcha_after: int = 0
     voice_daily_limit: int = 0
     captcha: bool = False
+    #: Insight (:mod:`smsverify.insight`): ``PUMPING_WINDOW_SENDS`` (0: no judgement by conversion),
+    #: ``PUMPING_MIN_CONVERSION`` in thousandths, ``PUMPING_BLOCK_SECONDS``, the sends with tickets a
+    #: stepped-up block may make before it is refused, ``METRICS_RETENTION_DAYS`` and
+    #: ``SPEND_ALERT_PER_HOUR`` in millionths of a CNY (0: off).
+    pumping_window_sends: int = 0
+    pumping_min_conversion_permille: int = 200
+    pumping_block_seconds: int = 3600
+    pumping_block_after: int = 10
+    metrics_retention_days: int = 7
+    spend_alert_micro: int = 0
 
     def lua_constants(self) -> dict[str, int | bool]:
         """``{LUA_NAME: value}``: ``*_seconds`` fields as ``*_MS`` milliseconds, the rest as they are."""
@@ -105,6 +115,7 @@ class RefusalReason(str, enum.Enum):
     PREFIX = "PREFIX"
     STEPUP = "STEPUP"  #: a limit (or the captcha mode) asks for a captcha; a verified ticket would pass
     GLOBAL = "GLOBAL"
+    CONVERSION = "CONVERSION"  #: the number block's conversion is too low (pumping); a limit of STEPUP too
 
 
 class CheckOutcome(str, enum.Enum):
@@ -120,6 +131,32 @@ class CheckOutcome(str, enum.Enum):
     CAPTCHA = "CAPTCHA"  #: a captcha ticket is needed; nothing was counted
 
 
+class Tally(NamedTuple):
+    """Where a send counts in the conversion counters (:mod:`smsverify.store.metrics`).
+
+    ``provider`` is the provider expected to send it (the first of the failover
+    order that serves the number): the send is counted when it is reserved,
+    before the provider is asked."""
+
+    block: str  #: the destination number block, ``"86:1380013"``
+    provider: str  #: e.g. ``"tencent"``
+    scene: str  #: e.g. ``"login"``
+    #: its price in millionths of a CNY (``SMS_PRICE``; 0: unknown), for ``SPEND_ALERT_PER_HOUR``
+    price_micro: int = 0
+    #: the block is judged by its conversion (``PUMPING_WINDOW_SENDS`` > 0, not in ``PUMPING_ALLOW_PREFIXES``)
+    judged: bool = True
+
+
+class PumpingChange(NamedTuple):
+    """A number block's state changed (pumping caught by conversion): log one WARNING."""
+
+    block: str
+    old: str  #: ``normal``, ``stepup`` or ``blocked``
+    new: str
+    sends: int  #: sends in the block's window
+    verified: int  #: of those, verified
+
+
 class Refusal(NamedTuple):
     """Why ``reserve_send`` refused, and for how long (ms) it will refuse."""
 
@@ -131,6 +168,8 @@ class Refusal(NamedTuple):
     first_trip: bool = False
     #: STEPUP only: the limit that asks for the ticket (``None``: the captcha mode asks for every request)
     limit: RefusalReason | None = None
+    #: the number block's state changed in this call
+    pumping: PumpingChange | None = None
 
 
 class Reserved(NamedTuple):
@@ -142,6 +181,10 @@ class Reserved(NamedTuple):
     #: call ``settle_send(accepted=True)`` once the provider accepted the SMS,
     #: ``accepted=False`` after the provider's own per-number limit.
     pending: bool = False
+    #: the number block's state changed in this call
+    pumping: PumpingChange | None = None
+    #: this send took the hour's spend past ``SPEND_ALERT_PER_HOUR`` (the first to do so this hour)
+    spend_alert: bool = False
 
 
 class Replayed(NamedTuple):

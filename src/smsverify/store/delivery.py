@@ -30,12 +30,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import redis
 
 from smsverify.senders.receipts import DeliveryReport, DeliveryState
 from smsverify.store.base import StoreUnavailable
+from smsverify.store import metrics
 from smsverify.store.keys import delivery_key
 
 #: Tries of one script call (or pipeline) after a Redis timeout; recording is idempotent, so a retry is safe.
@@ -74,7 +75,9 @@ def _retried(call: Any) -> Any:
             raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
 
 
-def record_deliveries(client: Any, reports: Iterable[DeliveryReport], ttl_seconds: int) -> Recorded:
+def record_deliveries(client: Any, reports: Iterable[DeliveryReport], ttl_seconds: int, *,
+                      block_of: Callable[[str], str | None] | None = None, retention_days: int = 7,
+                      now: float | None = None) -> Recorded:
     """Record each report's state under its phone and serial number.
 
     Parameters
@@ -87,6 +90,19 @@ def record_deliveries(client: Any, reports: Iterable[DeliveryReport], ttl_second
     ttl_seconds:
         Lifetime of a hash created by a report (``CODE_TTL_SECONDS``); a hash
         that exists keeps its TTL.
+    block_of:
+        The number block of an E.164 phone (``86:1380013``), or ``None``:
+        with it, a report that changes a state counts one ``delivered`` or
+        ``failed`` in the conversion counters (:mod:`smsverify.store.metrics`)
+        of its hour, under its provider and scene ``-``; single server: in the
+        same script; cluster: one pipeline of HINCRBY on the ``{metrics}``
+        slot after the batch.
+    retention_days:
+        ``METRICS_RETENTION_DAYS``, the counters' TTL.
+    now:
+        Unix seconds of the recording (the function's clock): the hour the
+        counters count in (receipts arrive seconds after the send, and the
+        handset's time in a report may be anything); ``None``: each report's own.
 
     Returns
     -------
@@ -101,17 +117,48 @@ def record_deliveries(client: Any, reports: Iterable[DeliveryReport], ttl_second
     """
     script = client.register_script(_source())
     ttl_ms = max(1, int(ttl_seconds * 1000))
-    calls = [([delivery_key(r.phone, r.serial_no)], [r.state.value, r.description, int(r.received_at), ttl_ms])
-             for r in reports]
-    if isinstance(client, redis.Redis):  # a single server or fakeredis: pipelined
+    single = isinstance(client, redis.Redis)  # a single server or fakeredis
+    retention_ms = max(1, retention_days) * 86_400_000
+    reports = list(reports)
+    counted: list[tuple[str, str] | None] = []  # (day key, field base) of each report, None: not counted
+    calls = []
+    for r in reports:
+        block = block_of(r.phone) if block_of else None
+        day, hour = metrics.local_hour(int((r.received_at if now is None else now) * 1000))
+        counted.append((metrics.day_key(day), f"{hour}|{block}|{r.provider}|{metrics.UNKNOWN_SCENE}") if block else None)
+        keys = [delivery_key(r.phone, r.serial_no)]
+        args = [r.state.value, r.description, int(r.received_at), ttl_ms]
+        if single and counted[-1]:
+            keys.append(counted[-1][0])
+            args += [counted[-1][1], retention_ms]
+        calls.append((keys, args))
+    if single:  # pipelined
         results: list[Any] = []
         for start in range(0, len(calls), PIPELINE_REPORTS):
             chunk = calls[start:start + PIPELINE_REPORTS]
             results += _retried(lambda chunk=chunk: _pipelined(client, script, chunk))
     else:
         results = [_retried(lambda keys=keys, args=args: script(keys=keys, args=args)) for keys, args in calls]
-    changed = sum(1 for done in results if int(done) == 1)
+        _count_on_cluster(client, reports, results, counted, retention_ms)
+    changed = sum(1 for done in results if int(done) >= 1)
     return Recorded(changed=changed, unchanged=len(results) - changed)
+
+
+def _count_on_cluster(client: Any, reports: list[DeliveryReport], results: list[Any],
+                      counted: list[tuple[str, str] | None], retention_ms: int) -> None:
+    """Count the changed reports on the ``{metrics}`` slot: one pipeline (a failure loses the counts, not the reports)."""
+    items = [(where, r.state.value) for r, done, where in zip(reports, results, counted) if where and int(done) >= 1]
+    if not items:
+        return
+    try:
+        pipe = client.pipeline(transaction=False)
+        for (key, base), state in items:
+            pipe.hincrby(key, f"{base}|{state}", 1)
+        for key in {key for (key, _), _ in items}:
+            pipe.pexpire(key, retention_ms)
+        pipe.execute()
+    except redis.RedisError:
+        pass
 
 
 def _pipelined(client: Any, script: Any, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:

@@ -78,7 +78,7 @@ import redis
 
 from smsverify.clock import HOUR_MS, Moment
 from smsverify.scenes import DEFAULT_SCENE
-from smsverify.store import keys
+from smsverify.store import keys, metrics
 from smsverify.store.base import (
     STATUS_LIMIT,
     STATUS_WINDOW_SECONDS,
@@ -89,11 +89,13 @@ from smsverify.store.base import (
     CheckOutcome,
     CheckResult,
     Limits,
+    PumpingChange,
     Refusal,
     RefusalReason,
     Replayed,
     Reserved,
     StoreUnavailable,
+    Tally,
 )
 
 __all__ = ["ATTEMPT_TTL_MS", "CheckOutcome", "CheckResult", "Limits", "RedisCodeStore", "Refusal", "RefusalReason",
@@ -179,7 +181,7 @@ class RedisCodeStore:
         self.cluster = cluster
         policy = policy_lua(limits)
         self._sources = {name: _script_source(f"{name}.lua", policy)
-                         for name in ("send", "window", "release", "check", "settle")}
+                         for name in ("send", "window", "release", "check", "settle", "metrics")}
         self._scripts: dict[str, Any] = {}
 
     def _run(self, name: str, script_keys: Sequence[str], args: Sequence[Any]) -> Any:
@@ -222,6 +224,7 @@ class RedisCodeStore:
         site: str | None = None,
         captcha: int = 0,
         voice: bool = False,
+        tally: Tally | None = None,
     ) -> Refusal | Reserved | Replayed:
         """Reserve a send to ``phone`` (E.164) and store the code's HMAC
         under ``scene`` (the limits are the phone's, across scenes), for the
@@ -240,8 +243,20 @@ class RedisCodeStore:
         resend interval; or the first limit that refused (:class:`Refusal`,
         ``STEPUP`` when a ticket would pass); nothing is counted or written
         on a refusal or a replay.
+
+        ``tally``: where the send counts in the conversion counters, and
+        whether its number block is judged by its conversion
+        (:mod:`smsverify.store.metrics`); a block whose state changes says so
+        in the outcome's ``pumping`` (a refusal included), and a send that
+        took the hour's spend past ``SPEND_ALERT_PER_HOUR`` in ``spend_alert``.
+        Single node: all in the same script. Cluster: one script on the
+        ``{metrics}`` slot after the windows, before the phone's script,
+        given back if that refuses.
         """
         lim = self.limits
+        bucket = metrics.bucket(moment.now_ms, tally.block, tally.provider, tally.scene) if tally else ""
+        judged = bool(tally and tally.judged and lim.pumping_window_sends > 0)
+        tally_args = [bucket, 0, tally.price_micro if tally else 0, int(judged)]
         pk = keys.phone_keys(phone, moment.day, scene, verification)
         client_limit = self._client_limit(client, lim.ip_send_limit, lim.unknown_ip_send_limit)
         site_on = bool(site and lim.ipv6_site_send_limit)
@@ -251,12 +266,16 @@ class RedisCodeStore:
         if not self.cluster:
             # A step that is off (limit 0) never reads its key, a placeholder.
             script_keys += [keys.ip_log_key(client or "-"), keys.site_log_key(site or "-"),
-                            keys.prefix_log_key(prefix or "-"), keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY, *health]
+                            keys.prefix_log_key(prefix or "-"), keys.GLOBAL_LOG_KEY, keys.GLOBAL_TRIPPED_KEY,
+                            metrics.day_key(moment.day if not tally else bucket[:8]),
+                            metrics.conversion_key(tally.block if tally else "-"), *health]
+            tally_args[1] = 1 if tally else 0
             reply = self._reserve_phone(script_keys, digest, reservation_id, moment, client_limit, site_on, prefix_on,
-                                        True, len(health), ticket, captcha, verification is not None, voice)
-            return _refusal(reply) or _reserved(reply, providers)
+                                        True, len(health), ticket, captcha, verification is not None, voice, tally_args)
+            return _refusal(reply, tally) or _reserved(reply, providers, tally)
 
         held: list[str] = []
+        counted = False  # the send is counted on the {metrics} slot (to be given back on a refusal)
         stepped = lim.captcha
         try:
             # Each key is held before its call: a call that failed may still have reserved.
@@ -293,16 +312,59 @@ class RedisCodeStore:
                     outcome = Refusal(RefusalReason.GLOBAL, int(reply[1]), bool(int(reply[2])))
             else:
                 reserved = _reserved(reply, providers)
+                change = None
+                if tally:
+                    counted = True
+                    tallied = self._metrics("send", tally, moment, bucket, [int(judged), int(ticket), captcha])
+                    change = _pumping(tallied, tally)
+                    refused = _refusal(tallied, tally)
+                    if refused:
+                        counted = False
+                        self._forget(held, reservation_id)
+                        return refused
+                    reserved = reserved._replace(pumping=change, spend_alert="SPEND" in [_text(r) for r in tallied])
                 phone_reply = self._reserve_phone(script_keys, digest, reservation_id, moment, 0, False, False, False, 0,
-                                                  ticket, captcha, verification is not None, voice)
+                                                  ticket, captcha, verification is not None, voice, tally_args)
                 on_phone = _refusal(phone_reply) or _reserved(phone_reply, ())
                 outcome = reserved._replace(pending=on_phone.pending) if isinstance(on_phone, Reserved) else on_phone
+                if isinstance(outcome, Refusal) and change:
+                    outcome = outcome._replace(pumping=change)
         except StoreUnavailable:
             self._forget_quietly(held, reservation_id)
+            if counted:
+                self._uncount_quietly(tally, moment, bucket, judged)
             raise
         if not isinstance(outcome, Reserved):
             self._forget(held, reservation_id)
+            if counted:
+                self._uncount_quietly(tally, moment, bucket, judged)
         return outcome
+
+    # -- conversion counters (cluster mode: their own slot) ----------------------
+    def _metrics(self, mode: str, tally: Tally, moment: Moment, bucket: str, extra: Sequence[Any]) -> Sequence[Any]:
+        """One metrics.lua call on the ``{metrics}`` slot (cluster mode)."""
+        return self._run("metrics", [metrics.day_key(bucket[:8]), metrics.conversion_key(tally.block)],
+                         [mode, moment.now_ms, bucket, tally.price_micro, *extra])
+
+    def _uncount_quietly(self, tally: Tally, moment: Moment, bucket: str, judged: bool) -> None:
+        """Give back a send counted on the ``{metrics}`` slot whose reservation did not stand."""
+        try:
+            self._metrics("unsend", tally, moment, bucket, [int(judged)])
+        except StoreUnavailable:
+            pass
+
+    def record_failover(self, moment: Moment, tally: Tally, provider: str) -> None:
+        """A reserved send went out through ``provider``, not the expected ``tally.provider``:
+        move its ``sent`` count (one pipelined call on the ``{metrics}`` slot, only on this path).
+        The code keeps the expected provider in its bucket, so its verification counts there."""
+        day, hour = metrics.local_hour(moment.now_ms)
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hincrby(metrics.day_key(day), metrics.counter_field(hour, tally.block, tally.provider, tally.scene, "sent"), -1)
+            pipe.hincrby(metrics.day_key(day), metrics.counter_field(hour, tally.block, provider, tally.scene, "sent"), 1)
+            pipe.execute()
+        except redis.RedisError as exc:
+            raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
 
     def mark_provider_down(self, provider: str, moment: Moment, seconds: int) -> None:
         """Skip ``provider`` for ``seconds`` (service clock) in every instance."""
@@ -355,12 +417,13 @@ class RedisCodeStore:
         self, script_keys: list[str], digest: str, reservation_id: str, moment: Moment, client_limit: int,
         site_on: bool, prefix_on: bool, global_on: bool, providers: int, ticket: bool, captcha: int, bound: bool,
         voice: bool = False,
+        tally_args: Sequence[Any] = ("", 0, 0, 0),
     ) -> Sequence[Any]:
         return self._run(
             "send",
             script_keys,
             [moment.now_ms, reservation_id, digest, moment.ms_to_day_end, moment.day, client_limit, int(site_on),
-             int(prefix_on), int(global_on), providers, int(ticket), captcha, int(bound), int(voice)],
+             int(prefix_on), int(global_on), providers, int(ticket), captcha, int(bound), int(voice), *tally_args],
         )
 
     def _reserve_window(
@@ -413,7 +476,7 @@ class RedisCodeStore:
     def release_send(
         self, phone: str, reservation_id: str, client: str | None, moment: Moment, *, prefix: str | None = None,
         scene: str = DEFAULT_SCENE, backoff_ms: int = 0, verification: str | None = None, site: str | None = None,
-        keep_client: bool = False, voice: bool = False,
+        keep_client: bool = False, voice: bool = False, tally: Tally | None = None,
     ) -> int:
         """Undo a reservation after the provider refused the SMS, or after
         ``reserve_send`` failed without an answer (it may have run).
@@ -428,7 +491,11 @@ class RedisCodeStore:
         ``keep_client`` leaves the client's and the site's entries (a send
         the provider refused for the number still counts against the client).
         In cluster mode the other slots' logs are cleaned first, so a paused
-        phone shard does not keep them.
+        phone shard does not keep them. ``tally`` (the one given to
+        ``reserve_send``, with the reservation's moment): the send's
+        ``sent`` count is given back too, once, when this call removed the
+        reservation from the phone's hourly log (cluster: when the phone's
+        script released anything, by one more call on the ``{metrics}`` slot).
         """
         pk = keys.phone_keys(phone, moment.day, scene, verification)
         window_keys = []
@@ -438,16 +505,24 @@ class RedisCodeStore:
         window_keys += [keys.GLOBAL_LOG_KEY] + ([keys.prefix_log_key(prefix)] if prefix else [])
         script_keys = [pk.code, pk.sends]
         args = [reservation_id, moment.now_ms, backoff_ms, "voice" if voice else "sms"]
+        bucket = metrics.bucket(moment.now_ms, tally.block, tally.provider, tally.scene) if tally else ""
+        judged = bool(tally and tally.judged and self.limits.pumping_window_sends > 0)
         if not self.cluster:
+            if tally:
+                window_keys += [metrics.day_key(bucket[:8]), metrics.conversion_key(tally.block)]
+                args += [bucket, tally.price_micro, int(judged)]
             return int(self._run("release", script_keys + window_keys, args))
         removed = self._forget(window_keys, reservation_id)
-        return removed + int(self._run("release", script_keys, args))
+        released = int(self._run("release", script_keys, args))
+        if tally and released:
+            self._metrics("unsend", tally, moment, bucket, [int(judged)])
+        return removed + released
 
     # -- login -------------------------------------------------------------------
     def check_code(
         self, phone: str, digests: Sequence[str], moment: Moment, attempt_id: str | None = None, *,
         client: str | None = None, ticket: bool = False, scene: str = DEFAULT_SCENE,
-        verification: str | None = None, captcha: int = 0, peek: bool = False,
+        verification: str | None = None, captcha: int = 0, peek: bool = False, block: str | None = None,
     ) -> CheckResult:
         """Check a submitted code, given as its HMACs under the current (and
         previous) key; consume it when it matches (``peek``: report a match
@@ -466,30 +541,52 @@ class RedisCodeStore:
         global one refuses (BUSY). Single node: one script. Cluster: the two
         logs are read on their own slots first and the guess is added to
         them after the phone's script.
+        ``block`` (the phone's number block): a consumed code counts as
+        ``verified`` in its send's bucket and in the block's conversion
+        window (single node: in the same script; cluster: one more call on
+        the ``{metrics}`` slot after a success).
         """
         lim = self.limits
         pk = keys.phone_keys(phone, moment.day, scene, verification)
         attempt = attempt_id or uuid.uuid4().hex
+        tallies = [metrics.day_key(moment.day), metrics.day_key(metrics.previous_day(moment.day)),
+                   metrics.conversion_key(block)] if block and not self.cluster else []
         client_limit = self._client_limit(client, lim.ip_verify_limit, lim.unknown_ip_send_limit)
         tail = [len(digests), *digests]
         head = [moment.now_ms, attempt, moment.ms_to_day_end]
         flags = [int(ticket), captcha, int(peek), client_limit]
         if verification is not None:
-            return _check_result(self._run("check", [pk.code], [*head, "bound", *flags, 0, 0, 0, 0, *tail]))
+            script_keys = [pk.code, *(["-", "-", "-"] + tallies if tallies else [])]
+            reply = self._run("check", script_keys, [*head, "bound", *flags, 0, 0, 0, 0, *tail])
+            return self._verified(_check_result(reply), reply, block, moment)
         client_key = keys.ip_verify_key(client or "-")
         if not self.cluster:
-            script_keys = [pk.code, pk.daily_verifies, client_key, keys.GLOBAL_VERIFY_KEY]
+            script_keys = [pk.code, pk.daily_verifies, client_key, keys.GLOBAL_VERIFY_KEY, *tallies]
             return _check_result(self._run("check", script_keys, [*head, "legacy", *flags, 0, 0, 0, 0, *tail]))
         windows = ((client_key, lim.ip_verify_window_seconds, client_limit),
                    (keys.GLOBAL_VERIFY_KEY, lim.global_verify_window_seconds, lim.global_verify_limit))
         counts: list[Any] = []
         for key, window_seconds, limit in windows:
             counts += self._reserve_window([key], attempt, moment, window_seconds * 1000, limit, read=True) if limit else [0, 0]
-        result = _check_result(self._run("check", [pk.code, pk.daily_verifies], [*head, "legacy-read", *flags, *counts, *tail]))
+        reply = self._run("check", [pk.code, pk.daily_verifies], [*head, "legacy-read", *flags, *counts, *tail])
+        result = self._verified(_check_result(reply), reply, block, moment)
         if result.status is CheckOutcome.WRONG:
             for key, window_seconds, limit in windows:
                 if limit:
                     self._add_entry(key, attempt, moment, window_seconds)
+        return result
+
+    def _verified(self, result: CheckResult, reply: Sequence[Any], block: str | None, moment: Moment) -> CheckResult:
+        """Cluster mode: count a consumed code on the ``{metrics}`` slot (check.lua answered its bucket).
+        A failure there is not the user's: the login stands, the count is lost."""
+        if not (self.cluster and block and result.status is CheckOutcome.OK and len(reply) > 1 and _text(reply[1])):
+            return result
+        bucket = _text(reply[1])
+        try:
+            self._run("metrics", [metrics.day_key(bucket[:8]), metrics.conversion_key(block)],
+                      ["verified", moment.now_ms, bucket, 0])
+        except StoreUnavailable:
+            pass
         return result
 
     def _add_entry(self, key: str, member: str, moment: Moment, window_seconds: int) -> None:
@@ -522,19 +619,47 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _reserved(reply: Sequence[Any], providers: Sequence[str]) -> Reserved | Replayed:
-    if _text(reply[0]) == "REPLAY":
-        return Replayed(_text(reply[1]))
-    flags = [int(flag) for flag in reply[1:]]
-    return Reserved(frozenset(name for name, flag in zip(providers, flags) if flag), _text(reply[0]) == "PENDING")
+#: Words that end a script reply's own elements and start its notes (send.lua, metrics.lua).
+_NOTES = ("PUMP", "SPEND")
 
 
-def _refusal(reply: Sequence[Any]) -> Refusal | None:
-    word = _text(reply[0])
+def _own(reply: Sequence[Any]) -> list[Any]:
+    """A reply's elements before its notes (``PUMP ...``, ``SPEND``)."""
+    own = []
+    for item in reply:
+        if isinstance(item, (bytes, str)) and _text(item) in _NOTES:
+            break
+        own.append(item)
+    return own
+
+
+def _pumping(reply: Sequence[Any], tally: Tally | None) -> PumpingChange | None:
+    """The ``PUMP old new sends verified`` note of a reply, if any."""
+    texts = [_text(item) for item in reply]
+    if tally is None or "PUMP" not in texts:
+        return None
+    at = texts.index("PUMP")
+    old, new, sends, verified = texts[at + 1:at + 5]
+    return PumpingChange(tally.block, old or "normal", new or "normal", int(sends), int(verified))
+
+
+def _reserved(reply: Sequence[Any], providers: Sequence[str], tally: Tally | None = None) -> Reserved | Replayed:
+    own = _own(reply)
+    if _text(own[0]) == "REPLAY":
+        return Replayed(_text(own[1]))
+    flags = [int(flag) for flag in own[1:]]
+    return Reserved(frozenset(name for name, flag in zip(providers, flags) if flag), _text(own[0]) == "PENDING",
+                    pumping=_pumping(reply, tally), spend_alert="SPEND" in [_text(item) for item in reply])
+
+
+def _refusal(reply: Sequence[Any], tally: Tally | None = None) -> Refusal | None:
+    own = _own(reply)
+    word = _text(own[0])
     if word in ("OK", "PENDING", "REPLAY"):
         return None
+    change = _pumping(reply, tally)
     if word == "STEPUP":
-        limit = _text(reply[1])
-        return Refusal(RefusalReason.STEPUP, 0, limit=RefusalReason(limit) if limit else None)
-    first_trip = len(reply) > 2 and bool(int(reply[2]))
-    return Refusal(RefusalReason(word), int(reply[1]), first_trip)
+        limit = _text(own[1])
+        return Refusal(RefusalReason.STEPUP, 0, limit=RefusalReason(limit) if limit else None, pumping=change)
+    first_trip = len(own) > 2 and bool(int(own[2]))
+    return Refusal(RefusalReason(word), int(own[1]), first_trip, pumping=change)

@@ -8,6 +8,11 @@
 -- KEYS[2] daily wrong-code count {phone}:verify:<YYYYMMDD, Asia/Shanghai>     legacy only
 -- KEYS[3] client failed-login log {ip:<client>}:verifies    legacy, ARGV[4] = 'legacy' only
 -- KEYS[4] global failed-login log {global}:verifies           (single node)
+-- KEYS[5..7] single node, optional: the counter hashes {metrics}:<YYYYMMDD> of today and of
+--         yesterday and the phone's block's conversion window {metrics}:conversion:<block>
+--         (smsverify.store.metrics): a consumed code counts as verified in its send's bucket
+--         (field b, send.lua). Without them (cluster) an OK answers {'OK', bucket} and the
+--         caller counts it on the {metrics} slot. A bound code passes KEYS[2..4] as placeholders.
 -- ARGV[1] now (ms)  ARGV[2] attempt id (one per login call; the store's own retries of that
 --         call reuse it)  ARGV[3] ms until the day ends (the daily count lives one hour longer)
 -- ARGV[4] 'bound' (a bound code: its own wrong tries are all that count), 'legacy' (single
@@ -35,7 +40,7 @@
 -- by a wrong try (the Node demo reset it on each one).
 local now = tonumber(ARGV[1])
 local record = 'a:' .. ARGV[2]
-local stored = redis.call('HMGET', KEYS[1], 'd', 'n', 'x', record, 'pd', 'pn', 'px')
+local stored = redis.call('HMGET', KEYS[1], 'd', 'n', 'x', record, 'pd', 'pn', 'px', 'b')
 if stored[4] then
   return recorded_outcome(stored[4])
 end
@@ -106,7 +111,11 @@ if match then
     redis.call('HDEL', KEYS[1], 'pd', 'pn', 'px', 'pm')
   end
   redis.call('PEXPIRE', KEYS[1], ATTEMPT_TTL_MS)
-  return {'OK'}
+  if KEYS[7] then
+    count_verified(stored[8], KEYS[5], KEYS[6], KEYS[7])
+    return {'OK'}
+  end
+  return {'OK', stored[8] or ''}
 end
 local left = 0
 local fields = {}

@@ -248,3 +248,121 @@ local function judge(limits, ticket, ask)
   end
   return nil
 end
+
+-- Conversion counters and pumping (smsverify.store.metrics). ---------------
+
+-- A bucket "YYYYMMDD|HH|block|provider|scene" split into its day and the
+-- counter field of `event` ("HH|block|provider|scene|event").
+local function bucket_field(bucket, event)
+  return string.sub(bucket, 1, 8), string.sub(bucket, 10) .. '|' .. event
+end
+
+-- HINCRBY a counter of a day's hash; a new field renews the hash's TTL
+-- (METRICS_RETENTION_DAYS), so the hash lives while it is written and then goes.
+local function count_metric(key, field, by)
+  local value = redis.call('HINCRBY', key, field, by)
+  if value == by then
+    redis.call('PEXPIRE', key, METRICS_RETENTION_DAYS * 86400000)
+  end
+  return value
+end
+
+-- The hour's spend (millionths of a CNY, field "HH|spend") grows by `price`;
+-- returns true for the send that takes it past SPEND_ALERT_MICRO, once an hour.
+-- A negative price gives a released send's spend back.
+local function count_spend(key, hour, price)
+  if SPEND_ALERT_MICRO <= 0 or price == 0 then
+    return false
+  end
+  local spent = count_metric(key, hour .. '|spend', price)
+  return price > 0 and spent >= SPEND_ALERT_MICRO and spent - price < SPEND_ALERT_MICRO
+end
+
+-- Count a consumed code as verified in its send's bucket (field b of the code
+-- hash, '' or nil: none) when the bucket's day key is `today` or `yesterday`
+-- (codes live at most a day), and in its block's conversion window `window`.
+local function count_verified(bucket, today, yesterday, window)
+  if not bucket or bucket == '' then
+    return
+  end
+  local day, field = bucket_field(bucket, 'verified')
+  local key = (string.sub(today, -8) == day and today) or (string.sub(yesterday, -8) == day and yesterday) or nil
+  if key then
+    count_metric(key, field, 1)
+  end
+  if PUMPING_WINDOW_SENDS > 0 then
+    redis.call('HINCRBY', window, 'v', 1)
+  end
+end
+
+-- A number block's conversion window (hash: s, v sends and verifications of
+-- the current batch, ps, pv of the previous batch, st state '' | 'stepup' |
+-- 'blocked', u until (ms), k sends since the state changed). Conversion is
+-- (v + pv) / (s + ps), judged once s + ps >= PUMPING_WINDOW_SENDS (the last
+-- PUMPING_WINDOW_SENDS to twice that many sends): below
+-- PUMPING_MIN_CONVERSION_PERMILLE / 1000 a normal block steps up; a stepped-up
+-- block below half of it, after PUMPING_BLOCK_AFTER more sends (with tickets),
+-- is blocked; either state ends when the conversion recovers or at u
+-- (PUMPING_BLOCK_MS after it began), and then the window starts again.
+-- Returns {state = '' | 'stepup' | 'blocked', wait = ms, note = {'PUMP', old,
+-- new, sends, verified} or nil}; the state change is written at once.
+local function pump_judge(key, now)
+  local f = redis.call('HMGET', key, 's', 'v', 'ps', 'pv', 'st', 'u', 'k')
+  local s, v = tonumber(f[1] or '0'), tonumber(f[2] or '0')
+  local ps, pv = tonumber(f[3] or '0'), tonumber(f[4] or '0')
+  local st, u, k = f[5] or '', tonumber(f[6] or '0'), tonumber(f[7] or '0')
+  local n, good = s + ps, v + pv
+  local enough = n >= PUMPING_WINDOW_SENDS
+  local low = enough and good * 1000 < PUMPING_MIN_CONVERSION_PERMILLE * n
+  local very_low = enough and good * 2000 < PUMPING_MIN_CONVERSION_PERMILLE * n
+  local new = st
+  if st ~= '' and (u <= now or not low) then
+    new = ''
+  elseif st == '' and low then
+    new = 'stepup'
+  elseif st == 'stepup' and very_low and k >= PUMPING_BLOCK_AFTER then
+    new = 'blocked'
+  end
+  if new == st then
+    return {state = st, wait = u - now}
+  end
+  local note = {'PUMP', st == '' and 'normal' or st, new == '' and 'normal' or new, n, good}
+  if new == '' and u <= now then  -- the time is up: the block starts again from nothing
+    redis.call('DEL', key)
+    return {state = '', wait = 0, note = note}
+  end
+  u = new == '' and 0 or (new == 'blocked' and now + PUMPING_BLOCK_MS or (st == '' and now + PUMPING_BLOCK_MS or u))
+  redis.call('HSET', key, 'st', new, 'u', u, 'k', 0)
+  redis.call('PEXPIRE', key, METRICS_RETENTION_DAYS * 86400000)
+  return {state = new, wait = u - now, note = note}
+end
+
+-- Count a send (by = 1) or give one back (by = -1) in a block's conversion
+-- window; `stepped`: the block is stepped up (its sends since then count in k).
+local function pump_send(key, by, stepped)
+  local s = redis.call('HINCRBY', key, 's', by)
+  if by > 0 and stepped then
+    redis.call('HINCRBY', key, 'k', 1)
+  end
+  if s == 1 and by > 0 then
+    redis.call('PEXPIRE', key, METRICS_RETENTION_DAYS * 86400000)
+  end
+  if s >= PUMPING_WINDOW_SENDS and PUMPING_WINDOW_SENDS > 0 then  -- the batch is full: it becomes the previous one
+    local v = redis.call('HGET', key, 'v') or '0'
+    redis.call('HSET', key, 'ps', s, 'pv', v, 's', 0, 'v', 0)
+    redis.call('PEXPIRE', key, METRICS_RETENTION_DAYS * 86400000)
+  end
+end
+
+-- Append a note ({'PUMP', ...} or 'SPEND') to a reply.
+local function with_notes(reply, pump, spend)
+  if pump and pump.note then
+    for _, item in ipairs(pump.note) do
+      reply[#reply + 1] = item
+    end
+  end
+  if spend then
+    reply[#reply + 1] = 'SPEND'
+  end
+  return reply
+end

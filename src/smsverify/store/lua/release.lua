@@ -21,11 +21,18 @@
 --           ZREM on their own slots)
 -- ARGV[1] reservation id  ARGV[2] now (ms)  ARGV[3] backoff (ms; 0: none)
 -- ARGV[4] 'voice' for a voice code's reservation (its voice count is given back too)
+-- ARGV[5] the send's bucket (send.lua ARGV[15]; absent or '': no counters here). With it the
+--         last two KEYS are the counter hash of its day and the block's conversion window, and
+--         the send's 'sent' count (and its spend, ARGV[6] millionths of a CNY; and with
+--         ARGV[7] = '1' its place in the conversion window) is given back, once: when this
+--         call removed the reservation from the hourly log.
 -- Returns the number of entries released.
 local member = ARGV[1]
 local now = tonumber(ARGV[2])
 local backoff = tonumber(ARGV[3] or '0')
 local released = 0
+local tally = ARGV[5] or ''
+local logs = tally ~= '' and #KEYS - 2 or #KEYS  -- the last window log's index
 local code = redis.call('HMGET', KEYS[1], 'm', 'pm', 'x', 'px')
 if code[2] == member then
   drop_pending(KEYS[1], code[3], now)
@@ -72,13 +79,21 @@ if #hourly < #sends.hourly then
   if ARGV[4] == 'voice' and sends.voice > 0 then
     redis.call('HSET', KEYS[2], 'voice', voice_day .. ':' .. (sends.voice - 1))
   end
+  if tally ~= '' then  -- the conversion counters (smsverify.store.metrics)
+    local _, field = bucket_field(tally, 'sent')
+    count_metric(KEYS[logs + 1], field, -1)
+    count_spend(KEYS[logs + 1], string.sub(tally, 10, 11), -tonumber(ARGV[6] or '0'))
+    if ARGV[7] == '1' and PUMPING_WINDOW_SENDS > 0 then
+      pump_send(KEYS[logs + 2], -1, false)
+    end
+  end
 end
 if changed then
   -- the record keeps the TTL it has, unless the backoff needs longer
   local ttl = redis.call('PTTL', KEYS[2])
   write_sends(KEYS[2], cooldown, daily, hourly, ttl < backoff and backoff or nil, backoff_until)
 end
-for i = 3, #KEYS do
+for i = 3, logs do
   released = released + redis.call('ZREM', KEYS[i], member)
 end
 return released

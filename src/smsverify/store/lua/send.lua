@@ -10,7 +10,9 @@
 -- KEYS[5] prefix log     {prefix:<cc>:<digits>}:sends only when ARGV[8] = '1'
 -- KEYS[6] global log     {global}:sends         only when ARGV[9] = '1'
 -- KEYS[7] quota marker   {global}:tripped       only when ARGV[9] = '1'
--- KEYS[8..] provider health {global}:provider:<name>:down, ARGV[10] of them (the last KEYS)
+-- KEYS[8] counter hash    {metrics}:<YYYYMMDD> of ARGV[15]'s day   only when ARGV[16] = '1'
+-- KEYS[9] conversion window {metrics}:conversion:<block>          only when ARGV[16] = '1'
+-- KEYS[10..] provider health {global}:provider:<name>:down, ARGV[10] of them (the last KEYS)
 -- ARGV[1] now (ms)   ARGV[2] reservation id (the idempotency key of the store's retries)
 -- ARGV[3] code HMAC (hex)   ARGV[4] ms until the day ends   ARGV[5] the day (YYYYMMDD, Asia/Shanghai)
 -- ARGV[6] this client's send limit per IP_SEND_WINDOW_MS (0: no client step)
@@ -22,10 +24,18 @@
 --          '2' a ticket is required for this request (CAPTCHA_MODE=always, no client IP)
 -- ARGV[13] '1': KEYS[1] is a bound code (its own resend interval; no phone cooldown)
 -- ARGV[14] '1': a voice code (channel=voice): also VOICE_DAILY_LIMIT, counted in the record's voice field
+-- ARGV[15] the send's bucket 'YYYYMMDD|HH|block|provider|scene' (smsverify.store.metrics; '' none),
+--          kept in the code hash as field b (check.lua counts a verification there)
+-- ARGV[16] '1': count the send here (single node: KEYS[8], KEYS[9]); '0': metrics.lua does (cluster)
+-- ARGV[17] the send's price, millionths of a CNY (SPEND_ALERT_MICRO)
+-- ARGV[18] '1': the block is judged by its conversion (pumping; PUMPING_ALLOW_PREFIXES exempts)
 -- Returns {'OK' | 'PENDING', skip flag per provider}, {'REPLAY', provider} (a bound code's
 -- getSms repeated inside its resend interval: nothing written), {'STEPUP', limit word or ''}
 -- (a ticket would pass; nothing written) or {reason, wait ms[, first trip]} with reason one of
--- COOLDOWN, DAILY, HOURLY, IP, SITE, PREFIX, GLOBAL; nothing is written on a refusal.
+-- COOLDOWN, DAILY, HOURLY, IP, SITE, PREFIX, GLOBAL, CONVERSION; nothing is written on a refusal
+-- but a change of the block's conversion state. Notes may follow any reply (lib.lua
+-- with_notes): 'PUMP', old state, new state, sends, verified when the block's state
+-- changed; 'SPEND' when this send took the hour past SPEND_ALERT_MICRO.
 -- The code: with no valid code in the hash it becomes the current code ('OK'). Beside a
 -- valid one (a resend) it is stored as the pending code ('PENDING'), so that a resend whose
 -- SMS is refused never costs the user the code they have: the caller promotes it
@@ -85,24 +95,41 @@ if global_step then
                          count = window_count(KEYS[6], now, GLOBAL_SEND_WINDOW_MS),
                          soft = GLOBAL_SEND_LIMIT, hard = CAPTCHA and math.max(GLOBAL_SEND_HARD_LIMIT, GLOBAL_SEND_LIMIT) or GLOBAL_SEND_LIMIT}
 end
+-- Pumping caught by conversion (single node; in cluster mode metrics.lua judged it):
+-- a stepped-up block asks for a ticket (with captcha configured), a blocked one refuses.
+local tally = ARGV[15] or ''
+local here = tally ~= '' and ARGV[16] == '1'
+local judged = here and ARGV[18] == '1' and PUMPING_WINDOW_SENDS > 0
+local pump = nil
+if judged then
+  pump = pump_judge(KEYS[9], now)
+  if pump.state == 'blocked' then
+    limits[#limits + 1] = {reason = 'CONVERSION', count = 1, soft = 1, hard = 1, wait = pump.wait}
+  elseif pump.state == 'stepup' and CAPTCHA then
+    limits[#limits + 1] = {reason = 'CONVERSION', count = 1, soft = 1, hard = 2}
+  end
+end
 local verdict = judge(limits, ticket, CAPTCHA and ARGV[12] == '2')
 if verdict and verdict[1] == 'STEPUP' then
-  return {'STEPUP', verdict[2] and verdict[2].reason or ''}
+  return with_notes({'STEPUP', verdict[2] and verdict[2].reason or ''}, pump)
 end
 if verdict then
   local l = verdict[2]
   if l.reason == 'DAILY' then
-    return {'DAILY', ms_to_day_end}
+    return with_notes({'DAILY', ms_to_day_end}, pump)
   end
   if l.reason == 'HOURLY' then  -- until enough entries leave for the count to fall below the cap
     local entry = sends.hourly[l.count - l.hard + 1]
-    return {'HOURLY', entry and entry[1] + HOUR_MS - now or HOUR_MS}
+    return with_notes({'HOURLY', entry and entry[1] + HOUR_MS - now or HOUR_MS}, pump)
+  end
+  if l.reason == 'CONVERSION' then
+    return with_notes({'CONVERSION', l.wait}, pump)
   end
   local reply = {l.reason, window_wait(l.key, now, l.window)}
   if l.reason == 'GLOBAL' then
     reply[3] = first_trip(KEYS[7], now, GLOBAL_SEND_WINDOW_MS)
   end
-  return reply
+  return with_notes(reply, pump)
 end
 
 -- Every limit passed: count this send everywhere and store the code.
@@ -121,6 +148,16 @@ for _, l in ipairs(limits) do
     window_add(l.key, now, l.window, member)
   end
 end
+local spend = false
+if here then  -- the conversion counters (smsverify.store.metrics)
+  local _, field = bucket_field(tally, 'sent')
+  count_metric(KEYS[8], field, 1)
+  spend = count_spend(KEYS[8], string.sub(tally, 10, 11), tonumber(ARGV[17]))
+  if judged then
+    pump_send(KEYS[9], 1, pump.state ~= '')
+  end
+end
+local b = tally ~= '' and {'b', tally} or {}  -- the bucket of the code's send, for check.lua
 local function valid(d, x, n)
   return d and d ~= '' and tonumber(x) > now and (MAX_VERIFY_ATTEMPTS <= 0 or tonumber(n) < MAX_VERIFY_ATTEMPTS)
 end
@@ -131,16 +168,16 @@ if not keep and valid(code[6], code[7], code[8]) then
   keep = true
 end
 if keep then
-  redis.call('HSET', KEYS[1], 'pd', ARGV[3], 'pn', 0, 'px', now + CODE_TTL_MS, 'pm', member)
+  redis.call('HSET', KEYS[1], 'pd', ARGV[3], 'pn', 0, 'px', now + CODE_TTL_MS, 'pm', member, unpack(b))
   word = 'PENDING'
 else
   if code[1] or code[2] or code[3] or code[6] then
     redis.call('DEL', KEYS[1])  -- an old code and its attempt records go
   end
-  redis.call('HSET', KEYS[1], 'd', ARGV[3], 'n', 0, 'x', now + CODE_TTL_MS, 'm', member)
+  redis.call('HSET', KEYS[1], 'd', ARGV[3], 'n', 0, 'x', now + CODE_TTL_MS, 'm', member, unpack(b))
 end
 if bound and SEND_INTERVAL_MS > 0 then
   redis.call('HSET', KEYS[1], 'c', now + SEND_INTERVAL_MS)
 end
 redis.call('PEXPIRE', KEYS[1], CODE_TTL_MS)
-return ok_with_health(providers, now, word)
+return with_notes(ok_with_health(providers, now, word), pump, spend)
