@@ -155,11 +155,12 @@ class IpLimitExceeded(VerificationError):
 
 
 class PrefixLimitExceeded(VerificationError):
-    """Too many getSms to the number block (country code + first national digits) of the phone."""
+    """Too many getSms to the number block (country code + first national digits) of the phone, or
+    (``reason: "conversion"``) too few of the block's recent codes were used (SMS pumping)."""
 
     code_str = "PrefixLimitExceeded"
     status = 429
-    body_fields = ("retryAfter",)
+    body_fields = ("retryAfter", "reason")
     default_msg = "该号段发送次数过多，请稍后再试"
 
 

@@ -130,8 +130,13 @@ def chart_svg(report: Report) -> str:
 
     Raises ImportError when pygal is not installed.
     """
+    import sys
+
     import pygal
 
+    # pygal appends a legacy meta-path finder for its map plugins (find_module only), which makes every
+    # later failed import in the process warn (ImportWarning); this chart needs no map plugin.
+    sys.meta_path[:] = [finder for finder in sys.meta_path if type(finder).__module__ != "pygal"]
     chart = pygal.Line(title="SMS verification codes per hour", x_label_rotation=30, show_dots=True,
                        disable_xml_declaration=True, js=[], width=900, height=380, explicit_size=True)
     chart.x_labels = [hour.strftime("%m-%d %H:00") for hour, _, _ in report.hourly]

@@ -176,7 +176,8 @@ def redis_state(redis_server, clock) -> dict:
             "daily": record.daily,
             # after a release only the send record (its count given back) may remain: no global entry, and
             # the client's only after a number-level refusal (it still counts against the client)
-            "other_keys": sorted(everything - {keys.sends}),
+            # (the hour's conversion counters, {metrics}, stay: a release gives their count back)
+            "other_keys": sorted(k for k in everything - {keys.sends} if "{metrics}" not in k),
         }
     finally:
         client.close()

@@ -399,7 +399,7 @@ def test_zero_provider_backoff_marks_nothing(handler_for, apis, redis_server):
     commands = round_trips(redis_server, lambda: send(handler))
     send(handler, OTHER_RAW)
 
-    assert commands == ["evalsha"]
+    assert commands == ["evalsha", "hincrby", "hincrby"]  # no mark; the sent count moves to the provider that sent
     assert attempts(apis["tencent"], "tencent") == 3  # tried each time
 
 
@@ -440,4 +440,5 @@ def test_failover_costs_no_redis_round_trip_until_a_provider_fails(handler_for, 
     failing = round_trips(redis_server, lambda: send(handler, OTHER_RAW))
 
     assert healthy == ["evalsha"]  # provider health is read inside the send script
-    assert failing == ["evalsha", "set"]  # + marking tencent down
+    # + marking tencent down, + moving the hour's sent count from tencent to the provider that sent it
+    assert failing == ["evalsha", "set", "hincrby", "hincrby"]

@@ -71,3 +71,14 @@ def test_without_voice_sdkappid_channel_voice_is_invalid_param(redis_url, sms_ap
     bodies = [answer(handler(get_sms(PHONE[1:], channel=channel), {})) for channel in ("voice", "fax")]
     assert [b["codeStr"] for b in bodies] == ["InValidParam", "InValidParam"]
     assert sms_api.requests == [] or all(r["action"] != "SendSms" for r in sms_api.requests)
+
+
+def test_a_voice_call_right_after_the_sms_is_a_resend_not_a_replay(handler, sms_api, clock):
+    vid = secrets.token_urlsafe(24)
+    assert answer(handler(get_sms(PHONE[1:], verificationId=vid), {}))["codeStr"] == "Ok"
+    voice = answer(handler(get_sms(PHONE[1:], verificationId=vid, channel="voice"), {}))  # inside the interval
+    assert (voice["codeStr"], voice["provider"]) == ("Ok", "tencent_voice")
+    assert len(sms_api.voice_calls_to(PHONE)) == 1
+    again = answer(handler(get_sms(PHONE[1:], verificationId=vid, channel="voice"), {}))  # the same request again
+    assert again["provider"] == "tencent_voice" and len(sms_api.voice_calls_to(PHONE)) == 1
+    assert answer(handler(login(PHONE[1:], voice_code(sms_api), verificationId=vid), {}))["codeStr"] == "Success"

@@ -88,6 +88,9 @@ CATALOG: dict[str, str] = {
     "当前网络获取验证码过于频繁，请先完成人机验证": "Codes are requested too often from this network; please complete the captcha first",
     "发送量较大，请先完成人机验证": "Many codes are being sent; please complete the captcha first",
     "参数 channel 应为 sms 或 voice": "The channel parameter must be sms or voice",
+    "该号段近期验证码使用率异常，请先完成人机验证":
+        "Codes sent to this number block are rarely used; please complete the captcha first",
+    "该号段近期验证码使用率异常，请稍后再试": "Codes sent to this number block are rarely used; please try again later",
     "未开通语音验证码（channel=voice 需要配置 VOICE_SDKAPPID）":
         "Voice codes are not enabled (channel=voice needs VOICE_SDKAPPID)",
     "语音验证码仅支持中国大陆手机号": "Voice codes are for mainland China mobile numbers only",

@@ -454,9 +454,7 @@ class VerificationService:
 
     def _failed_over(self, moment: Moment, tally: Tally, provider: str) -> None:
         try:
-            record = getattr(self.store, "record_failover", None)
-            if record is not None:
-                record(moment, tally, provider)
+            self.store.record_failover(moment, tally, provider)
         except StoreUnavailable as exc:
             log.warning("could not move the sent count to provider %s (cause: %s)", provider, exc.cause)
 

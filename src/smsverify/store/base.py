@@ -278,6 +278,10 @@ class CodeStore(Protocol):
         """Skip ``provider`` in failover for ``seconds`` in every instance."""
         ...
 
+    def record_failover(self, moment: Moment, tally: Tally, provider: str) -> None:
+        """A reserved send went out through ``provider``, not ``tally.provider``: move its ``sent`` count."""
+        ...
+
     def bound_code(self, phone: str, scene: str, verification: str, moment: Moment) -> BoundCode | None:
         """The live bound code of ``verification`` (``None``: none, expired or consumed)."""
         ...

@@ -3,7 +3,8 @@
 -- KEYS[1] code hash      legacy {phone}:code[:<scene>] or bound {phone}:vcode:<scene>:<verificationId>;
 --          fields d (HMAC hex), n (wrong tries), x (expiry ms), m (reservation id), and while a
 --          resend's outcome is unknown its pending code pd, pn, px, pm (see lib.lua); a bound
---          code also c (its resend interval ends, ms) and p (the provider that sent it, settle.lua)
+--          code also c (its resend interval ends, ms), ch (the channel of that send: sms | voice)
+--          and p (the provider that sent it, settle.lua)
 -- KEYS[2] send record    {phone}:sends    the phone's send limits in one hash (see read_sends in lib.lua)
 -- KEYS[3] client log     {ip:<client>}:sends       only when ARGV[6] > 0
 -- KEYS[4] site log       {site:<prefix>}:sends     only when ARGV[7] = '1'
@@ -47,12 +48,15 @@ local now = tonumber(ARGV[1])
 local member = ARGV[2]
 local providers = tonumber(ARGV[10])
 local bound = ARGV[13] == '1'
-local code = redis.call('HMGET', KEYS[1], 'm', 'pm', 'd', 'x', 'n', 'pd', 'px', 'pn', 'c', 'p')
+local code = redis.call('HMGET', KEYS[1], 'm', 'pm', 'd', 'x', 'n', 'pd', 'px', 'pn', 'c', 'p', 'ch')
 if code[1] == member or code[2] == member then
   -- a retried call (e.g. after a dropped connection) of a reservation already made
   return ok_with_health(providers, now, code[2] == member and 'PENDING' or 'OK')
 end
-if bound and code[9] and tonumber(code[9]) > now then
+local channel = ARGV[14] == '1' and 'voice' or 'sms'
+if bound and code[9] and tonumber(code[9]) > now and (code[11] or 'sms') == channel then
+  -- the same request again inside the verification's resend interval; another channel (a voice
+  -- call after the SMS) is a resend by another route, judged by the limits below
   return {'REPLAY', code[10] or ''}
 end
 local sends = read_sends(KEYS[2], now, ARGV[5])
@@ -177,7 +181,7 @@ else
   redis.call('HSET', KEYS[1], 'd', ARGV[3], 'n', 0, 'x', now + CODE_TTL_MS, 'm', member, unpack(b))
 end
 if bound and SEND_INTERVAL_MS > 0 then
-  redis.call('HSET', KEYS[1], 'c', now + SEND_INTERVAL_MS)
+  redis.call('HSET', KEYS[1], 'c', now + SEND_INTERVAL_MS, 'ch', channel)
 end
 redis.call('PEXPIRE', KEYS[1], CODE_TTL_MS)
 return with_notes(ok_with_health(providers, now, word), pump, spend)
