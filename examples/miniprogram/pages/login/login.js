@@ -186,7 +186,9 @@ Page({
 
   schedulePoll: function () {
     var page = this;
-    this.stopPolling();
+    if (this.pollTimer !== null) {
+      clearTimeout(this.pollTimer);
+    }
     this.pollTimer = setTimeout(function () {
       page.pollTimer = null;
       if (Date.now() < page.pollUntil && !page.data.code.trim() && page.data.codeSent && !page.data.loggedIn) {
