@@ -5,7 +5,10 @@
 //   api           the function's URL (API Gateway path or Function URL); also typed in the form
 //   captchaAppId  the CaptchaAppId of a Web captcha (Captcha console), the function's CAPTCHA_APP_ID
 //   backend       the business backend's URL that takes "Authorization: Bearer <token>" (optional)
-//   lang          zh-CN (default) or en: sent to the function and to the captcha
+//   lang          zh-CN (default) or en: sent to the function and to the captcha (and the delivery texts)
+//   voice         1 when the function has voice codes (VOICE_SDKAPPID): the page then offers the code
+//                 by a phone call (getSms channel=voice, same verificationId) once the resend countdown
+//                 has run out, or as soon as the delivery status says the SMS failed
 //
 // Protocol (docs/protocol.md): every getSms and login carries a verificationId, a random id made
 // here for one verification flow (base64url of 24 bytes from crypto.getRandomValues), reused for
@@ -13,7 +16,10 @@
 // (CodeHasExpired, CodeHasValid, the last CodeIsError) starts a new flow. CaptchaRequired and
 // CaptchaFailed show Tencent's captcha (TJCaptcha.js, `new TencentCaptcha(appId, callback).show()`)
 // and repeat the same call with its ticket and randstr. The token is only decoded for display: its
-// signature is verified by the business backend, never here.
+// signature is verified by the business backend, never here. After a code went out, "未收到？" asks
+// method=status for the flow's verificationId (also every POLL_MS while the code field is empty, for
+// POLL_FOR_MS at most) and shows the next step: delivered, still sending, or failed (resend after
+// resendAfter; the voice option at once when otherChannel, counting down that resendAfter).
 'use strict';
 
 (function () {
@@ -26,6 +32,22 @@
   var WAIT_CODES = ['TooFrequent', 'HourlyLimitExceeded', 'DailyLimitExceeded', 'IpLimitExceeded', 'PrefixLimitExceeded',
     'VerifyLimitExceeded', 'ServiceBusy'];
   var BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  var voiceCodes = query.get('voice') === '1';
+  var POLL_MS = 5000;
+  var POLL_FOR_MS = 60000;
+  var TEXT = lang === 'en' ? {
+    notReceived: 'Didn\'t get it?', voiceOffer: 'No SMS? Get the code by voice call',
+    voiceSent: 'Answer the call: it reads out your code', sent: 'Sending…', delivered: 'Delivered: check your messages',
+    deliveredVoice: 'The call was answered: enter the code you heard', failed: 'The SMS could not be delivered',
+    failedVoice: 'The call did not get through', resendIn: function (s) { return ', get a new code in ' + s + ' s'; },
+    resendNow: ', get a new code', orVoice: ', or get it by voice call'
+  } : {
+    notReceived: '未收到？', voiceOffer: '收不到短信？试试语音验证码', voiceSent: '请留意来电，电话将播报验证码',
+    sent: '正在发送…', delivered: '已送达，请查看短信', deliveredVoice: '语音电话已接通，请输入听到的验证码',
+    failed: '短信发送失败', failedVoice: '语音电话未接通',
+    resendIn: function (s) { return '，' + formatWait(s) + '后可重新获取'; }, resendNow: '，请重新获取', orVoice: '，或试试语音验证码'
+  };
+  $('not-received').textContent = TEXT.notReceived;
 
   if (query.get('api')) {
     $('api').value = query.get('api');
@@ -37,6 +59,7 @@
     login: { element: $('login'), idle: '登录', endsAt: 0, busy: false }
   };
   var timer = null;
+  var delivery = { codeSent: false, voiceByFailure: false, pollUntil: 0, pollTimer: null };
 
   /** Show a message; data-code-str carries the answer's codeStr for tests and scripts. */
   function show(text, kind, codeStr) {
@@ -91,6 +114,12 @@
       button.element.textContent = left > 0 ? left + 's' : button.idle;
       button.element.dataset.left = String(left);
     });
+    var left = Number(buttons.getSms.element.dataset.left);
+    var voice = $('voice');
+    voice.hidden = !(voiceCodes && delivery.codeSent && (left === 0 || delivery.voiceByFailure));
+    voice.disabled = buttons.getSms.busy || left > 0;
+    voice.textContent = TEXT.voiceOffer + (left > 0 ? (lang === 'en' ? ' (' + left + 's)' : '（' + left + 's）') : '');
+    $('delivery-row').hidden = !delivery.codeSent;
     if (running && timer === null) {
       timer = setInterval(tick, 1000);
     } else if (!running && timer !== null) {
@@ -180,8 +209,9 @@
       if (codeStr === 'CaptchaRequired' || codeStr === 'CaptchaFailed') {
         solveCaptcha(codeStr, function (answer) { run(method, params, answer); });
       } else if (codeStr === 'Ok') {
-        show('验证码已发送，请注意查收短信', 'ok', codeStr);
+        show(body.channel === 'voice' ? TEXT.voiceSent : '验证码已发送，请注意查收短信', 'ok', codeStr);
         countDown('getSms', body.resendAfter);
+        codeSent();
       } else if (codeStr === 'SmsSendTimeout') {
         show('短信可能稍有延迟，请留意查收', 'pending-sms', codeStr);
         countDown('getSms', body.resendAfter);
@@ -193,10 +223,12 @@
         show('验证码错误，还可尝试 ' + body.attemptsLeft + ' 次', 'error', codeStr);
       } else if (codeStr === 'CodeIsError' || codeStr === 'CodeHasExpired' || codeStr === 'CodeHasValid') {
         flow = null; // ask for a new code: a new flow
+        forgetDelivery();
         $('code').value = '';
         show('验证码已失效，请重新获取', 'error', codeStr);
       } else if (codeStr === 'Success') {
         flow = null;
+        forgetDelivery();
         show('登录成功', 'ok', codeStr);
         showToken(body);
         return sendToBackend(body);
@@ -204,6 +236,93 @@
         show(codeStr + '：' + (body.msg || ''), 'error', codeStr);
       }
     });
+  }
+
+  /** A code went out: show "未收到？" and watch its delivery for a while. */
+  function codeSent() {
+    delivery.codeSent = true;
+    delivery.voiceByFailure = false;
+    showDelivery('', '');
+    delivery.pollUntil = Date.now() + POLL_FOR_MS;
+    schedulePoll();
+    tick();
+  }
+
+  function forgetDelivery() {
+    stopPolling();
+    delivery.codeSent = false;
+    delivery.voiceByFailure = false;
+    showDelivery('', '');
+    tick();
+  }
+
+  /** data-delivery carries the state (sent, delivered, failed) or the codeStr of another answer. */
+  function showDelivery(text, state) {
+    $('delivery').textContent = text;
+    $('delivery').dataset.delivery = state;
+  }
+
+  /** method=status for the current flow: show the next step. */
+  function askStatus() {
+    var phone = $('phone').value.trim();
+    if (!delivery.codeSent || !flow || flow.phone !== phone) {
+      return Promise.resolve();
+    }
+    var request = { method: 'status', phone: phone, verificationId: flow.id, lang: lang };
+    var scene = $('scene').value.trim();
+    if (scene) {
+      request.scene = scene;
+    }
+    return call(request).then(function (result) {
+      var body = result.body || {};
+      if (result.error || body.codeStr !== 'Ok') {
+        showDelivery(result.error || body.msg || body.codeStr, result.error ? 'NetworkError' : body.codeStr);
+        if (body.codeStr === 'CodeHasExpired') { // expired or used: nothing more to ask
+          flow = null;
+          forgetDelivery();
+        }
+        return;
+      }
+      var voice = body.channel === 'voice';
+      if (body.delivery === 'delivered') {
+        stopPolling();
+        showDelivery(voice ? TEXT.deliveredVoice : TEXT.delivered, body.delivery);
+      } else if (body.delivery === 'failed') {
+        stopPolling();
+        var wait = body.resendAllowed === true || !(body.resendAfter > 0) ? 0 : body.resendAfter;
+        buttons.getSms.endsAt = wait > 0 ? Date.now() + Math.ceil(wait) * 1000 : 0;
+        delivery.voiceByFailure = body.otherChannel === true;
+        showDelivery((voice ? TEXT.failedVoice : TEXT.failed) + (wait > 0 ? TEXT.resendIn(wait) : TEXT.resendNow) +
+          (delivery.voiceByFailure ? TEXT.orVoice : ''), body.delivery);
+        tick();
+      } else {
+        showDelivery(TEXT.sent, 'sent');
+      }
+    });
+  }
+
+  function schedulePoll() {
+    stopPolling(true);
+    delivery.pollTimer = setTimeout(function () {
+      delivery.pollTimer = null;
+      if (Date.now() < delivery.pollUntil && !$('code').value.trim() && delivery.codeSent) {
+        askStatus().then(function () {
+          if (delivery.pollUntil) {
+            schedulePoll();
+          }
+        });
+      }
+    }, POLL_MS);
+  }
+
+  function stopPolling(keepDeadline) {
+    if (delivery.pollTimer !== null) {
+      clearTimeout(delivery.pollTimer);
+      delivery.pollTimer = null;
+    }
+    if (!keepDeadline) {
+      delivery.pollUntil = 0;
+    }
   }
 
   /** The JSON of one base64url segment of a compact JWS (RFC 7515 section 2). */
@@ -269,6 +388,23 @@
       return;
     }
     run('getSms', { phone: phone });
+  });
+
+  $('voice').addEventListener('click', function () {
+    var phone = $('phone').value.trim();
+    if (phone && delivery.codeSent) {
+      run('getSms', { phone: phone, channel: 'voice' });
+    }
+  });
+
+  $('not-received').addEventListener('click', function () {
+    askStatus();
+  });
+
+  $('phone').addEventListener('input', function () {
+    if (flow && flow.phone !== $('phone').value.trim()) {
+      forgetDelivery(); // another phone: another flow
+    }
   });
 
   $('login').addEventListener('click', function () {

@@ -13,6 +13,8 @@
 // wechatLogin: true when the function has WECHAT_APP_ID / WECHAT_APP_SECRET;
 // each login then sends a wx.login code and the token names the WeChat user.
 // lang: the language sent to the function and to the captcha ('zh-CN' or 'en').
+// voiceCodes: true when the function has voice codes (VOICE_SDKAPPID): the page
+// then offers "收不到短信？试试语音验证码" (without it the function refuses them).
 App({
   globalData: {
     smsverifyUrl: 'https://service-xxxxxxxx-1250000000.gz.apigw.tencentcs.com/release/sms',
@@ -20,6 +22,7 @@ App({
     backendUrl: null,
     smsverifyScene: null,
     wechatLogin: false,
-    lang: 'zh-CN'
+    lang: 'zh-CN',
+    voiceCodes: false
   }
 });

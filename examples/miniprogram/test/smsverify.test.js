@@ -439,6 +439,25 @@ test('send button text', () => {
   assert.equal(smsverify.sendButtonText(42), '42s 后重新获取');
 });
 
+test('deliveryAdvice: the next step for each delivery state of a status answer (docs/protocol.md, method=status)', () => {
+  // Status bodies in the shape the function answers (tests/e2e/clients/miniprogram.test.js gets sent
+  // and failed from the real function); normalised like any answer.
+  const status = (body) => smsverify.normalize('status', { statusCode: 200, header: {},
+    data: { codeStr: 'Ok', msg: '查询成功', requestId: 'r', verificationId: 'v'.repeat(32), ...body } });
+  const delivered = status({ delivery: 'delivered', channel: 'sms', description: 'DELIVRD' });
+  assert.equal(delivered.action, 'delivery');
+  assert.equal(delivered.message, '已送达，请查看短信');
+  assert.deepEqual(smsverify.deliveryAdvice(delivered), { text: '已送达，请查看短信', resendAfter: null, offerVoice: false });
+  assert.equal(status({ delivery: 'sent', channel: 'sms' }).message, '正在发送…');
+  const failed = status({ delivery: 'failed', channel: 'sms', resendAllowed: false, resendAfter: 42, otherChannel: false });
+  assert.deepEqual(smsverify.deliveryAdvice(failed), { text: '短信发送失败，42 秒后可重新获取', resendAfter: 42, offerVoice: false });
+  const voiceFailed = status({ delivery: 'failed', channel: 'voice', resendAllowed: true, resendAfter: 0, otherChannel: false });
+  assert.deepEqual(smsverify.deliveryAdvice(voiceFailed), { text: '语音电话未接通，请重新获取', resendAfter: 0, offerVoice: false });
+  const voiceSent = smsverify.normalize('getSms', { statusCode: 200, header: {},
+    data: { codeStr: 'Ok', msg: '验证码已发送', requestId: 'r', expiresIn: 300, resendAfter: 60, channel: 'voice' } });
+  assert.deepEqual([voiceSent.action, voiceSent.cooldown, voiceSent.message], ['codeSent', 60, '请留意来电，电话将播报验证码']);
+});
+
 test('the mini-program sources parse as ES2017', (t) => {
   const files = ['utils/smsverify.js', 'app.js', 'pages/login/login.js'].map((f) => path.join(__dirname, '..', f));
   // Node's own copy of acorn (internal module): parse as ECMAScript 2017 scripts.

@@ -5,13 +5,15 @@
  * wx.request and turns every answer into one normalised result object:
  *
  *   {
- *     ok,            // true for Ok (getSms) and Success (login)
- *     method,        // 'getSms' | 'login'
+ *     ok,            // true for Ok (getSms, status) and Success (login)
+ *     method,        // 'getSms' | 'login' | 'status'
  *     codeStr,       // the function's codeStr, or 'NetworkError' / 'UnexpectedResponse' (client side)
  *     message,       // Chinese text to show the user
  *     action,        // what the page should do, see ACTIONS
  *     cooldown,      // seconds the attempted action stays blocked (getSms: resend countdown), or null
  *     retryAfter, attemptsLeft, providerCode, captchaCode, expiresIn, resendAfter, provider,  // body fields or null
+ *     channel,       // 'sms' | 'voice': how the code went (getSms Ok of a voice code, status), else null
+ *     delivery, resendAllowed, otherChannel, // status Ok: 'sent' | 'delivered' | 'failed'; the last two when failed
  *     wechatErrcode, // WeChat's errcode of a WechatLoginFailed, or null
  *     token, tokenType, // login Success of a function that issues tokens: the signed token and "Bearer", else null
  *                    // (expiresIn is then the token's life in seconds)
@@ -35,6 +37,13 @@
  * Success and after an answer that asks for a new code (CodeHasExpired,
  * CodeHasValid, the last CodeIsError). Both calls also send `lang`.
  *
+ * Voice codes (getVoiceCode): the same flow's code read out in a phone call
+ * (getSms with channel=voice and the same verificationId), for deployments
+ * with voice codes (the function's VOICE_SDKAPPID; without it the function
+ * answers InValidParam). Delivery status (status): where the flow's code
+ * stands, from the delivery receipts; deliveryAdvice() turns it into the next
+ * step to show.
+ *
  * CommonJS, no dependencies, ES2017 (no optional chaining, no object spread).
  */
 'use strict';
@@ -51,7 +60,8 @@ var ACTIONS = {
   CAPTCHA: 'captcha', // solve the captcha (again), then repeat the same call with its ticket/randstr
   WX_LOGIN: 'wxLogin', // WeChat refused the wx.login code: log in again (a fresh wx.login code is taken)
   CHECK_SMS: 'checkSms', // the SMS may still arrive: wait for it before asking again
-  RETRY: 'retry' // try again later
+  RETRY: 'retry', // try again later
+  DELIVERY: 'delivery' // a status answer: show deliveryAdvice(result)
 };
 
 /**
@@ -134,7 +144,20 @@ var CLIENT_CODES = {
 var UNKNOWN_CODE = { action: ACTIONS.RETRY, message: '请求失败，请稍后再试' };
 
 var BODY_FIELDS = ['retryAfter', 'attemptsLeft', 'providerCode', 'captchaCode', 'expiresIn', 'resendAfter', 'provider',
-  'wechatErrcode', 'token', 'tokenType'];
+  'wechatErrcode', 'token', 'tokenType', 'channel', 'delivery', 'resendAllowed', 'otherChannel'];
+
+/** Texts of a voice code's Ok and of the delivery states (status). */
+var VOICE_SENT = '请留意来电，电话将播报验证码';
+var DELIVERY_TEXT = {
+  sent: '正在发送…',
+  delivered: '已送达，请查看短信',
+  deliveredVoice: '语音电话已接通，请输入听到的验证码',
+  failed: '短信发送失败',
+  failedVoice: '语音电话未接通'
+};
+/** The link that asks for the status, and the voice option (docs: "收不到短信？试试语音验证码"). */
+var NOT_RECEIVED = '未收到？';
+var VOICE_OFFER = '收不到短信？试试语音验证码';
 
 function has(object, key) {
   return Object.prototype.hasOwnProperty.call(object, key);
@@ -191,6 +214,10 @@ function baseResult(method, codeStr, entry, statusCode) {
     wechatErrcode: null,
     token: null,
     tokenType: null,
+    channel: null,
+    delivery: null,
+    resendAllowed: null,
+    otherChannel: null,
     requestId: null,
     statusCode: statusCode,
     serverMessage: null
@@ -237,6 +264,11 @@ function normalize(method, response) {
   }
   result.ok = (codeStr === 'Ok' || codeStr === 'Success') && statusCode !== null && statusCode >= 200 && statusCode < 300;
 
+  if (method === 'status' && codeStr === 'Ok') {
+    result.action = ACTIONS.DELIVERY;
+    result.message = deliveryAdvice(result).text;
+    return result;
+  }
   if (entry === UNKNOWN_CODE) {
     result.message = result.serverMessage || entry.message;
     if (isCount(result.retryAfter)) {
@@ -248,6 +280,9 @@ function normalize(method, response) {
   if (codeStr === 'Ok' || entry.action === ACTIONS.CHECK_SMS) {
     // Sent, or maybe sent (SmsSendTimeout keeps the code and its cooldown): count down to the next send.
     result.cooldown = isCount(result.resendAfter) && result.resendAfter > 0 ? result.resendAfter : null;
+    if (codeStr === 'Ok' && result.channel === 'voice') {
+      result.message = VOICE_SENT;
+    }
   } else if (entry.action === ACTIONS.WAIT) {
     if (isCount(result.retryAfter)) {
       result.cooldown = result.retryAfter;
@@ -270,6 +305,31 @@ function normalize(method, response) {
     result.message = entry.byMethod[method];
   }
   return result;
+}
+
+/**
+ * The next step after a status answer (a normalised result of method 'status', codeStr Ok):
+ *   { text,        what to show: '已送达，请查看短信', '正在发送…', or the failure and what to do
+ *     resendAfter, failed: seconds until the function takes a resend (0: now), else null
+ *     offerVoice } failed by SMS and the function has voice codes (otherChannel): offer them now
+ *                  (a getVoiceCode inside resendAfter is answered as a repeat: count it down too)
+ */
+function deliveryAdvice(result) {
+  var voice = result.channel === 'voice';
+  if (result.delivery === 'delivered') {
+    return { text: voice ? DELIVERY_TEXT.deliveredVoice : DELIVERY_TEXT.delivered, resendAfter: null, offerVoice: false };
+  }
+  if (result.delivery !== 'failed') {
+    return { text: DELIVERY_TEXT.sent, resendAfter: null, offerVoice: false };
+  }
+  var wait = result.resendAllowed === true || !isCount(result.resendAfter) ? 0 : result.resendAfter;
+  var offerVoice = result.otherChannel === true;
+  var text = voice ? DELIVERY_TEXT.failedVoice : DELIVERY_TEXT.failed;
+  text += wait > 0 ? '，' + formatWait(wait) + '后可重新获取' : '，请重新获取';
+  if (offerVoice) {
+    text += '，或试试语音验证码';
+  }
+  return { text: text, resendAfter: wait, offerVoice: offerVoice };
 }
 
 function compact(object) {
@@ -340,8 +400,10 @@ function makeVerificationId(randomValues) {
  *   lang         the UI language sent with both calls: 'zh-CN' (default) or 'en'
  *   randomValues `length -> Promise<Uint8Array>`, secure random bytes for the verificationId;
  *                wx.getRandomValues by default
- * Returns { getSms(phone, extra), login(phone, code, extra), getToken(), verificationId(),
- * newFlow() }. Either extra may carry the captcha's { ticket, randstr } (after a CaptchaRequired
+ * Returns { getSms(phone, extra), getVoiceCode(phone, extra), status(phone), login(phone, code, extra),
+ * getToken(), verificationId(), newFlow() }. getVoiceCode is getSms with channel=voice: the same
+ * flow's code by a phone call (only where the function has voice codes). status asks where the
+ * flow's code stands (method=status; a result with action 'delivery', see deliveryAdvice). Either extra may carry the captcha's { ticket, randstr } (after a CaptchaRequired
  * or CaptchaFailed answer, repeat the same call with them) and a `scene` for this call only.
  * getToken() gives { token, tokenType, expiresAt (ms) } of the last login Success while it has
  * not expired, else null. verificationId() is the current flow's id (null before the first call
@@ -436,19 +498,32 @@ function createClient(options) {
     return params;
   }
 
+  function getSms(phone, extra) {
+    var params = Object.assign({}, extra || {});
+    delete params.method;
+    delete params.verificationId;
+    params.phone = phone;
+    params.lang = lang;
+    return flowId(phone).then(function (id) {
+      if (!id) {
+        return noRandom('getSms');
+      }
+      params.verificationId = id;
+      return call('getSms', withScene(params)).then(afterAnswer);
+    });
+  }
+
   return {
-    getSms: function (phone, extra) {
-      var params = Object.assign({}, extra || {});
-      delete params.method;
-      delete params.verificationId;
-      params.phone = phone;
-      params.lang = lang;
+    getSms: getSms,
+    getVoiceCode: function (phone, extra) {
+      return getSms(phone, Object.assign({}, extra || {}, { channel: 'voice' }));
+    },
+    status: function (phone) {
       return flowId(phone).then(function (id) {
         if (!id) {
-          return noRandom('getSms');
+          return noRandom('status');
         }
-        params.verificationId = id;
-        return call('getSms', withScene(params)).then(afterAnswer);
+        return call('status', withScene({ phone: phone, lang: lang, verificationId: id })).then(afterAnswer);
       });
     },
     login: function (phone, code, extra) {
@@ -529,5 +604,8 @@ module.exports = {
   formatWait: formatWait,
   countdownEndsAt: countdownEndsAt,
   secondsLeft: secondsLeft,
-  sendButtonText: sendButtonText
+  sendButtonText: sendButtonText,
+  deliveryAdvice: deliveryAdvice,
+  NOT_RECEIVED: NOT_RECEIVED,
+  VOICE_OFFER: VOICE_OFFER
 };

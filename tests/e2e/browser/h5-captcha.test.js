@@ -80,7 +80,7 @@ async function startPageServer(holder) {
  * The stack (`env`: more of the function's variables), the page server (its origin allowed by the
  * function) and a browser page on it; `fn(page, world)`.
  */
-async function withCaptchaPage(fn, env = {}) {
+async function withCaptchaPage(fn, env = {}, { voice = false } = {}) {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
   const world = { calls: [], scripts: [] };
   // The function allows the page's origin: the page server starts first, the stack it serves from after.
@@ -90,7 +90,7 @@ async function withCaptchaPage(fn, env = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'smsverify-chromium-'));
   let context = null;
   try {
-    stack = await startStack({ tickets: 3, env: { ...env, ALLOWED_ORIGINS: pages.origin } });
+    stack = await startStack({ tickets: 3, voice, env: { ...env, ALLOWED_ORIGINS: pages.origin } });
     holder.stack = stack;
     world.stack = stack;
     world.origin = pages.origin;
@@ -116,7 +116,8 @@ async function withCaptchaPage(fn, env = {}) {
     page.on('request', (request) => {
       if (request.url() === stack.fn.url && request.method() === 'POST') world.calls.push(JSON.parse(request.postData()));
     });
-    await world.open(page, `${pages.origin}/index.html?${new URLSearchParams({ api: stack.fn.url, captchaAppId: CAPTCHA_APP_ID, backend: '/me' })}`);
+    const settings = { api: stack.fn.url, captchaAppId: CAPTCHA_APP_ID, backend: '/me', ...(voice ? { voice: '1' } : {}) };
+    await world.open(page, `${pages.origin}/index.html?${new URLSearchParams(settings)}`);
     return await fn(page, world);
   } finally {
     if (context) await context.close();
@@ -207,3 +208,51 @@ test('captcha on: new flows for the same phone get their own code until the hour
     assert.equal(new Set(world.calls.map((c) => c.verificationId)).size, 1, 'the other tab is not recorded here');
   }, { HOURLY_SEND_LIMIT: '1' });
 });
+
+test('captcha on, voice codes: "未收到？" says sent, the voice option follows the countdown, a failed SMS says so, the voice code logs in',
+  async () => {
+    // Tencent SMS and voice codes through the emulator (stack.js, voice: true); the page has ?voice=1.
+    // The SMS's delivery fails by Tencent's own callback to RECEIPT_PATH.
+    await withCaptchaPage(async (page, world) => {
+      // The page also polls every 5 s: wait for the state this step expects, whoever asked.
+      const delivery = async (state) => {
+        await page.click('#not-received');
+        await page.waitForFunction((wanted) => document.getElementById('delivery').dataset.delivery === wanted, state);
+        const shown = await page.$eval('#delivery', (el) => ({ state: el.dataset.delivery, text: el.textContent }));
+        await page.$eval('#delivery', (el) => { el.dataset.delivery = ''; });
+        return shown;
+      };
+      await page.fill('#phone', PHONE);
+      assert.equal(await page.isHidden('#delivery-row'), true, 'nothing to ask before a code went out');
+      assert.equal((await answer(page, '#send', ['Ok', 'CaptchaFailed', 'NetworkError'])).codeStr, 'Ok');
+      assert.equal(await page.textContent('#not-received'), '未收到？');
+      assert.equal(await page.isHidden('#voice'), true, 'no voice option while the resend countdown runs');
+      assert.deepEqual(await delivery('sent'), { state: 'sent', text: '正在发送…' });
+
+      await page.waitForSelector('#voice:not([hidden]):not([disabled])');
+      assert.equal(await page.textContent('#voice'), '收不到短信？试试语音验证码');
+      const sms = await world.stack.tencent.sent(E164);
+      assert.equal(sms.length, 1, 'one SMS');
+      assert.equal(await world.stack.tencent.receipt([sms[0].serialNo], 'FAIL'), 200);
+      assert.deepEqual(await delivery('failed'), { state: 'failed', text: '短信发送失败，请重新获取，或试试语音验证码' });
+
+      const voice = await answer(page, '#voice', ['Ok', 'CaptchaFailed', 'InValidParam', 'NetworkError']);
+      assert.deepEqual(voice, { codeStr: 'Ok', text: '请留意来电，电话将播报验证码' });
+      const calls = await world.stack.tencent.voice(E164);
+      assert.equal(calls.length, 1, 'one voice call');
+      assert.equal(await page.isHidden('#voice'), true, 'the voice option waits for the new countdown');
+      assert.deepEqual(await delivery('sent'), { state: 'sent', text: '正在发送…' });
+
+      await page.fill('#code', calls[0].code);
+      const loggedIn = await answer(page, '#login', ['Success', 'CodeIsError', 'CodeHasExpired', 'NetworkError']);
+      assert.equal(loggedIn.codeStr, 'Success', loggedIn.text);
+      await page.waitForFunction(() => document.getElementById('backend').dataset.status);
+      assert.equal(await page.getAttribute('#backend', 'data-phone'), E164);
+      assert.equal(await page.isHidden('#delivery-row'), true);
+
+      const asked = world.calls.filter((c) => c.method !== 'status').map((c) => [c.method, c.channel || '', Boolean(c.ticket)]);
+      assert.deepEqual(asked, [['getSms', '', false], ['getSms', '', true], ['getSms', 'voice', false], ['getSms', 'voice', true],
+        ['login', '', false]]);
+      assert.ok(world.calls.every((c) => c.verificationId === world.calls[0].verificationId), 'one verificationId for the flow');
+    }, { SEND_INTERVAL_SECONDS: '3' }, { voice: true });
+  });

@@ -5,7 +5,9 @@ package, never a downloaded browser) with ``playwright-core`` against
 ``python -m smsverify serve`` (this interpreter) with the page on another
 loopback origin; h5-captcha.test.js does the same with captcha on (the Captcha
 API emulator, a stand-in for Tencent's TJCaptcha.js) and hands the token to
-the backend example. What is missing is installed first: ``chromium`` with
+the backend example, and with voice codes (Tencent SMS and VMS through the
+emulator, ``?voice=1``) shows the delivery status and logs in with the voice
+code. What is missing is installed first: ``chromium`` with
 apt-get (as root), ``playwright-core`` with ``npm ci`` from the lockfile.
 Without them the tests are skipped on a developer machine and fail under CI.
 """
@@ -94,4 +96,4 @@ def test_h5_page_in_chromium_passes_the_captcha_and_the_backend_accepts_the_toke
     if not (ROOT / "examples" / "backend-node" / "node_modules" / "jose").is_dir():
         _missing("examples/backend-node/node_modules is missing (npm ci --prefix examples/backend-node)")
     ran = run_browser_tests(node, "captcha on", "h5-captcha.test.js")
-    assert len(ran) == 2, ran
+    assert len(ran) == 3, ran

@@ -54,14 +54,14 @@ function wxRequest(sent) {
 }
 
 /** One page, loaded like the mini-program runtime would, against `stack`. */
-function openPage(stack) {
+function openPage(stack, settings = {}) {
   const world = { sent: [], captchaShows: 0, pending: [] };
   const element = captchaElement();
   const saved = { Page: global.Page, getApp: global.getApp, wx: global.wx };
   let definition = null;
   global.Page = (def) => { definition = def; };
   global.getApp = () => ({ globalData: { smsverifyUrl: stack.fn.url, captchaAppId: CAPTCHA_APP_ID, backendUrl: stack.backend.url,
-    smsverifyScene: null, wechatLogin: false, lang: 'zh-CN' } });
+    smsverifyScene: null, wechatLogin: false, lang: 'zh-CN', ...settings } });
   global.wx = {
     request: wxRequest(world.sent),
     getRandomValues(options) {
@@ -186,3 +186,60 @@ test('captcha on: devices for the same phone get their own code until the hourly
     await stack.close();
   }
 });
+
+test('voice codes: polling says sent, then failed (a FAIL receipt), the voice option shows at once, the voice code logs in',
+  async () => {
+    // Tencent SMS and voice codes through the emulator (stack.js, voice: true); the SMS's delivery
+    // fails by Tencent's own callback to RECEIPT_PATH. A short resend interval and poll period keep
+    // the waits short; the page asks for the status by itself (the H5 test taps "未收到？").
+    const stack = await startStack({ tickets: 2, voice: true, env: { SEND_INTERVAL_SECONDS: '3' } });
+    let world = null;
+    const statusCalls = () => world.functionCalls().filter((c) => c.method === 'status').length;
+    const quiet = async (what) => {
+      const before = statusCalls();
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(statusCalls(), before, what);
+    };
+    try {
+      world = openPage(stack, { voiceCodes: true });
+      world.page.pollMs = 100;
+      world.type('phone', PHONE);
+      await world.tap('onGetSms');
+      assert.equal(world.page.data.message, '验证码已发送，请注意查收短信');
+      assert.equal(world.page.data.codeSent, true, '"未收到？" is shown');
+      assert.equal(world.page.data.voiceOffered, false, 'no voice option while the resend countdown runs');
+      await waitFor(() => world.page.data.deliveryText === '正在发送…', 'the polled status: sent');
+
+      const sms = await stack.tencent.sent(E164);
+      assert.equal(sms.length, 1, 'one SMS');
+      assert.equal(await stack.tencent.receipt([sms[0].serialNo], 'FAIL'), 200);
+      await waitFor(() => world.page.data.deliveryText.startsWith('短信发送失败'), 'the polled status: failed');
+      assert.match(world.page.data.deliveryText, /^短信发送失败，([1-3] 秒后可重新获取|请重新获取)，或试试语音验证码$/);
+      assert.equal(world.page.data.voiceOffered, true, 'the voice option shows at once');
+      await quiet('a failed delivery ends the polling');
+
+      await waitFor(() => world.page.data.sendLeft === 0, 'the end of the resend countdown');
+      assert.equal(world.page.data.voiceText, '收不到短信？试试语音验证码');
+      await world.tap('onVoice');
+      assert.equal(world.page.data.message, '请留意来电，电话将播报验证码');
+      const calls = await stack.tencent.voice(E164);
+      assert.equal(calls.length, 1, 'one voice call');
+      assert.equal((await stack.tencent.sent(E164)).length, 1, 'no second SMS');
+      await waitFor(() => world.page.data.deliveryText === '正在发送…', 'the polled status of the call');
+
+      world.type('code', calls[0].code);
+      await quiet('a typed code ends the polling');
+      await world.tap('onLogin');
+      assert.equal(world.page.data.loggedIn, true, world.page.data.message);
+      assert.equal(world.page.data.backendText, `后端已确认登录：${E164}`);
+
+      const sent = world.functionCalls();
+      assert.deepEqual(sent.filter((c) => c.method !== 'status').map((c) => [c.method, c.channel || '', Boolean(c.ticket)]), [
+        ['getSms', '', false], ['getSms', '', true], ['getSms', 'voice', false], ['getSms', 'voice', true], ['login', '', false]]);
+      assert.ok(statusCalls() >= 3, `status asked ${statusCalls()} times`);
+      assert.ok(sent.every((c) => c.verificationId === sent[0].verificationId), 'one verificationId for the flow');
+    } finally {
+      if (world) world.close();
+      await stack.close();
+    }
+  });

@@ -9,6 +9,12 @@
 //   (the code is read from its stderr) and an ephemeral ES256 token key (its JWKS is served);
 // - the backend example (examples/backend-node/backend.js: jose against the function's JWKS).
 //
+// With `voice: true` the emulator is tests/e2e/clients/tencent_emulator.py instead: the same
+// emulator, also serving SendSms and SendCodeVoice, and the function sends through it (Tencent SMS
+// and voice codes, VOICE_SDKAPPID) with a delivery-receipt path (RECEIPT_PATH). The stack's
+// `tencent` then reads the codes the emulator was asked to send ({ sent(e164), voice(e164) }) and
+// POSTs a delivery-status callback to the function ({ receipt(serials, 'SUCCESS' | 'FAIL') }).
+//
 // Environment: SMSVERIFY_PYTHON, the Python with smsverify installed (default .venv/bin/python).
 'use strict';
 
@@ -29,6 +35,7 @@ const TOKEN_ISSUER = 'smsverify-local'; // serve's local defaults
 const TOKEN_AUDIENCE = 'smsverify-local';
 const CONSOLE_SMS = /\[console SMS to (\+\d+)\] 您的验证码为 (\d+)/g;
 const TICKET_LINE = /^captcha_ticket: (\S+) randstr: (\S+)$/gm;
+const RECEIPT_PATH = '/sms/receipts/clientsQ7xk2LmP9vT4nW8c'; // a random-looking last segment, as the function demands
 /** What a client's verificationId must look like (the function's contract: 22-64 base64url characters). */
 const VERIFICATION_ID = /^[A-Za-z0-9_-]{22,64}$/;
 
@@ -59,10 +66,15 @@ function stop(child) {
   });
 }
 
-/** The emulator, with `tickets` captcha tickets issued: { url, tickets: [{ ticket, randstr }], nextTicket(), close }. */
-async function startCaptchaApi(tickets) {
-  const child = spawn(PYTHON, ['-W', 'ignore::RuntimeWarning', '-m', 'tests.support.emulators.tencent_cloud', '--port', '0',
-    '--tickets', String(tickets)], { cwd: ROOT, env: { PATH: process.env.PATH, LANG: 'C.UTF-8', PYTHONUNBUFFERED: '1' } });
+/**
+ * The emulator, with `tickets` captcha tickets issued: { url, tickets: [{ ticket, randstr }], nextTicket(), close };
+ * with `voice`, also { env (the function's variables for Tencent SMS and voice through it), query(command) }.
+ */
+async function startCaptchaApi(tickets, voice) {
+  const args = voice
+    ? ['-m', 'tests.e2e.clients.tencent_emulator', '--tickets', String(tickets)]
+    : ['-W', 'ignore::RuntimeWarning', '-m', 'tests.support.emulators.tencent_cloud', '--port', '0', '--tickets', String(tickets)];
+  const child = spawn(PYTHON, args, { cwd: ROOT, env: { PATH: process.env.PATH, LANG: 'C.UTF-8', PYTHONUNBUFFERED: '1' } });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8');
@@ -79,8 +91,30 @@ async function startCaptchaApi(tickets) {
   const url = /^url: (\S+)$/m.exec(stdout)[1];
   const issued = [...stdout.matchAll(TICKET_LINE)].map((m) => ({ ticket: m[1], randstr: m[2] }));
   const left = issued.slice();
+  const envLine = /^env: (.+)$/m.exec(stdout);
+  // Answers to query(): one JSON line each, in order (tencent_emulator.py).
+  const waiting = [];
+  if (voice) {
+    let answers = '';
+    child.stdout.removeAllListeners('data');
+    child.stdout.on('data', (chunk) => {
+      answers += chunk;
+      let end;
+      while ((end = answers.indexOf('\n')) >= 0) {
+        const line = answers.slice(0, end);
+        answers = answers.slice(end + 1);
+        const next = waiting.shift();
+        if (next) next(JSON.parse(line));
+      }
+    });
+  }
   return {
     url,
+    env: envLine ? JSON.parse(envLine[1]) : null,
+    query: (command) => new Promise((resolve) => {
+      waiting.push(resolve);
+      child.stdin.write(`${JSON.stringify(command)}\n`);
+    }),
     tickets: issued,
     nextTicket() {
       const next = left.shift();
@@ -141,15 +175,32 @@ async function startBackend(fn) {
   };
 }
 
-/** All three: { captchaApi, fn, backend, close }. */
-async function startStack({ tickets = 4, env } = {}) {
-  const captchaApi = await startCaptchaApi(tickets);
+/** The emulator's records and the receipt callback, for a stack with `voice` (see the top of this file). */
+function tencentOf(captchaApi, fn) {
+  return {
+    /** The SMS the function asked the emulator to send to `e164`: [{ code, serialNo }], oldest first. */
+    sent: (e164) => captchaApi.query({ op: 'sent', phone: e164 }),
+    /** The voice calls it asked for: [{ code }], oldest first. */
+    voice: (e164) => captchaApi.query({ op: 'voice', phone: e164 }),
+    /** POST Tencent's delivery-status callback for `serials` to the function's RECEIPT_PATH; resolve with its HTTP status. */
+    receipt: async (serials, status) => {
+      const { body } = await captchaApi.query({ op: 'callback', serials, status });
+      const response = await fetch(new URL(RECEIPT_PATH, fn.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      await response.arrayBuffer();
+      return response.status;
+    }
+  };
+}
+
+/** All three: { captchaApi, fn, backend, close } (and `tencent` with `voice`, see the top of this file). */
+async function startStack({ tickets = 4, env, voice = false } = {}) {
+  const captchaApi = await startCaptchaApi(tickets, voice);
   let fn;
   try {
-    fn = await startFunction(captchaApi, env);
+    fn = await startFunction(captchaApi, voice ? { ...captchaApi.env, RECEIPT_PATH, ...env } : env);
     const backend = await startBackend(fn);
     return {
-      captchaApi, fn, backend,
+      captchaApi, fn, backend, tencent: voice ? tencentOf(captchaApi, fn) : null,
       close: async () => { await backend.close(); await fn.close(); await captchaApi.close(); }
     };
   } catch (error) {

@@ -5,12 +5,20 @@
 // Captcha plugin (<t-captcha id="captcha">); its verify event repeats the same
 // call with ticket and randstr. After a login Success the token goes to the
 // business backend (globalData.backendUrl) as "Authorization: Bearer <token>".
+// After a code went out, "未收到？" asks the function where it stands (method=status;
+// also asked every POLL_MS while the code field is empty, for POLL_FOR_MS at most)
+// and shows the next step. With globalData.voiceCodes (the function has
+// VOICE_SDKAPPID) the page offers the code by a phone call once the resend
+// countdown has run out, or as soon as the status says the SMS failed (counting
+// down the function's resendAfter, after which it takes the call).
 'use strict';
 
 var smsverify = require('../../utils/smsverify.js');
 
 var ACTIONS = smsverify.ACTIONS;
 var TICK_MS = 1000;
+var POLL_MS = 5000;
+var POLL_FOR_MS = 60000;
 
 function messageType(result) {
   if (result.ok) {
@@ -40,7 +48,14 @@ Page({
     lang: 'zh-CN',
     captchaFor: '', // 'getSms' | 'login' while the captcha is shown for that call
     backendText: '',
-    backendOk: false
+    backendOk: false,
+    voiceCodes: false, // the deployment has voice codes (globalData.voiceCodes)
+    codeSent: false, // a code of this flow went out: "未收到？" is shown
+    notReceivedText: smsverify.NOT_RECEIVED,
+    deliveryText: '',
+    voiceOffered: false,
+    voiceText: smsverify.VOICE_OFFER,
+    calling: false
   },
 
   onLoad: function () {
@@ -54,7 +69,12 @@ Page({
     });
     this.backendUrl = globalData.backendUrl || null;
     this.captchaPending = null; // the call to repeat with the captcha's ticket
-    this.setData({ captchaAppId: globalData.captchaAppId ? String(globalData.captchaAppId) : '', lang: lang });
+    this.setData({ captchaAppId: globalData.captchaAppId ? String(globalData.captchaAppId) : '', lang: lang,
+      voiceCodes: Boolean(globalData.voiceCodes) });
+    this.voiceByFailure = false; // the status said the SMS failed and voice codes exist: offer them now
+    this.pollMs = POLL_MS;
+    this.pollUntil = 0;
+    this.pollTimer = null;
     this.token = null;
     this.sendEndsAt = 0;
     this.loginEndsAt = 0;
@@ -63,10 +83,17 @@ Page({
 
   onUnload: function () {
     this.stopTimer();
+    this.stopPolling();
   },
 
   onPhoneInput: function (event) {
+    if (event.detail.value.trim() !== this.data.phone.trim()) {
+      this.stopPolling(); // another phone: another flow
+      this.voiceByFailure = false;
+      this.setData({ codeSent: false, deliveryText: '' });
+    }
     this.setData({ phone: event.detail.value });
+    this.tick();
   },
 
   onCodeInput: function (event) {
@@ -91,6 +118,95 @@ Page({
     var result = await this.client.getSms(phone, extra);
     this.setData({ sending: false });
     this.show(result);
+    this.afterSend(result);
+  },
+
+  /** "收不到短信？试试语音验证码": the same flow's code by a phone call. */
+  onVoice: async function () {
+    var phone = this.data.phone.trim();
+    if (!this.data.voiceOffered || this.data.calling || this.data.sendLeft > 0 || this.data.captchaFor || !phone) {
+      return;
+    }
+    return this.call(phone, {});
+  },
+
+  /** getSms with channel=voice, with the captcha's { ticket, randstr } in `extra` when repeating after the captcha. */
+  call: async function (phone, extra) {
+    this.setData({ calling: true });
+    this.voicePending = true;
+    var result = await this.client.getVoiceCode(phone, extra);
+    this.setData({ calling: false });
+    this.show(result);
+    this.voicePending = false;
+    this.afterSend(result);
+  },
+
+  /** A code went out (Ok): show "未收到？" and watch its delivery for a while. */
+  afterSend: function (result) {
+    if (!result.ok) {
+      return;
+    }
+    this.voiceByFailure = false;
+    this.setData({ codeSent: true, deliveryText: '' });
+    this.pollUntil = Date.now() + POLL_FOR_MS;
+    this.schedulePoll();
+    this.tick();
+  },
+
+  /** "未收到？": ask where the code stands and show the next step. */
+  onNotReceived: function () {
+    return this.askStatus();
+  },
+
+  askStatus: async function () {
+    var phone = this.data.phone.trim();
+    if (!this.data.codeSent || !phone) {
+      return;
+    }
+    var result = await this.client.status(phone);
+    if (result.action !== ACTIONS.DELIVERY) {
+      this.setData({ deliveryText: result.message });
+      if (result.action === ACTIONS.NEW_CODE) {
+        this.stopPolling();
+        this.setData({ codeSent: false });
+      }
+      return;
+    }
+    var advice = smsverify.deliveryAdvice(result);
+    if (result.delivery !== 'sent') {
+      this.stopPolling(); // delivered or failed: nothing more to wait for
+    }
+    if (result.delivery === 'failed') {
+      this.sendEndsAt = smsverify.countdownEndsAt(advice.resendAfter, Date.now());
+      this.voiceByFailure = advice.offerVoice;
+    }
+    this.setData({ deliveryText: advice.text });
+    this.tick();
+  },
+
+  schedulePoll: function () {
+    var page = this;
+    if (this.pollTimer !== null) {
+      clearTimeout(this.pollTimer);
+    }
+    this.pollTimer = setTimeout(function () {
+      page.pollTimer = null;
+      if (Date.now() < page.pollUntil && !page.data.code.trim() && page.data.codeSent && !page.data.loggedIn) {
+        page.askStatus().then(function () {
+          if (page.pollUntil) {
+            page.schedulePoll();
+          }
+        });
+      }
+    }, this.pollMs);
+  },
+
+  stopPolling: function () {
+    if (this.pollTimer !== null) {
+      clearTimeout(this.pollTimer);
+      this.pollTimer = null;
+    }
+    this.pollUntil = 0;
   },
 
   onLogin: function () {
@@ -130,7 +246,7 @@ Page({
     }
     this.captchaPending = result.method === 'login'
       ? { method: 'login', phone: this.data.phone.trim(), code: this.data.code.trim() }
-      : { method: 'getSms', phone: this.data.phone.trim() };
+      : { method: 'getSms', phone: this.data.phone.trim(), voice: Boolean(this.voicePending) };
     this.setData({ captchaFor: result.method });
     this.selectComponent('#captcha').show();
   },
@@ -149,7 +265,10 @@ Page({
       return Promise.resolve();
     }
     var extra = { ticket: detail.ticket, randstr: detail.randstr };
-    return pending.method === 'login' ? this.check(pending.phone, pending.code, extra) : this.send(pending.phone, extra);
+    if (pending.method === 'login') {
+      return this.check(pending.phone, pending.code, extra);
+    }
+    return pending.voice ? this.call(pending.phone, extra) : this.send(pending.phone, extra);
   },
 
   onCaptchaClose: function () {
@@ -208,6 +327,12 @@ Page({
     }
     if (result.action === ACTIONS.LOGGED_IN) {
       patch.loggedIn = true;
+      patch.codeSent = false;
+      this.stopPolling();
+    }
+    if (result.action === ACTIONS.NEW_CODE) {
+      patch.codeSent = false;
+      this.stopPolling();
     }
     this.setData(patch);
     this.tick();
@@ -220,11 +345,14 @@ Page({
     var now = Date.now();
     var sendLeft = smsverify.secondsLeft(this.sendEndsAt, now);
     var loginLeft = smsverify.secondsLeft(this.loginEndsAt, now);
+    var voiceOffered = this.data.voiceCodes && this.data.codeSent && (sendLeft === 0 || this.voiceByFailure);
     this.setData({
       sendLeft: sendLeft,
       loginLeft: loginLeft,
       sendText: smsverify.sendButtonText(sendLeft),
-      loginText: loginText(loginLeft)
+      loginText: loginText(loginLeft),
+      voiceOffered: voiceOffered,
+      voiceText: sendLeft > 0 ? smsverify.VOICE_OFFER + '（' + sendLeft + 's）' : smsverify.VOICE_OFFER
     });
     if (sendLeft > 0 || loginLeft > 0) {
       this.startTimer();
