@@ -1,5 +1,5 @@
 """The threat model in numbers: what the limits of a configuration let an
-attacker do, computed from :class:`smsverify.config.Settings` (the defaults,
+attacker do, computed from :class:`smsverify.settings.config.Settings` (the defaults,
 or ``NAME=VALUE`` overrides on the command line)::
 
     python bench/threat_model.py                  # the defaults
@@ -28,7 +28,7 @@ import math
 import sys
 from dataclasses import dataclass
 
-from smsverify.config import Settings
+from smsverify.settings.config import Settings
 
 HOUR = 3600
 DAY = 86400

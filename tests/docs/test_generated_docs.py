@@ -17,7 +17,7 @@ Proven here:
 * the generated limits table states the configuration's defaults (24 numbers,
   captcha off, ``CAPTCHA_MODE`` always) and lists every limit variable the
   settings read;
-* the configuration table's recording (``smsverify.env.RecordingEnv``) lists
+* the configuration table's recording (``smsverify.settings.env.RecordingEnv``) lists
   each variable with the kind, default and bounds the reader applied, and a
   plain mapping is read exactly as before;
 * the README's module map names every file of ``src/smsverify``.
@@ -29,9 +29,9 @@ import re
 
 import pytest
 
-from smsverify.config import Settings
+from smsverify.settings.config import Settings
 from smsverify.edge.responses import STATUS
-from smsverify.env import EnvReader, RecordingEnv
+from smsverify.settings.env import EnvReader, RecordingEnv
 from tests.support import ROOT
 from tests.docs import generator
 from tests.support.emulators.huyi import HUYI_ERRORS
@@ -175,7 +175,7 @@ LIMIT_WORDS = re.compile(r"LIMIT|WINDOW|INTERVAL|ATTEMPTS|PREFIX|_AFTER|CAPTCHA_
 
 
 def test_the_limits_table_lists_every_limit_variable_the_settings_read():
-    from smsverify.env import RecordingEnv
+    from smsverify.settings.env import RecordingEnv
 
     env = RecordingEnv({})
     Settings.from_env(env)

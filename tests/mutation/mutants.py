@@ -113,7 +113,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "SCF secret check: no CODE_SECRET inside SCF falls back to a per-process key",
-        "src/smsverify/config.py",
+        "src/smsverify/settings/config.py",
         "    if secret is None:\n        if in_scf:\n", "    if secret is None:\n        if False:\n",
         SECRET_TESTS,
     ),
@@ -127,7 +127,7 @@ MUTANTS: tuple[Mutant, ...] = (
     # Beyond the list: the length bound of the same check.
     Mutant(
         "secret length bound: a CODE_SECRET of 12 to 15 characters accepted",
-        "src/smsverify/config.py",
+        "src/smsverify/settings/config.py",
         "elif len(secret) < 16:", "elif len(secret) < 12:",
         SECRET_TESTS,
     ),

@@ -29,8 +29,9 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from smsverify.config import Settings, SmsCommon
-    from smsverify.env import EnvReader
+    from smsverify.senders.common import SenderSettings as Settings
+    from smsverify.senders.common import SmsCommon
+    from smsverify.settings.env import EnvReader
     from smsverify.senders.base import SmsSender
     from smsverify.senders.tencent_voice import VoiceSettings
 

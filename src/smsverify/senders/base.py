@@ -32,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Protocol
 
-from smsverify.scenes import DEFAULT_SCENE
+from smsverify.settings.scenes import DEFAULT_SCENE
 
 
 @dataclass(frozen=True)

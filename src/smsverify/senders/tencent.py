@@ -39,7 +39,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
-from smsverify.credentials import TencentCredentials
+from smsverify.integrations.credentials import TencentCredentials
 from smsverify.senders.base import (
     SendError,
     SendReceipt,
@@ -48,13 +48,13 @@ from smsverify.senders.base import (
     classify_code,
     scene_template,
 )
-from smsverify.scenes import DEFAULT_SCENE, read_scene_map
+from smsverify.settings.scenes import DEFAULT_SCENE, read_scene_map
 from smsverify.senders.http import transport_failure
-from smsverify.tencent_api import sdk_client, set_request_timeout
+from smsverify.integrations.tencent_api import sdk_client, set_request_timeout
 
 if TYPE_CHECKING:
-    from smsverify.config import SmsCommon
-    from smsverify.env import EnvReader
+    from smsverify.senders.common import SmsCommon
+    from smsverify.settings.env import EnvReader
 
 NAME = "tencent"
 #: Setting any of these outside SCF, with ``SMS_PROVIDER`` unset, selects this provider.

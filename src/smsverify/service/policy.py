@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from smsverify.scenes import DEFAULT_SCENE
+from smsverify.settings.scenes import DEFAULT_SCENE
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ SMS
     ``login:1234567,register:1234568,resetPassword:1234569``; the ids are
     Tencent SMS template ids (an entry may be a bare scene name when Tencent
     is not among the providers). Scene names: letters, digits, ``_``, ``-``,
-    at most 32 (:mod:`smsverify.scenes`). Unset: the one scene ``login`` with
+    at most 32 (:mod:`smsverify.settings.scenes`). Unset: the one scene ``login`` with
     ``SMS_TEMPLATE_ID``. Every other provider maps each scene to its own
     template in its own variable (``RONGLIAN_SCENES``, ``HUYI_SCENES``,
     ``ZHENZI_SCENES``); a scene without a template fails start-up.
@@ -43,7 +43,7 @@ Voice codes (optional)
     :attr:`Settings.voice`.
 Codes
     ``CODE_SECRET`` (HMAC key, >= 16 characters; inside SCF >= 32 bytes and
-    not low-entropy, see :mod:`smsverify.secret_strength`; ``python -m smsverify
+    not low-entropy, see :mod:`smsverify.settings.secret_strength`; ``python -m smsverify
     keys generate --kind secret --var CODE_SECRET`` prints one), ``CODE_SECRET_PREVIOUS``
     (accepted when verifying, for rotation), ``CODE_LENGTH`` [6],
     ``CODE_TTL_SECONDS`` [300], ``MAX_VERIFY_ATTEMPTS`` [3]. Inside SCF ``CODE_LENGTH`` >= 6.
@@ -69,7 +69,7 @@ Captcha (optional, both or neither)
     ``CAPTCHA_APP_ID``, ``CAPTCHA_APP_SECRET_KEY``, ``CAPTCHA_API_ENDPOINT``
     [captcha.tencentcloudapi.com]; with the role credentials
     ``TENCENTCLOUD_SECRETID``, ``TENCENTCLOUD_SECRETKEY``,
-    ``TENCENTCLOUD_SESSIONTOKEN`` (:mod:`smsverify.credentials`).
+    ``TENCENTCLOUD_SESSIONTOKEN`` (:mod:`smsverify.integrations.credentials`).
 
 Inside SCF (``TENCENTCLOUD_RUNENV=SCF`` or ``SCF_FUNCTIONNAME`` set by the
 runtime) Redis, ``CODE_SECRET`` and the SMS settings are required. Outside
@@ -86,9 +86,10 @@ from urllib.parse import quote
 
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, SUPPORTED_REGIONS
 
-from smsverify.credentials import TencentCredentials
-from smsverify.env import EnvReader, is_scf
-from smsverify.scenes import DEFAULT_SCENE, read_scene_map
+from smsverify.integrations.credentials import TencentCredentials
+from smsverify.senders.common import SmsCommon
+from smsverify.settings.env import EnvReader, is_scf
+from smsverify.settings.scenes import DEFAULT_SCENE, read_scene_map
 
 if TYPE_CHECKING:
     from smsverify.senders.tencent_voice import VoiceSettings
@@ -98,17 +99,6 @@ __all__ = ["OLDER_NAMES", "Settings", "SmsCommon", "TEMPLATE_PARAM_NAMES", "is_s
 TEMPLATE_PARAM_NAMES = ("code", "minutes")
 #: Variable names still accepted -> the current name, read only when the current one is unset.
 OLDER_NAMES = {"PROVIDER_COOLDOWN_SECONDS": "PROVIDER_BACKOFF_SECONDS"}
-
-
-@dataclass(frozen=True)
-class SmsCommon:
-    """What every SMS provider module may need from the common settings."""
-
-    template_params: tuple[str, ...]  #: ``SMS_TEMPLATE_PARAMS``: ``code`` and/or ``minutes``, in order
-    timeout_seconds: float  #: ``SMS_TIMEOUT_SECONDS``, per provider request
-    code_length: int  #: ``CODE_LENGTH``, digits
-    code_ttl_seconds: int  #: ``CODE_TTL_SECONDS``
-    scenes: tuple[str, ...] = (DEFAULT_SCENE,)  #: ``SMS_SCENES``' names, in order: every provider needs a template for each
 
 
 @dataclass(frozen=True)
@@ -366,7 +356,7 @@ def _code_secrets(reader: EnvReader, in_scf: bool) -> tuple[bytes, bytes | None]
     current = secrets.token_bytes(32)
     if secret is None:
         if in_scf:
-            from smsverify.secret_strength import MIN_SECRET_BYTES, generate_command
+            from smsverify.settings.secret_strength import MIN_SECRET_BYTES, generate_command
 
             reader.problem("CODE_SECRET", f"is required inside SCF (at least {MIN_SECRET_BYTES} random bytes; "
                                           f"generate one with `{generate_command('CODE_SECRET')}`)")
@@ -383,8 +373,8 @@ def _code_secrets(reader: EnvReader, in_scf: bool) -> tuple[bytes, bytes | None]
 
 
 def _strong_secret(reader: EnvReader, name: str, value: str | None) -> None:
-    """Inside SCF an HMAC secret is >= 32 bytes and not typed by hand (:mod:`smsverify.secret_strength`)."""
-    from smsverify.secret_strength import weak_secret_reason
+    """Inside SCF an HMAC secret is >= 32 bytes and not typed by hand (:mod:`smsverify.settings.secret_strength`)."""
+    from smsverify.settings.secret_strength import weak_secret_reason
 
     reason = weak_secret_reason(value, variable=name) if value is not None else None
     if reason is not None:

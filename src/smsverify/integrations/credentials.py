@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from smsverify.env import EnvReader
+from smsverify.settings.env import EnvReader
 
 
 @dataclass(frozen=True)
