@@ -7,7 +7,7 @@ A generated block sits between ``<!-- generated: NAME -->`` and
 ``<!-- end generated -->`` in README.md or docs/*.md; everything outside the
 markers is prose and is left alone. The blocks and where their facts come from:
 
-- ``codestr-table``, ``readme-codestr-table``: every ``codeStr`` with its HTTP
+- ``codestr-table``: every ``codeStr`` with its HTTP
   status (:data:`smsverify.edge.responses.STATUS`), its default ``msg``
   (the classes of :mod:`smsverify.errors`) and the extra body fields that the
   code passes where it builds the body or raises the error (read from the
@@ -119,13 +119,6 @@ def codestr_table() -> str:
     for code_str, status, msg, fields in codestr_rows():
         extra = _ticked(fields) + (" (header `Retry-After`)" if "retryAfter" in fields else "")
         lines.append(f"| `{code_str}` | {status} | {msg} | {extra} |")
-    return "\n".join(lines) + "\n"
-
-
-def readme_codestr_table() -> str:
-    lines = ["| codeStr | status | extra body fields |", "|---|---|---|"]
-    for code_str, status, _msg, fields in codestr_rows():
-        lines.append(f"| `{code_str}` | {status} | {_ticked(fields)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -587,7 +580,6 @@ def threat_model() -> str:
 
 GENERATORS: dict[str, Callable[[], str]] = {
     "codestr-table": codestr_table,
-    "readme-codestr-table": readme_codestr_table,
     "configuration-table": configuration_table,
     "limits-table": limits_table,
     "provider-tables": provider_tables,
