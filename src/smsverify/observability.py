@@ -1,8 +1,10 @@
 """Logs: one JSON object per line on stderr, one line per invocation.
 
 Fields of an invocation line: ``requestId``, ``method``, ``codeStr``,
-``phone`` (masked, ``+86138****8000``), ``ip``, ``durationMs``, and
-``providerCode`` / ``serialNo`` where the SMS provider gave one. Codes,
+``phone`` (masked, ``+86138****8000``), ``ip``, ``durationMs``, and where
+they apply ``scene``, ``bound``, ``provider``, ``serialNo``, ``providerCode``,
+``failedProviders``, ``replayed``, ``jti``, ``origin``, ``reason`` (an event
+refused before the protocol) and ``route`` (delivery receipts). Codes,
 secrets and credentials are never passed to the logger.
 """
 

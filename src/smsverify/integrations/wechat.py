@@ -135,8 +135,9 @@ class WechatConfig:
         ------
         ConfigError
             Naming every bad variable in ``.problems``: only one of the two
-            is set (names the missing one), either holds
-            whitespace or is over 128 characters, or ``WECHAT_API_ENDPOINT``
+            is set (names the missing one), either holds whitespace or a
+            non-printable character after its surrounding spaces are
+            stripped, or is over 128 characters, or ``WECHAT_API_ENDPOINT``
             is not an http(s) URL without credentials, query or fragment.
         """
         from smsverify.settings.env import EnvReader

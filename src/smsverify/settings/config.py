@@ -5,7 +5,7 @@ every variable and raises one :class:`~smsverify.errors.ConfigError` naming
 every bad one (``.problems``). Tests pass plain dicts; nothing here mutates
 the environment. Each SMS provider's own variables are read by its module
 (:mod:`smsverify.senders`), listed in its docstring; this module never
-imports one.
+imports one at run time (the registry does, for the providers named).
 
 Variables (defaults in brackets; durations in seconds):
 
@@ -61,7 +61,10 @@ Abuse limits (see :mod:`smsverify.service.abuse`)
     [10] per ``IP_VERIFY_WINDOW_SECONDS`` [3600] and ``GLOBAL_VERIFY_LIMIT``
     [10000] per ``GLOBAL_VERIFY_WINDOW_SECONDS`` [3600] failed logins;
     ``VERIFY_CAPTCHA_AFTER`` [5] wrong codes per phone per day before login
-    needs a captcha ticket; ``CAPTCHA_MODE`` [always] or ``adaptive``.
+    needs a captcha ticket; ``CAPTCHA_MODE`` [always] or ``adaptive``;
+    ``IPV6_SITE_PREFIX_LENGTH`` [48] and ``IPV6_SITE_SEND_LIMIT``
+    [5 x ``IP_SEND_LIMIT``] per ``IP_SEND_WINDOW_SECONDS`` for an IPv6 site;
+    ``LEGACY_LOGIN`` [on] (getSms without a ``verificationId`` still issues a code).
 Phones
     ``DEFAULT_REGION`` [CN], ``ALLOWED_COUNTRY_CODES`` [86] (comma list, or
     ``*`` for any).
@@ -205,7 +208,7 @@ class Settings:
 
 
 def _read(reader: EnvReader) -> Settings:
-    # The registry of provider modules; imported here so importing config loads no sender.
+    # The registry of provider modules: it imports the module of each provider SMS_PROVIDER names.
     from smsverify import senders
 
     in_scf = reader.in_scf
