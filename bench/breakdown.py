@@ -51,7 +51,7 @@ def run(parts: Parts, *, n: int) -> Breakdown:
     from werkzeug.wrappers import Request, Response
 
     from smsverify.bootstrap import build_service
-    from smsverify.config import Settings
+    from smsverify.settings.config import Settings
     from smsverify.edge.event import to_wsgi_event
     from smsverify.edge.handler import create_handler
     from smsverify.observability import log_invocation

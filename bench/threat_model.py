@@ -1,5 +1,5 @@
 """The threat model in numbers: what the limits of a configuration let an
-attacker do, computed from :class:`smsverify.config.Settings` (the defaults,
+attacker do, computed from :class:`smsverify.settings.config.Settings` (the defaults,
 or ``NAME=VALUE`` overrides on the command line), for codes bound to a
 ``verificationId`` (the shipped clients) and legacy codes (the demo's
 clients, ``LEGACY_LOGIN=on``), with and without captcha::
@@ -33,7 +33,7 @@ import math
 import sys
 from dataclasses import dataclass
 
-from smsverify.config import Settings
+from smsverify.settings.config import Settings
 from smsverify.store.base import CLIENT_HARD_LIMIT_FACTOR, PHONE_HARD_LIMIT_FACTOR
 
 HOUR = 3600

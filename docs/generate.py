@@ -7,7 +7,7 @@ A generated block sits between ``<!-- generated: NAME -->`` and
 ``<!-- end generated -->`` in README.md or docs/*.md; everything outside the
 markers is prose and is left alone. The blocks and where their facts come from:
 
-- ``codestr-table``, ``readme-codestr-table``: every ``codeStr`` with its HTTP
+- ``codestr-table``: every ``codeStr`` with its HTTP
   status (:data:`smsverify.edge.responses.STATUS`), its default ``msg``
   (the classes of :mod:`smsverify.errors`) and the extra body fields that the
   code passes where it builds the body or raises the error (read from the
@@ -16,7 +16,7 @@ markers is prose and is left alone. The blocks and where their facts come from:
   reads (``Settings.from_env``, each provider module's ``from_env``,
   ``TokenConfig.from_env``, ``WechatConfig.from_env``, ``EdgeSettings.from_env``,
   ``ReceiptSettings.from_env``),
-  recorded by :class:`smsverify.env.RecordingEnv` with its kind, default and
+  recorded by :class:`smsverify.settings.env.RecordingEnv` with its kind, default and
   bounds, and what the code says when it is missing inside SCF;
 - ``limits-table``: the limits, their variables' recorded defaults and the
   codeStr each answers;
@@ -84,13 +84,6 @@ def codestr_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-def readme_codestr_table() -> str:
-    lines = ["| codeStr | status | extra body fields |", "|---|---|---|"]
-    for code_str, status, _msg, fields in codestr_rows():
-        lines.append(f"| `{code_str}` | {status} | {_ticked(fields)} |")
-    return "\n".join(lines) + "\n"
-
-
 # -- configuration ----------------------------------------------------------------------------
 
 def _provider_list() -> str:
@@ -103,12 +96,12 @@ def _provider_list() -> str:
 
 
 def _settings_readers(values: dict[str, str]) -> list[Callable[[Any], Any]]:
-    from smsverify.config import Settings
+    from smsverify.settings.config import Settings
     from smsverify.edge.receipts import ReceiptSettings
     from smsverify.edge.settings import EdgeSettings
-    from smsverify.env import is_scf
+    from smsverify.settings.env import is_scf
     from smsverify.tokens import TokenConfig
-    from smsverify.wechat import WechatConfig
+    from smsverify.integrations.wechat import WechatConfig
 
     return [
         Settings.from_env,
@@ -120,11 +113,11 @@ def _settings_readers(values: dict[str, str]) -> list[Callable[[Any], Any]]:
 
 
 def record_variables() -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """Every variable read, name -> :class:`smsverify.env.EnvVariable`, and
+    """Every variable read, name -> :class:`smsverify.settings.env.EnvVariable`, and
     name -> what the code says when it is missing (inside SCF, or beside its
     partner variable)."""
-    from smsverify.config import OLDER_NAMES
-    from smsverify.env import RecordingEnv
+    from smsverify.settings.config import OLDER_NAMES
+    from smsverify.settings.env import RecordingEnv
     from smsverify.errors import ConfigError
 
     read: dict[str, Any] = {}
@@ -195,7 +188,7 @@ def _bounds(variable: Any) -> str:
 
 
 def configuration_table() -> str:
-    from smsverify.config import OLDER_NAMES
+    from smsverify.settings.config import OLDER_NAMES
 
     read, required = record_variables()
     older = {current: older for older, current in OLDER_NAMES.items()}
@@ -313,7 +306,7 @@ def _service(senders: list[_Sender]) -> Any:
     import fakeredis
 
     from smsverify.bootstrap import limits_from, policy_from
-    from smsverify.config import Settings
+    from smsverify.settings.config import Settings
     from smsverify.service.delivery import Delivery
     from smsverify.service.verification import VerificationService
     from smsverify.store.redis_store import RedisCodeStore
@@ -541,7 +534,7 @@ def threat_model() -> str:
     """bench/threat_model.py's table for the defaults, and what the shortest code length would change."""
     import importlib.util
 
-    from smsverify.config import Settings
+    from smsverify.settings.config import Settings
 
     spec = importlib.util.spec_from_file_location("threat_model", ROOT / "bench" / "threat_model.py")
     module = importlib.util.module_from_spec(spec)
@@ -560,7 +553,6 @@ def threat_model() -> str:
 
 GENERATORS: dict[str, Callable[[], str]] = {
     "codestr-table": codestr_table,
-    "readme-codestr-table": readme_codestr_table,
     "configuration-table": configuration_table,
     "limits-table": limits_table,
     "provider-tables": provider_tables,

@@ -1,6 +1,6 @@
-"""Run the function on this machine: ``python -m smsverify {invoke,serve} ...``.
+"""Run the function on this machine: ``python -m smsverify {invoke,serve,keys,token} ...``.
 
-Both commands build the same ``main_handler`` as SCF does, from the
+``invoke`` and ``serve`` build the same ``main_handler`` as SCF does, from the
 environment. With no Redis or SMS settings outside SCF they fall back (each
 said once on stderr) to an in-process store, a console SMS provider that
 prints the code, and a random per-process code key.
@@ -19,7 +19,7 @@ from typing import Any
 from smsverify.errors import ConfigError
 
 ENVIRONMENT = """\
-environment variables that matter (full list: docs/setup.en.md):
+environment variables that matter (full list: docs/configuration.md):
   REDIS_URL (or REDIS_HOST, REDIS_PORT, REDIS_PASSWORD)
                                            Redis holding the codes (unset: in-process store)
   SMS_PROVIDER, SMS_SDKAPPID, SMS_SIGN, SMS_TEMPLATE_ID

@@ -8,9 +8,9 @@ import sys
 import time
 from typing import TYPE_CHECKING, Mapping
 
-from smsverify.config import Settings
+from smsverify.settings.config import Settings
 from smsverify.clock import Clock
-from smsverify.env import is_scf
+from smsverify.settings.env import is_scf
 from smsverify.insight import BLOCK_AFTER_FRACTION, MICRO
 from smsverify.service.delivery import Delivery
 from smsverify.service.policy import ServicePolicy
@@ -21,7 +21,7 @@ from smsverify.store.redis_store import RedisCodeStore
 
 if TYPE_CHECKING:  # loaded only where used
     from smsverify.tokens import TokenConfig
-    from smsverify.wechat import WechatConfig
+    from smsverify.integrations.wechat import WechatConfig
 
 
 #: Limits fields read from :class:`smsverify.insight.InsightSettings`, not from Settings' own fields.
@@ -95,12 +95,12 @@ def read_token_config(env: Mapping[str, str]) -> TokenConfig:
 def read_wechat_config(env: Mapping[str, str]) -> WechatConfig | None:
     """The ``WECHAT_*`` settings, or ``None`` when WeChat login is off; raises ConfigError.
 
-    :mod:`smsverify.wechat` is imported only when ``WECHAT_APP_ID`` or
+    :mod:`smsverify.integrations.wechat` is imported only when ``WECHAT_APP_ID`` or
     ``WECHAT_APP_SECRET`` is set (a cold start without WeChat pays nothing for it).
     """
     if not (env.get("WECHAT_APP_ID") or env.get("WECHAT_APP_SECRET")):
         return None
-    from smsverify.wechat import WechatConfig
+    from smsverify.integrations.wechat import WechatConfig
 
     return WechatConfig.from_env(env)
 
@@ -146,7 +146,7 @@ def build_service(
 
     captcha = None
     if settings.captcha_enabled:
-        from smsverify.captcha import TencentCaptcha
+        from smsverify.integrations.captcha import TencentCaptcha
 
         if settings.credentials is None or settings.captcha_app_id is None:
             raise ValueError("captcha is enabled without its settings: build Settings with Settings.from_env")
@@ -164,7 +164,7 @@ def build_service(
     )
     wechat_login = None
     if wechat_config is not None:
-        from smsverify.wechat import WechatLogin
+        from smsverify.integrations.wechat import WechatLogin
 
         wechat_login = WechatLogin(wechat_config, timeout_seconds=settings.sms_timeout_seconds)
     voice_sender = build_voice_sender(settings)

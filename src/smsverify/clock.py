@@ -11,7 +11,8 @@ from typing import Callable
 #: so a fixed offset avoids depending on the tz database in the runtime.
 CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 
-#: One hour in milliseconds (the rolling window of HOURLY_SEND_LIMIT).
+#: One hour in milliseconds (the rolling window of HOURLY_SEND_LIMIT; a daily
+#: count is also kept this long past the end of its day).
 HOUR_MS = 3_600_000
 
 #: Unix time in seconds; tests pass a controllable one.

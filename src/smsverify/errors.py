@@ -1,7 +1,7 @@
 """The error model: one exception class per ``codeStr`` of the protocol.
 
-Every refusal the service can give a client is a :class:`VerificationError`
-subclass. Each class carries the stable ``codeStr`` (kept from Tencent's
+Every refusal a client can get, from the service or the edge, is a
+:class:`VerificationError` subclass. Each class carries the stable ``codeStr`` (kept from Tencent's
 Node.js demo "SmsVerificationCode" where the demo had one) and a default
 ``msg``, a short Chinese sentence as the demo used. Extra body fields (for
 example ``retryAfter`` in seconds) travel in :attr:`VerificationError.fields`.
@@ -181,9 +181,10 @@ class VerifyLimitExceeded(VerificationError):
 
 class ServiceBusy(VerificationError):
     """A quota of the whole service is spent: getSms past the global send quota (``GLOBAL_SEND_LIMIT`` per
-    ``GLOBAL_SEND_WINDOW_SECONDS``, or ``GLOBAL_SEND_HARD_LIMIT`` with adaptive captcha; a guard against SMS
-    pumping), or login past the failed-login quota (``GLOBAL_VERIFY_LIMIT`` per ``GLOBAL_VERIFY_WINDOW_SECONDS``,
-    a guard against guessing codes across many phones). Carries ``retryAfter``."""
+    ``GLOBAL_SEND_WINDOW_SECONDS``, or ``GLOBAL_SEND_HARD_LIMIT`` with captcha configured; a guard against SMS
+    pumping), or a legacy login (no ``verificationId``) past the failed-login quota (``GLOBAL_VERIFY_LIMIT`` per
+    ``GLOBAL_VERIFY_WINDOW_SECONDS``, a guard against guessing codes across many phones) when captcha is not
+    configured (with captcha that login is asked for a ticket instead). Carries ``retryAfter``."""
 
     code_str = "ServiceBusy"
     status = 503

@@ -1,7 +1,7 @@
 """Insight settings: conversion counters, pumping caught by conversion, spend.
 
 Read once per container by :meth:`InsightSettings.from_reader` (called from
-:meth:`smsverify.config.Settings.from_env`). Variables (defaults in brackets):
+:meth:`smsverify.settings.config.Settings.from_env`). Variables (defaults in brackets):
 
 ``METRICS_RETENTION_DAYS`` [7]
     Days the hourly conversion counters are kept (the TTL of each day's
@@ -37,7 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from smsverify.env import EnvReader, note
+from smsverify.settings.env import EnvReader, note
 
 #: Once stepped up, a block is refused only after this fraction of a window
 #: (``PUMPING_WINDOW_SENDS``) more sends passed with captcha tickets while its

@@ -2,7 +2,7 @@
 
 Reads the hourly counters (:mod:`smsverify.store.metrics`) from the Redis the
 function uses (``REDIS_URL`` or ``REDIS_HOST`` ..., ``REDIS_CLUSTER``, as
-:meth:`smsverify.config.Settings.from_env` reads them) and groups them
+:meth:`smsverify.settings.config.Settings.from_env` reads them) and groups them
 ``--by`` country, number block (``prefix``), provider or scene, with:
 
 - ``sent``, ``delivered``, ``failed``, ``verified``: counted as they happened;
@@ -163,7 +163,7 @@ def run(args: Any, env: Mapping[str, str] | None = None, now: float | None = Non
 
     import redis
 
-    from smsverify.config import Settings
+    from smsverify.settings.config import Settings
     from smsverify.errors import ConfigError
     from smsverify.store.connection import connect
 

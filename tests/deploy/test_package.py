@@ -445,7 +445,7 @@ def test_every_compiled_extension_is_for_cpython_3_10_on_manylinux2014_and_loads
 
 VOICE_CALL = BOOTSTRAP + r"""
 import json, sysconfig
-from smsverify.config import Settings
+from smsverify.settings.config import Settings
 from smsverify.senders import build_voice_sender
 from smsverify.senders.base import SmsMessage
 sender = build_voice_sender(Settings.from_env(os.environ))

@@ -40,7 +40,7 @@ from typing import Any
 import pytest
 import yaml
 
-from smsverify.config import OLDER_NAMES, Settings
+from smsverify.settings.config import OLDER_NAMES, Settings
 from smsverify.errors import ConfigError
 from smsverify.edge.handler import read_configuration
 from tests.support import (

@@ -2,7 +2,7 @@
 
 Proven here:
 
-* every generated block of README.md and docs/*.md is exactly what
+* every generated block of docs/*.md is exactly what
   docs/generate.py makes from the code now (run it after changing an error, a
   variable, a provider table or deploy.yml);
 * the generated codeStr table is the edge's status table, ``InternalError``
@@ -17,10 +17,10 @@ Proven here:
 * the generated limits table states the configuration's defaults (28 numbers,
   captcha off, ``CAPTCHA_MODE`` always) and lists every limit variable the
   settings read;
-* the configuration table's recording (``smsverify.env.RecordingEnv``) lists
+* the configuration table's recording (``smsverify.settings.env.RecordingEnv``) lists
   each variable with the kind, default and bounds the reader applied, and a
   plain mapping is read exactly as before;
-* the README's module map names every file of ``src/smsverify``.
+* the module map of docs/architecture.md names every file of ``src/smsverify``.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ import re
 
 import pytest
 
-from smsverify.config import Settings
+from smsverify.settings.config import Settings
 from smsverify.edge.responses import STATUS
-from smsverify.env import EnvReader, RecordingEnv
+from smsverify.settings.env import EnvReader, RecordingEnv
 from tests.support import ROOT
 from tests.docs import generator
 from tests.support.emulators.huyi import HUYI_ERRORS
@@ -58,14 +58,15 @@ def outcomes():
 
 def test_the_committed_docs_are_what_the_code_generates():
     documents = G.generated()
-    assert {path.name for path in documents} >= {"README.md", "protocol.md", "configuration.md", "providers.md", "deploy.md"}
+    assert {path.name for path in documents} >= {"protocol.md", "configuration.md", "providers.md", "deploy.md"}
     stale = [str(path.relative_to(ROOT)) for path, text in documents.items() if path.read_text(encoding="utf-8") != text]
     assert stale == [], "run .venv/bin/python docs/generate.py"
 
 
 def test_the_check_mode_fails_on_a_changed_block(tmp_path, monkeypatch):
-    changed = tmp_path / "README.md"
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    changed = tmp_path / "protocol.md"
+    text = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+    assert "| `Ok` | 200 |" in text
     changed.write_text(text.replace("| `Ok` | 200 |", "| `Ok` | 201 |"), encoding="utf-8")
     monkeypatch.setattr(G, "documents", lambda: [changed])
     assert G.main(["--check"]) == 1
@@ -194,7 +195,7 @@ LIMIT_WORDS = re.compile(r"LIMIT|WINDOW|INTERVAL|ATTEMPTS|PREFIX|_AFTER|CAPTCHA_
 
 
 def test_the_limits_table_lists_every_limit_variable_the_settings_read():
-    from smsverify.env import RecordingEnv
+    from smsverify.settings.env import RecordingEnv
 
     env = RecordingEnv({})
     Settings.from_env(env)
@@ -235,10 +236,10 @@ def test_the_configuration_table_lists_what_a_complete_read_reads():
 
 
 def module_map() -> set[str]:
-    """Paths under src/smsverify named by the README's Architecture block."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"^## Architecture\n.*?^```\n(.*?)^```", readme, re.S | re.M)
-    assert block, "README.md has no module map under ## Architecture"
+    """Paths under src/smsverify named by the code block of docs/architecture.md's Module map."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = re.search(r"^## Module map\n.*?^```\n(.*?)^```", text, re.S | re.M)
+    assert block, "docs/architecture.md has no module map under ## Module map"
     lines = block.group(1).split("src/smsverify/\n", 1)[1].splitlines()
     named, folder = set(), ""
     for line in lines:
@@ -257,5 +258,5 @@ def test_the_module_map_names_every_file_of_the_package():
         if path.is_file() and path.suffix in (".py", ".lua") and "__pycache__" not in path.parts
     }
     named = module_map()
-    assert files - named == set(), "add these to the README's module map"
-    assert named - files == set(), "the README's module map names files that do not exist"
+    assert files - named == set(), "add these to the module map of docs/architecture.md"
+    assert named - files == set(), "the module map of docs/architecture.md names files that do not exist"

@@ -50,7 +50,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from smsverify.config import Settings
+from smsverify.settings.config import Settings
 from smsverify.edge.handler import create_handler
 from smsverify.errors import ConfigError
 from tests.support import CODE_SECRET, ROOT, SECRET_ID, SECRET_KEY, SESSION_TOKEN, answer, get_sms, login

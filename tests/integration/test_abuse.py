@@ -30,7 +30,7 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from smsverify.config import Settings
+from smsverify.settings.config import Settings
 from smsverify.edge.handler import create_handler
 from smsverify.errors import ConfigError
 from smsverify.store import keys

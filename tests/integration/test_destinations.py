@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import pytest
 
-from smsverify.credentials import TencentCredentials
+from smsverify.integrations.credentials import TencentCredentials
 from smsverify.edge.handler import create_handler
 from smsverify.senders.base import NumberRejected, SendError, SmsMessage
 from smsverify.senders.tencent import TencentSmsSender

@@ -203,7 +203,7 @@ def loaded_after_start(env: dict[str, str]) -> list[str]:
         "import json, sys\n"
         "from smsverify.edge.handler import create_handler\n"
         f"create_handler({env!r})\n"
-        "print(json.dumps(sorted(m for m in ('smsverify.wechat', 'requests') if m in sys.modules)))\n"
+        "print(json.dumps(sorted(m for m in ('smsverify.integrations.wechat', 'requests') if m in sys.modules)))\n"
     )
 
 
@@ -211,7 +211,7 @@ def test_the_wechat_module_loads_only_when_configured_and_requests_only_on_first
     base = {"CODE_SECRET": "code-secret-for-tests-only-7Hq2Vd9Kx4Lm", "SMS_PROVIDER": "console"}  # pragma: allowlist secret
     assert loaded_after_start(base) == []
     wechat = {"WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": "wechat-app-secret-for-tests"}  # pragma: allowlist secret
-    assert loaded_after_start({**base, **wechat}) == ["smsverify.wechat"]
+    assert loaded_after_start({**base, **wechat}) == ["smsverify.integrations.wechat"]
 
 
 # -- the VMS SDK (voice codes) ---------------------------------------------------------------------
@@ -221,7 +221,7 @@ def test_the_vms_sdk_loads_only_on_the_first_voice_call(redis_url, sms_api):
     report = run(
         """
         import json, sys
-        from smsverify.config import Settings
+        from smsverify.settings.config import Settings
         from smsverify.edge.handler import create_handler
         from smsverify.senders import build_voice_sender
         from smsverify.senders.base import SmsMessage

@@ -34,8 +34,8 @@ from typing import Any
 
 import pytest
 
-from smsverify.config import Settings
-from smsverify.credentials import TencentCredentials
+from smsverify.settings.config import Settings
+from smsverify.integrations.credentials import TencentCredentials
 from smsverify.senders import build_senders
 from smsverify.senders.base import (
     NumberRateLimited,
@@ -276,7 +276,7 @@ def tencent_modules():
 given = json.loads(sys.stdin.read())
 report = {"at_start": tencent_modules()}
 
-from smsverify.config import Settings
+from smsverify.settings.config import Settings
 from smsverify.senders import build_senders
 [sender] = build_senders(Settings.from_env(given["env"]))
 report["sender"] = type(sender).__name__

@@ -1,5 +1,5 @@
 """bench/threat_model.py runs and prints the defaults' figures, computed from
-the configuration (so the README's threat-model table can be regenerated)."""
+the configuration (so the threat-model table of docs/protocol.md can be regenerated)."""
 
 from __future__ import annotations
 

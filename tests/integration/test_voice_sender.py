@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import pytest
 
-from smsverify.config import Settings
-from smsverify.credentials import TencentCredentials
+from smsverify.settings.config import Settings
+from smsverify.integrations.credentials import TencentCredentials
 from smsverify.senders import build_voice_sender
 from smsverify.senders.base import (
     NumberRateLimited,

@@ -15,8 +15,8 @@ import time
 import pytest
 
 from smsverify.bootstrap import build_service
-from smsverify.config import Settings
-from smsverify.wechat import WechatConfig, WechatIdentity, WechatLogin
+from smsverify.settings.config import Settings
+from smsverify.integrations.wechat import WechatConfig, WechatIdentity, WechatLogin
 from smsverify.tokens import verify_token
 from tests.support import TOKEN_AUDIENCE, TOKEN_ISSUER, TOKEN_SECRET, call, get_sms, last_code, login
 from tests.support import WECHAT_APP_ID, WECHAT_APP_SECRET, WechatEmulator

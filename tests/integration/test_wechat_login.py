@@ -8,7 +8,7 @@ import traceback
 
 import pytest
 
-from smsverify.wechat import InvalidWxCode, WechatConfig, WechatIdentity, WechatLogin, WechatRejected, WechatUnavailable
+from smsverify.integrations.wechat import InvalidWxCode, WechatConfig, WechatIdentity, WechatLogin, WechatRejected, WechatUnavailable
 from tests.support import WECHAT_APP_ID, WECHAT_APP_SECRET
 
 APP_ID, APP_SECRET = WECHAT_APP_ID, WECHAT_APP_SECRET  # the shared emulator fixture `wx` (conftest)
@@ -113,7 +113,7 @@ def test_non_json_and_openid_less_answers_are_unavailable(wx):
     login = login_for(wx.url + "/not-wechat")  # the emulator answers 404 HTML on another path
     with pytest.raises(WechatUnavailable):
         login.exchange("code")
-    from smsverify.wechat import _identity
+    from smsverify.integrations.wechat import _identity
 
     for body in (b"<html>", b"[]", b'{"errcode": "x"}', b'{"session_key": "k"}', b"\xff"):
         with pytest.raises(WechatUnavailable):

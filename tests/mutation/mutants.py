@@ -8,7 +8,12 @@ the window's trimmed side, release of a newer code, a refusal keeping its reserv
 ``random`` for ``secrets``, the region of national numbers, the body bound, an unmasked phone in
 the log, the SCF secret check, a provider limit mapped as a refusal, and a national number of
 the default region CN accepted under another ``DEFAULT_REGION``; and one more, the length bound
-of ``CODE_SECRET`` (16 characters).
+of ``CODE_SECRET`` (16 characters). Then the three survivors of a held-out run (a release that
+lifts another reservation's cooldown, the digest fallback summing signed byte differences, a
+token ``exp`` that ignores ``TOKEN_TTL_SECONDS``) and three rules of the verification-id turn
+(a login with no live code counts nothing, a bound getSms inside its resend interval sends no
+second SMS, a hard cap refuses before any step-up); tests/integration/test_mutant_guards.py
+holds the tests written for them.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ class Mutant:
 STORE_TESTS = ("tests/integration/test_store_contract.py", "tests/integration/test_limits.py", "tests/integration/test_protocol.py")
 SECRET_TESTS = ("tests/unit/test_code_secret_bounds.py", "tests/unit/test_config.py", "tests/deploy/test_serverless_yml.py", "tests/docs/test_setup_guide.py",
                 "tests/deploy/test_package.py")
+GUARDS = "tests/integration/test_mutant_guards.py"
 PHONE_TESTS = ("tests/unit/test_phone.py", "tests/unit/test_config.py", "tests/integration/test_input_forms.py",
                "tests/docs/test_setup_guide.py")
 
@@ -35,7 +41,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "attempt guard: one wrong try more than the limit",
         "src/smsverify/store/lua/check.lua",
-        "if current and tonumber(stored[2]) < max_wrong then", "if current and tonumber(stored[2]) <= max_wrong then",
+        "if current and tonumber(stored[2]) < MAX_VERIFY_ATTEMPTS then",
+        "if current and tonumber(stored[2]) <= MAX_VERIFY_ATTEMPTS then",
         STORE_TESTS,
     ),
     Mutant(
@@ -55,13 +62,13 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "cooldown boundary: refused at the exact end of the cooldown",
         "src/smsverify/store/lua/send.lua",
-        "if sends.cooldown_until > now then", "if sends.cooldown_until >= now then",
+        "if not bound and sends.cooldown_until > now then", "if not bound and sends.cooldown_until >= now then",
         STORE_TESTS,
     ),
     Mutant(
         "daily count: one send more than the daily limit",
         "src/smsverify/store/lua/send.lua",
-        "if sends.daily >= DAILY_LIMIT then", "if sends.daily > DAILY_LIMIT then",
+        "{reason = 'DAILY', count = sends.daily,", "{reason = 'DAILY', count = sends.daily - 1,",
         STORE_TESTS,
     ),
     Mutant(
@@ -112,7 +119,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "SCF secret check: no CODE_SECRET inside SCF falls back to a per-process key",
-        "src/smsverify/config.py",
+        "src/smsverify/settings/config.py",
         "    if secret is None:\n        if in_scf:\n", "    if secret is None:\n        if False:\n",
         SECRET_TESTS,
     ),
@@ -126,7 +133,7 @@ MUTANTS: tuple[Mutant, ...] = (
     # Beyond the issue's list: the length bound of the same check.
     Mutant(
         "secret length bound: a CODE_SECRET of 12 to 15 characters accepted",
-        "src/smsverify/config.py",
+        "src/smsverify/settings/config.py",
         "elif len(secret) < 16:", "elif len(secret) < 12:",
         SECRET_TESTS,
     ),
@@ -136,5 +143,52 @@ MUTANTS: tuple[Mutant, ...] = (
         "number = _mobile(text, default_region) or _mobile(\"+\" + text, None)",
         "number = _mobile(text, default_region) or _mobile(text, \"CN\") or _mobile(\"+\" + text, None)",
         PHONE_TESTS,
+    ),
+    # The survivors of a held-out mutation run of 18 realistic mutants.
+    Mutant(
+        "release lifts a cooldown another reservation set (a lost getSms reply re-opens the phone)",
+        "src/smsverify/store/lua/release.lua",
+        "if string.sub(cooldown, -string.len(member) - 1) == ':' .. member then", "if cooldown ~= '' then",
+        (GUARDS + "::test_a_get_sms_whose_reply_was_lost_keeps_the_cooldown_of_the_one_delivered",
+         "tests/integration/test_store_contract.py", "tests/integration/test_redis_faults.py"),
+    ),
+    Mutant(
+        "digest fallback (no redis.sha1hex) sums signed byte differences",
+        "src/smsverify/store/lua/lib.lua",
+        "    diff = diff + d * d\n", "    diff = diff + d\n",
+        (GUARDS + "::test_the_in_process_store_refuses_a_wrong_code_whose_digest_bytes_sum_to_the_right_ones",),
+    ),
+    Mutant(
+        "the token's exp ignores TOKEN_TTL_SECONDS (always the default 300 s)",
+        "src/smsverify/tokens/issuer.py",
+        '"exp": iat + ttl,', '"exp": iat + DEFAULT_TTL_SECONDS,',
+        ("tests/integration/test_token_login.py", "tests/unit/test_token.py"),
+    ),
+    # Rules of the verification-id turn.
+    Mutant(
+        "a login with no live code counts a wrong try on the phone's day",
+        "src/smsverify/store/lua/check.lua",
+        "if not current and not pending then\n  return {'EXPIRED'}\nend",
+        "if not current and not pending then\n  if legacy then\n    count_today(KEYS[2], tonumber(ARGV[3]) + HOUR_MS)\n"
+        "  end\n  return {'EXPIRED'}\nend",
+        ("tests/integration/test_abuse.py::test_logins_for_a_phone_without_a_live_code_count_nothing[single]",
+         "tests/integration/test_store_contract.py"),
+    ),
+    Mutant(
+        "a bound code's getSms inside its resend interval sends again",
+        "src/smsverify/store/lua/send.lua",
+        "if bound and code[9] and tonumber(code[9]) > now then", "if bound and code[9] and tonumber(code[9]) < now then",
+        (GUARDS + "::test_a_bound_get_sms_repeated_inside_its_resend_interval_sends_one_sms",
+         "tests/integration/test_round_trips.py", "tests/integration/test_abuse.py"),
+    ),
+    Mutant(
+        "the step-up is judged before the hard cap (a throttled client is asked for a captcha)",
+        "src/smsverify/store/lua/lib.lua",
+        "local function judge(limits, ticket, ask)\n  for _, l in ipairs(limits) do\n",
+        "local function judge(limits, ticket, ask)\n  if not ticket then\n    for _, l in ipairs(limits) do\n"
+        "      if l.count >= l.soft then\n        return {'STEPUP', l}\n      end\n    end\n"
+        "    if ask then\n      return {'STEPUP', nil}\n    end\n  end\n  for _, l in ipairs(limits) do\n",
+        (GUARDS + "::test_a_client_at_its_hard_cap_is_refused_without_being_asked_for_a_captcha",
+         "tests/integration/test_abuse.py", "tests/integration/test_captcha.py"),
     ),
 )

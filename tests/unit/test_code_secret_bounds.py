@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from smsverify.config import Settings
+from smsverify.settings.config import Settings
 from smsverify.edge.handler import create_handler
 from smsverify.errors import ConfigError
 

@@ -20,7 +20,7 @@ from urllib.parse import quote
 import pytest
 import redis
 
-from smsverify.config import Settings
+from smsverify.settings.config import Settings
 from smsverify.errors import ConfigError
 
 CODE_SECRET = "unit-code-secret-7Hq2Vd9Kx4LmPw3Z"  # pragma: allowlist secret

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import pytest
 
-from smsverify.config import Settings
+from smsverify.settings.config import Settings
 from smsverify.errors import ConfigError
 from smsverify.senders import build_sender
 from smsverify.senders.base import SmsMessage

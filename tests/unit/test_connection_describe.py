@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from smsverify.config import Settings
+from smsverify.settings.config import Settings
 from smsverify.store.connection import connect, describe
 
 PASSWORD = "p@ss/w:rd?#%-unit"  # pragma: allowlist secret

@@ -1,4 +1,4 @@
-"""smsverify.secret_strength: typed-in secrets are refused, generated ones pass."""
+"""smsverify.settings.secret_strength: typed-in secrets are refused, generated ones pass."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from smsverify.secret_strength import weak_secret_reason
+from smsverify.settings.secret_strength import weak_secret_reason
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ from smsverify.senders.base import (
     SendTimeout,
     SmsMessage,
 )
-from smsverify.tencent_api import parse_endpoint
+from smsverify.integrations.tencent_api import parse_endpoint
 from tests.support import HUYI_ERRORS, RONGLIAN_ERRORS, ZHENZI_ERRORS
 from tests.support.emulators.aliyun import ALIYUN_ERRORS
 

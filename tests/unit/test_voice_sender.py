@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from tencentcloud.vms.v20200902 import errorcodes
 
-from smsverify.config import Settings
+from smsverify.settings.config import Settings
 from smsverify.errors import ConfigError
 from smsverify.senders import build_voice_sender, tencent_voice
 from smsverify.senders.base import NumberRateLimited, NumberRejected, ProviderRefused, SendTimeout

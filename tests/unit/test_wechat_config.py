@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from smsverify.errors import ConfigError
-from smsverify.wechat import DEFAULT_ENDPOINT, InvalidWxCode, WechatConfig, check_wx_code
+from smsverify.integrations.wechat import DEFAULT_ENDPOINT, InvalidWxCode, WechatConfig, check_wx_code
 
 SECRET = "app-secret-for-config-tests"  # pragma: allowlist secret
 

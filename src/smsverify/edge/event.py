@@ -35,7 +35,8 @@ class MalformedEvent(Exception):
 
 #: Hop-by-hop headers describe the client's connection to the gateway, not the
 #: body the event carries (a ``transfer-encoding: chunked`` would make Werkzeug
-#: ignore the complete body).
+#: ignore the complete body). ``content-length`` is dropped too: serverless-wsgi
+#: sets ``CONTENT_LENGTH`` from the decoded body it is given.
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length"})
 HTTP_METHODS = frozenset({"GET", "POST"})
 
@@ -184,7 +185,10 @@ def to_wsgi_event(event: Any, request_id: str) -> dict:
     Raises
     ------
     MalformedEvent
-        Not a dict, wrong field types, bad base64, oversized body.
+        Not a dict, a method other than GET or POST, wrong field types, too
+        many headers or query parameters, text WSGI cannot carry (CR, LF or
+        NUL in a header or the path, a lone surrogate), bad base64, an
+        oversized body, a ``sourceIp`` that is not an IP address.
     """
     if not isinstance(event, dict):
         raise MalformedEvent("the event must be a JSON object")

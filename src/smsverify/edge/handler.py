@@ -19,8 +19,8 @@ import serverless_wsgi
 
 from smsverify import errors
 from smsverify.bootstrap import build_service, read_token_config, read_wechat_config
-from smsverify.config import Settings
-from smsverify.env import EnvReader
+from smsverify.settings.config import Settings
+from smsverify.settings.env import EnvReader
 from smsverify.edge import messages
 from smsverify.edge.app import create_app
 from smsverify.edge.event import MalformedEvent, request_id_of, to_wsgi_event
@@ -32,7 +32,7 @@ from smsverify.clock import Clock
 
 if TYPE_CHECKING:  # loaded only where used
     from smsverify.tokens import TokenConfig
-    from smsverify.wechat import WechatConfig
+    from smsverify.integrations.wechat import WechatConfig
 
 log = logging.getLogger("smsverify")
 

@@ -36,10 +36,10 @@ from typing import TYPE_CHECKING, Any, Mapping
 from smsverify import errors
 from smsverify.clock import Clock
 from smsverify.edge.responses import error_body, headers_for, integration_response, json_text
-from smsverify.env import EnvReader
+from smsverify.settings.env import EnvReader
 
 if TYPE_CHECKING:
-    from smsverify.config import Settings
+    from smsverify.settings.config import Settings
 
 log = logging.getLogger("smsverify")
 
@@ -155,7 +155,7 @@ class Receipts:
     settings:
         :class:`ReceiptSettings`.
     service:
-        The function's :class:`~smsverify.config.Settings`: the code's TTL
+        The function's :class:`~smsverify.settings.config.Settings`: the code's TTL
         (``CODE_TTL_SECONDS``, the TTL of each delivery state), the Tencent
         provider's settings for the pull, ``SMS_TIMEOUT_SECONDS`` per pull call.
     client:

@@ -18,7 +18,7 @@ from typing import Mapping
 from urllib.parse import urlsplit
 
 from smsverify.edge.messages import DEFAULT_LANGUAGE, LANGUAGES, normalise
-from smsverify.env import note
+from smsverify.settings.env import note
 from smsverify.errors import ConfigError
 
 #: Methods and request headers a preflight allows.

@@ -10,9 +10,9 @@ on its first send, so a login never loads one. Each provider module exposes:
 
 - ``NAME``: the name ``SMS_PROVIDER`` uses;
 - ``from_env(reader, common)``: its settings, read with an
-  :class:`smsverify.env.EnvReader` (problems recorded on the reader, e.g. a
+  :class:`smsverify.settings.env.EnvReader` (problems recorded on the reader, e.g. a
   ``CODE_LENGTH`` its templates cannot carry) given the
-  :class:`smsverify.config.SmsCommon` values;
+  :class:`smsverify.settings.config.SmsCommon` values;
 - ``build(settings, common)``: a sender (:class:`~smsverify.senders.base.SmsSender`).
 
 Adding a provider = its module + one line in :data:`PROVIDERS`.
@@ -29,8 +29,9 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from smsverify.config import Settings, SmsCommon
-    from smsverify.env import EnvReader
+    from smsverify.senders.common import SenderSettings as Settings
+    from smsverify.senders.common import SmsCommon
+    from smsverify.settings.env import EnvReader
     from smsverify.senders.base import SmsSender
     from smsverify.senders.tencent_voice import VoiceSettings
 

@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import urlsplit
 
-from smsverify.scenes import DEFAULT_SCENE, provider_scene_map
+from smsverify.settings.scenes import DEFAULT_SCENE, provider_scene_map
 from smsverify.senders.base import (
     NumberRateLimited,
     SendError,
@@ -73,8 +73,8 @@ from smsverify.senders.base import (
 from smsverify.senders.http import transport_failure
 
 if TYPE_CHECKING:
-    from smsverify.config import SmsCommon
-    from smsverify.env import EnvReader
+    from smsverify.senders.common import SmsCommon
+    from smsverify.settings.env import EnvReader
 
 NAME = "aliyun"
 DEFAULT_ENDPOINT = "dysmsapi.aliyuncs.com"

@@ -32,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Protocol
 
-from smsverify.scenes import DEFAULT_SCENE
+from smsverify.settings.scenes import DEFAULT_SCENE
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class SmsMessage:
     validity the message announces (whole minutes, rounded up);
     ``reference`` an identifier of the invocation (the request id) that
     providers able to store one keep with the message, or ``""``;
-    ``scene`` what the code is for (:mod:`smsverify.scenes`), which picks
+    ``scene`` what the code is for (:mod:`smsverify.settings.scenes`), which picks
     the provider's template.
     """
 

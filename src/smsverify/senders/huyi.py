@@ -34,7 +34,7 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping
 
-from smsverify.scenes import TEXT_ENTRY_SEPARATOR, provider_scene_map
+from smsverify.settings.scenes import TEXT_ENTRY_SEPARATOR, provider_scene_map
 from smsverify.senders.base import (
     SendError,
     SendReceipt,
@@ -47,8 +47,8 @@ from smsverify.senders.base import (
 from smsverify.senders.http import ProviderHttp
 
 if TYPE_CHECKING:
-    from smsverify.config import SmsCommon
-    from smsverify.env import EnvReader
+    from smsverify.senders.common import SmsCommon
+    from smsverify.settings.env import EnvReader
 
 NAME = "huyi"
 #: The template unpaid Huyi accounts may use (Huyi API doc v3.3, section 2.6).

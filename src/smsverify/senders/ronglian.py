@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Mapping
 
-from smsverify.scenes import provider_scene_map
+from smsverify.settings.scenes import provider_scene_map
 from smsverify.senders.base import (
     SendError,
     SendReceipt,
@@ -44,8 +44,8 @@ from smsverify.senders.base import (
 from smsverify.senders.http import ProviderHttp
 
 if TYPE_CHECKING:
-    from smsverify.config import SmsCommon
-    from smsverify.env import EnvReader
+    from smsverify.senders.common import SmsCommon
+    from smsverify.settings.env import EnvReader
 
 NAME = "ronglian"
 #: Ronglian's free test template: values of 1-4 digits only.

@@ -30,7 +30,7 @@ mainland template for +86 and an international one for the rest, since
 Tencent refuses a mainland template to other numbers), ``SMS_SCENES``
 (``scene:templateId`` entries joined by commas, e.g.
 ``login:1234567,register:1234568``: one approved template per scene; it also
-lists the allowed scenes, :mod:`smsverify.config`; a scene's templates per
+lists the allowed scenes, :mod:`smsverify.settings.config`; a scene's templates per
 destination are joined by ``|``, e.g.
 ``login:86:1234567|*:7654321,register:86:1234568|*:7654322``, and a bare id
 serves every destination), ``SMS_REGION`` [ap-guangzhou], ``SMS_API_ENDPOINT``
@@ -38,7 +38,7 @@ serves every destination), ``SMS_REGION`` [ap-guangzhou], ``SMS_API_ENDPOINT``
 ``TENCENTCLOUD_SECRETKEY``, ``TENCENTCLOUD_SESSIONTOKEN``. Start-up fails when
 a country of ``ALLOWED_COUNTRY_CODES`` has no template in some scene.
 ``SMS_TEMPLATE_PARAMS`` may give an international template its own values
-(:mod:`smsverify.config`).
+(:mod:`smsverify.settings.config`).
 
 The SDK is imported on the first send, so invocations that never send (login)
 do not pay for it at cold start; the client is then reused by the container.
@@ -50,7 +50,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
-from smsverify.credentials import TencentCredentials
+from smsverify.integrations.credentials import TencentCredentials
 from smsverify.senders.base import (
     SendError,
     SendReceipt,
@@ -58,13 +58,13 @@ from smsverify.senders.base import (
     SmsMessage,
     classify_code,
 )
-from smsverify.scenes import DEFAULT_SCENE, read_scene_map
+from smsverify.settings.scenes import DEFAULT_SCENE, read_scene_map
 from smsverify.senders.http import transport_failure
-from smsverify.tencent_api import sdk_client, set_request_timeout
+from smsverify.integrations.tencent_api import sdk_client, set_request_timeout
 
 if TYPE_CHECKING:
-    from smsverify.config import SmsCommon
-    from smsverify.env import EnvReader
+    from smsverify.senders.common import SmsCommon
+    from smsverify.settings.env import EnvReader
 
 NAME = "tencent"
 #: Setting any of these outside SCF, with ``SMS_PROVIDER`` unset, selects this provider.

@@ -241,7 +241,7 @@ def pull_batches(
     from tencentcloud.sms.v20210111.sms_client import SmsClient
 
     from smsverify.senders.tencent import _translate
-    from smsverify.tencent_api import sdk_client
+    from smsverify.integrations.tencent_api import sdk_client
 
     deadline = time.monotonic() + budget_seconds
     client = None

@@ -28,7 +28,7 @@ Facts this module follows:
   two per 10 minutes, three per day, none from 22:00 to 08:00; every one of
   them answers ``LimitExceeded.DeliveryFrequencyLimit``.
 - Credentials and endpoint: the SCF role's temporary key, exactly as
-  :mod:`smsverify.senders.tencent` uses it (:func:`smsverify.tencent_api.sdk_client`).
+  :mod:`smsverify.senders.tencent` uses it (:func:`smsverify.integrations.tencent_api.sdk_client`).
 
 Variables (:func:`from_env`): ``VOICE_SDKAPPID`` (numeric; unset: no voice
 codes, and the other three must be unset too), ``VMS_API_ENDPOINT``
@@ -48,7 +48,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from smsverify.credentials import TencentCredentials
+from smsverify.integrations.credentials import TencentCredentials
 from smsverify.senders.base import (
     SendError,
     SendReceipt,
@@ -58,11 +58,11 @@ from smsverify.senders.base import (
     mainland_number,
 )
 from smsverify.senders.http import transport_failure
-from smsverify.tencent_api import sdk_client, set_request_timeout
+from smsverify.integrations.tencent_api import sdk_client, set_request_timeout
 
 if TYPE_CHECKING:
-    from smsverify.config import SmsCommon
-    from smsverify.env import EnvReader
+    from smsverify.senders.common import SmsCommon
+    from smsverify.settings.env import EnvReader
 
 NAME = "tencent_voice"
 DEFAULT_ENDPOINT = "vms.tencentcloudapi.com"

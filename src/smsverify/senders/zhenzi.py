@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping
 
-from smsverify.scenes import DEFAULT_SCENE, provider_scene_map
+from smsverify.settings.scenes import DEFAULT_SCENE, provider_scene_map
 from smsverify.senders.base import (
     ProviderRefused,
     SendError,
@@ -37,8 +37,8 @@ from smsverify.senders.base import (
 from smsverify.senders.http import ProviderHttp
 
 if TYPE_CHECKING:
-    from smsverify.config import SmsCommon
-    from smsverify.env import EnvReader
+    from smsverify.senders.common import SmsCommon
+    from smsverify.settings.env import EnvReader
 
 NAME = "zhenzi"
 #: Zhenzi's individual-developer host without the underscore of its documented

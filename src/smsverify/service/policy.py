@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from smsverify.insight import InsightSettings
-from smsverify.scenes import DEFAULT_SCENE
+from smsverify.settings.scenes import DEFAULT_SCENE
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from smsverify import errors
 from smsverify.clock import Clock, Moment, moment_at
-from smsverify.scenes import DEFAULT_SCENE, is_scene_name
+from smsverify.settings.scenes import DEFAULT_SCENE, is_scene_name
 from smsverify.senders.receipts import DeliveryState
 from smsverify.senders.base import (
     NumberRateLimited,
@@ -45,9 +45,9 @@ from smsverify.store.base import (
     Tally,
 )
 
-if TYPE_CHECKING:  # smsverify.tokens and smsverify.wechat load only where they are used
+if TYPE_CHECKING:  # smsverify.tokens and smsverify.integrations.wechat load only where they are used
     from smsverify.tokens import IssuedToken, TokenIssuer
-    from smsverify.wechat import WechatIdentity
+    from smsverify.integrations.wechat import WechatIdentity
 
 log = logging.getLogger("smsverify")
 
@@ -78,7 +78,7 @@ class CaptchaVerifier(Protocol):
 
 
 class WechatExchanger(Protocol):
-    """:class:`smsverify.wechat.WechatLogin`'s contract."""
+    """:class:`smsverify.integrations.wechat.WechatLogin`'s contract."""
 
     def exchange(self, wx_code: str) -> WechatIdentity: ...
 
@@ -497,7 +497,7 @@ class VerificationService:
 
         Raises errors.CaptchaRequired (no ticket), errors.CaptchaFailed, errors.ServiceUnavailable.
         """
-        from smsverify.captcha import CaptchaRejected, CaptchaUnavailable
+        from smsverify.integrations.captcha import CaptchaRejected, CaptchaUnavailable
 
         if not ticket or not randstr:
             raise errors.CaptchaRequired(_STEP_UP_MESSAGES.get(limit, "请先完成人机验证（缺少 ticket 或 randstr）"))
@@ -758,7 +758,7 @@ class VerificationService:
         return self.issuer.issue(phone_e164=phone.e164, scene=scene, extra_claims=extra)
 
     def _exchange_wx_code(self, wx_code: str) -> WechatIdentity:
-        from smsverify.wechat import InvalidWxCode, WechatRejected, WechatUnavailable
+        from smsverify.integrations.wechat import InvalidWxCode, WechatRejected, WechatUnavailable
 
         try:
             return self.wechat.exchange(wx_code)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from typing import NamedTuple, Protocol, Sequence, runtime_checkable
 
 from smsverify.clock import Moment
-from smsverify.scenes import DEFAULT_SCENE
+from smsverify.settings.scenes import DEFAULT_SCENE
 
 #: The client key of every request without a client IP (one shared bucket,
 #: ``UNKNOWN_IP_SEND_LIMIT`` sends and as many failed logins per window).

@@ -65,7 +65,7 @@ def describe(url: str | None, *, cluster: bool) -> str:
     Parameters
     ----------
     url:
-        The configured Redis URL (:attr:`smsverify.config.Settings.redis_url`,
+        The configured Redis URL (:attr:`smsverify.settings.config.Settings.redis_url`,
         ``redis://`` or ``rediss://``), or ``None`` for the in-process store.
     cluster:
         ``True`` for the cluster edition (the URL names one seed node).

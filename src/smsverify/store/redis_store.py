@@ -77,7 +77,7 @@ from typing import Any, Sequence
 import redis
 
 from smsverify.clock import HOUR_MS, Moment
-from smsverify.scenes import DEFAULT_SCENE
+from smsverify.settings.scenes import DEFAULT_SCENE
 from smsverify.store import keys, metrics
 from smsverify.store.base import (
     STATUS_LIMIT,

@@ -1,4 +1,4 @@
-"""Signed login tokens: issuing (:mod:`.issuer`), keys (:mod:`.keys`), verifying (:mod:`.verifier`, :mod:`.jwks`), CLI (:mod:`.cli`).
+"""Signed login tokens: issuing (:mod:`.issuer`), keys (:mod:`.keys`), verifying (:mod:`.verifier`, :mod:`.jwks`, :mod:`.errors`), CLI (:mod:`.cli`).
 
 The names below are importable from here; each loads its module on first
 access (PEP 562), so ``import smsverify.tokens`` costs nothing and imports
@@ -16,7 +16,7 @@ _HOMES = {
     "IssuedToken": "issuer",
     "NoPublicKey": "issuer",
     "DEFAULT_TTL_SECONDS": "issuer",
-    "TokenInvalid": "verifier",
+    "TokenInvalid": "errors",
     "verify_token": "verifier",
     "redeem": "verifier",
     "DEFAULT_LEEWAY_SECONDS": "verifier",
@@ -33,7 +33,8 @@ if TYPE_CHECKING:  # for type checkers; at run time __getattr__ below loads them
     from smsverify.tokens.issuer import DEFAULT_TTL_SECONDS, IssuedToken, NoPublicKey, TokenConfig, TokenIssuer  # noqa: F401
     from smsverify.tokens.jwks import JwksKeys  # noqa: F401
     from smsverify.tokens.keys import EDDSA, ES256, HS256, jwk_thumbprint  # noqa: F401
-    from smsverify.tokens.verifier import DEFAULT_LEEWAY_SECONDS, TokenInvalid, redeem, verify_token  # noqa: F401
+    from smsverify.tokens.errors import TokenInvalid  # noqa: F401
+    from smsverify.tokens.verifier import DEFAULT_LEEWAY_SECONDS, redeem, verify_token  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -102,7 +102,7 @@ def _emit(text: str, out: Any) -> int:
 def generate_key(args: argparse.Namespace, out: Any = None) -> int:
     """Print a new key of ``args.kind`` (see the module docstring)."""
     out = out or sys.stdout
-    from smsverify.secret_strength import weak_secret_reason
+    from smsverify.settings.secret_strength import weak_secret_reason
     from smsverify.tokens.keys import generate, private_pem, secret_key
 
     lines: list[str] = []

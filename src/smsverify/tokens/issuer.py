@@ -37,9 +37,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from smsverify.env import note
+from smsverify.settings.env import note
 from smsverify.errors import ConfigError
-from smsverify.secret_strength import weak_secret_reason
+from smsverify.settings.secret_strength import weak_secret_reason
 from smsverify.tokens.keys import ES256, HS256, SigningKey, b64url, generate, load_private_key, secret_key
 
 DEFAULT_TTL_SECONDS = 300
@@ -112,7 +112,7 @@ class TokenConfig:
             Naming every bad variable in ``.problems`` (both key variables
             as one name when both or neither are set inside SCF).
         """
-        from smsverify.env import EnvReader
+        from smsverify.settings.env import EnvReader
 
         reader = EnvReader(env)  # every bad TOKEN_* variable in one ConfigError
         notices: list[str] = []

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 from jwt import PyJWK, PyJWKClient, PyJWKClientConnectionError, PyJWKClientError, PyJWTError
 
-from smsverify.tokens.verifier import TokenInvalid
+from smsverify.tokens.errors import TokenInvalid
 
 #: Seconds a fetched key set is used before it is fetched again (the function serves it with max-age=300).
 CACHE_SECONDS = 300

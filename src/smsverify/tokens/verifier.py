@@ -24,6 +24,7 @@ import math
 import time
 from typing import Any, Callable, Iterable, Mapping
 
+from smsverify.tokens.errors import TokenInvalid
 from smsverify.tokens.keys import EDDSA, ES256, HS256, verifying_key
 
 #: Clock skew tolerated by :func:`verify_token` and kept by :func:`redeem`, in seconds.
@@ -32,26 +33,6 @@ DEFAULT_LEEWAY_SECONDS = 30
 DEFAULT_SCENE = "login"
 #: Redis key prefix of :func:`redeem`.
 REDEEM_PREFIX = "smsverify:jti:"
-
-
-class TokenInvalid(Exception):
-    """A token refused by :func:`verify_token` (or :func:`redeem`).
-
-    Attributes
-    ----------
-    reason:
-        What failed, one of ``malformed``, ``algorithm``, ``signature``,
-        ``expired``, ``not_yet_valid``, ``audience``, ``issuer``, ``scene``,
-        ``missing_claim``, ``jwks_unavailable`` (the JWKS could not be
-        fetched: the token was not judged).
-    detail:
-        A sentence for logs; it never contains the token.
-    """
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
 
 
 def verify_token(

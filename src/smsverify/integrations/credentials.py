@@ -3,15 +3,17 @@
 SCF sets the execution role's temporary key as ``TENCENTCLOUD_SECRETID``,
 ``TENCENTCLOUD_SECRETKEY`` and ``TENCENTCLOUD_SESSIONTOKEN`` (Tencent Cloud
 SCF documentation, "Environment variables"), names no SDK credential provider
-reads, so the SMS sender and the captcha check build their credential from
-this value.
+reads (the SDK's environment provider reads ``TENCENTCLOUD_SECRET_ID`` and
+``TENCENTCLOUD_SECRET_KEY``), so the Tencent SMS and voice senders, the
+delivery-receipt pull and the captcha check build their credential from this
+value.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from smsverify.env import EnvReader
+from smsverify.settings.env import EnvReader
 
 
 @dataclass(frozen=True)

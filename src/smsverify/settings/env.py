@@ -31,7 +31,7 @@ class EnvVariable(NamedTuple):
     default: Any = None
     minimum: Any = None
     maximum: Any = None
-    reader: str = ""  #: the module that read it, e.g. ``smsverify.config``
+    reader: str = ""  #: the module that read it, e.g. ``smsverify.settings.config``
 
 
 class RecordingEnv(Mapping[str, str]):

@@ -14,8 +14,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from smsverify.credentials import TencentCredentials
-from smsverify.tencent_api import sdk_client
+from smsverify.integrations.credentials import TencentCredentials
+from smsverify.integrations.tencent_api import sdk_client
 
 CAPTCHA_TYPE = 9
 CAPTCHA_OK = 1

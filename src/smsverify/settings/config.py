@@ -5,7 +5,7 @@ every variable and raises one :class:`~smsverify.errors.ConfigError` naming
 every bad one (``.problems``). Tests pass plain dicts; nothing here mutates
 the environment. Each SMS provider's own variables are read by its module
 (:mod:`smsverify.senders`), listed in its docstring; this module never
-imports one.
+imports one at run time (the registry does, for the providers named).
 
 Variables (defaults in brackets; durations in seconds):
 
@@ -30,7 +30,7 @@ SMS
     ``login:1234567,register:1234568,resetPassword:1234569``; the ids are
     Tencent SMS template ids (an entry may be a bare scene name when Tencent
     is not among the providers). Scene names: letters, digits, ``_``, ``-``,
-    at most 32 (:mod:`smsverify.scenes`). Unset: the one scene ``login`` with
+    at most 32 (:mod:`smsverify.settings.scenes`). Unset: the one scene ``login`` with
     ``SMS_TEMPLATE_ID``. Every other provider maps each scene to its own
     template in its own variable (``RONGLIAN_SCENES``, ``HUYI_SCENES``,
     ``ZHENZI_SCENES``); a scene without a template fails start-up.
@@ -50,7 +50,7 @@ Voice codes (optional)
     :attr:`Settings.voice`.
 Codes
     ``CODE_SECRET`` (HMAC key, >= 16 characters; inside SCF >= 32 bytes and
-    not low-entropy, see :mod:`smsverify.secret_strength`; ``python -m smsverify
+    not low-entropy, see :mod:`smsverify.settings.secret_strength`; ``python -m smsverify
     keys generate --kind secret --var CODE_SECRET`` prints one), ``CODE_SECRET_PREVIOUS``
     (accepted when verifying, for rotation), ``CODE_LENGTH`` [6],
     ``CODE_TTL_SECONDS`` [300], ``MAX_VERIFY_ATTEMPTS`` [3]. Inside SCF ``CODE_LENGTH`` >= 6.
@@ -68,7 +68,10 @@ Abuse limits (see :mod:`smsverify.service.abuse`)
     [10] per ``IP_VERIFY_WINDOW_SECONDS`` [3600] and ``GLOBAL_VERIFY_LIMIT``
     [10000] per ``GLOBAL_VERIFY_WINDOW_SECONDS`` [3600] failed logins;
     ``VERIFY_CAPTCHA_AFTER`` [5] wrong codes per phone per day before login
-    needs a captcha ticket; ``CAPTCHA_MODE`` [always] or ``adaptive``.
+    needs a captcha ticket; ``CAPTCHA_MODE`` [always] or ``adaptive``;
+    ``IPV6_SITE_PREFIX_LENGTH`` [48] and ``IPV6_SITE_SEND_LIMIT``
+    [5 x ``IP_SEND_LIMIT``] per ``IP_SEND_WINDOW_SECONDS`` for an IPv6 site;
+    ``LEGACY_LOGIN`` [on] (getSms without a ``verificationId`` still issues a code).
 Insight
     ``METRICS_RETENTION_DAYS`` [7], ``PUMPING_WINDOW_SENDS`` [50],
     ``PUMPING_MIN_CONVERSION`` [0.2], ``PUMPING_BLOCK_SECONDS`` [3600],
@@ -81,7 +84,7 @@ Captcha (optional, both or neither)
     ``CAPTCHA_APP_ID``, ``CAPTCHA_APP_SECRET_KEY``, ``CAPTCHA_API_ENDPOINT``
     [captcha.tencentcloudapi.com]; with the role credentials
     ``TENCENTCLOUD_SECRETID``, ``TENCENTCLOUD_SECRETKEY``,
-    ``TENCENTCLOUD_SESSIONTOKEN`` (:mod:`smsverify.credentials`).
+    ``TENCENTCLOUD_SESSIONTOKEN`` (:mod:`smsverify.integrations.credentials`).
 
 Inside SCF (``TENCENTCLOUD_RUNENV=SCF`` or ``SCF_FUNCTIONNAME`` set by the
 runtime) Redis, ``CODE_SECRET`` and the SMS settings are required. Outside
@@ -98,9 +101,10 @@ from urllib.parse import quote
 
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, SUPPORTED_REGIONS
 
-from smsverify.credentials import TencentCredentials
-from smsverify.env import EnvReader, is_scf
-from smsverify.scenes import DEFAULT_SCENE, read_scene_map
+from smsverify.integrations.credentials import TencentCredentials
+from smsverify.senders.common import SmsCommon
+from smsverify.settings.env import EnvReader, is_scf
+from smsverify.settings.scenes import DEFAULT_SCENE, read_scene_map
 
 if TYPE_CHECKING:
     from smsverify.senders.tencent_voice import VoiceSettings
@@ -112,21 +116,6 @@ __all__ = ["OLDER_NAMES", "Settings", "SmsCommon", "TEMPLATE_PARAM_NAMES", "is_s
 TEMPLATE_PARAM_NAMES = ("code", "minutes")
 #: Variable names still accepted -> the current name, read only when the current one is unset.
 OLDER_NAMES = {"PROVIDER_COOLDOWN_SECONDS": "PROVIDER_BACKOFF_SECONDS"}
-
-
-@dataclass(frozen=True)
-class SmsCommon:
-    """What every SMS provider module may need from the common settings."""
-
-    template_params: tuple[str, ...]  #: ``SMS_TEMPLATE_PARAMS``: ``code`` and/or ``minutes``, in order
-    timeout_seconds: float  #: ``SMS_TIMEOUT_SECONDS``, per provider request
-    code_length: int  #: ``CODE_LENGTH``, digits
-    code_ttl_seconds: int  #: ``CODE_TTL_SECONDS``
-    scenes: tuple[str, ...] = (DEFAULT_SCENE,)  #: ``SMS_SCENES``' names, in order: every provider needs a template for each
-    #: ``ALLOWED_COUNTRY_CODES`` (None: any country): a provider's templates must cover each
-    allowed_country_codes: frozenset[int] | None = frozenset({86})
-    #: ``SMS_TEMPLATE_PARAMS``' per-template entries: template id -> names, instead of :attr:`template_params`
-    template_params_by_template: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -241,7 +230,7 @@ class Settings:
 
 
 def _read(reader: EnvReader) -> Settings:
-    # The registry of provider modules; imported here so importing config loads no sender.
+    # The registry of provider modules: it imports the module of each provider SMS_PROVIDER names.
     from smsverify import senders
 
     in_scf = reader.in_scf
@@ -421,7 +410,7 @@ def _code_secrets(reader: EnvReader, in_scf: bool) -> tuple[bytes, bytes | None]
     current = secrets.token_bytes(32)
     if secret is None:
         if in_scf:
-            from smsverify.secret_strength import MIN_SECRET_BYTES, generate_command
+            from smsverify.settings.secret_strength import MIN_SECRET_BYTES, generate_command
 
             reader.problem("CODE_SECRET", f"is required inside SCF (at least {MIN_SECRET_BYTES} random bytes; "
                                           f"generate one with `{generate_command('CODE_SECRET')}`)")
@@ -438,8 +427,8 @@ def _code_secrets(reader: EnvReader, in_scf: bool) -> tuple[bytes, bytes | None]
 
 
 def _strong_secret(reader: EnvReader, name: str, value: str | None) -> None:
-    """Inside SCF an HMAC secret is >= 32 bytes and not typed by hand (:mod:`smsverify.secret_strength`)."""
-    from smsverify.secret_strength import weak_secret_reason
+    """Inside SCF an HMAC secret is >= 32 bytes and not typed by hand (:mod:`smsverify.settings.secret_strength`)."""
+    from smsverify.settings.secret_strength import weak_secret_reason
 
     reason = weak_secret_reason(value, variable=name) if value is not None else None
     if reason is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from smsverify.credentials import TencentCredentials
+from smsverify.integrations.credentials import TencentCredentials
 
 
 def parse_endpoint(endpoint: str) -> tuple[str, str]:

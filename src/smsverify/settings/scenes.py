@@ -2,7 +2,7 @@
 
 A scene name is 1-32 characters of ASCII letters, digits, ``_`` and ``-``
 (:data:`SCENE_PATTERN`), so it is safe in a Redis key, a log line and a token
-claim. ``SMS_SCENES`` lists the allowed scenes (:mod:`smsverify.config`);
+claim. ``SMS_SCENES`` lists the allowed scenes (:mod:`smsverify.settings.config`);
 each SMS provider maps every allowed scene to its own template with a
 variable of the same form (:func:`read_scene_map`). Unset everywhere, the one
 scene is :data:`DEFAULT_SCENE` with the provider's single template, as before
@@ -18,7 +18,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from smsverify.env import EnvReader
+    from smsverify.settings.env import EnvReader
 
 #: The scene of a request that names none, and the only scene when ``SMS_SCENES`` is unset.
 DEFAULT_SCENE = "login"

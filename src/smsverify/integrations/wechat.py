@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from smsverify.env import note
+from smsverify.settings.env import note
 from smsverify.errors import ConfigError
 
 __all__ = [
@@ -135,11 +135,12 @@ class WechatConfig:
         ------
         ConfigError
             Naming every bad variable in ``.problems``: only one of the two
-            is set (names the missing one), either holds
-            whitespace or is over 128 characters, or ``WECHAT_API_ENDPOINT``
+            is set (names the missing one), either holds whitespace or a
+            non-printable character after its surrounding spaces are
+            stripped, or is over 128 characters, or ``WECHAT_API_ENDPOINT``
             is not an http(s) URL without credentials, query or fragment.
         """
-        from smsverify.env import EnvReader
+        from smsverify.settings.env import EnvReader
 
         app_id = (env.get("WECHAT_APP_ID") or "").strip()
         secret = (env.get("WECHAT_APP_SECRET") or "").strip()

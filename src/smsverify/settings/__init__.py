@@ -1,0 +1,1 @@
+"""Reading the environment: the configuration, the variable reader, scenes, secret strength."""
