@@ -161,7 +161,12 @@ if here then  -- the conversion counters (smsverify.store.metrics)
     pump_send(KEYS[9], 1, pump.state ~= '')
   end
 end
-local b = tally ~= '' and {'b', tally} or {}  -- the bucket of the code's send, for check.lua
+-- more fields for the code's HSET: the bucket of the code's send (for check.lua), and a bound
+-- code's resend interval and channel
+local b = tally ~= '' and {'b', tally} or {}
+if bound and SEND_INTERVAL_MS > 0 then
+  b[#b + 1], b[#b + 2], b[#b + 3], b[#b + 4] = 'c', now + SEND_INTERVAL_MS, 'ch', channel
+end
 local function valid(d, x, n)
   return d and d ~= '' and tonumber(x) > now and (MAX_VERIFY_ATTEMPTS <= 0 or tonumber(n) < MAX_VERIFY_ATTEMPTS)
 end
@@ -179,9 +184,6 @@ else
     redis.call('DEL', KEYS[1])  -- an old code and its attempt records go
   end
   redis.call('HSET', KEYS[1], 'd', ARGV[3], 'n', 0, 'x', now + CODE_TTL_MS, 'm', member, unpack(b))
-end
-if bound and SEND_INTERVAL_MS > 0 then
-  redis.call('HSET', KEYS[1], 'c', now + SEND_INTERVAL_MS, 'ch', channel)
 end
 redis.call('PEXPIRE', KEYS[1], CODE_TTL_MS)
 return with_notes(ok_with_health(providers, now, word), pump, spend)
