@@ -4,6 +4,7 @@ limits count in (a leaf module: the service and the store both use it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -32,10 +33,24 @@ class Moment:
     ms_to_day_end: int
 
 
+#: Asia/Shanghai's offset from UTC in milliseconds, and one day.
+_OFFSET_MS = 8 * HOUR_MS
+_DAY_MS = 24 * HOUR_MS
+
+
 def moment_at(now_seconds: float) -> Moment:
-    """The :class:`Moment` for a Unix time in seconds."""
+    """The :class:`Moment` for a Unix time in seconds.
+
+    Integer arithmetic on the fixed UTC+8 offset; the day's text is formatted
+    once per day (a warm container computes a Moment on every call).
+    """
     now_ms = int(now_seconds * 1000)
-    local = datetime.fromtimestamp(now_seconds, CHINA_TZ)
-    next_midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    ms_to_end = max(1, int((next_midnight - local).total_seconds() * 1000))
-    return Moment(now_ms=now_ms, day=local.strftime("%Y%m%d"), ms_to_day_end=ms_to_end)
+    local_ms = now_ms + _OFFSET_MS
+    day_index = local_ms // _DAY_MS
+    return Moment(now_ms=now_ms, day=_day_text(day_index), ms_to_day_end=max(1, (day_index + 1) * _DAY_MS - local_ms))
+
+
+@lru_cache(maxsize=8)
+def _day_text(day_index: int) -> str:
+    """``YYYYMMDD`` of the ``day_index``-th Asia/Shanghai day since 1970-01-01."""
+    return (datetime(1970, 1, 1) + timedelta(days=day_index)).strftime("%Y%m%d")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+from functools import lru_cache
 import uuid
 from typing import Any
 
@@ -159,10 +160,19 @@ def source_ip_of(event: dict) -> str | None:
         return None
     if not isinstance(ip, str) or len(ip) > 64:
         raise MalformedEvent("requestContext.sourceIp is not an IP address")
+    normalised = _normalised_ip(ip)
+    if normalised is None:
+        raise MalformedEvent("requestContext.sourceIp is not an IP address")
+    return normalised
+
+
+@lru_cache(maxsize=4096)
+def _normalised_ip(ip: str) -> str | None:
+    """``ipaddress``'s spelling of ``ip``, or None: cached, as a client sends many requests from one address."""
     try:
         return str(ipaddress.ip_address(ip))
     except ValueError:
-        raise MalformedEvent("requestContext.sourceIp is not an IP address") from None
+        return None
 
 
 def to_wsgi_event(event: Any, request_id: str) -> dict:

@@ -26,6 +26,7 @@ which SMS-pumping fraud picks its premium ranges.
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from typing import NamedTuple
 
 from smsverify.service.phone import Phone
@@ -63,11 +64,13 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | No
     return None
 
 
+@lru_cache(maxsize=4096)
 def client_of(ip: str | None, ipv6_prefix_length: int = 64, site_prefix_length: int = 48) -> Client:
     """The :class:`Client` of a client IP: ``Client("203.0.113.7")``,
     ``Client("2001:db8:1:2::/64", "2001:db8:1::/48")`` or ``Client(UNKNOWN_CLIENT)``.
 
-    ``site_prefix_length`` is clamped to at most ``ipv6_prefix_length``.
+    ``site_prefix_length`` is clamped to at most ``ipv6_prefix_length``. Cached: a warm
+    container sees the same clients again.
     """
     if not ip:
         return Client(UNKNOWN_CLIENT)

@@ -42,9 +42,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Iterable
 
-from smsverify.clock import CHINA_TZ
+from smsverify.clock import CHINA_TZ, HOUR_MS
 
 PREFIX = "smsverify"
 #: The counted events (the last part of a counter field).
@@ -65,12 +66,19 @@ def conversion_key(block: str) -> str:
 
 def local_hour(now_ms: int) -> tuple[str, str]:
     """``(YYYYMMDD, HH)`` of ``now_ms`` (unix ms) in Asia/Shanghai."""
-    local = datetime.fromtimestamp(now_ms / 1000, CHINA_TZ)
+    return _local_hour(now_ms // HOUR_MS)
+
+
+@lru_cache(maxsize=64)
+def _local_hour(hour_index: int) -> tuple[str, str]:
+    """``local_hour`` of an hour since the epoch (Asia/Shanghai is a whole-hour offset): formatted once per hour."""
+    local = datetime.fromtimestamp(hour_index * 3600, CHINA_TZ)
     return local.strftime("%Y%m%d"), local.strftime("%H")
 
 
+@lru_cache(maxsize=64)
 def previous_day(day: str) -> str:
-    """The day before ``day`` (``YYYYMMDD``)."""
+    """The day before ``day`` (``YYYYMMDD``); parsed once per day."""
     return (datetime.strptime(day, "%Y%m%d") - timedelta(days=1)).strftime("%Y%m%d")
 
 
