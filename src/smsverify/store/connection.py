@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import redis
 from redis.backoff import ExponentialBackoff
@@ -134,3 +134,28 @@ def _timed_out(exc: BaseException | None) -> bool:
         exc = exc.__cause__ or exc.__context__
         seen += 1
     return False
+
+
+def with_timeout_retries(call: Callable[[], Any], retries: int) -> Any:
+    """``call()``, sent again up to ``retries`` times after a timeout (redis-py dropped that
+    connection; the same call goes on a new one). Only for calls that are exactly once (the
+    store's scripts carry their idempotency key).
+
+    Raises
+    ------
+    StoreUnavailable
+        Every try timed out, or Redis failed otherwise (``__cause__`` has redis-py's exception).
+    """
+    from smsverify.store.base import StoreUnavailable
+
+    tries = 0
+    while True:
+        try:
+            return call()
+        except redis.TimeoutError as exc:
+            tries += 1
+            if tries > retries:
+                raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
+        except redis.RedisError as exc:
+            raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
+

@@ -37,6 +37,7 @@ import redis
 from smsverify.senders.receipts import DeliveryReport, DeliveryState
 from smsverify.store.base import StoreUnavailable
 from smsverify.store import metrics
+from smsverify.store.connection import with_timeout_retries
 from smsverify.store.keys import delivery_key
 
 #: Tries of one script call (or pipeline) after a Redis timeout; recording is idempotent, so a retry is safe.
@@ -60,19 +61,6 @@ class Recorded:
 
     changed: int  #: reports that wrote a state (new, or a step up)
     unchanged: int  #: duplicates and reports below the stored state
-
-
-def _retried(call: Any) -> Any:
-    tries = 0
-    while True:
-        try:
-            return call()
-        except redis.TimeoutError as exc:
-            tries += 1
-            if tries > TIMEOUT_RETRIES:
-                raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
-        except redis.RedisError as exc:
-            raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
 
 
 def record_deliveries(client: Any, reports: Iterable[DeliveryReport], ttl_seconds: int, *,
@@ -136,9 +124,9 @@ def record_deliveries(client: Any, reports: Iterable[DeliveryReport], ttl_second
         results: list[Any] = []
         for start in range(0, len(calls), PIPELINE_REPORTS):
             chunk = calls[start:start + PIPELINE_REPORTS]
-            results += _retried(lambda chunk=chunk: _pipelined(client, script, chunk))
+            results += with_timeout_retries(lambda chunk=chunk: _pipelined(client, script, chunk), TIMEOUT_RETRIES)
     else:
-        results = [_retried(lambda keys=keys, args=args: script(keys=keys, args=args)) for keys, args in calls]
+        results = [with_timeout_retries(lambda keys=keys, args=args: script(keys=keys, args=args), TIMEOUT_RETRIES) for keys, args in calls]
         _count_on_cluster(client, reports, results, counted, retention_ms)
     changed = sum(1 for done in results if int(done) >= 1)
     return Recorded(changed=changed, unchanged=len(results) - changed)

@@ -79,6 +79,7 @@ import redis
 from smsverify.clock import HOUR_MS, Moment
 from smsverify.settings.scenes import DEFAULT_SCENE
 from smsverify.store import keys, metrics
+from smsverify.store.connection import with_timeout_retries
 from smsverify.store.base import (
     STATUS_LIMIT,
     STATUS_WINDOW_SECONDS,
@@ -185,22 +186,14 @@ class RedisCodeStore:
         self._scripts: dict[str, Any] = {}
 
     def _run(self, name: str, script_keys: Sequence[str], args: Sequence[Any]) -> Any:
-        tries = 0
-        while True:
-            try:
-                script = self._scripts.get(name)
-                if script is None:
-                    # Registered on first use: a cluster client only exists once reachable.
-                    script = self._scripts[name] = self.client.register_script(self._sources[name])
-                return script(keys=list(script_keys), args=list(args))
-            except redis.TimeoutError as exc:
-                # redis-py dropped the timed-out connection; the same call (same
-                # ids) goes again on a new one and learns what happened.
-                tries += 1
-                if tries > TIMEOUT_RETRIES:
-                    raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
-            except redis.RedisError as exc:
-                raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
+        def call() -> Any:
+            script = self._scripts.get(name)
+            if script is None:
+                # Registered on first use: a cluster client only exists once reachable.
+                script = self._scripts[name] = self.client.register_script(self._sources[name])
+            return script(keys=list(script_keys), args=list(args))
+
+        return with_timeout_retries(call, TIMEOUT_RETRIES)
 
     # -- getSms ----------------------------------------------------------------
     def _client_limit(self, client: str | None, known: int, unknown: int) -> int:
