@@ -31,7 +31,7 @@
   var lang = query.get('lang') === 'en' ? 'en' : 'zh-CN';
   var WAIT_CODES = ['TooFrequent', 'HourlyLimitExceeded', 'DailyLimitExceeded', 'IpLimitExceeded', 'PrefixLimitExceeded',
     'VerifyLimitExceeded', 'ServiceBusy'];
-  var BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  var BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';  // pragma: allowlist secret
   var voiceCodes = query.get('voice') === '1';
   var POLL_MS = 5000;
   var POLL_FOR_MS = 60000;

@@ -33,7 +33,7 @@ from smsverify.store.metrics import read_counters
 from tests.support import answer, get_sms, last_code, login
 from tests.support.logs import capture_all_logs
 
-RECEIPT_PATH = "/sms/receipts/Zq8xW1vT5yK2pL9sNc3R"
+RECEIPT_PATH = "/sms/receipts/Zq8xW1vT5yK2pL9sNc3R"  # pragma: allowlist secret
 BLACKLISTED = "FailedOperation.SignatureIncorrectOrUnapproved"
 CAPTCHA_ENV = {"CAPTCHA_APP_ID": "190000000", "CAPTCHA_APP_SECRET_KEY": "captcha-test-key", "CAPTCHA_MODE": "adaptive"}
 PUMPED = "86:1380013"

@@ -344,7 +344,7 @@ function compact(object) {
 
 /** Bytes of one verificationId: 192 bits, 32 base64url characters (the function takes 22-64). */
 var VERIFICATION_ID_BYTES = 24;
-var BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+var BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';  // pragma: allowlist secret
 
 /** base64url without padding (RFC 4648 section 5) of a Uint8Array. */
 function base64url(bytes) {
