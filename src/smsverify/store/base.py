@@ -99,9 +99,26 @@ class StoreUnavailable(Exception):
     @property
     def cause(self) -> str:
         """One of ``refused``, ``timeout``, ``DNS``, ``auth``, ``cluster down``, ``error``."""
-        from smsverify.store.redis_store import cause_class
-
         return cause_class(self.__cause__)
+
+
+def cause_class(exc: BaseException | None) -> str:
+    """The class of a Redis failure, from the exception only (no message text is logged)."""
+    import redis
+    from redis.exceptions import AuthenticationError, ClusterDownError, RedisClusterException
+
+    text = str(exc).lower()
+    if isinstance(exc, AuthenticationError) or "noauth" in text or "wrongpass" in text:
+        return "auth"
+    if isinstance(exc, redis.TimeoutError) or "timed out" in text:
+        return "timeout"
+    if isinstance(exc, (ClusterDownError, RedisClusterException)) or "clusterdown" in text or "cluster unreachable" in text:
+        return "cluster down"
+    if "name or service not known" in text or "name resolution" in text or "nodename nor servname" in text:
+        return "DNS"
+    if "refused" in text:
+        return "refused"
+    return "error"
 
 
 class RefusalReason(str, enum.Enum):

@@ -97,6 +97,7 @@ from smsverify.store.base import (
     Reserved,
     StoreUnavailable,
     Tally,
+    cause_class,
 )
 
 __all__ = ["ATTEMPT_TTL_MS", "CheckOutcome", "CheckResult", "Limits", "RedisCodeStore", "Refusal", "RefusalReason",
@@ -111,24 +112,6 @@ TIMEOUT_RETRIES = 2
 #: How long check.lua keeps a consumed code's attempt record, for a retry of
 #: the same call (the store retries within ~3 timeouts).
 ATTEMPT_TTL_MS = 60_000
-
-
-def cause_class(exc: BaseException | None) -> str:
-    """The class of a Redis failure, from the exception only (no message text is logged)."""
-    from redis.exceptions import AuthenticationError, ClusterDownError, RedisClusterException
-
-    text = str(exc).lower()
-    if isinstance(exc, AuthenticationError) or "noauth" in text or "wrongpass" in text:
-        return "auth"
-    if isinstance(exc, redis.TimeoutError) or "timed out" in text:
-        return "timeout"
-    if isinstance(exc, (ClusterDownError, RedisClusterException)) or "clusterdown" in text or "cluster unreachable" in text:
-        return "cluster down"
-    if "name or service not known" in text or "name resolution" in text or "nodename nor servname" in text:
-        return "DNS"
-    if "refused" in text:
-        return "refused"
-    return "error"
 
 
 def _script_source(name: str, policy: str) -> str:
