@@ -8,7 +8,9 @@
 //   lang          zh-CN (default) or en: sent to the function and to the captcha (and the delivery texts)
 //   voice         1 when the function has voice codes (VOICE_SDKAPPID): the page then offers the code
 //                 by a phone call (getSms channel=voice, same verificationId) once the resend countdown
-//                 has run out, or as soon as the delivery status says the SMS failed
+//                 has run out, or usable at once when the delivery status says the SMS failed (a call
+//                 inside the SMS's resend interval is a resend by another route); after a call was
+//                 placed its button counts down that Ok's resendAfter (a repeat inside it is a replay)
 //
 // Protocol (docs/protocol.md): every getSms and login carries a verificationId, a random id made
 // here for one verification flow (base64url of 24 bytes from crypto.getRandomValues), reused for
@@ -19,7 +21,7 @@
 // signature is verified by the business backend, never here. After a code went out, "未收到？" asks
 // method=status for the flow's verificationId (also every POLL_MS while the code field is empty, for
 // POLL_FOR_MS at most) and shows the next step: delivered, still sending, or failed (resend after
-// resendAfter; the voice option at once when otherChannel, counting down that resendAfter).
+// resendAfter; the voice option at once and usable when otherChannel).
 'use strict';
 
 (function () {
@@ -59,7 +61,8 @@
     login: { element: $('login'), idle: '登录', endsAt: 0, busy: false }
   };
   var timer = null;
-  var delivery = { codeSent: false, voiceByFailure: false, pollUntil: 0, pollTimer: null };
+  // voiceEndsAt: when the voice button takes a call; voiceCalled: a call of this flow was placed (its button shows).
+  var delivery = { codeSent: false, voiceByFailure: false, voiceCalled: false, voiceEndsAt: 0, pollUntil: 0, pollTimer: null };
 
   /** Show a message; data-code-str carries the answer's codeStr for tests and scripts. */
   function show(text, kind, codeStr) {
@@ -114,11 +117,13 @@
       button.element.textContent = left > 0 ? left + 's' : button.idle;
       button.element.dataset.left = String(left);
     });
-    var left = Number(buttons.getSms.element.dataset.left);
+    var left = delivery.voiceEndsAt > now ? Math.ceil((delivery.voiceEndsAt - now) / 1000) : 0;
+    running = running || left > 0;
     var voice = $('voice');
-    voice.hidden = !(voiceCodes && delivery.codeSent && (left === 0 || delivery.voiceByFailure));
+    voice.hidden = !(voiceCodes && delivery.codeSent && (left === 0 || delivery.voiceByFailure || delivery.voiceCalled));
     voice.disabled = buttons.getSms.busy || left > 0;
     voice.textContent = TEXT.voiceOffer + (left > 0 ? (lang === 'en' ? ' (' + left + 's)' : '（' + left + 's）') : '');
+    voice.dataset.left = String(left);
     $('delivery-row').hidden = !delivery.codeSent;
     if (running && timer === null) {
       timer = setInterval(tick, 1000);
@@ -128,9 +133,16 @@
     }
   }
 
+  /**
+   * Count `method`'s button down from `seconds`. getSms: the voice button too, from the same
+   * answer (an SMS's countdown, a voice call's own, or a limit's retryAfter: the limits are the phone's).
+   */
   function countDown(method, seconds) {
     if (typeof seconds === 'number' && seconds > 0) {
       buttons[method].endsAt = Date.now() + Math.ceil(seconds) * 1000;
+      if (method === 'getSms') {
+        delivery.voiceEndsAt = buttons.getSms.endsAt;
+      }
     }
     tick();
   }
@@ -211,7 +223,7 @@
       } else if (codeStr === 'Ok') {
         show(body.channel === 'voice' ? TEXT.voiceSent : '验证码已发送，请注意查收短信', 'ok', codeStr);
         countDown('getSms', body.resendAfter);
-        codeSent();
+        codeSent(body.channel === 'voice');
       } else if (codeStr === 'SmsSendTimeout') {
         show('短信可能稍有延迟，请留意查收', 'pending-sms', codeStr);
         countDown('getSms', body.resendAfter);
@@ -238,10 +250,11 @@
     });
   }
 
-  /** A code went out: show "未收到？" and watch its delivery for a while. */
-  function codeSent() {
+  /** A code went out (`byVoice`: by a call): show "未收到？" and watch its delivery for a while. */
+  function codeSent(byVoice) {
     delivery.codeSent = true;
     delivery.voiceByFailure = false;
+    delivery.voiceCalled = byVoice;
     showDelivery('', '');
     delivery.pollUntil = Date.now() + POLL_FOR_MS;
     schedulePoll();
@@ -252,6 +265,8 @@
     stopPolling();
     delivery.codeSent = false;
     delivery.voiceByFailure = false;
+    delivery.voiceCalled = false;
+    delivery.voiceEndsAt = 0;
     showDelivery('', '');
     tick();
   }
@@ -292,6 +307,8 @@
         var wait = body.resendAllowed === true || !(body.resendAfter > 0) ? 0 : body.resendAfter;
         buttons.getSms.endsAt = wait > 0 ? Date.now() + Math.ceil(wait) * 1000 : 0;
         delivery.voiceByFailure = body.otherChannel === true;
+        // The SMS failed: a call is a resend by another route, taken at once. A failed call: its own wait.
+        delivery.voiceEndsAt = delivery.voiceByFailure ? 0 : buttons.getSms.endsAt;
         showDelivery((voice ? TEXT.failedVoice : TEXT.failed) + (wait > 0 ? TEXT.resendIn(wait) : TEXT.resendNow) +
           (delivery.voiceByFailure ? TEXT.orVoice : ''), body.delivery);
         tick();

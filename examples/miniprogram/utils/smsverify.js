@@ -311,8 +311,9 @@ function normalize(method, response) {
  * The next step after a status answer (a normalised result of method 'status', codeStr Ok):
  *   { text,        what to show: '已送达，请查看短信', '正在发送…', or the failure and what to do
  *     resendAfter, failed: seconds until the function takes a resend (0: now), else null
- *     offerVoice } failed by SMS and the function has voice codes (otherChannel): offer them now
- *                  (a getVoiceCode inside resendAfter is answered as a repeat: count it down too)
+ *     offerVoice } failed by SMS and the function has voice codes (otherChannel): offer them now,
+ *                  usable at once (a getVoiceCode inside the SMS's resendAfter is a resend by another
+ *                  route and places the call; only a repeat of the same call inside its own is a replay)
  */
 function deliveryAdvice(result) {
   var voice = result.channel === 'voice';

@@ -9,8 +9,10 @@
 // also asked every POLL_MS while the code field is empty, for POLL_FOR_MS at most)
 // and shows the next step. With globalData.voiceCodes (the function has
 // VOICE_SDKAPPID) the page offers the code by a phone call once the resend
-// countdown has run out, or as soon as the status says the SMS failed (counting
-// down the function's resendAfter, after which it takes the call).
+// countdown has run out, or usable at once when the status says the SMS failed
+// (the function takes a voice call inside the SMS's resend interval: a resend by
+// another route). After a call was placed its button counts down the Ok's
+// resendAfter, like the send button (a repeat of that call inside it is a replay).
 'use strict';
 
 var smsverify = require('../../utils/smsverify.js');
@@ -55,6 +57,7 @@ Page({
     deliveryText: '',
     voiceOffered: false,
     voiceText: smsverify.VOICE_OFFER,
+    voiceLeft: 0, // seconds until the voice button takes a call
     calling: false
   },
 
@@ -72,6 +75,8 @@ Page({
     this.setData({ captchaAppId: globalData.captchaAppId ? String(globalData.captchaAppId) : '', lang: lang,
       voiceCodes: Boolean(globalData.voiceCodes) });
     this.voiceByFailure = false; // the status said the SMS failed and voice codes exist: offer them now
+    this.voiceCalled = false; // a voice call of this flow was placed: its button counts down
+    this.voiceEndsAt = 0; // when the voice button takes a call (0: now)
     this.pollMs = POLL_MS;
     this.pollUntil = 0;
     this.pollTimer = null;
@@ -90,6 +95,8 @@ Page({
     if (event.detail.value.trim() !== this.data.phone.trim()) {
       this.stopPolling(); // another phone: another flow
       this.voiceByFailure = false;
+      this.voiceCalled = false;
+      this.voiceEndsAt = 0;
       this.setData({ codeSent: false, deliveryText: '' });
     }
     this.setData({ phone: event.detail.value });
@@ -118,13 +125,19 @@ Page({
     var result = await this.client.getSms(phone, extra);
     this.setData({ sending: false });
     this.show(result);
+    if (result.ok) {
+      this.voiceCalled = false; // an SMS went out: the voice option waits for its countdown
+    }
+    if (result.cooldown) {
+      this.voiceEndsAt = this.sendEndsAt; // and for a limit's retryAfter (the limits are the phone's)
+    }
     this.afterSend(result);
   },
 
   /** "收不到短信？试试语音验证码": the same flow's code by a phone call. */
   onVoice: async function () {
     var phone = this.data.phone.trim();
-    if (!this.data.voiceOffered || this.data.calling || this.data.sendLeft > 0 || this.data.captchaFor || !phone) {
+    if (!this.data.voiceOffered || this.data.calling || this.data.voiceLeft > 0 || this.data.captchaFor || !phone) {
       return;
     }
     return this.call(phone, {});
@@ -136,6 +149,13 @@ Page({
     this.voicePending = true;
     var result = await this.client.getVoiceCode(phone, extra);
     this.setData({ calling: false });
+    if (result.cooldown) {
+      // Ok: the call was placed, a repeat inside resendAfter would be a replay; or a limit's retryAfter.
+      this.voiceEndsAt = smsverify.countdownEndsAt(result.cooldown, Date.now());
+    }
+    if (result.ok) {
+      this.voiceCalled = true;
+    }
     this.show(result);
     this.voicePending = false;
     this.afterSend(result);
@@ -179,6 +199,8 @@ Page({
     if (result.delivery === 'failed') {
       this.sendEndsAt = smsverify.countdownEndsAt(advice.resendAfter, Date.now());
       this.voiceByFailure = advice.offerVoice;
+      // The SMS failed: a call is a resend by another route, taken at once. A failed call: its own wait.
+      this.voiceEndsAt = advice.offerVoice ? 0 : this.sendEndsAt;
     }
     this.setData({ deliveryText: advice.text });
     this.tick();
@@ -345,16 +367,18 @@ Page({
     var now = Date.now();
     var sendLeft = smsverify.secondsLeft(this.sendEndsAt, now);
     var loginLeft = smsverify.secondsLeft(this.loginEndsAt, now);
-    var voiceOffered = this.data.voiceCodes && this.data.codeSent && (sendLeft === 0 || this.voiceByFailure);
+    var voiceLeft = smsverify.secondsLeft(this.voiceEndsAt, now);
+    var voiceOffered = this.data.voiceCodes && this.data.codeSent && (voiceLeft === 0 || this.voiceByFailure || this.voiceCalled);
     this.setData({
       sendLeft: sendLeft,
       loginLeft: loginLeft,
       sendText: smsverify.sendButtonText(sendLeft),
       loginText: loginText(loginLeft),
       voiceOffered: voiceOffered,
-      voiceText: sendLeft > 0 ? smsverify.VOICE_OFFER + '（' + sendLeft + 's）' : smsverify.VOICE_OFFER
+      voiceLeft: voiceLeft,
+      voiceText: voiceLeft > 0 ? smsverify.VOICE_OFFER + '（' + voiceLeft + 's）' : smsverify.VOICE_OFFER
     });
-    if (sendLeft > 0 || loginLeft > 0) {
+    if (sendLeft > 0 || loginLeft > 0 || voiceLeft > 0) {
       this.startTimer();
     } else {
       this.stopTimer();
