@@ -1,12 +1,16 @@
 """Every Redis key the service uses, built in one place.
 
-Keys of one phone share the Redis Cluster hash tag ``{<E.164 phone>}``, so the
-send and check scripts touch a single slot whatever the deployment. The per-IP
-log (``{ip:<address>}``) and the global log (``{global}``) have tags of their
-own, as have the provider health markers of SMS failover (``{global}``):
-in a single-node deployment the send script still updates them in the
-same step; in a cluster each is reserved by its own script on its own slot
-(see :mod:`smsverify.store.redis_store`).
+Keys of one phone share the Redis Cluster hash tag ``{<E.164 phone>}`` (its
+codes, legacy and bound, its send record, its day's wrong codes, its SMS'
+delivery states), so the send and check scripts touch a single slot whatever
+the deployment. The client logs (``{ip:<client>}``: sends, failed logins,
+status requests), the IPv6 site log (``{site:<prefix>}``), the number block
+log (``{prefix:<cc>:<digits>}``), the global logs and markers (``{global}``,
+provider health included) and the conversion counters (``{metrics}``,
+:mod:`smsverify.store.metrics`) have tags of their own: in a single-node
+deployment the scripts still update them in the same step; in a cluster each
+is reserved or counted by its own call on its own slot (see
+:mod:`smsverify.store.redis_store`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ class PhoneKeys:
     """Keys of one phone (E.164) for one Asia/Shanghai calendar day (``YYYYMMDD``)."""
 
     code: str
-    #: the send record: a hash of the cooldown, the day's send count and the hourly log (send.lua)
+    #: the send record: a hash of the cooldown, the day's send and voice counts, the hourly log and the
+    #: backoff (read_sends in lua/lib.lua)
     sends: str
     daily_verifies: str
 
