@@ -288,10 +288,12 @@ local function count_verified(bucket, today, yesterday, window)
   local day, field = bucket_field(bucket, 'verified')
   local key = (string.sub(today, -8) == day and today) or (string.sub(yesterday, -8) == day and yesterday) or nil
   if key then
-    count_metric(key, field, 1)
+    -- no TTL to renew: the send counted in this very day hash (count_metric) set it
+    redis.call('HINCRBY', key, field, 1)
   end
-  if PUMPING_WINDOW_SENDS > 0 then
-    redis.call('HINCRBY', window, 'v', 1)
+  if PUMPING_WINDOW_SENDS > 0 and redis.call('HINCRBY', window, 'v', 1) == 1 then
+    -- the batch's first verification: the window may have been reset (pump_judge DELs it) and be new
+    redis.call('PEXPIRE', window, METRICS_RETENTION_DAYS * 86400000)
   end
 end
 
