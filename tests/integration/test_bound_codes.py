@@ -250,3 +250,19 @@ def test_inside_scf_legacy_login_on_logs_its_exposure_once(make_env, redis_url, 
         logger.removeHandler(caplog.handler)
     warned = [r.getMessage() for r in caplog.records if "LEGACY_LOGIN" in r.getMessage()]
     assert len(warned) == (1 if legacy == "on" else 0)
+
+
+def test_a_verification_id_never_reaches_a_log_line(redis_url, make_env, clock, sms_api):
+    """The id is the holder's secret for method=status: the lines say only ``bound``."""
+    from smsverify.edge.handler import create_handler
+    from tests.support.logs import capture_all_logs
+
+    handler = create_handler(make_env(redis_url), clock=clock)
+    mine = vid()
+    with capture_all_logs(sdk_debug=False) as dump:
+        send(handler, OWNER[1:], OWNER_IP, verificationId=mine)
+        check(handler, OWNER[1:], "000000", OWNER_IP, verificationId=mine)
+        check(handler, OWNER[1:], last_code(sms_api, OWNER), OWNER_IP, verificationId=mine)
+    text = "\n".join(chunk for _, chunk in dump.chunks)
+    assert '"bound": true' in text or "'bound': True" in text  # the capture saw the invocation lines
+    assert mine not in text
