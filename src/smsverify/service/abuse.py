@@ -32,7 +32,7 @@ from typing import NamedTuple
 from smsverify.service.phone import Phone
 from smsverify.store.base import UNKNOWN_CLIENT
 
-__all__ = ["UNKNOWN_CLIENT", "Client", "client_key", "client_of", "destination_prefix"]
+__all__ = ["UNKNOWN_CLIENT", "Client", "client_of", "destination_prefix"]
 
 #: NAT64's well-known prefix (RFC 6052 section 2.1).
 NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
@@ -86,11 +86,6 @@ def client_of(ip: str | None, ipv6_prefix_length: int = 64, site_prefix_length: 
         site = ipaddress.IPv6Network((address, min(site_prefix_length, ipv6_prefix_length)), strict=False)
         return Client(str(network), str(site))
     return Client(str(address))
-
-
-def client_key(ip: str | None, ipv6_prefix_length: int = 64) -> str:
-    """The limit key of a client IP (:attr:`Client.key` of :func:`client_of`)."""
-    return client_of(ip, ipv6_prefix_length).key
 
 
 def destination_prefix(phone: Phone, digits: int = 7) -> str:
